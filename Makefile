@@ -1,0 +1,24 @@
+# The two commands: `make run` starts the product, `make test` runs every test.
+# Both install what they need (as root) and work offline once installed.
+.PHONY: run test deps build migrate stop-db bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	swift build
+
+run: build
+	@scripts/run.sh
+
+test: deps
+	@scripts/test.sh
+
+migrate: build
+	@eval "export $$(scripts/local-postgres.sh start dev)" && .build/debug/model-registry migrate
+
+stop-db:
+	@scripts/local-postgres.sh stop dev
+
+clean:
+	rm -rf .build

@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "switchboard",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; installed by `make` (scripts/install-deps.sh).
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+
+        // Infrastructure layers over the C libraries.
+        .target(name: "Postgres", dependencies: [
+            "CLibPQ",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+
+        // Pure domain: imports nothing of ours.
+        .target(name: "Catalog"),
+
+        // SQL repositories and the migrator.
+        .target(name: "Storage", dependencies: [
+            "Postgres", "Catalog",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Provider-neutral chat types and the OpenAI / Anthropic / OpenAI-compatible adapters.
+        .target(name: "Providers", dependencies: ["CurlHTTP", "Catalog"]),
+
+        // The fake OpenAI + Anthropic server used by tests, benchmarks and the offline demo.
+        .target(name: "ProviderStub", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "provider-stub", dependencies: [
+            "ProviderStub",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+
+        .executableTarget(name: "model-registry", dependencies: [
+            "Storage", "Postgres",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Shared test helpers: a fresh database per test, the repository's paths.
+        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "CurlHTTPTests", dependencies: [
+            "CurlHTTP",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .testTarget(name: "ProvidersTests", dependencies: [
+            "Providers", "CurlHTTP", "Catalog", "ProviderStub",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Postgres", "Catalog", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

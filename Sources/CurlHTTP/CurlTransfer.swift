@@ -1,0 +1,164 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// One request in flight: owns its easy handle, header list, request body copy and error buffer,
+/// all freed together when the transfer ends, so nothing curl points at can disappear mid-transfer.
+final class CurlTransfer: @unchecked Sendable {
+    // Only the event-loop thread touches the mutable state below, after `enqueue`.
+    let easy: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var bodyBuffer: UnsafeMutableRawBufferPointer?
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    let host: String
+
+    var status = 0
+    var responseHeaders: [(name: String, value: String)] = []
+    var responseBody = Data()
+    var continuation: CheckedContinuation<HTTPResponse, any Error>?
+
+    /// Set from any thread when the awaiting task is cancelled.
+    let cancelled = Atomic<Bool>(false)
+
+    init(request: HTTPRequest) throws {
+        guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty
+        else { throw HTTPClientError.invalidURL(request.url) }
+        guard scheme == "http" || scheme == "https" else { throw HTTPClientError.unsupportedScheme(scheme) }
+        guard let easy = curl_easy_init() else { throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed") }
+        self.easy = easy
+        self.host = host
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        configure(request)
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        if let headerList { curl_slist_free_all(headerList) }
+        bodyBuffer?.deallocate()
+        errorBuffer.deallocate()
+    }
+
+    private func configure(_ request: HTTPRequest) {
+        sb_curl_easy_setopt_string(easy, CURLOPT_URL, request.url)
+        // Refuse anything but http(s), including on redirects (which we do not follow anyway).
+        sb_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        sb_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        sb_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.timeout.milliseconds)
+        if let connectTimeout = request.connectTimeout {
+            sb_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds)
+        }
+        sb_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        sb_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
+
+        let method = request.method.uppercased()
+        if let body = request.body {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(body.count, 1), alignment: 1)
+            _ = body.copyBytes(to: buffer.bindMemory(to: UInt8.self))
+            bodyBuffer = buffer
+            sb_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            sb_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
+            if method != "POST" { sb_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method) }
+        } else if method == "HEAD" {
+            sb_curl_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
+        } else if method != "GET" {
+            sb_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method)
+        }
+
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in request.headers {
+            list = curl_slist_append(list, "\(header.name): \(header.value)")
+        }
+        // No "Expect: 100-continue" round trip before sending a body.
+        list = curl_slist_append(list, "Expect:")
+        headerList = list
+        sb_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        sb_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, context)
+        sb_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context)
+        sb_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context)
+        sb_curl_easy_setopt_write_function(easy, curlWriteBody)
+        sb_curl_easy_setopt_header_function(easy, curlWriteHeader)
+    }
+
+    /// Called on the event-loop thread once curl reports the transfer done.
+    func finish(code: CURLcode) {
+        guard let continuation else { return }
+        self.continuation = nil
+        if code == CURLE_OK {
+            var status = 0
+            sb_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            continuation.resume(returning: HTTPResponse(status: status, headers: responseHeaders, body: responseBody))
+        } else {
+            continuation.resume(throwing: error(for: code))
+        }
+    }
+
+    func fail(_ error: any Error) {
+        continuation?.resume(throwing: error)
+        continuation = nil
+    }
+
+    private func error(for code: CURLcode) -> HTTPClientError {
+        let detail = String(cString: errorBuffer)
+        let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timeout
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return .nameResolution(host: host)
+        case CURLE_COULDNT_CONNECT:
+            var osErrno = 0
+            sb_curl_easy_getinfo_long(easy, CURLINFO_OS_ERRNO, &osErrno)
+            return osErrno == Int(ECONNREFUSED) ? .connectionRefused : .connection(message)
+        case CURLE_UNSUPPORTED_PROTOCOL:
+            return .unsupportedScheme(message)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
+             CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND,
+             CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CRL_BADFILE,
+             CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+             CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
+            return .tls(message)
+        case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE,
+             CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            return .connection(message)
+        default:
+            return .transfer(code: Int(code.rawValue), message: message)
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least 1 so that curl never reads 0 as "no limit".
+    var milliseconds: Int {
+        let (seconds, attoseconds) = components
+        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+    }
+}
+
+private let curlWriteBody: sb_curl_data_callback = { pointer, size, count, context in
+    let length = size * count
+    guard let pointer, let context else { return length }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    transfer.responseBody.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+    return length
+}
+
+private let curlWriteHeader: sb_curl_data_callback = { pointer, size, count, context in
+    let length = size * count
+    guard let pointer, let context else { return length }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    if line.hasPrefix("HTTP/") {
+        // A new status line (after 100 Continue or an informational response) starts a new header set.
+        transfer.responseHeaders.removeAll()
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        transfer.responseHeaders.append((name: name, value: value))
+    }
+    return length
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// One outgoing HTTP request. Only `http` and `https` URLs are accepted.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    /// Header lines in order; names are sent as given.
+    public var headers: [(name: String, value: String)]
+    public var body: Data?
+    /// Whole-transfer limit: connect, send, wait and receive.
+    public var timeout: Duration
+    /// Connect-phase limit; `nil` means the whole-transfer `timeout` applies alone.
+    public var connectTimeout: Duration?
+
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: Data? = nil,
+        timeout: Duration = .seconds(30),
+        connectTimeout: Duration? = nil
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.connectTimeout = connectTimeout
+    }
+}
+
+/// A complete HTTP response (status, headers as received, whole body).
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: Data
+
+    public init(status: Int, headers: [(name: String, value: String)], body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first header with this name, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Why a transfer failed before a complete HTTP response arrived.
+public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidURL(String)
+    case unsupportedScheme(String)
+    case timeout
+    case connectionRefused
+    case nameResolution(host: String)
+    case tls(String)
+    case connection(String)
+    case shutdown
+    case transfer(code: Int, message: String)
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let url): return "invalid URL: \(url)"
+        case .unsupportedScheme(let scheme): return "unsupported URL scheme '\(scheme)': only http and https"
+        case .timeout: return "request timed out"
+        case .connectionRefused: return "connection refused"
+        case .nameResolution(let host): return "could not resolve host '\(host)'"
+        case .tls(let message): return "TLS error: \(message)"
+        case .connection(let message): return "connection error: \(message)"
+        case .shutdown: return "HTTP client was shut down"
+        case .transfer(let code, let message): return "transfer failed (curl \(code)): \(message)"
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// An open database connection with an async API. Its libpq calls run on its own thread.
+/// Use one connection from one task at a time (the pool guarantees this).
+public final class PostgresConnection: Sendable {
+    private let connection: BlockingConnection
+    private let thread: ConnectionThread
+
+    private init(connection: BlockingConnection, thread: ConnectionThread) {
+        self.connection = connection
+        self.thread = thread
+    }
+
+    /// Opens a connection; throws `PostgresError(kind: .connection)` naming host, port and
+    /// libpq's reason (never the password).
+    public static func connect(_ configuration: PostgresConfiguration) async throws -> PostgresConnection {
+        let thread = ConnectionThread(name: "postgres-connection")
+        do {
+            let connection = try await thread.run { try BlockingConnection(configuration: configuration) }
+            return PostgresConnection(connection: connection, thread: thread)
+        } catch {
+            thread.stop()
+            throw error
+        }
+    }
+
+    deinit { thread.stop() }
+
+    /// Runs a statement and returns its rows.
+    @discardableResult
+    public func query(_ sql: SQL) async throws -> PostgresQueryResult {
+        let connection = connection
+        return try await thread.run { try connection.execute(sql) }
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    @discardableResult
+    public func execute(_ sql: SQL) async throws -> Int {
+        try await query(sql).affectedRows
+    }
+
+    /// Runs `body` inside BEGIN … COMMIT; rolls back and rethrows when `body` throws.
+    @discardableResult
+    public func withTransaction<T>(
+        isolation: TransactionIsolation = .readCommitted,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await query(.unsafeSQL("BEGIN ISOLATION LEVEL \(isolation.rawValue)"))
+        let value: T
+        do {
+            value = try await body(self)
+        } catch {
+            if !isBroken { _ = try? await query("ROLLBACK") }
+            throw error
+        }
+        do {
+            try await query("COMMIT")
+        } catch {
+            if !isBroken { _ = try? await query("ROLLBACK") }
+            throw error
+        }
+        return value
+    }
+
+    /// Quotes a name for use as an SQL identifier (e.g. a LISTEN channel).
+    public func escapeIdentifier(_ name: String) async throws -> String {
+        let connection = connection
+        return try await thread.run {
+            guard let escaped = connection.escapeIdentifier(name) else {
+                throw PostgresError(kind: .server, message: "cannot quote identifier '\(name)'")
+            }
+            return escaped
+        }
+    }
+
+    /// libpq reports the connection broken (after an error while in use).
+    public var isBroken: Bool { connection.isBroken }
+
+    /// False when the connection is broken or a transaction was left open.
+    var isReusable: Bool { !connection.isBroken && connection.isIdleOutsideTransaction }
+
+    /// Checks, without a round trip, that the server has not closed the session.
+    func checkAlive() async -> Bool {
+        let connection = connection
+        return (try? await thread.run { connection.checkAlive() }) ?? false
+    }
+}
+
+public enum TransactionIsolation: String, Sendable {
+    case readCommitted = "READ COMMITTED"
+    case repeatableRead = "REPEATABLE READ"
+    case serializable = "SERIALIZABLE"
+}

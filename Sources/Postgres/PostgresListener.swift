@@ -1,0 +1,110 @@
+import CLibPQ
+import Foundation
+import Logging
+import Synchronization
+
+/// A NOTIFY delivered on a channel this listener LISTENs on.
+public struct PostgresNotification: Sendable, Equatable {
+    public var channel: String
+    public var payload: String
+    /// The server process that sent it.
+    public var senderPID: Int32
+}
+
+/// LISTENs on channels over a dedicated connection and its own thread, and yields what arrives.
+///
+/// Notifications sent while the connection is down are lost (PostgreSQL does not queue them for
+/// absent listeners), so each (re)connection is reported as an event: a consumer that caches
+/// state refreshes it then.
+public final class PostgresListener: Sendable {
+    public enum Event: Sendable, Equatable {
+        /// LISTEN is in place on every channel; `isReconnect` after a lost connection.
+        case listening(isReconnect: Bool)
+        case notification(PostgresNotification)
+    }
+
+    private let configuration: PostgresConfiguration
+    private let channels: [String]
+    private let logger: Logger
+    private let isStopped = Atomic<Bool>(false)
+
+    public init(configuration: PostgresConfiguration, channels: [String], logger: Logger = Logger(label: "postgres.listener")) {
+        self.configuration = configuration
+        self.channels = channels
+        self.logger = logger
+    }
+
+    /// Starts listening. The stream ends after `stop()` or when its consumer goes away.
+    public func events() -> AsyncStream<Event> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(10_000))
+        continuation.onTermination = { [self] _ in stop() }
+        let thread = Thread { [self] in run(continuation) }
+        thread.name = "postgres-listener"
+        thread.start()
+        return stream
+    }
+
+    public func stop() { isStopped.store(true, ordering: .sequentiallyConsistent) }
+
+    private var stopped: Bool { isStopped.load(ordering: .sequentiallyConsistent) }
+
+    private func run(_ continuation: AsyncStream<Event>.Continuation) {
+        defer { continuation.finish() }
+        var connection: BlockingConnection?
+        var hasListened = false
+        var backoffSeconds = 0.1
+        while !stopped {
+            guard let current = connection else {
+                do {
+                    connection = try listen()
+                    continuation.yield(.listening(isReconnect: hasListened))
+                    hasListened = true
+                    backoffSeconds = 0.1
+                } catch {
+                    logger.warning("postgres.listener.connect_failed", metadata: ["error": "\(error)"])
+                    sleepUnlessStopped(seconds: backoffSeconds)
+                    backoffSeconds = min(backoffSeconds * 2, 5)
+                }
+                continue
+            }
+            // Wake at least every 250 ms to notice stop().
+            var descriptor = pollfd(fd: PQsocket(current.handle), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 250)
+            if ready < 0 && errno == EINTR { continue }
+            if ready == 0 { continue }
+            if PQconsumeInput(current.handle) == 0 || current.isBroken {
+                logger.warning("postgres.listener.connection_lost")
+                connection = nil
+                continue
+            }
+            while let notify = PQnotifies(current.handle) {
+                let notification = PostgresNotification(
+                    channel: String(cString: notify.pointee.relname),
+                    payload: String(cString: notify.pointee.extra),
+                    senderPID: notify.pointee.be_pid
+                )
+                PQfreemem(notify)
+                continuation.yield(.notification(notification))
+            }
+        }
+    }
+
+    private func listen() throws -> BlockingConnection {
+        let connection = try BlockingConnection(configuration: configuration)
+        for channel in channels {
+            guard let quoted = connection.escapeIdentifier(channel) else {
+                throw PostgresError(kind: .server, message: "invalid channel name '\(channel)'")
+            }
+            try connection.execute(.unsafeSQL("LISTEN \(quoted)"))
+        }
+        return connection
+    }
+
+    private func sleepUnlessStopped(seconds: Double) {
+        var remaining = seconds
+        while remaining > 0 && !stopped {
+            Thread.sleep(forTimeInterval: min(remaining, 0.1))
+            remaining -= 0.1
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The fake provider: OpenAI Chat Completions and Anthropic Messages on one server.
+///
+/// Endpoints: `POST /v1/chat/completions`, `POST /v1/messages`, `GET /v1/models`, `GET /stats`,
+/// `POST /stats/reset`, `GET /healthz`. All waiting is `Task.sleep`, so thousands of slow
+/// requests cost memory, not threads.
+public final class ProviderStub: Sendable {
+    public let configuration: ProviderStubConfiguration
+    let state: StubState
+
+    /// Largest request body accepted; Anthropic's own limit.
+    static let maximumBodyBytes = 32 * 1024 * 1024
+
+    public init(configuration: ProviderStubConfiguration = ProviderStubConfiguration()) {
+        self.configuration = configuration
+        self.state = StubState(seed: configuration.seed)
+    }
+
+    /// Request counts since start or the last reset.
+    public var stats: ProviderStubStats { state.snapshot() }
+
+    public func resetStats() { state.reset() }
+
+    /// The routes, for embedding in an `Application`.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ in
+            await self.respond(to: request, style: .openAI, endpoint: "/v1/chat/completions").response
+        }
+        router.post("/v1/messages") { request, _ in
+            await self.respond(to: request, style: .anthropic, endpoint: "/v1/messages").response
+        }
+        router.get("/v1/models") { request, _ in
+            let anthropic = Self.header("anthropic-version", in: request) != nil
+            return self.models(style: anthropic ? .anthropic : .openAI).response
+        }
+        router.get("/stats") { _, _ in
+            StubHTTPReply.json(200, StubJSON.parse(Self.encode(self.stats)) ?? [:]).response
+        }
+        router.post("/stats/reset") { _, _ in
+            self.resetStats()
+            return StubHTTPReply.json(200, StubJSON.parse(Self.encode(self.stats)) ?? [:]).response
+        }
+        router.get("/healthz") { _, _ in
+            StubHTTPReply(status: 200, headers: [("content-type", "text/plain")], body: Data("ok\n".utf8)).response
+        }
+        return router
+    }
+
+    /// One API request, start to finish.
+    func respond(to request: Request, style: StubAPIStyle, endpoint: String) async -> StubHTTPReply {
+        let sequence = state.begin(endpoint: endpoint)
+        defer { state.end() }
+        let requestID = "req_stub\(String(sequence, radix: 16))"
+
+        let bodyBytes: Data
+        do {
+            var buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
+            bodyBytes = Data(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        } catch {
+            state.record(model: "(unknown)", outcome: "invalid_request")
+            return StubErrors.injected(.status(413), style: style, model: "", retryAfterSeconds: 0, requestID: requestID)
+        }
+
+        if let expected = configuration.expectedAPIKey {
+            let presented = presentedKey(request, style: style)
+            guard presented == expected else {
+                state.record(model: modelName(in: bodyBytes) ?? "(unknown)", outcome: "auth_error")
+                return StubErrors.authentication(style: style, presentedKey: presented, requestID: requestID)
+            }
+        }
+        if style == .anthropic, Self.header("anthropic-version", in: request) == nil {
+            state.record(model: modelName(in: bodyBytes) ?? "(unknown)", outcome: "invalid_request")
+            return StubErrors.invalidRequest(style: style, message: "anthropic-version: header is required", requestID: requestID)
+        }
+        guard let body = StubJSON.parse(bodyBytes), body.object != nil else {
+            state.record(model: "(unknown)", outcome: "invalid_request")
+            return StubErrors.invalidRequest(
+                style: style,
+                message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+                requestID: requestID)
+        }
+        guard let model = body["model"]?.string, !model.isEmpty else {
+            state.record(model: "(unknown)", outcome: "invalid_request")
+            return StubErrors.invalidRequest(style: style, message: "you must provide a model parameter", param: "model", requestID: requestID)
+        }
+
+        let parsed = style == .openAI
+            ? StubOpenAIEndpoint.conversation(from: body) : StubAnthropicEndpoint.conversation(from: body)
+        let conversation: StubConversation
+        switch parsed {
+        case .success(let value):
+            conversation = value
+        case .failure(let invalid):
+            state.record(model: model, outcome: "invalid_request")
+            return StubErrors.invalidRequest(style: style, message: invalid.message, param: invalid.param, requestID: requestID)
+        }
+
+        let behavior = StubBehavior(model: model)
+        let injected = injectedError(for: behavior)
+        let outcome: String
+        if behavior.hang {
+            outcome = "hang"
+        } else if let injected {
+            outcome = Self.outcomeName(injected)
+        } else if behavior.malformed {
+            outcome = "malformed"
+        } else {
+            outcome = "ok"
+        }
+        // Counted before waiting, so tests see slow and hanging requests while they are pending.
+        state.record(model: model, outcome: outcome)
+
+        if behavior.hang {
+            // Returns early when the server shuts down: the sleep is cancelled with the handler.
+            try? await Task.sleep(for: configuration.hangDuration)
+            return StubErrors.gatewayTimeout()
+        }
+        let latency = configuration.latency + behavior.latency
+        if latency > .zero {
+            try? await Task.sleep(for: latency)
+        }
+        if let injected {
+            return StubErrors.injected(injected, style: style, model: model, retryAfterSeconds: behavior.retryAfterSeconds, requestID: requestID)
+        }
+        if behavior.malformed {
+            let truncated = style == .openAI
+                ? #"{"id":"chatcmpl-stub","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Stub rep"#
+                : #"{"id":"msg_stub","type":"message","role":"assistant","content":[{"type":"text","text":"Stub rep"#
+            return StubHTTPReply(status: 200, headers: [("content-type", "application/json")], body: Data(truncated.utf8))
+        }
+
+        let reply = StubReply(conversation: conversation, behavior: behavior)
+        // Ids derive from the request and its sequence number: reproducible, yet distinct.
+        let idSuffix = String(stableHash(bodyBytes) ^ sequence, radix: 16)
+        switch style {
+        case .openAI:
+            return StubOpenAIEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix)
+        case .anthropic:
+            return StubAnthropicEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix)
+        }
+    }
+
+    /// The model name's error, subject to its rate; else the global error rate.
+    private func injectedError(for behavior: StubBehavior) -> StubBehavior.InjectedError? {
+        if let error = behavior.error {
+            if let rate = behavior.errorRatePercent {
+                if state.chance(percent: rate) { return error }
+            } else {
+                return error
+            }
+        }
+        if configuration.errorRatePercent > 0, state.chance(percent: configuration.errorRatePercent) {
+            return .status(configuration.errorStatus)
+        }
+        return nil
+    }
+
+    private static func outcomeName(_ error: StubBehavior.InjectedError) -> String {
+        switch error {
+        case .status(let status): return "error_\(status)"
+        case .quota: return "error_quota"
+        case .contextLength: return "error_context"
+        case .contentFilter: return "error_filter"
+        }
+    }
+
+    private func presentedKey(_ request: Request, style: StubAPIStyle) -> String? {
+        switch style {
+        case .openAI:
+            guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") else { return nil }
+            return String(authorization.dropFirst("Bearer ".count))
+        case .anthropic:
+            return Self.header("x-api-key", in: request)
+        }
+    }
+
+    static func header(_ name: String, in request: Request) -> String? {
+        HTTPField.Name(name).flatMap { request.headers[$0] }
+    }
+
+    private func modelName(in body: Data) -> String? {
+        StubJSON.parse(body)?["model"]?.string
+    }
+
+    /// A fixed catalog plus every model requested so far.
+    private func models(style: StubAPIStyle) -> StubHTTPReply {
+        let fixed = ["stub-model", "gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "claude-haiku-4-5"]
+        let names = Array(Set(fixed + stats.models.keys.filter { $0 != "(unknown)" })).sorted()
+        switch style {
+        case .openAI:
+            return .json(200, [
+                "object": "list",
+                "data": .array(names.map { ["id": .string($0), "object": "model", "created": 1_700_000_000, "owned_by": "provider-stub"] }),
+            ])
+        case .anthropic:
+            return .json(200, [
+                "data": .array(names.map {
+                    ["type": "model", "id": .string($0), "display_name": .string($0), "created_at": "2025-01-01T00:00:00Z"]
+                }),
+                "has_more": false,
+                "first_id": names.first.map(StubJSON.string) ?? .null,
+                "last_id": names.last.map(StubJSON.string) ?? .null,
+            ])
+        }
+    }
+
+    static func encode(_ stats: ProviderStubStats) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(stats)) ?? Data("{}".utf8)
+    }
+}
+
+extension StubHTTPReply {
+    var response: Response {
+        var fields = HTTPFields()
+        for header in headers {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        }
+        return Response(
+            status: HTTPResponse.Status(code: status),
+            headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

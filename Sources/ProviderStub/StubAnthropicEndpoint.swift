@@ -1,0 +1,163 @@
+/// `POST /v1/messages`: reading an Anthropic request and writing its reply.
+enum StubAnthropicEndpoint {
+    static func conversation(from body: StubJSON) -> Result<StubConversation, StubValidationError> {
+        guard body["max_tokens"]?.int != nil else {
+            return .failure(.init("max_tokens: Field required"))
+        }
+        guard let messages = body["messages"]?.array, !messages.isEmpty else {
+            return .failure(.init("messages: at least one message is required"))
+        }
+        if let temperature = body["temperature"]?.double, !(0...1).contains(temperature) {
+            return .failure(.init("temperature: Input should be less than or equal to 1"))
+        }
+        var conversation = StubConversation()
+        conversation.messageCount = messages.count
+        var promptParts: [String] = []
+        switch body["system"] {
+        case .string(let system)?: promptParts.append(system)
+        case .array(let blocks)?: promptParts += blocks.compactMap { $0["text"]?.string }
+        default: break
+        }
+
+        var previousToolUseIDs: Set<String> = []
+        var trailingToolResults: [String] = []
+        for (index, message) in messages.enumerated() {
+            let role = message["role"]?.string ?? ""
+            guard role == "user" || role == "assistant" else {
+                return .failure(.init("messages.\(index).role: Input should be 'user' or 'assistant'"))
+            }
+            let blocks: [StubJSON]
+            switch message["content"] {
+            case .string(let text)?: blocks = [["type": "text", "text": .string(text)]]
+            case .array(let array)?: blocks = array
+            default: return .failure(.init("messages.\(index).content: Field required"))
+            }
+            var texts: [String] = []
+            var results: [String] = []
+            var toolUseIDs: Set<String> = []
+            for (blockIndex, block) in blocks.enumerated() {
+                switch block["type"]?.string {
+                case "text":
+                    texts.append(block["text"]?.string ?? "")
+                case "image":
+                    conversation.imageCount += 1
+                case "tool_use":
+                    guard role == "assistant", let id = block["id"]?.string, block["input"]?.object != nil else {
+                        return .failure(.init("messages.\(index).content.\(blockIndex).tool_use.input: Input should be a valid dictionary"))
+                    }
+                    toolUseIDs.insert(id)
+                    promptParts.append((block["name"]?.string ?? "") + (block["input"]?.encodedString ?? ""))
+                case "tool_result":
+                    let id = block["tool_use_id"]?.string ?? ""
+                    guard role == "user", previousToolUseIDs.contains(id) else {
+                        return .failure(.init(
+                            "messages.\(index).content.\(blockIndex): unexpected `tool_use_id` found in `tool_result` blocks: \(id). Each `tool_result` block must have a corresponding `tool_use` block in the previous message."))
+                    }
+                    let (text, images) = resultText(block["content"])
+                    conversation.imageCount += images
+                    results.append(text)
+                default:
+                    return .failure(.init("messages.\(index).content.\(blockIndex).type: Input tag '\(block["type"]?.string ?? "")' found using 'type' does not match any of the expected tags"))
+                }
+            }
+            promptParts += texts + results
+            if role == "user" {
+                if results.isEmpty || !texts.isEmpty {
+                    conversation.lastUserText = texts.joined(separator: "\n")
+                }
+                trailingToolResults = texts.isEmpty ? results : []
+            } else {
+                trailingToolResults = []
+            }
+            previousToolUseIDs = toolUseIDs
+        }
+        conversation.trailingToolResults = trailingToolResults
+
+        let tools = body["tools"]?.array ?? []
+        for (index, tool) in tools.enumerated() {
+            guard let name = tool["name"]?.string, let schema = tool["input_schema"], schema.object != nil else {
+                return .failure(.init("tools.\(index).custom.input_schema: Field required"))
+            }
+            conversation.tools.append(.init(name: name, schema: schema))
+            promptParts.append(name + (tool["description"]?.string ?? "") + schema.encodedString)
+        }
+        if let choice = body["tool_choice"] {
+            switch choice["type"]?.string {
+            case "auto": conversation.toolChoice = .auto
+            case "none": conversation.toolChoice = .none
+            case "any": conversation.toolChoice = .required
+            case "tool":
+                guard let name = choice["name"]?.string else { return .failure(.init("tool_choice.tool.name: Field required")) }
+                conversation.toolChoice = .named(name)
+            default:
+                return .failure(.init("tool_choice: Input tag found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'"))
+            }
+            conversation.parallelToolCalls = choice["disable_parallel_tool_use"]?.bool != true
+        }
+        conversation.stopSequences = body["stop_sequences"]?.array?.compactMap(\.string) ?? []
+        conversation.maxTokens = body["max_tokens"]?.int
+        conversation.promptText = promptParts.joined(separator: "\n")
+        return .success(conversation)
+    }
+
+    /// Text of a `tool_result` content (string or blocks) and its image count.
+    static func resultText(_ content: StubJSON?) -> (String, Int) {
+        switch content {
+        case .string(let text)?:
+            return (text, 0)
+        case .array(let blocks)?:
+            return (blocks.compactMap { $0["text"]?.string }.joined(separator: "\n"), blocks.filter { $0["type"] == "image" }.count)
+        default:
+            return ("", 0)
+        }
+    }
+
+    static func success(
+        model: String, conversation: StubConversation, reply: StubReply, behavior: StubBehavior,
+        requestID: String, idSuffix: String
+    ) -> StubHTTPReply {
+        var content: [StubJSON] = []
+        if let text = reply.text {
+            content.append(["type": "text", "text": .string(text)])
+        }
+        for (index, call) in reply.toolCalls.enumerated() {
+            content.append([
+                "type": "tool_use", "id": .string("toolu_stub\(idSuffix)\(index)"),
+                "name": .string(call.name), "input": call.arguments,
+            ])
+        }
+        let stopReason: String
+        var stopSequence: StubJSON = .null
+        switch reply.finish {
+        case .endTurn: stopReason = "end_turn"
+        case .maxTokens: stopReason = "max_tokens"
+        case .stopSequence(let sequence):
+            stopReason = "stop_sequence"
+            stopSequence = .string(sequence)
+        case .toolCalls: stopReason = "tool_use"
+        case .refusal: stopReason = "refusal"
+        }
+        var body: [String: StubJSON] = [
+            "id": .string("msg_stub\(idSuffix)"),
+            "type": "message",
+            "role": "assistant",
+            "model": .string(model),
+            "content": .array(content),
+            "stop_reason": .string(stopReason),
+            "stop_sequence": stopSequence,
+        ]
+        if !behavior.omitUsage {
+            let input = conversation.inputTokens
+            // Anthropic's input_tokens excludes what was read from the cache.
+            let cacheRead = behavior.reportCache ? input / 2 : 0
+            body["usage"] = [
+                "input_tokens": .int(input - cacheRead),
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": .int(cacheRead),
+                "output_tokens": .int(reply.outputTokens),
+                "service_tier": "standard",
+            ]
+        }
+        return .json(200, .object(body), headers: [("request-id", requestID)])
+    }
+}

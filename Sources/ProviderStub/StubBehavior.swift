@@ -1,0 +1,95 @@
+/// What a request asks the stub to do, read from its model name.
+///
+/// The model's last path component is split on `-`; when its first word is `stub`, the following
+/// words are directives, in any order and combination, and unknown words are ignored (so
+/// `stub-gpt-4o-latency-200ms` works). Any other model name gets a plain, immediate reply.
+///
+/// | directive | effect |
+/// |---|---|
+/// | `latency-500ms`, `latency-2s` | wait before answering |
+/// | `error-429` (any status) | answer with that status and the provider's error body |
+/// | `error-quota` | quota exhausted (OpenAI `insufficient_quota`, Anthropic low credit) |
+/// | `error-context` | context length exceeded |
+/// | `error-filter` | content-policy rejection |
+/// | `rate-30` | the preceding error happens on 30% of requests (seeded) |
+/// | `after-5` | `Retry-After` of 5 seconds on 429/503/529 (default 1) |
+/// | `hang` | never answer (until the configured hang duration) |
+/// | `malformed` | 200 with a truncated JSON body |
+/// | `no-usage` | omit usage from the reply |
+/// | `cache` | report half of the prompt as served from the prompt cache |
+/// | `reasoning` | report reasoning tokens (OpenAI format) |
+/// | `refusal` | the model refuses (OpenAI `content_filter`, Anthropic `refusal`) |
+/// | `tool` | call a tool whenever tools are offered and tool_choice allows |
+struct StubBehavior: Equatable {
+    enum InjectedError: Equatable {
+        case status(Int)
+        case quota
+        case contextLength
+        case contentFilter
+    }
+
+    var latency: Duration = .zero
+    var error: InjectedError?
+    /// Percent of requests the error applies to; `nil` means all.
+    var errorRatePercent: Double?
+    var retryAfterSeconds = 1
+    var hang = false
+    var malformed = false
+    var omitUsage = false
+    var reportCache = false
+    var reportReasoning = false
+    var refuse = false
+    var forceToolCall = false
+
+    init() {}
+
+    init(model: String) {
+        let name = model.split(separator: "/").last.map(String.init) ?? model
+        let words = name.lowercased().split(separator: "-").map(String.init)
+        guard words.first == "stub" else { return }
+        var index = 1
+        func next() -> String? {
+            index += 1
+            return index < words.count ? words[index] : nil
+        }
+        while index < words.count {
+            switch words[index] {
+            case "latency":
+                if let word = next(), let duration = Self.duration(word) { latency = duration }
+            case "error":
+                switch next() {
+                case "quota": error = .quota
+                case "context": error = .contextLength
+                case "filter": error = .contentFilter
+                case let word?: if let status = Int(word), (400...599).contains(status) { error = .status(status) }
+                case nil: break
+                }
+            case "rate":
+                if let word = next(), let percent = Double(word) { errorRatePercent = min(100, max(0, percent)) }
+            case "after":
+                if let word = next(), let seconds = Int(word) { retryAfterSeconds = max(0, seconds) }
+            case "hang": hang = true
+            case "malformed": malformed = true
+            case "no":
+                if index + 1 < words.count, words[index + 1] == "usage" {
+                    omitUsage = true
+                    index += 1
+                }
+            case "cache", "cached": reportCache = true
+            case "reasoning": reportReasoning = true
+            case "refusal", "refuse": refuse = true
+            case "tool", "tools": forceToolCall = true
+            default: break
+            }
+            index += 1
+        }
+    }
+
+    /// `500ms`, `2s`, or a bare number of milliseconds.
+    static func duration(_ word: String) -> Duration? {
+        if word.hasSuffix("ms"), let value = Int(word.dropLast(2)) { return .milliseconds(value) }
+        if word.hasSuffix("s"), let value = Int(word.dropLast()) { return .seconds(value) }
+        if let value = Int(word) { return .milliseconds(value) }
+        return nil
+    }
+}

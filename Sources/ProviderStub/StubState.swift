@@ -1,0 +1,108 @@
+import Foundation
+
+/// Counters and the seeded generator, shared by all requests. A lock (not an actor) so the
+/// in-flight count can be decremented from `defer`, whatever way a handler exits.
+final class StubState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var generator: SplitMix64
+    private var sequence: UInt64 = 0
+    private var stats = ProviderStubStats()
+
+    init(seed: UInt64) {
+        generator = SplitMix64(seed: seed)
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    /// Marks a request as started and returns its sequence number (used in ids).
+    func begin(endpoint: String) -> UInt64 {
+        locked {
+            sequence += 1
+            stats.totalRequests += 1
+            stats.endpoints[endpoint, default: 0] += 1
+            stats.inFlight += 1
+            stats.peakInFlight = max(stats.peakInFlight, stats.inFlight)
+            return sequence
+        }
+    }
+
+    func end() {
+        locked { stats.inFlight -= 1 }
+    }
+
+    func record(model: String, outcome: String) {
+        locked { stats.models[model, default: [:]][outcome, default: 0] += 1 }
+    }
+
+    /// True with probability `percent`/100, from the seeded sequence.
+    func chance(percent: Double) -> Bool {
+        guard percent > 0 else { return false }
+        guard percent < 100 else { return true }
+        return locked { Double(generator.next() % 10_000) < percent * 100 }
+    }
+
+    func snapshot() -> ProviderStubStats {
+        locked { stats }
+    }
+
+    func reset() {
+        locked {
+            let inFlight = stats.inFlight
+            stats = ProviderStubStats()
+            stats.inFlight = inFlight
+            stats.peakInFlight = inFlight
+        }
+    }
+}
+
+/// What `GET /stats` reports.
+public struct ProviderStubStats: Sendable, Codable, Equatable {
+    /// Requests received on the API endpoints (not `/stats` or `/v1/models`).
+    public var totalRequests = 0
+    public var inFlight = 0
+    /// The most requests in flight at once since start or the last reset.
+    public var peakInFlight = 0
+    /// Requests per model name, then per outcome (`ok`, `error_429`, `hang`, `malformed`,
+    /// `invalid_request`, `auth_error`).
+    public var models: [String: [String: Int]] = [:]
+    /// Requests per endpoint path.
+    public var endpoints: [String: Int] = [:]
+
+    public init() {}
+
+    /// Requests for `model`, all outcomes.
+    public func requests(model: String) -> Int {
+        models[model]?.values.reduce(0, +) ?? 0
+    }
+
+    /// Requests for `model` that ended in `outcome`.
+    public func requests(model: String, outcome: String) -> Int {
+        models[model]?[outcome] ?? 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case models, endpoints
+        case totalRequests = "total_requests"
+        case inFlight = "in_flight"
+        case peakInFlight = "peak_in_flight"
+    }
+}
+
+/// A small, fast, seedable generator (Steele, Lea & Flood's SplitMix64).
+struct SplitMix64 {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

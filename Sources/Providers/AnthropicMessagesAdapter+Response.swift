@@ -1,0 +1,77 @@
+import CurlHTTP
+
+// Messages response → neutral response.
+
+extension AnthropicMessagesAdapter {
+    public func parse(_ response: HTTPResponse, apiKey: APIKey?) throws(ProviderError) -> ChatResponse {
+        guard (200...299).contains(response.status) else {
+            throw ProviderErrorClassifier.classify(response: response, apiKey: apiKey)
+        }
+        let json = try parseSuccessBody(response)
+        if json["type"]?.stringValue == "error" {
+            throw errorInSuccessBody(json, response: response, apiKey: apiKey)
+        }
+        guard let blocks = json["content"]?.arrayValue else {
+            throw malformed("response has no content array", response)
+        }
+
+        var texts: [String] = []
+        var toolCalls: [ToolCall] = []
+        for (index, block) in blocks.enumerated() {
+            switch block["type"]?.stringValue {
+            case "text":
+                texts.append(block["text"]?.stringValue ?? "")
+            case "tool_use":
+                guard let id = block["id"]?.stringValue, let name = block["name"]?.stringValue else {
+                    throw malformed("tool_use block \(index) has no id or name", response)
+                }
+                // `input` is an object; the neutral form is its JSON text, as OpenAI sends it.
+                let arguments = (block["input"] ?? [:]).encodedString()
+                toolCalls.append(ToolCall(id: id, name: name, arguments: arguments))
+            default:
+                // thinking, redacted_thinking, server tool blocks: not part of the neutral reply.
+                continue
+            }
+        }
+
+        let rawStop = json["stop_reason"]?.stringValue
+        return ChatResponse(
+            text: texts.isEmpty ? nil : texts.joined(),
+            toolCalls: toolCalls,
+            finishReason: rawStop.flatMap(Self.finishReason),
+            providerFinishReason: rawStop,
+            stopSequence: json["stop_sequence"]?.stringValue,
+            usage: Self.usage(json["usage"]),
+            model: json["model"]?.stringValue,
+            responseID: json["id"]?.stringValue,
+            requestID: response.header("request-id")
+        )
+    }
+
+    static func finishReason(_ raw: String) -> FinishReason? {
+        switch raw {
+        // pause_turn: a server-tool loop paused; the turn ended without truncation.
+        case "end_turn", "stop_sequence", "pause_turn": return .stop
+        case "max_tokens", "model_context_window_exceeded": return .length
+        case "tool_use": return .toolCalls
+        case "refusal": return .contentFilter
+        default: return nil
+        }
+    }
+
+    /// Anthropic's `input_tokens` excludes cache reads and writes; the neutral input count
+    /// includes them (see `TokenUsage`).
+    static func usage(_ value: JSONValue?) -> TokenUsage? {
+        guard let value, let input = value["input_tokens"]?.intValue,
+            let output = value["output_tokens"]?.intValue
+        else { return nil }
+        let cacheRead = value["cache_read_input_tokens"]?.intValue
+        let cacheCreation = value["cache_creation_input_tokens"]?.intValue
+        return TokenUsage(
+            inputTokens: input + (cacheRead ?? 0) + (cacheCreation ?? 0),
+            outputTokens: output,
+            cachedInputTokens: cacheRead,
+            cacheCreationInputTokens: cacheCreation
+        )
+    }
+}

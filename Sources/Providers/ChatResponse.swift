@@ -1,0 +1,145 @@
+/// A provider-neutral reply.
+public struct ChatResponse: Sendable, Equatable {
+    /// The generated text; `nil` when the model produced none (e.g. only tool calls).
+    public var text: String?
+    public var toolCalls: [ToolCall]
+    /// Why generation stopped, normalised; `nil` when the provider sent no reason or one we do not know.
+    public var finishReason: FinishReason?
+    /// The reason exactly as the provider sent it (`end_turn`, `eos_token`…), for diagnosis.
+    public var providerFinishReason: String?
+    /// The stop sequence that ended generation, when the provider says which.
+    public var stopSequence: String?
+    /// A refusal message (OpenAI `message.refusal`), separate from normal text.
+    public var refusal: String?
+    /// Token usage; `nil` means the provider did not report it (unknown, never zero).
+    public var usage: TokenUsage?
+    /// The model name the provider reports, which may be more specific than the one requested.
+    public var model: String?
+    /// The provider's id for this completion (`chatcmpl-…`, `msg_…`).
+    public var responseID: String?
+    /// The provider's request id header (`x-request-id`, `request-id`), quoted in support tickets.
+    public var requestID: String?
+    /// Things the adapter could not translate and left out (e.g. penalties for Anthropic).
+    public var warnings: [String]
+
+    public init(
+        text: String? = nil,
+        toolCalls: [ToolCall] = [],
+        finishReason: FinishReason? = nil,
+        providerFinishReason: String? = nil,
+        stopSequence: String? = nil,
+        refusal: String? = nil,
+        usage: TokenUsage? = nil,
+        model: String? = nil,
+        responseID: String? = nil,
+        requestID: String? = nil,
+        warnings: [String] = []
+    ) {
+        self.text = text
+        self.toolCalls = toolCalls
+        self.finishReason = finishReason
+        self.providerFinishReason = providerFinishReason
+        self.stopSequence = stopSequence
+        self.refusal = refusal
+        self.usage = usage
+        self.model = model
+        self.responseID = responseID
+        self.requestID = requestID
+        self.warnings = warnings
+    }
+}
+
+/// Why the model stopped, in OpenAI's vocabulary (the one most callers know).
+public enum FinishReason: String, Sendable, Codable, CaseIterable {
+    /// Natural end, or a stop sequence.
+    case stop
+    /// `max_tokens` or the context window ran out: the text is truncated.
+    case length
+    /// The model wants tool results before continuing.
+    case toolCalls = "tool_calls"
+    /// The provider's safety system filtered or the model refused.
+    case contentFilter = "content_filter"
+}
+
+/// Tokens a call consumed.
+///
+/// `inputTokens` counts every prompt token, including the ones served from or written to a
+/// prompt cache (OpenAI reports it this way; Anthropic's `input_tokens` excludes cache reads and
+/// writes, so the adapter adds them back). Cost calculation can then price
+/// `inputTokens - cachedInputTokens - cacheCreationInputTokens` at the normal rate.
+public struct TokenUsage: Sendable, Equatable, Codable {
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// Prompt tokens read from the provider's cache; `nil` when the provider does not say.
+    public var cachedInputTokens: Int?
+    /// Prompt tokens written to the cache (Anthropic bills these above the normal rate).
+    public var cacheCreationInputTokens: Int?
+    /// Output tokens spent on hidden reasoning, already included in `outputTokens`.
+    public var reasoningTokens: Int?
+
+    public init(
+        inputTokens: Int,
+        outputTokens: Int,
+        cachedInputTokens: Int? = nil,
+        cacheCreationInputTokens: Int? = nil,
+        reasoningTokens: Int? = nil
+    ) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
+        self.cacheCreationInputTokens = cacheCreationInputTokens
+        self.reasoningTokens = reasoningTokens
+    }
+
+    public var totalTokens: Int { inputTokens + outputTokens }
+
+    private enum CodingKeys: String, CodingKey {
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
+        case cachedInputTokens = "cached_input_tokens"
+        case cacheCreationInputTokens = "cache_creation_input_tokens"
+        case reasoningTokens = "reasoning_tokens"
+    }
+}
+
+extension ChatResponse: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case text, usage, model, refusal, warnings
+        case toolCalls = "tool_calls"
+        case finishReason = "finish_reason"
+        case providerFinishReason = "provider_finish_reason"
+        case stopSequence = "stop_sequence"
+        case responseID = "response_id"
+        case requestID = "request_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        text = try container.decodeIfPresent(String.self, forKey: .text)
+        toolCalls = try container.decodeIfPresent([ToolCall].self, forKey: .toolCalls) ?? []
+        finishReason = try container.decodeIfPresent(FinishReason.self, forKey: .finishReason)
+        providerFinishReason = try container.decodeIfPresent(String.self, forKey: .providerFinishReason)
+        stopSequence = try container.decodeIfPresent(String.self, forKey: .stopSequence)
+        refusal = try container.decodeIfPresent(String.self, forKey: .refusal)
+        usage = try container.decodeIfPresent(TokenUsage.self, forKey: .usage)
+        model = try container.decodeIfPresent(String.self, forKey: .model)
+        responseID = try container.decodeIfPresent(String.self, forKey: .responseID)
+        requestID = try container.decodeIfPresent(String.self, forKey: .requestID)
+        warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(text, forKey: .text)
+        if !toolCalls.isEmpty { try container.encode(toolCalls, forKey: .toolCalls) }
+        try container.encodeIfPresent(finishReason, forKey: .finishReason)
+        try container.encodeIfPresent(providerFinishReason, forKey: .providerFinishReason)
+        try container.encodeIfPresent(stopSequence, forKey: .stopSequence)
+        try container.encodeIfPresent(refusal, forKey: .refusal)
+        try container.encodeIfPresent(usage, forKey: .usage)
+        try container.encodeIfPresent(model, forKey: .model)
+        try container.encodeIfPresent(responseID, forKey: .responseID)
+        try container.encodeIfPresent(requestID, forKey: .requestID)
+        if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
+    }
+}

@@ -1,0 +1,48 @@
+import Catalog
+import CurlHTTP
+import Foundation
+
+/// Calls providers: resolves the key, lets the provider's adapter build the request, sends it
+/// through the transport and returns the neutral response or a classified `ProviderError`.
+public struct ProviderClient: Sendable {
+    private let transport: any HTTPTransport
+    public let credentials: CredentialResolver
+
+    /// - Parameters:
+    ///   - transport: usually the process's shared `HTTPClient`.
+    ///   - environment: where key variables are looked up; defaults to the process environment.
+    public init(transport: any HTTPTransport, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.transport = transport
+        self.credentials = CredentialResolver(environment: environment)
+    }
+
+    /// One attempt: no retries here (the gateway owns retry and fallback policy).
+    ///
+    /// Missing credentials and requests the provider's API cannot express fail before anything
+    /// is sent. The returned response carries the adapter's translation warnings.
+    public func complete(
+        _ request: ChatRequest,
+        model: String,
+        provider: Provider,
+        options: ChatCallOptions = ChatCallOptions()
+    ) async throws(ProviderError) -> ChatResponse {
+        let apiKey = try credentials.apiKey(for: provider)
+        let adapter = ChatAdapters.adapter(for: provider)
+        let prepared = try adapter.prepare(request, model: model, apiKey: apiKey, options: options)
+
+        let httpResponse: HTTPResponse
+        do {
+            httpResponse = try await transport.send(prepared.httpRequest)
+        } catch let error as HTTPClientError {
+            throw ProviderErrorClassifier.classify(transportError: error)
+        } catch is CancellationError {
+            throw ProviderError(.connection, message: "the call was cancelled")
+        } catch {
+            throw ProviderError(.connection, message: "transport failed: \(type(of: error))")
+        }
+
+        var response = try adapter.parse(httpResponse, apiKey: apiKey)
+        response.warnings = prepared.warnings + response.warnings
+        return response
+    }
+}

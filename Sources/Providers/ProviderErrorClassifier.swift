@@ -1,0 +1,126 @@
+import CurlHTTP
+import Foundation
+
+/// Turns failed calls into `ProviderError`s.
+///
+/// Order of evidence: the provider's error code and type first (they are documented and stable),
+/// then the HTTP status, and message text only as a last resort for the few conditions that some
+/// providers report with nothing but a 400 and prose (Anthropic's "prompt is too long", "credit
+/// balance is too low"; OpenAI-compatible servers that have no codes at all).
+public enum ProviderErrorClassifier {
+    /// Classifies a response whose status is not 2xx (or a 2xx carrying an error object).
+    public static func classify(
+        response: HTTPResponse,
+        apiKey: APIKey? = nil,
+        now: Date = Date()
+    ) -> ProviderError {
+        let body = ProviderErrorBody(parsing: response.body)
+        let requestID = response.header("x-request-id") ?? response.header("request-id") ?? body.requestID
+        let errorClass = classify(status: response.status, body: body)
+        let fallbackMessage = "HTTP \(response.status) without an error message"
+        return ProviderError(
+            errorClass,
+            message: APIKey.redact(body.message ?? fallbackMessage, key: apiKey),
+            httpStatus: response.status,
+            providerErrorType: body.type,
+            providerErrorCode: body.code,
+            retryAfter: RetryAfter.parse(headers: response.headers, now: now),
+            requestID: requestID
+        )
+    }
+
+    /// Classifies a status and an error body already read.
+    static func classify(status: Int, body: ProviderErrorBody) -> ProviderErrorClass {
+        if let byCode = classByCode(body) { return byCode }
+        if let byStatus = classByStatus(status) { return byStatus }
+        if let byMessage = classByMessage(body.message) { return byMessage }
+        return status >= 500 ? .serverError : .invalidRequest
+    }
+
+    /// Classifies a transfer that produced no HTTP response.
+    public static func classify(transportError error: HTTPClientError) -> ProviderError {
+        switch error {
+        case .timeout:
+            return ProviderError(.timeout, message: "the provider did not answer within the request timeout")
+        case .connectionRefused, .nameResolution, .tls, .connection, .transfer, .shutdown:
+            return ProviderError(.connection, message: error.description)
+        case .invalidURL, .unsupportedScheme:
+            // The provider row's base URL is unusable: no retry helps, another provider may.
+            return ProviderError(.invalidRequest, message: "provider base URL rejected: \(error.description)", detectedLocally: true)
+        }
+    }
+
+    // MARK: - Evidence, strongest first
+
+    private static func classByCode(_ body: ProviderErrorBody) -> ProviderErrorClass? {
+        let code = body.code?.lowercased()
+        let type = body.type?.lowercased()
+        if code == "insufficient_quota" || type == "insufficient_quota" || type == "billing_error"
+            || body.detailCode == "enforced_spend_limit_reached"
+        {
+            return .quotaExhausted
+        }
+        switch code {
+        case "context_length_exceeded", "string_above_max_length":
+            return .contextLengthExceeded
+        case "model_not_found":
+            return .modelNotFound
+        case "content_filter", "content_policy_violation":
+            return .contentFilter
+        case "invalid_api_key", "invalid_organization", "unsupported_country_region_territory":
+            return .auth
+        case "rate_limit_exceeded":
+            return .rateLimited
+        default:
+            break
+        }
+        switch type {
+        case "overloaded_error":
+            return .overloaded
+        case "rate_limit_error":
+            return .rateLimited
+        case "authentication_error", "permission_error":
+            return .auth
+        case "not_found_error", "notfounderror":
+            return .modelNotFound
+        case "request_too_large":
+            return .contextLengthExceeded
+        case "timeout_error":
+            return .timeout
+        default:
+            return nil
+        }
+    }
+
+    private static func classByStatus(_ status: Int) -> ProviderErrorClass? {
+        switch status {
+        case 401, 403: return .auth
+        case 402: return .quotaExhausted
+        case 404: return .modelNotFound
+        case 408, 504: return .timeout
+        case 409: return .serverError
+        case 413: return .contextLengthExceeded
+        case 429: return .rateLimited
+        case 503, 529: return .overloaded
+        case 500...599: return .serverError
+        default: return nil
+        }
+    }
+
+    /// Last resort, documented: phrases providers use when they send only a 400 and prose.
+    private static func classByMessage(_ message: String?) -> ProviderErrorClass? {
+        guard let text = message?.lowercased() else { return nil }
+        let contextPhrases = [
+            "prompt is too long", "maximum context length", "context length", "context window",
+            "too many tokens", "input is too long", "reduce the length",
+        ]
+        if contextPhrases.contains(where: text.contains) { return .contextLengthExceeded }
+        if text.contains("credit balance is too low") || text.contains("spend limit") || text.contains("exceeded your current quota") {
+            return .quotaExhausted
+        }
+        if text.contains("model"), text.contains("not found") || text.contains("does not exist") || text.contains("not supported") {
+            return .modelNotFound
+        }
+        return nil
+    }
+}

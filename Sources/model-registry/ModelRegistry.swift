@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct ModelRegistry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model-registry",
+        abstract: "Switchboard's model catalog, agent configuration and usage service.",
+        subcommands: [MigrateCommand.self]
+    )
+}
