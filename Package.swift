@@ -8,6 +8,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; installed by `make` (scripts/install-deps.sh).
@@ -63,6 +65,8 @@ let package = Package(
         .testTarget(name: "CurlHTTPTests", dependencies: [
             "CurlHTTP",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "CurlHTTP", "Catalog", "ProviderStub",

@@ -21,10 +21,11 @@ final class CurlTransfer: @unchecked Sendable {
     let cancelled = Atomic<Bool>(false)
 
     init(request: HTTPRequest) throws {
-        guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased(),
-              let host = components.host, !host.isEmpty
-        else { throw HTTPClientError.invalidURL(request.url) }
+        guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased() else {
+            throw HTTPClientError.invalidURL(request.url)
+        }
         guard scheme == "http" || scheme == "https" else { throw HTTPClientError.unsupportedScheme(scheme) }
+        guard let host = components.host, !host.isEmpty else { throw HTTPClientError.invalidURL(request.url) }
         guard let easy = curl_easy_init() else { throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed") }
         self.easy = easy
         self.host = host

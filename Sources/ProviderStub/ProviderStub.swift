@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The fake provider: OpenAI Chat Completions and Anthropic Messages on one server.
 ///
@@ -115,8 +117,10 @@ public final class ProviderStub: Sendable {
         state.record(model: model, outcome: outcome)
 
         if behavior.hang {
-            // Returns early when the server shuts down: the sleep is cancelled with the handler.
-            try? await Task.sleep(for: configuration.hangDuration)
+            // Ends early when the server stops: on graceful shutdown (SIGTERM), or when the
+            // handler is cancelled (`ProviderStubServer.stop()`).
+            let hangDuration = configuration.hangDuration
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: hangDuration) }
             return StubErrors.gatewayTimeout()
         }
         let latency = configuration.latency + behavior.latency

@@ -122,23 +122,23 @@ struct StubReply {
     static func arguments(for schema: StubJSON) -> StubJSON {
         guard let properties = schema["properties"]?.object else { return [:] }
         let required = schema["required"]?.array?.compactMap(\.string) ?? Array(properties.keys)
-        var arguments: [String: StubJSON] = [:]
+        var values: [String: StubJSON] = [:]
         for name in required {
             guard let property = properties[name] else { continue }
             if let first = property["enum"]?.array?.first {
-                arguments[name] = first
+                values[name] = first
                 continue
             }
             switch property["type"]?.string {
-            case "integer": arguments[name] = .int(property["minimum"]?.int ?? 1)
-            case "number": arguments[name] = .double(property["minimum"]?.double ?? 1.5)
-            case "boolean": arguments[name] = .bool(true)
-            case "array": arguments[name] = .array([])
-            case "object": arguments[name] = arguments(for: property)
-            case "null": arguments[name] = .null
-            default: arguments[name] = .string("stub-\(name)")
+            case "integer": values[name] = .int(property["minimum"]?.int ?? 1)
+            case "number": values[name] = .double(property["minimum"]?.double ?? 1.5)
+            case "boolean": values[name] = .bool(true)
+            case "array": values[name] = .array([])
+            case "object": values[name] = arguments(for: property)
+            case "null": values[name] = .null
+            default: values[name] = .string("stub-\(name)")
             }
         }
-        return .object(arguments)
+        return .object(values)
     }
 }

@@ -1,0 +1,160 @@
+import CurlHTTP
+import Foundation
+import Testing
+
+@Suite struct HTTPClientTests {
+    @Test func statusesBodiesAndHeaders() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        for code in [200, 404, 500] {
+            let response = try await client.send(HTTPRequest(url: "\(server.baseURL)/status/\(code)"))
+            #expect(response.status == code)
+            #expect(response.bodyText == "status \(code)")
+            #expect(response.header("x-test") == "yes")
+            #expect(response.header("Content-Type") == "text/plain")
+        }
+    }
+
+    @Test func requestBodiesAndMethodsArrive() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        let json = Data(#"{"model":"gpt-4o","messages":[{"role":"user","content":"héllo 🚀"}]}"#.utf8)
+        let posted = try await client.send(HTTPRequest(
+            method: "POST", url: "\(server.baseURL)/echo",
+            headers: [("Content-Type", "application/json"), ("X-Custom", "abc")], body: json))
+        #expect(posted.status == 200)
+        #expect(posted.body == json)
+        #expect(posted.header("x-method") == "POST")
+        #expect(posted.header("content-type") == "application/json")
+        #expect(posted.header("x-custom") == "abc")
+
+        let binary = Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let put = try await client.send(HTTPRequest(method: "PUT", url: "\(server.baseURL)/echo", body: binary))
+        #expect(put.header("x-method") == "PUT")
+        #expect(put.body == binary)
+
+        let deleted = try await client.send(HTTPRequest(method: "DELETE", url: "\(server.baseURL)/echo", body: Data()))
+        #expect(deleted.header("x-method") == "DELETE")
+        #expect(deleted.body.isEmpty)
+
+        let big = try await client.send(HTTPRequest(url: "\(server.baseURL)/big"))
+        #expect(big.body.count == 1 << 20)
+    }
+
+    @Test func slowResponseTimesOut() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        let started = ContinuousClock.now
+        await #expect(throws: HTTPClientError.timeout) {
+            try await client.send(HTTPRequest(url: "\(server.baseURL)/sleep/5000", timeout: .milliseconds(300)))
+        }
+        #expect(ContinuousClock.now - started < .seconds(4))
+    }
+
+    @Test func refusedConnectionIsTyped() async throws {
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        await #expect(throws: HTTPClientError.connectionRefused) {
+            try await client.send(HTTPRequest(url: "http://127.0.0.1:1/", timeout: .seconds(5)))
+        }
+    }
+
+    @Test func unresolvableHostIsTyped() async throws {
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        await #expect(throws: HTTPClientError.nameResolution(host: "no-such-host.invalid")) {
+            try await client.send(HTTPRequest(url: "http://no-such-host.invalid/", timeout: .seconds(10)))
+        }
+    }
+
+    @Test func tlsFailureIsTyped() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        // Speaking TLS to a plain-HTTP port fails the handshake.
+        let error = await #expect(throws: HTTPClientError.self) {
+            try await client.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/status/200", timeout: .seconds(5)))
+        }
+        guard case .tls = error else {
+            Issue.record("expected a TLS error, got \(String(describing: error))")
+            return
+        }
+    }
+
+    @Test func onlyHTTPAndHTTPSAreAllowed() async throws {
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        await #expect(throws: HTTPClientError.unsupportedScheme("file")) {
+            try await client.send(HTTPRequest(url: "file:///etc/passwd"))
+        }
+        await #expect(throws: HTTPClientError.unsupportedScheme("ftp")) {
+            try await client.send(HTTPRequest(url: "ftp://127.0.0.1/x"))
+        }
+        await #expect(throws: HTTPClientError.invalidURL("not a url")) {
+            try await client.send(HTTPRequest(url: "not a url"))
+        }
+    }
+
+    @Test func connectionsAreReused() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        var ports: Set<String> = []
+        for _ in 0..<10 {
+            ports.insert(try await client.send(HTTPRequest(url: "\(server.baseURL)/peer")).bodyText)
+        }
+        #expect(ports.count == 1, "sequential requests should share one connection, saw client ports \(ports)")
+    }
+
+    @Test func cancellingTheTaskCancelsTheTransfer() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        let started = ContinuousClock.now
+        let task = Task { try await client.send(HTTPRequest(url: "\(server.baseURL)/sleep/5000")) }
+        try await Task.sleep(for: .milliseconds(100))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(ContinuousClock.now - started < .seconds(4))
+        // The client keeps working afterwards.
+        #expect(try await client.send(HTTPRequest(url: "\(server.baseURL)/status/200")).status == 200)
+    }
+
+    @Test func fiveHundredConcurrentSlowRequestsTakeAboutOneSleep() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        let started = ContinuousClock.now
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<500 {
+                group.addTask { try await client.send(HTTPRequest(url: "\(server.baseURL)/sleep/200", timeout: .seconds(30))).status }
+            }
+            var statuses: [Int] = []
+            for try await status in group { statuses.append(status) }
+            return statuses
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(statuses.count == 500)
+        #expect(statuses.allSatisfy { $0 == 200 })
+        // One at a time would take 100 s; concurrently it is one sleep plus overhead.
+        #expect(elapsed < .seconds(10), "500 concurrent 200 ms requests took \(elapsed)")
+    }
+
+    @Test func shutdownFailsLaterRequests() async throws {
+        let client = try HTTPClient()
+        client.shutdown()
+        await #expect(throws: HTTPClientError.shutdown) {
+            try await client.send(HTTPRequest(url: "http://127.0.0.1:1/"))
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A request context that remembers the client's port, so tests can see connection reuse.
+struct PeerContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let peerPort: Int?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peerPort = source.channel.remoteAddress?.port
+    }
+}
+
+/// A real HTTP server on 127.0.0.1 and a free port, for the client to talk to.
+final class TestHTTPServer: Sendable {
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private init(port: Int, task: Task<Void, any Error>) {
+        self.port = port
+        self.task = task
+    }
+
+    static func start() async throws -> TestHTTPServer {
+        let router = Router(context: PeerContext.self)
+        router.get("/status/:code") { _, context -> Response in
+            let code = context.parameters.get("code", as: Int.self) ?? 500
+            return Response(
+                status: .init(code: code),
+                headers: [.contentType: "text/plain", .xTest: "yes"],
+                body: .init(byteBuffer: ByteBuffer(string: "status \(code)"))
+            )
+        }
+        router.on("/echo", method: .post, use: echo)
+        router.on("/echo", method: .put, use: echo)
+        router.on("/echo", method: .delete, use: echo)
+        router.get("/sleep/:ms") { _, context -> String in
+            let milliseconds = context.parameters.get("ms", as: Int.self) ?? 0
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return "slept \(milliseconds)"
+        }
+        router.get("/peer") { _, context -> String in "\(context.peerPort ?? -1)" }
+        router.get("/big") { _, _ -> Response in
+            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "x"), count: 1 << 20)))
+        }
+
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "curl-test"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            }
+        )
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = portStream.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            task.cancel()
+            throw CancellationError()
+        }
+        return TestHTTPServer(port: port, task: task)
+    }
+
+    func stop() { task.cancel() }
+
+    @Sendable private static func echo(_ request: Request, _ context: PeerContext) async throws -> Response {
+        let body = try await request.body.collect(upTo: 16 << 20)
+        var headers: HTTPFields = [.xMethod: request.method.rawValue]
+        if let type = request.headers[.contentType] { headers[.contentType] = type }
+        if let custom = request.headers[.xCustom] { headers[.xCustom] = custom }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+    }
+}
+
+extension HTTPField.Name {
+    // Literal, valid header names: the initializer only fails on invalid characters.
+    static let xTest = HTTPField.Name("X-Test").unsafelyUnwrapped
+    static let xMethod = HTTPField.Name("X-Method").unsafelyUnwrapped
+    static let xCustom = HTTPField.Name("X-Custom").unsafelyUnwrapped
+}

@@ -1,0 +1,81 @@
+import Catalog
+import CurlHTTP
+import Foundation
+import Providers
+import Testing
+
+/// Numbers compared by value: `1` and `1.0` are the same JSON number.
+extension JSONValue {
+    var normalized: JSONValue {
+        switch self {
+        case .int(let value): return .double(Double(value))
+        case .array(let values): return .array(values.map(\.normalized))
+        case .object(let fields): return .object(fields.mapValues(\.normalized))
+        default: return self
+        }
+    }
+}
+
+/// Parses a fixture written as a Swift string literal; a broken fixture fails the test.
+func json(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
+    try #require(JSONValue.parse(text), "fixture is not JSON", sourceLocation: sourceLocation)
+}
+
+/// Compares a body structurally against the expected JSON text, printing both on mismatch.
+func expectJSON(_ actual: JSONValue, equals expectedText: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let expected = try json(expectedText, sourceLocation: sourceLocation)
+    #expect(
+        actual.normalized == expected.normalized,
+        "\nactual:   \(actual.encodedString())\nexpected: \(expected.encodedString())",
+        sourceLocation: sourceLocation)
+}
+
+func response(_ status: Int, _ body: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+    HTTPResponse(status: status, headers: [("content-type", "application/json")] + headers, body: Data(body.utf8))
+}
+
+let openAIProvider = Provider(
+    name: "openai", apiStyle: .openai, baseURL: "https://api.openai.com", apiKeyEnv: "OPENAI_API_KEY",
+    connectTimeoutSeconds: 5, requestTimeoutSeconds: 60)
+let huggingFaceProvider = Provider(
+    name: "huggingface", apiStyle: .openai, baseURL: "https://router.huggingface.co", apiKeyEnv: "HF_TOKEN")
+let anthropicProvider = Provider(
+    name: "anthropic", apiStyle: .anthropic, baseURL: "https://api.anthropic.com/", apiKeyEnv: "ANTHROPIC_API_KEY")
+
+let openAI = OpenAIChatAdapter(provider: openAIProvider, dialect: .openAI)
+let compatible = OpenAIChatAdapter(provider: huggingFaceProvider, dialect: .compatible)
+let anthropic = AnthropicMessagesAdapter(provider: anthropicProvider)
+
+let weatherTool = ToolDefinition(
+    name: "get_weather",
+    description: "Current weather for a city",
+    parameters: [
+        "type": "object",
+        "properties": ["city": ["type": "string"], "unit": ["type": "string", "enum": ["celsius", "fahrenheit"]]],
+        "required": ["city"],
+    ])
+
+/// The error a throwing expression threw, as `ProviderError`; fails the test otherwise.
+func providerError(
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws(ProviderError) -> Void
+) -> ProviderError? {
+    do {
+        try body()
+        Issue.record("expected a ProviderError, nothing was thrown", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+func providerError(
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws(ProviderError) -> Void
+) async -> ProviderError? {
+    do {
+        try await body()
+        Issue.record("expected a ProviderError, nothing was thrown", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        return error
+    }
+}
