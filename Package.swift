@@ -10,6 +10,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, found through pkg-config; installed by `make` (scripts/install-deps.sh).
@@ -45,6 +47,8 @@ let package = Package(
         .target(name: "ProviderStub", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "provider-stub", dependencies: [
             "ProviderStub",
@@ -52,8 +56,18 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
 
+        // The registry/config HTTP API (Hummingbird): controllers, DTOs, auth, errors, OpenAPI, metrics.
+        .target(name: "RegistryAPI", dependencies: [
+            "Storage", "Catalog", "Postgres",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+
         .executableTarget(name: "model-registry", dependencies: [
-            "Storage", "Postgres",
+            "RegistryAPI", "Storage", "Postgres",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -61,6 +75,7 @@ let package = Package(
         // Shared test helpers: a fresh database per test, the repository's paths.
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
 
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: [
             "CurlHTTP",
@@ -73,6 +88,10 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Postgres", "Catalog", "TestSupport"]),
+        .testTarget(name: "RegistryAPITests", dependencies: [
+            "RegistryAPI", "Storage", "Catalog", "Postgres", "TestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

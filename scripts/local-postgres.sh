@@ -57,7 +57,7 @@ start() {
   port=$(free_port)
   echo "$port" | as_owner tee "$dir/port" >/dev/null
   as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null \
+    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c autovacuum_naptime=1s" start >/dev/null \
     || { tail -n 20 "$dir/log" >&2; exit 1; }
   if ! "$bindir/psql" -X -q -d "postgresql://switchboard@127.0.0.1:$port/postgres" -tAc \
       "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then

@@ -63,7 +63,7 @@ public enum ProviderErrorClassifier {
         switch code {
         case "context_length_exceeded", "string_above_max_length":
             return .contextLengthExceeded
-        case "model_not_found":
+        case "model_not_found", "model_not_supported":
             return .modelNotFound
         case "content_filter", "content_policy_violation":
             return .contentFilter
@@ -115,6 +115,9 @@ public enum ProviderErrorClassifier {
             "too many tokens", "input is too long", "reduce the length",
         ]
         if contextPhrases.contains(where: text.contains) { return .contextLengthExceeded }
+        if text.contains("content filtering policy") || text.contains("content management policy") {
+            return .contentFilter
+        }
         if text.contains("credit balance is too low") || text.contains("spend limit") || text.contains("exceeded your current quota") {
             return .quotaExhausted
         }

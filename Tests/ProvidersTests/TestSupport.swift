@@ -55,27 +55,32 @@ let weatherTool = ToolDefinition(
         "required": ["city"],
     ])
 
-/// The error a throwing expression threw, as `ProviderError`; fails the test otherwise.
+/// The `ProviderError` a throwing expression threw; records an issue when it threw nothing or
+/// something else.
 func providerError(
-    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws(ProviderError) -> Void
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
 ) -> ProviderError? {
     do {
         try body()
         Issue.record("expected a ProviderError, nothing was thrown", sourceLocation: sourceLocation)
-        return nil
-    } catch {
+    } catch let error as ProviderError {
         return error
+    } catch {
+        Issue.record("expected a ProviderError, got \(error)", sourceLocation: sourceLocation)
     }
+    return nil
 }
 
 func providerError(
-    sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws(ProviderError) -> Void
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
 ) async -> ProviderError? {
     do {
         try await body()
         Issue.record("expected a ProviderError, nothing was thrown", sourceLocation: sourceLocation)
-        return nil
-    } catch {
+    } catch let error as ProviderError {
         return error
+    } catch {
+        Issue.record("expected a ProviderError, got \(error)", sourceLocation: sourceLocation)
     }
+    return nil
 }

@@ -1,0 +1,93 @@
+import Foundation
+
+/// The exact cost of a number of tokens on one model, with the prices used, so a reply can show its work.
+public struct CostBreakdown: Sendable, Equatable, Hashable {
+    public var modelID: String
+    /// All prompt tokens, cached ones included.
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// The part of `inputTokens` served from the provider's prompt cache.
+    public var cachedInputTokens: Int
+    /// USD per 1K tokens used for the uncached input tokens.
+    public var inputCostPer1K: Decimal
+    public var outputCostPer1K: Decimal
+    /// USD per 1K tokens used for the cached input tokens: the model's cached price, else its input price.
+    public var cachedInputCostPer1K: Decimal
+    /// USD for the uncached input tokens.
+    public var inputCost: Decimal
+    /// USD for the cached input tokens.
+    public var cachedInputCost: Decimal
+    public var outputCost: Decimal
+    /// USD, exact: inputCost + cachedInputCost + outputCost.
+    public var totalCost: Decimal
+}
+
+/// Why a cost cannot be computed. Never answered with 0: an unknown price is not a free one.
+public enum CostError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The model lacks the named prices ("input", "output").
+    case priceUnknown(modelID: String, missing: [String])
+    /// A token count below zero (field name as in the API: input_tokens, output_tokens, cached_input_tokens).
+    case negativeTokenCount(field: String, value: Int)
+    /// More cached prompt tokens than prompt tokens.
+    case cachedTokensExceedInput(cached: Int, input: Int)
+
+    public var description: String {
+        switch self {
+        case .priceUnknown(let modelID, let missing):
+            return "model '\(modelID)' has no known \(missing.joined(separator: " and ")) price, so its cost cannot be computed"
+        case .negativeTokenCount(let field, let value):
+            return "\(field) must not be negative; got \(value)"
+        case .cachedTokensExceedInput(let cached, let input):
+            return "cached_input_tokens (\(cached)) cannot exceed input_tokens (\(input))"
+        }
+    }
+}
+
+/// Prices tokens exactly in `Decimal` (prices are per 1K tokens, so cost = tokens × price / 1000, which
+/// is exact in decimal arithmetic: no binary floating point anywhere).
+public enum CostCalculator {
+    /// - Parameter cachedInputTokens: the part of `inputTokens` read from the provider's prompt cache
+    ///   (OpenAI's `prompt_tokens_details.cached_tokens` convention: included in the prompt count).
+    ///   Those tokens are priced at `cachedInputCostPer1K` when known, else at the input price.
+    public static func cost(
+        model: LLMModel, inputTokens: Int, outputTokens: Int, cachedInputTokens: Int = 0
+    ) throws(CostError) -> CostBreakdown {
+        for (field, value) in [
+            ("input_tokens", inputTokens), ("output_tokens", outputTokens), ("cached_input_tokens", cachedInputTokens),
+        ] where value < 0 {
+            throw .negativeTokenCount(field: field, value: value)
+        }
+        guard cachedInputTokens <= inputTokens else {
+            throw .cachedTokensExceedInput(cached: cachedInputTokens, input: inputTokens)
+        }
+        guard let inputPrice = model.inputCostPer1K, let outputPrice = model.outputCostPer1K else {
+            var missing: [String] = []
+            if model.inputCostPer1K == nil { missing.append("input") }
+            if model.outputCostPer1K == nil { missing.append("output") }
+            throw .priceUnknown(modelID: model.modelID, missing: missing)
+        }
+        let cachedPrice = model.cachedInputCostPer1K ?? inputPrice
+        let uncached = inputTokens - cachedInputTokens
+        let inputCost = price(tokens: uncached, per1K: inputPrice)
+        let cachedCost = price(tokens: cachedInputTokens, per1K: cachedPrice)
+        let outputCost = price(tokens: outputTokens, per1K: outputPrice)
+        return CostBreakdown(
+            modelID: model.modelID,
+            inputTokens: inputTokens,
+            outputTokens: outputTokens,
+            cachedInputTokens: cachedInputTokens,
+            inputCostPer1K: inputPrice,
+            outputCostPer1K: outputPrice,
+            cachedInputCostPer1K: cachedPrice,
+            inputCost: inputCost,
+            cachedInputCost: cachedCost,
+            outputCost: outputCost,
+            totalCost: inputCost + cachedCost + outputCost
+        )
+    }
+
+    /// tokens × price / 1000. Division by 1000 only shifts the decimal exponent, so it is exact.
+    static func price(tokens: Int, per1K: Decimal) -> Decimal {
+        Decimal(tokens) * per1K / 1000
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Every error the API answers, rendered as
+/// `{"error":{"code":"…","message":"…","details":[{"field":"…","message":"…"}]}}`.
+/// `details` is always present (empty when there is nothing per field).
+public struct APIError: Error, Sendable, Equatable {
+    public struct Detail: Sendable, Equatable, Codable {
+        public var field: String
+        public var message: String
+        public init(field: String, message: String) {
+            self.field = field
+            self.message = message
+        }
+    }
+
+    public var status: HTTPResponse.Status
+    /// Stable, machine-readable: clients branch on it, never on `message`.
+    public var code: String
+    public var message: String
+    public var details: [Detail]
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String, details: [Detail] = []) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    public static func == (lhs: APIError, rhs: APIError) -> Bool {
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message && lhs.details == rhs.details
+    }
+}
+
+extension APIError {
+    static func invalidJSON(_ reason: String) -> APIError {
+        APIError(.badRequest, code: "invalid_json", message: "request body is not valid JSON: \(reason)",
+                 details: [Detail(field: "body", message: reason)])
+    }
+
+    static func validation(_ details: [Detail], message: String = "request is invalid") -> APIError {
+        APIError(.badRequest, code: "validation_failed", message: message, details: details)
+    }
+
+    static func badParameter(_ name: String, _ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_parameter", message: "query parameter \(name) \(message)",
+                 details: [Detail(field: name, message: message)])
+    }
+
+    static func notFound(_ what: String) -> APIError {
+        APIError(.notFound, code: "not_found", message: what)
+    }
+
+    static func conflict(_ message: String, details: [Detail] = []) -> APIError {
+        APIError(.conflict, code: "conflict", message: message, details: details)
+    }
+
+    static let unauthorized = APIError(
+        .unauthorized, code: "unauthorized",
+        message: "missing or invalid bearer token (send Authorization: Bearer <SWITCHBOARD_API_TOKEN>)")
+
+    static let bodyTooLarge = APIError(
+        .contentTooLarge, code: "payload_too_large",
+        message: "request body is larger than \(RegistryLimits.maximumBodyBytes) bytes")
+
+    static let internalError = APIError(
+        .internalServerError, code: "internal_error", message: "internal error; the server log has the details")
+
+    static let databaseUnavailable = APIError(
+        .serviceUnavailable, code: "database_unavailable", message: "the database is not reachable")
+}
+
+// MARK: - Response
+
+/// The JSON envelope, `{"error": {...}}`.
+struct APIErrorBody: Codable, Sendable {
+    struct Content: Codable, Sendable {
+        var code: String
+        var message: String
+        var details: [APIError.Detail]
+    }
+    var error: Content
+}
+
+extension APIError: HTTPResponseError {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response()
+    }
+
+    func response() -> Response {
+        let body = APIErrorBody(error: .init(code: code, message: message, details: details))
+        let data = (try? JSONCoding.encoder.encode(body)) ?? Data(#"{"error":{"code":"internal_error","message":"error could not be encoded","details":[]}}"#.utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,87 @@
+import HTTPTypes
+import Hummingbird
+
+/// One endpoint: how the router matches it, what it does, and how `/openapi.json` documents it.
+/// The router and the OpenAPI document are both built from the same list of these, so a route
+/// cannot exist without documentation or the other way round.
+struct APIRoute: Sendable {
+    typealias Handler = @Sendable (Request, RegistryContext) async throws -> Response
+
+    var method: HTTPRequest.Method
+    /// OpenAPI path template, e.g. `/api/agents/{id}/model-config`.
+    var path: String
+    var operationID: String
+    var tag: String
+    var summary: String
+    var parameters: [APIParameter] = []
+    /// Schema of the JSON body; also used to reject unknown fields and wrong types.
+    var requestBody: JSONSchema?
+    /// Successful responses, e.g. `[.init(200, "The model", .ref("Model"))]`.
+    var responses: [APIResponseSpec]
+    /// Error statuses this route may answer besides the ones every route shares
+    /// (401 on `/api`, 400 and 413 with a body, 500).
+    var errors: [Int] = []
+    var handler: Handler
+
+    /// The path as Hummingbird's trie router writes it: `{name}` → `:name`, a catch-all
+    /// parameter (model ids contain `/`) → `**`.
+    var routerPath: String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
+            guard segment.hasPrefix("{"), segment.hasSuffix("}") else { return String(segment) }
+            let name = String(segment.dropFirst().dropLast())
+            return parameters.contains { $0.name == name && $0.isCatchAll } ? "**" : ":\(name)"
+        }.joined(separator: "/")
+    }
+
+    var requiresAuthentication: Bool { BearerAuthMiddleware.isProtected(path) }
+}
+
+struct APIParameter: Sendable {
+    enum Location: String, Sendable {
+        case path, query
+    }
+
+    var name: String
+    var location: Location
+    var schema: JSONSchema
+    var description: String
+    var required: Bool
+    /// A path parameter that may span several segments (model ids such as
+    /// `meta-llama/Llama-3.1-8B-Instruct`); clients may also percent-encode the `/`.
+    var isCatchAll = false
+
+    static func path(_ name: String, _ description: String, catchAll: Bool = false) -> APIParameter {
+        APIParameter(name: name, location: .path, schema: .string(), description: description, required: true, isCatchAll: catchAll)
+    }
+
+    static func query(_ name: String, _ schema: JSONSchema, _ description: String, required: Bool = false) -> APIParameter {
+        APIParameter(name: name, location: .query, schema: schema, description: description, required: required)
+    }
+}
+
+struct APIResponseSpec: Sendable {
+    var status: Int
+    var description: String
+    /// nil: no body (204). Content type is JSON unless `contentType` says otherwise.
+    var schema: JSONSchema?
+    var contentType = "application/json"
+
+    init(_ status: Int, _ description: String, _ schema: JSONSchema?, contentType: String = "application/json") {
+        self.status = status
+        self.description = description
+        self.schema = schema
+        self.contentType = contentType
+    }
+}
+
+extension Router where Context == RegistryContext {
+    /// Registers every route of the table.
+    func register(_ routes: [APIRoute]) {
+        for route in routes {
+            let handler = route.handler
+            on(RouterPath(route.routerPath), method: route.method, use: { request, context in
+                try await handler(request, context)
+            })
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Hummingbird
+import Logging
+import NIOCore
+import Postgres
+
+/// Turns every thrown error into the API's JSON error shape, so no route (nor the router's own
+/// 404 and 413) answers with Hummingbird's default body. Unexpected errors are logged here, once,
+/// and answered as a bare 500 that reveals nothing of the server's internals.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = RegistryContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.apiError(for: error, request: request, logger: context.logger).response()
+        }
+    }
+
+    static func apiError(for error: any Error, request: Request, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case is NIOTooManyBytesError:
+            return .bodyTooLarge
+        case let error as PostgresError:
+            return apiError(for: error, logger: logger)
+        case let error as any HTTPResponseError:
+            switch error.status {
+            case .notFound:
+                return APIError(.notFound, code: "not_found", message: "no route for \(request.method.rawValue) \(request.uri.path)")
+            case .contentTooLarge:
+                return .bodyTooLarge
+            case .unauthorized:
+                return .unauthorized
+            default:
+                let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
+                return APIError(error.status, code: "http_\(error.status.code)", message: message)
+            }
+        default:
+            logger.error("registry.request.failed", metadata: [
+                "http.method": "\(request.method.rawValue)", "http.path": "\(request.uri.path)",
+                "error.type": "\(type(of: error))", "error.message": "\(error)",
+            ])
+            return .internalError
+        }
+    }
+
+    /// Constraint violations the API did not catch first are still the client's mistake.
+    private static func apiError(for error: PostgresError, logger: Logger) -> APIError {
+        switch error.kind {
+        case .connection, .connectionLost, .shutdown:
+            logger.error("registry.database.unavailable", metadata: ["error.message": "\(error.message)"])
+            return .databaseUnavailable
+        case .server where error.isUniqueViolation:
+            return .conflict("already exists (\(error.constraint ?? "unique constraint"))")
+        case .server where error.sqlState == SQLState.checkViolation:
+            return .validation(
+                [.init(field: error.constraint ?? "body", message: "violates the database constraint \(error.constraint ?? "")")],
+                message: "a value is out of range")
+        case .server where error.isForeignKeyViolation:
+            return .conflict("refers to or is referred to by another row (\(error.constraint ?? "foreign key"))")
+        default:
+            logger.error("registry.database.failed", metadata: [
+                "postgres.sqlstate": "\(error.sqlState ?? "")", "error.message": "\(error.message)",
+            ])
+            return .internalError
+        }
+    }
+}

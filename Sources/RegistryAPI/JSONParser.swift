@@ -1,0 +1,262 @@
+/// A strict JSON parser (RFC 8259) that reports where a document goes wrong, e.g.
+/// "line 3, column 14: expected ',' or '}' after an object member". Foundation's decoders only say
+/// "not valid JSON", which does not help a client find a stray comma.
+///
+/// Duplicate object keys are rejected (a second value silently winning hides mistakes), and
+/// nesting is capped so that a hostile body of a million `[` cannot exhaust the stack.
+struct JSONParser {
+    struct SyntaxError: Error, Equatable, CustomStringConvertible {
+        var line: Int
+        var column: Int
+        var reason: String
+        var description: String { "line \(line), column \(column): \(reason)" }
+    }
+
+    static let maximumDepth = 64
+
+    private let bytes: [UInt8]
+    private var index = 0
+    private var depth = 0
+
+    private init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes)
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        if parser.index < bytes.count { throw parser.error("unexpected text after the JSON value") }
+        return value
+    }
+
+    // MARK: - Values
+
+    private mutating func parseValue() throws(SyntaxError) -> JSONValue {
+        guard let byte = peek() else { throw error("unexpected end of input, expected a value") }
+        switch byte {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectWord("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        default: throw error("unexpected character \(Self.show(byte)), expected a value")
+        }
+    }
+
+    private mutating func parseObject() throws(SyntaxError) -> JSONValue {
+        try enter()
+        index += 1  // {
+        var members: [(key: String, value: JSONValue)] = []
+        var seen = Set<String>()
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            depth -= 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else {
+                throw error(peek() == nil ? "unexpected end of input inside an object" : "expected a member name in double quotes")
+            }
+            let keyLine = position()
+            let key = try parseString()
+            if !seen.insert(key).inserted {
+                throw SyntaxError(line: keyLine.line, column: keyLine.column, reason: "duplicate member \"\(key)\"")
+            }
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after the member name \"\(key)\"") }
+            index += 1
+            skipWhitespace()
+            members.append((key, try parseValue()))
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                depth -= 1
+                return .object(members)
+            case nil: throw error("unexpected end of input inside an object")
+            default: throw error("expected ',' or '}' after an object member")
+            }
+        }
+    }
+
+    private mutating func parseArray() throws(SyntaxError) -> JSONValue {
+        try enter()
+        index += 1  // [
+        var items: [JSONValue] = []
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+            depth -= 1
+            return .array(items)
+        }
+        while true {
+            skipWhitespace()
+            items.append(try parseValue())
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                depth -= 1
+                return .array(items)
+            case nil: throw error("unexpected end of input inside an array")
+            default: throw error("expected ',' or ']' after an array element")
+            }
+        }
+    }
+
+    private mutating func parseString() throws(SyntaxError) -> String {
+        index += 1  // opening quote
+        var scalars = String.UnicodeScalarView()
+        var runStart = index
+        func flush(_ parser: JSONParser, upTo end: Int) {
+            if end > runStart { scalars.append(contentsOf: String(decoding: parser.bytes[runStart..<end], as: UTF8.self).unicodeScalars) }
+        }
+        while true {
+            guard let byte = peek() else { throw error("unexpected end of input inside a string") }
+            switch byte {
+            case UInt8(ascii: "\""):
+                flush(self, upTo: index)
+                index += 1
+                return String(scalars)
+            case UInt8(ascii: "\\"):
+                flush(self, upTo: index)
+                index += 1
+                scalars.append(try parseEscape())
+                runStart = index
+            case 0..<0x20:
+                throw error("control character \(Self.show(byte)) inside a string (escape it)")
+            default:
+                index += 1
+            }
+        }
+    }
+
+    private mutating func parseEscape() throws(SyntaxError) -> Unicode.Scalar {
+        guard let byte = peek() else { throw error("unexpected end of input inside a string") }
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""): return "\""
+        case UInt8(ascii: "\\"): return "\\"
+        case UInt8(ascii: "/"): return "/"
+        case UInt8(ascii: "b"): return "\u{08}"
+        case UInt8(ascii: "f"): return "\u{0C}"
+        case UInt8(ascii: "n"): return "\n"
+        case UInt8(ascii: "r"): return "\r"
+        case UInt8(ascii: "t"): return "\t"
+        case UInt8(ascii: "u"):
+            let high = try parseHex4()
+            if (0xD800..<0xDC00).contains(high) {
+                guard peek() == UInt8(ascii: "\\"), peek(1) == UInt8(ascii: "u") else {
+                    throw error("unpaired UTF-16 surrogate in \\u escape")
+                }
+                index += 2
+                let low = try parseHex4()
+                guard (0xDC00..<0xE000).contains(low),
+                    let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                else { throw error("invalid UTF-16 surrogate pair in \\u escape") }
+                return scalar
+            }
+            guard let scalar = Unicode.Scalar(high) else { throw error("unpaired UTF-16 surrogate in \\u escape") }
+            return scalar
+        default:
+            index -= 1
+            throw error("invalid escape \\\(Self.show(byte).dropFirst().dropLast())")
+        }
+    }
+
+    private mutating func parseHex4() throws(SyntaxError) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let byte = peek(), let digit = Self.hexValue(byte) else { throw error("expected 4 hex digits in \\u escape") }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    private mutating func parseNumber() throws(SyntaxError) -> String {
+        let start = index
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        guard let first = peek(), Self.isDigit(first) else { throw error("expected a digit") }
+        if first == UInt8(ascii: "0") {
+            index += 1
+            if let next = peek(), Self.isDigit(next) { throw error("leading zeros are not allowed in numbers") }
+        } else {
+            while let byte = peek(), Self.isDigit(byte) { index += 1 }
+        }
+        if peek() == UInt8(ascii: ".") {
+            index += 1
+            guard let byte = peek(), Self.isDigit(byte) else { throw error("expected a digit after the decimal point") }
+            while let byte = peek(), Self.isDigit(byte) { index += 1 }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            index += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            guard let byte = peek(), Self.isDigit(byte) else { throw error("expected a digit in the exponent") }
+            while let byte = peek(), Self.isDigit(byte) { index += 1 }
+        }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    private mutating func expectWord(_ word: StaticString) throws(SyntaxError) {
+        let text = word.withUTF8Buffer { Array($0) }
+        guard bytes.count - index >= text.count, Array(bytes[index..<index + text.count]) == text else {
+            throw error("invalid literal, expected \(word) (JSON literals are lowercase; strings need double quotes)")
+        }
+        index += text.count
+    }
+
+    // MARK: - Helpers
+
+    private mutating func enter() throws(SyntaxError) {
+        depth += 1
+        if depth > Self.maximumDepth { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+    }
+
+    private func peek(_ offset: Int = 0) -> UInt8? {
+        index + offset < bytes.count ? bytes[index + offset] : nil
+    }
+
+    private mutating func skipWhitespace() {
+        while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
+    }
+
+    /// 1-based line and column (in characters) of the current index.
+    private func position() -> (line: Int, column: Int) {
+        var line = 1
+        var lineStart = 0
+        for offset in 0..<min(index, bytes.count) where bytes[offset] == 0x0A {
+            line += 1
+            lineStart = offset + 1
+        }
+        let column = String(decoding: bytes[lineStart..<min(index, bytes.count)], as: UTF8.self).count + 1
+        return (line, column)
+    }
+
+    private func error(_ reason: String) -> SyntaxError {
+        let (line, column) = position()
+        return SyntaxError(line: line, column: column, reason: reason)
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    private static func hexValue(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt32(byte - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
+    }
+
+    private static func show(_ byte: UInt8) -> String {
+        if byte >= 0x20 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
+        return "0x" + String(byte, radix: 16, uppercase: true)
+    }
+}

@@ -1,0 +1,163 @@
+import Catalog
+import CurlHTTP
+import Foundation
+import Providers
+import Synchronization
+import Testing
+
+/// Records what would be sent and answers with a canned response.
+final class RecordingTransport: HTTPTransport {
+    private let sent = Mutex<[HTTPRequest]>([])
+    private let reply: @Sendable (HTTPRequest) throws -> HTTPResponse
+
+    init(reply: @escaping @Sendable (HTTPRequest) throws -> HTTPResponse) {
+        self.reply = reply
+    }
+
+    var requests: [HTTPRequest] { sent.withLock { $0 } }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        sent.withLock { $0.append(request) }
+        return try reply(request)
+    }
+}
+
+@Suite("Credentials and the client")
+struct ProviderClientTests {
+    static let okBody = #"{"id":"x","model":"gpt-4o","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#
+
+    @Test("unset, empty or blank key variables are missing credentials", arguments: [
+        [String: String](), ["OPENAI_API_KEY": ""], ["OPENAI_API_KEY": "  \n"], ["OTHER": "sk-x"],
+    ])
+    func missing(environment: [String: String]) {
+        let resolver = CredentialResolver(environment: environment)
+        let error = providerError { _ = try resolver.apiKey(for: openAIProvider) }
+        #expect(error?.errorClass == .missingCredentials)
+        #expect(error?.detectedLocally == true)
+        #expect(error?.allowsFallback == true)
+        #expect(error?.message.contains("OPENAI_API_KEY") == true)
+        #expect(resolver.hasCredentials(for: openAIProvider) == false)
+    }
+
+    @Test("a set variable gives the key; a provider without a variable needs none")
+    func present() throws {
+        let resolver = CredentialResolver(environment: ["OPENAI_API_KEY": "sk-abc"])
+        #expect(try resolver.apiKey(for: openAIProvider) == APIKey("sk-abc"))
+        let local = Provider(name: "ollama", apiStyle: .openai, baseURL: "http://127.0.0.1:11434", apiKeyEnv: nil)
+        #expect(try resolver.apiKey(for: local) == nil)
+        #expect(resolver.hasCredentials(for: local))
+    }
+
+    @Test("missing credentials fail before anything is sent")
+    func nothingSent() async {
+        let transport = RecordingTransport { _ in response(200, Self.okBody) }
+        let client = ProviderClient(transport: transport, environment: [:])
+        let error = await providerError {
+            _ = try await client.complete(ChatRequest(messages: [.user("Hi")]), model: "gpt-4o", provider: openAIProvider)
+        }
+        #expect(error?.errorClass == .missingCredentials)
+        #expect(transport.requests.isEmpty)
+    }
+
+    @Test("a locally invalid request (Anthropic temperature) is not sent")
+    func invalidNotSent() async {
+        let transport = RecordingTransport { _ in response(200, "{}") }
+        let client = ProviderClient(transport: transport, environment: ["ANTHROPIC_API_KEY": "k"])
+        let error = await providerError {
+            _ = try await client.complete(
+                ChatRequest(messages: [.user("Hi")], temperature: 1.7), model: "claude-sonnet-4-5", provider: anthropicProvider)
+        }
+        #expect(error?.errorClass == .invalidRequest)
+        #expect(transport.requests.isEmpty)
+    }
+
+    @Test("a successful call sends the key from the environment and carries translation warnings")
+    func success() async throws {
+        let transport = RecordingTransport { _ in
+            response(200, #"{"id":"m","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#)
+        }
+        let client = ProviderClient(transport: transport, environment: ["ANTHROPIC_API_KEY": "sk-ant-42"])
+        let result = try await client.complete(
+            ChatRequest(messages: [.user("Hi")], presencePenalty: 1), model: "claude-sonnet-4-5", provider: anthropicProvider,
+            options: ChatCallOptions(defaultMaxTokens: 1000, timeout: .seconds(3)))
+        #expect(result.text == "ok")
+        #expect(result.warnings == ["presence_penalty is not supported by Anthropic; dropped"])
+        let sent = try #require(transport.requests.first)
+        #expect(sent.headers.contains { $0.name == "x-api-key" && $0.value == "sk-ant-42" })
+        #expect(sent.timeout == .seconds(3))
+        #expect(sent.body.flatMap(JSONValue.parse)?["max_tokens"] == .int(1000))
+    }
+
+    @Test("transport errors are classified and never show the key")
+    func transportError() async {
+        let transport = RecordingTransport { _ in throw HTTPClientError.timeout }
+        let client = ProviderClient(transport: transport, environment: ["OPENAI_API_KEY": "sk-secret-value"])
+        let error = await providerError {
+            _ = try await client.complete(ChatRequest(messages: [.user("Hi")]), model: "gpt-4o", provider: openAIProvider)
+        }
+        #expect(error?.errorClass == .timeout)
+        #expect(error.map { !"\($0)".contains("sk-secret-value") } == true)
+    }
+}
+
+@Suite("Neutral request JSON")
+struct ChatRequestCodingTests {
+    @Test("an OpenAI-shaped body decodes into the neutral request")
+    func decodesOpenAIShape() throws {
+        let text = """
+            {"messages":[
+               {"role":"developer","content":"Be brief."},
+               {"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://x/y.png","detail":"high"}}]},
+               {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+               {"role":"tool","tool_call_id":"c1","content":"done"}],
+             "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{}}}}],
+             "tool_choice":{"type":"function","function":{"name":"f"}},
+             "stop":"END","temperature":0.2,"max_completion_tokens":99,"response_format":{"type":"json_object"},"user":"u1"}
+            """
+        let request = try JSONDecoder().decode(ChatRequest.self, from: Data(text.utf8))
+        #expect(request.messages.count == 4)
+        #expect(request.messages[0] == .system("Be brief."))
+        #expect(request.messages[1].content == [.text("What is this?"), .image(url: "https://x/y.png", detail: .high)])
+        #expect(request.messages[2].toolCalls == [ToolCall(id: "c1", name: "f", arguments: "{}")])
+        #expect(request.messages[3] == .tool(callID: "c1", content: "done"))
+        #expect(request.tools.map(\.name) == ["f"])
+        #expect(request.toolChoice == .tool(name: "f"))
+        #expect(request.stop == ["END"])
+        #expect(request.maxTokens == 99)
+        #expect(request.responseFormat == .jsonObject)
+        #expect(request.user == "u1")
+    }
+
+    @Test("encoding then decoding gives the same request")
+    func roundTrip() throws {
+        let request = ChatRequest(
+            messages: [.system("s"), .user([.text("a"), .image(url: "data:image/png;base64,AA==")]),
+                       .assistant("b", toolCalls: [ToolCall(id: "1", name: "f", arguments: #"{"x":1}"#)]),
+                       .tool(callID: "1", content: "r")],
+            tools: [weatherTool], toolChoice: .required, parallelToolCalls: false, stop: ["x", "y"],
+            temperature: 0.5, topP: 1, maxTokens: 10, frequencyPenalty: 0.1, presencePenalty: 0.2,
+            responseFormat: .jsonSchema(name: "n", schema: ["type": "object"], strict: true), user: "u", seed: 7)
+        let data = try JSONEncoder().encode(request)
+        #expect(try JSONDecoder().decode(ChatRequest.self, from: data) == request)
+    }
+
+    @Test("responses round-trip through their stored JSON form")
+    func responseRoundTrip() throws {
+        let response = ChatResponse(
+            text: "t", toolCalls: [ToolCall(id: "1", name: "f", arguments: "{}")], finishReason: .toolCalls,
+            providerFinishReason: "tool_use", usage: TokenUsage(inputTokens: 5, outputTokens: 2, cachedInputTokens: 1),
+            model: "m", responseID: "r", requestID: "q", warnings: ["w"])
+        let data = try JSONEncoder().encode(response)
+        #expect(try JSONDecoder().decode(ChatResponse.self, from: data) == response)
+        let stored = try #require(JSONValue.parse(data))
+        #expect(stored["usage"]?["input_tokens"] == 5)
+        #expect(stored["finish_reason"] == "tool_calls")
+    }
+
+    @Test("an unknown role is rejected")
+    func unknownRole() {
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(ChatRequest.self, from: Data(#"{"messages":[{"role":"robot","content":"x"}]}"#.utf8))
+        }
+    }
+}
