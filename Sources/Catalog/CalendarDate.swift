@@ -34,10 +34,13 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         self.init(year: year, month: month, day: day)
     }
 
-    /// The UTC calendar day containing `date`.
+    /// The UTC calendar day containing `date`. Instants outside years 1…9999 (or not finite) read as the
+    /// nearest representable day rather than trapping.
     public init(_ date: Date) {
-        let seconds = date.timeIntervalSince1970.rounded(.down)
-        let days = Int((seconds / 86_400).rounded(.down))
+        let firstDay = Double(CalendarDate.daysSinceEpoch(year: 1, month: 1, day: 1))
+        let lastDay = Double(CalendarDate.daysSinceEpoch(year: 9999, month: 12, day: 31))
+        let rawDays = (date.timeIntervalSince1970 / 86_400).rounded(.down)
+        let days = Int(rawDays.isNaN ? 0 : min(max(rawDays, firstDay), lastDay))
         (year, month, day) = CalendarDate.civil(fromDaysSinceEpoch: days)
     }
 

@@ -9,7 +9,11 @@ extension LiteLLMCatalog {
         let parts = base.split(separator: "-").map(String.init)
         var name: String
         if parts.first == "gpt", parts.count >= 2 {
-            name = "GPT-" + parts[1] + (parts.count > 2 ? " " + parts[2...].joined(separator: " ") : "")
+            // OpenAI's own style: "GPT-4o mini", "GPT-5.6 Sol", "GPT-3.5 Turbo" (size tiers lowercase).
+            let words = parts.dropFirst(2).map { word in
+                ["mini", "nano"].contains(word) ? word : word.prefix(1).uppercased() + word.dropFirst()
+            }
+            name = "GPT-" + parts[1] + (words.isEmpty ? "" : " " + words.joined(separator: " "))
         } else if parts.first == "claude", parts.count >= 2 {
             // Words capitalised, consecutive version numbers joined by dots: opus-4-5 → Opus 4.5.
             var words: [String] = ["Claude"]
@@ -76,18 +80,22 @@ extension LiteLLMCatalog {
         return CalendarDate(String(digits[0..<4]) + "-" + String(digits[4..<6]) + "-" + String(digits[6..<8]))
     }
 
-    /// Task tags for the recommender, from what the entry says the model can do: every model chats;
-    /// reasoning models suit reasoning, coding and analysis; vision models vision; ≥ 400K-token windows
-    /// long_context; the small tiers (mini, nano, haiku, luna, lite) the high-volume tasks.
+    /// Task tags for the recommender, from what the entry says the model can do (close to the seed's
+    /// hand-written tags): every model chats; vision models get vision, ≥ 400K-token windows long_context.
+    /// Reasoning models get reasoning, coding and analysis, except the small tiers (nano, haiku, luna,
+    /// lite), which get the high-volume tasks instead; "mini" tiers get both coding and the high-volume
+    /// summarization/extraction.
     static func recommendedFor(modelID: String, capabilities: [String], contextWindow: Int?) -> [String] {
+        let lowered = modelID.lowercased()
+        let isSmall = ["nano", "haiku", "luna", "lite"].contains { lowered.contains($0) }
+        let isMini = !isSmall && lowered.contains("mini")
+        let reasons = capabilities.contains("reasoning")
         var tags = ["chat"]
-        if capabilities.contains("reasoning") { tags += ["reasoning", "coding", "analysis"] }
+        if reasons && !isSmall { tags += isMini ? ["reasoning", "coding"] : ["reasoning", "coding", "analysis"] }
         if capabilities.contains("vision") { tags.append("vision") }
         if let contextWindow, contextWindow >= 400_000 { tags.append("long_context") }
-        let lowered = modelID.lowercased()
-        if ["mini", "nano", "haiku", "luna", "lite"].contains(where: { lowered.contains($0) }) {
-            tags += ["classification", "extraction", "summarization"]
-        }
+        if isSmall { tags += ["classification", "extraction", "summarization"] }
+        if isMini { tags += ["extraction", "summarization"] }
         return tags
     }
 }

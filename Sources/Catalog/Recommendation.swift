@@ -126,3 +126,10 @@ public struct RecommendationResult: Sendable, Equatable {
     /// One sentence per exclusion reason, for a 404 reply.
     public var exclusionMessages: [String] { exclusions.map(\.message) }
 }
+
+extension RecommendationResult: Encodable {
+    public enum CodingKeys: String, CodingKey {
+        case recommendations, exclusions
+        case consideredCount = "considered_count"
+    }
+}

@@ -30,6 +30,23 @@ public struct AgentRecommendations: Sendable, Equatable {
     }
 }
 
+/// JSON: `{"task_types": [...], "recommendations": [...], "exclusions": [...], "considered_count": n}`.
+extension AgentRecommendations: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case taskTypes = "task_types"
+        case recommendations, exclusions
+        case consideredCount = "considered_count"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(taskTypes, forKey: .taskTypes)
+        try c.encode(result.recommendations, forKey: .recommendations)
+        try c.encode(result.exclusions, forKey: .exclusions)
+        try c.encode(result.consideredCount, forKey: .consideredCount)
+    }
+}
+
 extension Recommender {
     /// Agent types the recommender knows → task types, with the reason a person reads.
     /// Keys are normalized (lowercase, `_` for spaces and dashes); several spellings map to one entry.

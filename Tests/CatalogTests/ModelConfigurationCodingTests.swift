@@ -1,0 +1,50 @@
+import Catalog
+import Foundation
+import Testing
+
+@Suite struct ModelConfigurationCodingTests {
+    @Test func writesEveryKeyWithExplicitNulls() throws {
+        let config = ModelConfiguration(modelID: "gpt-4o", provider: "openai", temperature: 0.7, fallbackModelIDs: ["claude-sonnet-4-5"])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(config), as: UTF8.self)
+        #expect(json == #"{"fallback_model_ids":["claude-sonnet-4-5"],"frequency_penalty":null,"max_tokens":null,"model_id":"gpt-4o","presence_penalty":null,"provider":"openai","temperature":0.7,"top_p":null}"#)
+        #expect(try JSONDecoder().decode(ModelConfiguration.self, from: Data(json.utf8)) == config)
+    }
+
+    @Test func acceptsThePRDsSingleFallbackAsAOneElementChain() throws {
+        let body = #"{"model_id":"gpt-4o","fallback_model_id":"claude-sonnet-4-5","temperature":0.2,"max_tokens":500}"#
+        let config = try JSONDecoder().decode(ModelConfiguration.self, from: Data(body.utf8))
+        #expect(config.fallbackModelIDs == ["claude-sonnet-4-5"])
+        #expect(config.maxTokens == 500)
+        #expect(config.provider == nil)
+
+        let none = try JSONDecoder().decode(ModelConfiguration.self, from: Data(#"{"model_id":"gpt-4o","fallback_model_id":null}"#.utf8))
+        #expect(none.fallbackModelIDs == [])
+    }
+
+    @Test func rejectsConflictingFallbackSpellings() {
+        let body = #"{"model_id":"gpt-4o","fallback_model_id":"a","fallback_model_ids":["b"]}"#
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(ModelConfiguration.self, from: Data(body.utf8))
+        }
+    }
+
+    @Test func requiresAModelID() {
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(ModelConfiguration.self, from: Data(#"{"temperature":0.5}"#.utf8))
+        }
+    }
+
+    @Test func listsTheKeysTheAPIAccepts() {
+        #expect(ModelConfiguration.acceptedJSONKeys == [
+            "model_id", "provider", "temperature", "max_tokens", "top_p", "frequency_penalty",
+            "presence_penalty", "fallback_model_ids", "fallback_model_id",
+        ])
+    }
+
+    @Test func modelChainIsPrimaryThenFallbacksWithoutRepeats() {
+        let config = ModelConfiguration(modelID: "a", fallbackModelIDs: ["b", "a", "c", "b"])
+        #expect(config.modelChain == ["a", "b", "c"])
+    }
+}
