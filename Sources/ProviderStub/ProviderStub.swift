@@ -123,6 +123,13 @@ public final class ProviderStub: Sendable {
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: hangDuration) }
             return StubErrors.gatewayTimeout()
         }
+        if let count = behavior.gatherCount {
+            // Proves concurrency without timing: all `count` requests must be held open at once
+            // before any is answered. Gives up like a hang if they never all arrive.
+            guard await gather(model: model, count: count) else {
+                return StubErrors.gatewayTimeout()
+            }
+        }
         let latency = configuration.latency + behavior.latency
         if latency > .zero {
             try? await Task.sleep(for: latency)
@@ -146,6 +153,25 @@ public final class ProviderStub: Sendable {
         case .anthropic:
             return StubAnthropicEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix)
         }
+    }
+
+    /// Waits at the model's gathering, for at most the hang duration or until shutdown.
+    private func gather(model: String, count: Int) async -> Bool {
+        let state = self.state
+        let limit = configuration.hangDuration
+        let gathered = try? await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await state.gather(model, count: count) }
+                group.addTask {
+                    try? await Task.sleep(for: limit)
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+        }
+        return gathered ?? false
     }
 
     /// The model name's error, subject to its rate; else the global error rate.

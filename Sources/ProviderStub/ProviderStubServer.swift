@@ -10,6 +10,7 @@ public actor ProviderStubServer {
     public nonisolated let stub: ProviderStub
     private let logger: Logger
     private var task: Task<Void, any Error>?
+    private var serviceGroup: ServiceGroup?
     /// The bound port once started.
     public private(set) var port: Int?
 
@@ -32,11 +33,15 @@ public actor ProviderStubServer {
             continuation.yield(port)
             continuation.finish()
         }
+        var groupConfiguration = ServiceGroupConfiguration(services: [application], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(2)
+        let group = ServiceGroup(configuration: groupConfiguration)
         let task = Task {
             defer { continuation.finish() }
-            try await application.run()
+            try await group.run()
         }
         self.task = task
+        self.serviceGroup = group
         for await port in ports {
             self.port = port
             return port
@@ -46,12 +51,14 @@ public actor ProviderStubServer {
         throw ProviderStubServerError.didNotStart
     }
 
-    /// Stops the server; in-flight requests (including hanging ones) are cancelled.
+    /// Stops the server: hanging requests end at once, slow ones get up to two seconds to finish
+    /// before they are cancelled.
     public func stop() async {
         guard let task else { return }
-        task.cancel()
+        await serviceGroup?.triggerGracefulShutdown()
         _ = await task.result
         self.task = nil
+        serviceGroup = nil
         port = nil
     }
 

@@ -14,6 +14,7 @@
 /// | `rate-30` | the preceding error happens on 30% of requests (seeded) |
 /// | `after-5` | `Retry-After` of 5 seconds on 429/503/529 (default 1) |
 /// | `hang` | never answer (until the configured hang duration) |
+/// | `gather-2000` | hold each request until 2,000 requests for this model are in flight |
 /// | `malformed` | 200 with a truncated JSON body |
 /// | `no-usage` | omit usage from the reply |
 /// | `cache` | report half of the prompt as served from the prompt cache |
@@ -34,6 +35,8 @@ struct StubBehavior: Equatable {
     var errorRatePercent: Double?
     var retryAfterSeconds = 1
     var hang = false
+    /// Requests for this model wait until this many are in flight together.
+    var gatherCount: Int?
     var malformed = false
     var omitUsage = false
     var reportCache = false
@@ -69,6 +72,8 @@ struct StubBehavior: Equatable {
             case "after":
                 if let word = next(), let seconds = Int(word) { retryAfterSeconds = max(0, seconds) }
             case "hang": hang = true
+            case "gather":
+                if let word = next(), let count = Int(word), count > 0 { gatherCount = count }
             case "malformed": malformed = true
             case "no":
                 if index + 1 < words.count, words[index + 1] == "usage" {

@@ -7,6 +7,16 @@ final class StubState: @unchecked Sendable {
     private var generator: SplitMix64
     private var sequence: UInt64 = 0
     private var stats = ProviderStubStats()
+    private var gatherings: [String: Gathering] = [:]
+    private var nextWaiterID = 0
+
+    /// Requests of one `stub-gather-N` model waiting for each other.
+    private struct Gathering {
+        var arrived = 0
+        /// Once N have arrived the gathering stays open: later requests pass straight through.
+        var isOpen = false
+        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+    }
 
     init(seed: UInt64) {
         generator = SplitMix64(seed: seed)
@@ -50,11 +60,48 @@ final class StubState: @unchecked Sendable {
     }
 
     func reset() {
-        locked {
+        let abandoned = locked {
             let inFlight = stats.inFlight
             stats = ProviderStubStats()
             stats.inFlight = inFlight
             stats.peakInFlight = inFlight
+            let waiters = gatherings.values.flatMap(\.waiters.values)
+            gatherings = [:]
+            return waiters
+        }
+        for waiter in abandoned { waiter.resume(returning: false) }
+    }
+
+    /// Waits until `count` requests have arrived at the gathering `name`: true once they have,
+    /// false if the waiting task is cancelled first.
+    func gather(_ name: String, count: Int) async -> Bool {
+        let id = locked {
+            nextWaiterID += 1
+            return nextWaiterID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let (released, cancelled): ([CheckedContinuation<Bool, Never>], Bool) = locked {
+                    if Task.isCancelled { return ([continuation], true) }
+                    var gathering = gatherings[name, default: Gathering()]
+                    if gathering.isOpen { return ([continuation], false) }
+                    gathering.arrived += 1
+                    gathering.waiters[id] = continuation
+                    if gathering.arrived >= count {
+                        gathering.isOpen = true
+                        let all = Array(gathering.waiters.values)
+                        gathering.waiters = [:]
+                        gatherings[name] = gathering
+                        return (all, false)
+                    }
+                    gatherings[name] = gathering
+                    return ([], false)
+                }
+                for waiter in released { waiter.resume(returning: !cancelled) }
+            }
+        } onCancel: {
+            let waiter = locked { gatherings[name]?.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: false)
         }
     }
 }

@@ -10,9 +10,11 @@ struct ProviderStubCommand: AsyncParsableCommand {
         commandName: "provider-stub",
         abstract: "A local fake of the OpenAI Chat Completions and Anthropic Messages APIs.",
         discussion: """
-            Per-request behaviour comes from the model name: stub-latency-500ms, stub-error-429,
-            stub-error-500-rate-30, stub-error-quota, stub-error-context, stub-hang, stub-malformed,
-            stub-no-usage, stub-cache, stub-refusal, stub-tool (combinable: stub-latency-1s-error-529).
+            Per-request behaviour comes from the model name (directives combine): \
+            stub-latency-500ms, stub-error-429, stub-error-500-rate-30, stub-error-429-after-5, \
+            stub-error-quota, stub-error-context, stub-error-filter, stub-hang, stub-malformed, \
+            stub-no-usage, stub-cache, stub-reasoning, stub-refusal, stub-tool, stub-gather-N.
+
             GET /stats reports requests per model and outcome; POST /stats/reset clears it.
             """)
 

@@ -22,7 +22,8 @@ struct EndToEndTests {
             #expect(usage.inputTokens > 0)
             #expect(usage.outputTokens == ("Stub reply to: Hello there".utf8.count + 3) / 4)
             #expect(usage.cachedInputTokens == 0)
-            #expect(try await stub.stats().requests(model: "gpt-4o-mini", outcome: "ok") == 1)
+            let stats = try await stub.stats()
+            #expect(stats.requests(model: "gpt-4o-mini", outcome: "ok") == 1)
         }
     }
 
@@ -165,7 +166,8 @@ struct EndToEndTests {
             #expect(error?.errorClass == errorCase.expected)
             #expect(error?.httpStatus == errorCase.status)
             let outcome = errorCase.model == "stub-malformed" ? "malformed" : "error_" + errorCase.model.dropFirst("stub-error-".count)
-            #expect(try await stub.stats().requests(model: errorCase.model, outcome: outcome) == 1)
+            let stats = try await stub.stats()
+            #expect(stats.requests(model: errorCase.model, outcome: outcome) == 1)
         }
     }
 
@@ -194,7 +196,8 @@ struct EndToEndTests {
             }
             #expect(error?.errorClass == .timeout)
             #expect(error?.isRetryable == true)
-            #expect(try await stub.stats().requests(model: "stub-hang", outcome: "hang") == 1)
+            let stats = try await stub.stats()
+            #expect(stats.requests(model: "stub-hang", outcome: "hang") == 1)
         }
     }
 
@@ -224,7 +227,8 @@ struct EndToEndTests {
             #expect(error?.errorClass == .auth)
             #expect(error?.allowsFallback == true)
             #expect(error.map { !"\($0)".contains(wrongKey) } == true)
-            #expect(try await stub.stats().requests(model: "gpt-4o", outcome: "auth_error") == 1)
+            let stats = try await stub.stats()
+            #expect(stats.requests(model: "gpt-4o", outcome: "auth_error") == 1)
         }
     }
 
@@ -251,7 +255,7 @@ struct EndToEndTests {
                     do {
                         _ = try await client.complete(Self.hello, model: "stub-error-500-rate-30", provider: stub.provider(.openai))
                     } catch {
-                        #expect(error.errorClass == .serverError)
+                        #expect((error as? ProviderError)?.errorClass == .serverError)
                         failures += 1
                     }
                 }
@@ -274,7 +278,8 @@ struct EndToEndTests {
                 _ = try await stub.client().complete(Self.hello, model: "gpt-4o", provider: stub.provider(.openai))
             }
             #expect(error?.errorClass == .overloaded)
-            #expect(try await stub.stats().requests(model: "gpt-4o", outcome: "error_503") == 1)
+            let stats = try await stub.stats()
+            #expect(stats.requests(model: "gpt-4o", outcome: "error_503") == 1)
         }
     }
 
@@ -309,25 +314,30 @@ struct EndToEndTests {
                 url: stub.baseURL + "/v1/models", headers: [("anthropic-version", "2023-06-01")]))
             #expect(JSONValue.parse(anthropicList.body)?["has_more"] == false)
 
-            #expect(try await stub.stats().totalRequests == 1)
+            let before = try await stub.stats()
+            #expect(before.totalRequests == 1)
             let reset = try await stub.http.send(HTTPRequest(method: "POST", url: stub.baseURL + "/stats/reset"))
             #expect(reset.status == 200)
-            #expect(try await stub.stats().totalRequests == 0)
+            let after = try await stub.stats()
+            #expect(after.totalRequests == 0)
         }
     }
 
-    @Test("2,000 concurrent slow requests are all held open at once and answered")
+    @Test("2,000 concurrent requests are all held open at once and answered")
     func concurrency() async throws {
         raiseOpenFileLimit()
         let count = 2_000
-        try await withStub { stub in
+        // `stub-gather-2000` holds every request until all 2,000 are in flight together, so the
+        // test proves concurrency without depending on timing; the hang duration bounds a failure.
+        let model = "stub-gather-\(count)"
+        try await withStub(ProviderStubConfiguration(hangDuration: .seconds(120))) { stub in
             let client = stub.client()
-            let provider = stub.provider(.openai, requestTimeout: 120)
+            let provider = stub.provider(.openai, requestTimeout: 180)
             let successes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<count {
                     group.addTask {
                         let request = ChatRequest(messages: [.user("request \(index)")])
-                        let result = try await client.complete(request, model: "stub-latency-4s", provider: provider)
+                        let result = try await client.complete(request, model: model, provider: provider)
                         return result.text == "Stub reply to: request \(index)"
                     }
                 }
@@ -335,9 +345,18 @@ struct EndToEndTests {
             }
             #expect(successes == count)
             let stats = try await stub.stats()
-            #expect(stats.requests(model: "stub-latency-4s", outcome: "ok") == count)
-            // Every request was in flight at the same moment: the stub held them all while sleeping.
+            #expect(stats.requests(model: model, outcome: "ok") == count)
             #expect(stats.peakInFlight == count)
+        }
+    }
+
+    @Test("slow requests wait their latency and are not failed by it")
+    func latency() async throws {
+        try await withStub { stub in
+            let started = ContinuousClock.now
+            let result = try await stub.client().complete(Self.hello, model: "stub-latency-300ms", provider: stub.provider(.anthropic))
+            #expect(result.text == "Stub reply to: Hello there")
+            #expect(ContinuousClock.now - started >= .milliseconds(300))
         }
     }
 }
