@@ -40,10 +40,26 @@ final class TestHTTPServer: Sendable {
         router.on("/echo", method: .post, use: echo)
         router.on("/echo", method: .put, use: echo)
         router.on("/echo", method: .delete, use: echo)
+        let inFlight = InFlightCounter()
         router.get("/sleep/:ms") { _, context -> String in
             let milliseconds = context.parameters.get("ms", as: Int.self) ?? 0
+            inFlight.enter()
+            defer { inFlight.leave() }
             try await Task.sleep(for: .milliseconds(milliseconds))
             return "slept \(milliseconds)"
+        }
+        // Holds each request until `count` have been in flight together (or 20 s pass): only a
+        // client that really sends them concurrently gets 200s, however loaded the machine is.
+        let gathered = InFlightCounter()
+        router.get("/gather/:count") { _, context -> Response in
+            let count = context.parameters.get("count", as: Int.self) ?? 1
+            gathered.enter()
+            defer { gathered.leave() }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while gathered.peak < count, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return Response(status: gathered.peak >= count ? .ok : .serviceUnavailable)
         }
         router.get("/peer") { _, context -> String in "\(context.peerPort ?? -1)" }
         router.get("/big") { _, _ -> Response in
@@ -84,4 +100,20 @@ extension HTTPField.Name {
     static let xTest = HTTPField.Name("X-Test").unsafelyUnwrapped
     static let xMethod = HTTPField.Name("X-Method").unsafelyUnwrapped
     static let xCustom = HTTPField.Name("X-Custom").unsafelyUnwrapped
+}
+
+/// Counts requests being served at once, and the most seen together.
+final class InFlightCounter: Sendable {
+    private let counts = Mutex((current: 0, peak: 0))
+
+    func enter() {
+        counts.withLock { counts in
+            counts.current += 1
+            counts.peak = max(counts.peak, counts.current)
+        }
+    }
+
+    func leave() { counts.withLock { $0.current -= 1 } }
+
+    var peak: Int { counts.withLock { $0.peak } }
 }

@@ -9,10 +9,16 @@ public enum TestDatabase {
         try PostgresConfiguration.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "switchboard-tests")
     }
 
+    /// How many database tests run at once. Swift Testing starts every test concurrently; on a
+    /// 2-core machine that many pools exhaust the server's connections and starve each other.
+    static let concurrentDatabases = AsyncSemaphore(permits: 6)
+
     /// Creates an empty database, runs `body` with its configuration, then drops it.
     public static func withFreshDatabase<T>(
         _ body: (PostgresConfiguration) async throws -> T
     ) async throws -> T {
+        await concurrentDatabases.acquire()
+        defer { concurrentDatabases.release() }
         let server = try serverConfiguration()
         let name = "sb_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         let admin = try await PostgresConnection.connect(server)
