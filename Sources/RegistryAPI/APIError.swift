@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -7,14 +8,8 @@ import NIOCore
 /// `{"error":{"code":"…","message":"…","details":[{"field":"…","message":"…"}]}}`.
 /// `details` is always present (empty when there is nothing per field).
 public struct APIError: Error, Sendable, Equatable {
-    public struct Detail: Sendable, Equatable, Codable {
-        public var field: String
-        public var message: String
-        public init(field: String, message: String) {
-            self.field = field
-            self.message = message
-        }
-    }
+    /// One entry of `details`: Catalog's `FieldIssue` (validators produce them directly).
+    public typealias Detail = FieldIssue
 
     public var status: HTTPResponse.Status
     /// Stable, machine-readable: clients branch on it, never on `message`.

@@ -5,12 +5,17 @@ import NIOCore
 
 /// The API's JSON conventions in one place: snake_case keys come from each type's `CodingKeys`,
 /// dates are ISO 8601, `Decimal` money is written as an exact JSON number, `/` in model ids is not
-/// escaped.
+/// escaped, keys are sorted (the same resource always reads the same, whatever order the encoder's
+/// storage keeps them in).
 enum JSONCoding {
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        // Same form as LLMModel's own timestamps: UTC, milliseconds.
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)))
+        }
         return encoder
     }
 
@@ -22,9 +27,10 @@ enum JSONCoding {
 }
 
 enum RegistryLimits {
-    /// Request bodies above this answer 413. A catalog import of LiteLLM's full map (~1.4 MB) is
-    /// larger: upload it with `model-registry import-catalog`, or send only the entries you need.
+    /// Request bodies above this answer 413 (every route but the catalog import).
     static let maximumBodyBytes = 1024 * 1024
+    /// `POST /api/models/import` only: LiteLLM's full cost map is ~3.4 MB.
+    static let maximumImportBytes = 16 * 1024 * 1024
 }
 
 /// A JSON response with a status.

@@ -61,11 +61,9 @@ struct JSONParser {
             guard peek() == UInt8(ascii: "\"") else {
                 throw error(peek() == nil ? "unexpected end of input inside an object" : "expected a member name in double quotes")
             }
-            let keyLine = position()
+            let keyStart = index
             let key = try parseString()
-            if !seen.insert(key).inserted {
-                throw SyntaxError(line: keyLine.line, column: keyLine.column, reason: "duplicate member \"\(key)\"")
-            }
+            if !seen.insert(key).inserted { throw error("duplicate member \"\(key)\"", at: keyStart) }
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after the member name \"\(key)\"") }
             index += 1
@@ -227,20 +225,22 @@ struct JSONParser {
         while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
     }
 
-    /// 1-based line and column (in characters) of the current index.
-    private func position() -> (line: Int, column: Int) {
+    /// 1-based line and column (in characters) of a byte offset. Only computed for an error: it
+    /// scans from the start.
+    private func position(of offset: Int) -> (line: Int, column: Int) {
+        let end = min(offset, bytes.count)
         var line = 1
         var lineStart = 0
-        for offset in 0..<min(index, bytes.count) where bytes[offset] == 0x0A {
+        for position in 0..<end where bytes[position] == 0x0A {
             line += 1
-            lineStart = offset + 1
+            lineStart = position + 1
         }
-        let column = String(decoding: bytes[lineStart..<min(index, bytes.count)], as: UTF8.self).count + 1
+        let column = String(decoding: bytes[lineStart..<end], as: UTF8.self).count + 1
         return (line, column)
     }
 
-    private func error(_ reason: String) -> SyntaxError {
-        let (line, column) = position()
+    private func error(_ reason: String, at offset: Int? = nil) -> SyntaxError {
+        let (line, column) = position(of: offset ?? index)
         return SyntaxError(line: line, column: column, reason: reason)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A parsed JSON document, kept exactly as sent: numbers keep their text (so prices stay exact and
-/// `1.0` is still seen as written), object members keep their order.
+/// `1.0` is still seen as written), object members keep their order (equality ignores it).
 ///
 /// Request bodies are parsed into this first so that syntax errors can say where they are, and the
 /// shape can be checked against the route's schema (unknown fields, wrong types) before any
@@ -23,7 +23,8 @@ enum JSONValue: Sendable, Equatable {
         case let (.string(a), .string(b)): return a == b
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            // Members are unordered in JSON.
+            return a.count == b.count && a.allSatisfy { member in b.contains { $0.key == member.key && $0.value == member.value } }
         default: return false
         }
     }

@@ -9,6 +9,13 @@ extension Request {
     /// checks it against `schema` (400 `validation_failed` with one entry per unknown field,
     /// missing field or wrong type) and decodes it.
     func decodeJSON<T: Decodable>(_ type: T.Type, schema: JSONSchema, context: RegistryContext) async throws -> T {
+        let (_, bytes) = try await readJSON(schema: schema, context: context)
+        return try Self.decode(T.self, from: bytes)
+    }
+
+    /// The checked document and its bytes, for handlers that look at which members were sent
+    /// (partial updates).
+    func readJSON(schema: JSONSchema, context: RegistryContext) async throws -> (value: JSONValue, bytes: [UInt8]) {
         var request = self
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
         let bytes = Array(buffer.readableBytesView)
@@ -25,10 +32,14 @@ extension Request {
         if !violations.isEmpty {
             throw APIError.validation(violations.map { APIError.Detail(field: $0.field, message: $0.message) })
         }
+        return (document, bytes)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         do {
             return try JSONCoding.decoder.decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw APIError.validation([Self.detail(for: error)])
+            throw APIError.validation([detail(for: error)])
         }
     }
 

@@ -1,0 +1,295 @@
+/// The named schemas of `/openapi.json` (`components/schemas`). Request schemas are also what
+/// incoming bodies are checked against (`Request.decodeJSON`), so a field missing here is
+/// rejected as unknown; response schemas are checked against real responses by the tests.
+enum APISchemas {
+    static let components: [String: JSONSchema] = {
+        var all: [String: JSONSchema] = [:]
+        for part in [common, models, providers, agents, system] {
+            all.merge(part) { first, _ in first }
+        }
+        return all
+    }()
+
+    // MARK: - Shared
+
+    static let common: [String: JSONSchema] = [
+        "Error": .object([
+            "error": .object([
+                "code": .string("Stable machine-readable code, e.g. validation_failed, not_found, conflict."),
+                "message": .string("What went wrong, for a person."),
+                "details": .array(.ref("FieldIssue"), "One entry per offending field (may be empty)."),
+            ], required: ["code", "message", "details"]),
+        ], required: ["error"]),
+        "FieldIssue": .object([
+            "field": .string("JSON path of the field, e.g. temperature or fallback_model_ids[1]."),
+            "message": .string(),
+        ], required: ["field", "message"]),
+    ]
+
+    // MARK: - Models
+
+    static let modelStatus = JSONSchema.enumeration(["active", "beta", "deprecated", "retired"])
+    static let tags = JSONSchema.array(.string(), "lower_snake_case tags")
+    static let price = JSONSchema.number("USD per 1,000 tokens, exact decimal; null = unknown (never 0).").orNull
+
+    /// Every field of a model a client may write, in column order.
+    static let writableModelFields: [(name: String, schema: JSONSchema)] = [
+        ("provider", .string("llm_providers.name")),
+        ("model_id", .string("Provider-side model name; may contain / : and .")),
+        ("display_name", .string()),
+        ("model_family", JSONSchema.string().orNull),
+        ("capabilities", tags),
+        ("context_window", JSONSchema.integer("Maximum input tokens; null = unknown.").orNull),
+        ("max_output_tokens", JSONSchema.integer().orNull),
+        ("supports_functions", .boolean()),
+        ("supports_vision", .boolean()),
+        ("supports_streaming", .boolean()),
+        ("input_cost_per_1k", price),
+        ("output_cost_per_1k", price),
+        ("cached_input_cost_per_1k", price),
+        ("description", JSONSchema.string().orNull),
+        ("release_date", JSONSchema.string(format: "date").orNull),
+        ("deprecation_date", JSONSchema.string(format: "date", "From this day the model counts as deprecated.").orNull),
+        ("status", modelStatus),
+        ("recommended_for", tags),
+        ("default_temperature", .number()),
+        ("min_temperature", .number()),
+        ("max_temperature", .number()),
+        ("successor_model_id", JSONSchema.string().orNull),
+    ]
+
+    static func closedObject(_ fields: [(name: String, schema: JSONSchema)], required: [String] = [], _ description: String? = nil) -> JSONSchema {
+        JSONSchema(kind: .object(properties: fields, required: required, additional: nil), description: description)
+    }
+
+    static let models: [String: JSONSchema] = [
+        "Model": closedObject(
+            [("id", JSONSchema.string(format: "uuid"))] + writableModelFields + [
+                ("source", .string("seed, litellm or manual")),
+                ("created_at", .string(format: "date-time")),
+                ("updated_at", .string(format: "date-time")),
+                ("effective_status", modelStatus.described("status, or deprecated once deprecation_date has passed")),
+                ("locally_edited_fields", .array(.string(), "Fields edited through the API; catalog imports keep them.")),
+            ],
+            required: writableModelFields.map(\.name) + ["source"]),
+        "ModelCreate": closedObject(writableModelFields, required: ["provider", "model_id", "display_name"]),
+        "ModelUpdate": closedObject(
+            writableModelFields.filter { $0.name != "provider" && $0.name != "model_id" },
+            "Fields to change; provider and model_id are immutable. Setting status to retired answers 409 while agents use the model, unless ?force=true."),
+        "ModelList": .object(["models": .array(.ref("Model")), "count": .integer()], required: ["models", "count"]),
+        "ProvidersView": .object([
+            "providers": .array(.object([
+                "name": .string(), "api_style": .enumeration(["openai", "anthropic"]), "enabled": .boolean(),
+                "model_count": .integer(), "models": .array(.ref("Model")),
+            ], required: ["name", "api_style", "enabled", "model_count", "models"])),
+        ], required: ["providers"]),
+        "RetireResult": .object([
+            "model": .ref("Model"),
+            "affected_agents": .array(.object([
+                "id": .string(format: "uuid"), "name": .string(), "role": .enumeration(["primary", "fallback"]),
+            ], required: ["id", "name", "role"])),
+        ], required: ["model", "affected_agents"]),
+        "Comparison": .object([
+            "models": .array(.object([
+                "model_id": .string(), "display_name": .string(), "provider": .string(), "status": modelStatus,
+                "context_window": JSONSchema.integer().orNull, "max_output_tokens": JSONSchema.integer().orNull,
+                "input_cost_per_1k": price, "output_cost_per_1k": price,
+                "input_cost_per_1m": JSONSchema.number("USD per 1M input tokens").orNull,
+                "output_cost_per_1m": JSONSchema.number("USD per 1M output tokens").orNull,
+                "blended_cost_per_1k": JSONSchema.number("(3 × input + output) / 4 per 1K tokens").orNull,
+                "capabilities": tags, "supports_functions": .boolean(), "supports_vision": .boolean(),
+                "supports_streaming": .boolean(), "recommended_for": tags,
+                "deprecation_date": JSONSchema.string(format: "date").orNull, "successor_model_id": JSONSchema.string().orNull,
+            ], required: [
+                "model_id", "display_name", "provider", "status", "context_window", "max_output_tokens",
+                "input_cost_per_1k", "output_cost_per_1k", "input_cost_per_1m", "output_cost_per_1m",
+                "blended_cost_per_1k", "capabilities", "supports_functions", "supports_vision", "supports_streaming",
+                "recommended_for", "deprecation_date", "successor_model_id",
+            ])),
+            "cheapest_model_id": JSONSchema.string().orNull,
+            "largest_context_model_id": JSONSchema.string().orNull,
+        ], required: ["models", "cheapest_model_id", "largest_context_model_id"]),
+        "EstimateCostRequest": .object([
+            "model_id": .string(), "input_tokens": .integer(), "output_tokens": .integer(),
+            "cached_input_tokens": .integer("Part of input_tokens read from the provider's prompt cache (default 0)."),
+        ], required: ["model_id", "input_tokens", "output_tokens"]),
+        "CostEstimate": .object([
+            "model_id": .string(), "input_tokens": .integer(), "output_tokens": .integer(), "cached_input_tokens": .integer(),
+            "input_cost_per_1k": .number(), "output_cost_per_1k": .number(),
+            "cached_input_cost_per_1k": .number("The cached price, else the input price."),
+            "input_cost": .number(), "cached_input_cost": .number(), "output_cost": .number(),
+            "total_cost": .number("USD, exact decimal."), "currency": .enumeration(["USD"]),
+        ], required: [
+            "model_id", "input_tokens", "output_tokens", "cached_input_tokens", "input_cost_per_1k", "output_cost_per_1k",
+            "cached_input_cost_per_1k", "input_cost", "cached_input_cost", "output_cost", "total_cost", "currency",
+        ]),
+        "RecommendationRequest": .object([
+            "task_type": JSONSchema.string("reasoning, coding, chat, summarization, classification, extraction, vision, analysis, long_context").orNull,
+            "max_cost": JSONSchema.number("Most you will pay, USD per 1K tokens, blended 3:1 input:output.").orNull,
+            "min_context": JSONSchema.integer().orNull,
+            "required_capabilities": .array(.string()),
+            "prefer_provider": JSONSchema.string().orNull,
+            "needs_functions": .boolean(),
+            "needs_vision": .boolean(),
+        ]),
+        "Recommendation": .object([
+            "model": .ref("Model"), "score": .number("0–100"), "reasons": .array(.string()),
+            "blended_cost_per_1k": JSONSchema.number().orNull,
+        ], required: ["model", "score", "reasons"]),
+        "Exclusion": .object([
+            "reason": .string("deprecated, retired, exceeds_max_cost, price_unknown, context_too_small, context_unknown, missing_capability, lacks_functions, lacks_vision"),
+            "count": .integer(), "message": .string(), "model_ids": .array(.string()),
+        ], required: ["reason", "count", "message", "model_ids"]),
+        "RecommendationList": .object([
+            "recommendations": .array(.ref("Recommendation")),
+            "considered_count": .integer(),
+            "exclusions": .array(.ref("Exclusion")),
+        ], required: ["recommendations", "considered_count", "exclusions"]),
+        "LiteLLMCostMap": JSONSchema.map(.anyValue, "LiteLLM's model_prices_and_context_window.json: model key → entry (prices per token)."),
+        "ImportReport": .object([
+            "format": .string(), "inserted": .integer(), "updated": .integer(),
+            "unchanged": .integer("Models already identical to the catalog."),
+            "skipped": .integer(),
+            "inserted_model_ids": .array(.string()),
+            "updated_models": .array(.object(["model_id": .string(), "fields": .array(.string())], required: ["model_id", "fields"])),
+            "skipped_reasons": .array(.object([
+                "reason": .string(), "category": .string(), "count": .integer(), "examples": .array(.string()),
+            ], required: ["reason", "category", "count", "examples"])),
+        ], required: ["format", "inserted", "updated", "unchanged", "skipped", "inserted_model_ids", "updated_models", "skipped_reasons"]),
+    ]
+
+    // MARK: - Providers
+
+    static let providerSettings: [(name: String, schema: JSONSchema)] = [
+        ("api_style", JSONSchema.enumeration(["openai", "anthropic"], "Wire protocol.")),
+        ("base_url", JSONSchema.string("Scheme and host without /v1, e.g. https://api.openai.com")),
+        ("api_key_env", JSONSchema.string("NAME of the environment variable holding the key (never the key).").orNull),
+        ("enabled", JSONSchema.boolean()),
+        ("connect_timeout_seconds", JSONSchema.number()),
+        ("request_timeout_seconds", JSONSchema.number()),
+    ]
+
+    static let providers: [String: JSONSchema] = [
+        "Provider": closedObject(
+            [("name", .string())] + providerSettings + [("model_count", .integer())],
+            required: ["name"] + providerSettings.map(\.name) + ["model_count"]),
+        "ProviderCreate": closedObject([("name", .string("lowercase: a-z 0-9 _ . -"))] + providerSettings, required: ["name", "api_style", "base_url"]),
+        "ProviderUpdate": closedObject(providerSettings.filter { $0.name != "api_style" }),
+        "ProviderList": .object(["providers": .array(.ref("Provider"))], required: ["providers"]),
+    ]
+
+    // MARK: - Agents
+
+    static let configurationFields: [(name: String, schema: JSONSchema)] = [
+        ("model_id", .string("Primary model (llm_models.model_id).")),
+        ("provider", JSONSchema.string("Must match the model's provider when given.").orNull),
+        ("temperature", JSONSchema.number("Within the model's min/max temperature.").orNull),
+        ("max_tokens", JSONSchema.integer("1 … the model's max output tokens; null = model default.").orNull),
+        ("top_p", JSONSchema.number("(0, 1]").orNull),
+        ("frequency_penalty", JSONSchema.number("[-2, 2]; ignored by Anthropic (warning).").orNull),
+        ("presence_penalty", JSONSchema.number("[-2, 2]; ignored by Anthropic (warning).").orNull),
+        ("fallback_model_ids", .array(.string(), "Tried in order when the primary fails; at most 5, distinct, not the primary.")),
+    ]
+
+    static let agentStatus = JSONSchema.enumeration(["active", "inactive", "archived"])
+
+    static let agentWritableFields: [(name: String, schema: JSONSchema)] = [
+        ("name", .string()),
+        ("agent_type", .string("e.g. researcher, coder, summarizer; drives recommendations.")),
+        ("description", JSONSchema.string().orNull),
+        ("skills", .array(.string())),
+        ("status", agentStatus),
+        ("model_config", .ref("ModelConfigurationInput")),
+        ("preferred_model", JSONSchema.string("LEGACY: mapped to model_config (claude… → anthropic, else openai). Do not combine with model_config.").orNull),
+        ("temperature", JSONSchema.number("LEGACY: mapped to model_config.temperature.").orNull),
+        ("max_tokens", JSONSchema.integer("LEGACY: mapped to model_config.max_tokens.").orNull),
+    ]
+
+    static let agents: [String: JSONSchema] = [
+        "ModelConfiguration": closedObject(configurationFields, required: configurationFields.map(\.name),
+                                           "An agent's model configuration, every key present (migrations/0002)."),
+        "ModelConfigurationInput": closedObject(
+            configurationFields + [("fallback_model_id", JSONSchema.string("PRD form of a one-model chain; same as fallback_model_ids: [id].").orNull)],
+            required: ["model_id"]),
+        "Agent": closedObject([
+            ("id", .string(format: "uuid")),
+            ("name", .string()),
+            ("agent_type", .string()),
+            ("description", JSONSchema.string().orNull),
+            ("skills", .array(.string())),
+            ("status", agentStatus),
+            ("model_config", .ref("ModelConfiguration")),
+            ("model_config_source", JSONSchema.enumeration(["stored", "legacy"], "legacy: derived from preferred_model/temperature/max_tokens (no stored model_config).")),
+            ("preferred_model", JSONSchema.string().orNull),
+            ("temperature", JSONSchema.number().orNull),
+            ("max_tokens", JSONSchema.integer().orNull),
+            ("created_at", .string(format: "date-time")),
+            ("updated_at", .string(format: "date-time")),
+            ("warnings", .array(.ref("FieldIssue"), "On writes: accepted but noteworthy (deprecated model, ignored penalty…).")),
+        ], required: [
+            "id", "name", "agent_type", "description", "skills", "status", "model_config", "model_config_source",
+            "preferred_model", "temperature", "max_tokens", "created_at", "updated_at",
+        ]),
+        "AgentCreate": closedObject(agentWritableFields, required: ["name", "agent_type"]),
+        "AgentUpdate": closedObject(agentWritableFields),
+        "AgentList": .object(["agents": .array(.ref("Agent")), "count": .integer()], required: ["agents", "count"]),
+        "AgentModelConfig": .object([
+            "agent_id": .string(format: "uuid"),
+            "model_config": .ref("ModelConfiguration"),
+            "source": .enumeration(["stored", "legacy"]),
+            "warnings": .array(.ref("FieldIssue")),
+        ], required: ["agent_id", "model_config", "source", "warnings"]),
+        "ModelUsageEntry": .object([
+            "model_id": .string(), "provider": .string(),
+            "role": .enumeration(["primary", "fallback", "not_configured"], "The model's place in the agent's current configuration."),
+            "requests": .integer("Provider attempts, including retries and fallbacks."), "successes": .integer(), "errors": .integer(),
+            "error_rate": JSONSchema.number().orNull,
+            "input_tokens": JSONSchema.integer().orNull, "output_tokens": JSONSchema.integer().orNull,
+            "cached_input_tokens": JSONSchema.integer().orNull,
+            "cost": JSONSchema.number("USD, sum of known costs; null when none was known.").orNull,
+            "unpriced_requests": .integer("Attempts with an unknown price (excluded from cost)."),
+            "avg_latency_ms": JSONSchema.number().orNull, "p95_latency_ms": JSONSchema.number().orNull,
+            "first_used_at": JSONSchema.string(format: "date-time").orNull, "last_used_at": JSONSchema.string(format: "date-time").orNull,
+        ], required: [
+            "model_id", "provider", "role", "requests", "successes", "errors", "error_rate", "input_tokens", "output_tokens",
+            "cached_input_tokens", "cost", "unpriced_requests", "avg_latency_ms", "p95_latency_ms", "first_used_at", "last_used_at",
+        ]),
+        "AgentModelUsage": .object([
+            "agent_id": .string(format: "uuid"),
+            "agent_name": .string(),
+            "current_model": .object([
+                "model_id": .string(), "provider": JSONSchema.string().orNull, "display_name": JSONSchema.string().orNull,
+                "status": modelStatus.orNull, "in_catalog": .boolean(),
+            ], required: ["model_id", "provider", "display_name", "status", "in_catalog"]),
+            "configuration": .ref("ModelConfiguration"),
+            "usage_stats": JSONSchema.map(.anyValue, "agents.model_usage_stats as maintained by the gateway, keyed by model id."),
+            "models": .array(.ref("ModelUsageEntry"), "Per-model totals from model_usage rows, most requested first."),
+            "totals": .object([
+                "requests": .integer(), "successes": .integer(), "errors": .integer(),
+                "input_tokens": .integer(), "output_tokens": .integer(),
+                "cost": JSONSchema.number().orNull, "unpriced_requests": .integer(),
+            ], required: ["requests", "successes", "errors", "input_tokens", "output_tokens", "cost", "unpriced_requests"]),
+        ], required: ["agent_id", "agent_name", "current_model", "configuration", "usage_stats", "models", "totals"]),
+        "AgentRecommendations": .object([
+            "agent_id": .string(format: "uuid"),
+            "task_types": .array(.object(["task_type": .string(), "reason": .string()], required: ["task_type", "reason"])),
+            "recommendations": .array(.ref("Recommendation")),
+            "considered_count": .integer(),
+            "exclusions": .array(.ref("Exclusion")),
+        ], required: ["agent_id", "task_types", "recommendations", "considered_count", "exclusions"]),
+    ]
+
+    // MARK: - Operations
+
+    static let system: [String: JSONSchema] = [
+        "Health": .object(["status": .enumeration(["ok"])], required: ["status"]),
+        "Readiness": .object([
+            "status": .enumeration(["ready", "not_ready"]),
+            "database": .enumeration(["ok", "unreachable"]),
+            "migrations": .object([
+                "applied": .integer(), "pending": .array(.string()),
+                "error": JSONSchema.string("Why the migration state could not be read.").orNull,
+            ], required: ["applied", "pending"]),
+        ], required: ["status", "database", "migrations"]),
+    ]
+}

@@ -1,0 +1,319 @@
+import Catalog
+import Foundation
+import Hummingbird
+import Storage
+
+/// `/api/agents`: agents, their model configuration (validated against the catalog), usage and
+/// recommendations.
+///
+/// Backward compatibility: an agent may be created or updated with the legacy fields
+/// (`preferred_model`, `temperature`, `max_tokens`); they become a full `model_config` by the
+/// backfill's rules (LegacyModelMapping), adjusted to the catalog (the model's real provider, the
+/// temperature clamped into its range). Every write mirrors the primary model, temperature and
+/// max_tokens into the legacy columns, so pre-Switchboard readers keep seeing the agent's model.
+struct AgentRoutes: Sendable {
+    let services: RegistryServices
+
+    static let idParameter = APIParameter.path("id", "Agent id (UUID).")
+
+    var routes: [APIRoute] {
+        [
+            APIRoute(
+                method: .get, path: "/api/agents", operationID: "listAgents", tag: "agents",
+                summary: "List agents by name.",
+                parameters: [
+                    .query("status", .enumeration(["active", "inactive", "archived"]), "Only agents with this status."),
+                    .query("agent_type", .string(), "Only agents of this type."),
+                    .query("model_id", .string(), "Only agents whose stored model_config names this model (primary or fallback)."),
+                    .query("limit", .integer(), "1–1000, default 100."),
+                    .query("offset", .integer(), "Default 0."),
+                ],
+                responses: [.init(200, "The agents.", .ref("AgentList"))], errors: [400],
+                handler: list),
+            APIRoute(
+                method: .post, path: "/api/agents", operationID: "createAgent", tag: "agents",
+                summary: "Create an agent with a model_config, or with the legacy preferred_model/temperature/max_tokens (mapped to a full model_config), or with neither (catalog default).",
+                requestBody: .ref("AgentCreate"),
+                responses: [.init(201, "The agent, with warnings.", .ref("Agent"))],
+                handler: create),
+            APIRoute(
+                method: .get, path: "/api/agents/{id}", operationID: "getAgent", tag: "agents",
+                summary: "One agent.",
+                parameters: [Self.idParameter],
+                responses: [.init(200, "The agent.", .ref("Agent"))], errors: [404],
+                handler: get),
+            APIRoute(
+                method: .patch, path: "/api/agents/{id}", operationID: "updateAgent", tag: "agents",
+                summary: "Change an agent's fields; model_config (validated) or the legacy fields replace its configuration.",
+                parameters: [Self.idParameter],
+                requestBody: .ref("AgentUpdate"),
+                responses: [.init(200, "The agent, with warnings.", .ref("Agent"))], errors: [404],
+                handler: update),
+            APIRoute(
+                method: .delete, path: "/api/agents/{id}", operationID: "deleteAgent", tag: "agents",
+                summary: "Delete an agent; 409 when jobs refer to it (archive it instead: status archived).",
+                parameters: [Self.idParameter],
+                responses: [.init(204, "Deleted.", nil)], errors: [404, 409],
+                handler: delete),
+            APIRoute(
+                method: .get, path: "/api/agents/{id}/model-config", operationID: "getAgentModelConfig", tag: "agents",
+                summary: "The agent's model configuration, with warnings (deprecated or retired models, ignored penalties…).",
+                parameters: [Self.idParameter],
+                responses: [.init(200, "The configuration.", .ref("AgentModelConfig"))], errors: [404],
+                handler: getModelConfig),
+            APIRoute(
+                method: .put, path: "/api/agents/{id}/model-config", operationID: "putAgentModelConfig", tag: "agents",
+                summary: "Replace the model configuration. 400 with one entry per bad field; deprecated models are accepted with a warning naming the successor.",
+                parameters: [Self.idParameter],
+                requestBody: .ref("ModelConfigurationInput"),
+                responses: [.init(200, "The stored configuration, with warnings.", .ref("AgentModelConfig"))], errors: [404],
+                handler: putModelConfig),
+            APIRoute(
+                method: .get, path: "/api/agents/{id}/model-usage", operationID: "getAgentModelUsage", tag: "agents",
+                summary: "Current model, configuration, usage stats and a per-model breakdown from model_usage rows.",
+                parameters: [Self.idParameter],
+                responses: [.init(200, "Usage.", .ref("AgentModelUsage"))], errors: [404],
+                handler: modelUsage),
+            APIRoute(
+                method: .get, path: "/api/agents/{id}/recommendations", operationID: "getAgentRecommendations", tag: "agents",
+                summary: "Models recommended for the agent's type and skills, with reasons.",
+                parameters: [Self.idParameter, .query("limit", .integer(), "1–50, default 5.")],
+                responses: [.init(200, "Best first.", .ref("AgentRecommendations"))], errors: [400, 404],
+                handler: recommendations),
+        ]
+    }
+
+    // MARK: - CRUD
+
+    func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        var filter = AgentRepository.Filter(
+            status: request.query("status"), agentType: request.query("agent_type"), modelID: request.query("model_id"))
+        if let status = filter.status, !AgentRecord.statuses.contains(status) {
+            throw APIError.badParameter("status", "must be active, inactive or archived")
+        }
+        filter.limit = try request.queryInt("limit", range: 1...1000) ?? 100
+        filter.offset = try request.queryInt("offset", range: 0...Int(Int32.max)) ?? 0
+        let agents = try await services.agents.list(filter)
+        return try respond(AgentListBody(agents: agents.map { AgentBody(agent: $0) }, count: agents.count), request, context)
+    }
+
+    func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        try respond(AgentBody(agent: try await findAgent(context)), request, context)
+    }
+
+    func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let input = try await request.decodeJSON(AgentInput.self, schema: .ref("AgentCreate"), context: context)
+        var agent = AgentRecord(name: input.name ?? "", agentType: input.agentType ?? "")
+        applyFields(input, to: &agent)
+        var issues = Self.fieldIssues(agent)
+        let resolved = try await resolveConfiguration(input, current: nil)
+        issues += resolved.errors
+        if !issues.isEmpty { throw APIError.validation(issues, message: "the agent is invalid") }
+        Self.store(resolved.config, in: &agent)
+        let created = try await services.agents.create(agent)
+        context.logger.info("registry.agent.created", metadata: [
+            "agent.id": "\(created.id.jsonString)", "llm.model": "\(resolved.config.modelID)", "agent.legacy_fields": "\(input.usesLegacyFields)",
+        ])
+        return try respond(AgentBody(agent: created, warnings: resolved.warnings), request, context, status: .created)
+    }
+
+    func update(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let id = try agentID(context)
+        let input = try await request.decodeJSON(AgentInput.self, schema: .ref("AgentUpdate"), context: context)
+        guard let current = try await services.agents.find(id) else { throw Self.agentNotFound(id) }
+        let resolved = try await resolveConfiguration(input, current: current)
+        var warnings = resolved.warnings
+        let updated = try await services.agents.update(id) { agent in
+            applyFields(input, to: &agent)
+            let issues = Self.fieldIssues(agent) + resolved.errors
+            if !issues.isEmpty { throw APIError.validation(issues, message: "the agent is invalid") }
+            if input.modelConfig != nil || input.usesLegacyFields {
+                Self.store(resolved.config, in: &agent)
+            } else {
+                warnings = []
+            }
+        }
+        guard let updated else { throw Self.agentNotFound(id) }
+        context.logger.info("registry.agent.updated", metadata: ["agent.id": "\(id.jsonString)"])
+        return try respond(AgentBody(agent: updated, warnings: warnings), request, context)
+    }
+
+    func delete(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let id = try agentID(context)
+        switch try await services.agents.delete(id) {
+        case .deleted:
+            context.logger.info("registry.agent.deleted", metadata: ["agent.id": "\(id.jsonString)"])
+            return Response(status: .noContent)
+        case .notFound:
+            throw Self.agentNotFound(id)
+        case .hasJobs(let count):
+            throw APIError.conflict(
+                "agent \(id.jsonString) has \(count) job(s) and cannot be deleted; set its status to archived instead",
+                details: [.init(field: "id", message: "referenced by \(count) llm_jobs row(s)")])
+        }
+    }
+
+    // MARK: - Model configuration
+
+    func getModelConfig(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let agent = try await findAgent(context)
+        let config = agent.effectiveModelConfig
+        let lookups = try await services.validationLookups(for: config)
+        let outcome = ModelConfigurationValidator.validate(
+            config, models: { lookups.models[$0] }, providers: { lookups.providers[$0] }, today: Date())
+        // A stored configuration can go bad later (its model retired with force): say so.
+        return try respond(AgentModelConfigBody(
+            agentID: agent.id.jsonString, modelConfig: config, source: agent.modelConfig == nil ? "legacy" : "stored",
+            warnings: outcome.errors + outcome.warnings), request, context)
+    }
+
+    func putModelConfig(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let id = try agentID(context)
+        let input = try await request.decodeJSON(ModelConfiguration.self, schema: .ref("ModelConfigurationInput"), context: context)
+        guard try await services.agents.find(id) != nil else { throw Self.agentNotFound(id) }
+        let (config, outcome) = try await validate(input)
+        if !outcome.isValid { throw APIError.validation(outcome.errors, message: "the model configuration is invalid") }
+        guard let updated = try await services.agents.update(id, { Self.store(config, in: &$0) }) else { throw Self.agentNotFound(id) }
+        context.logger.info("registry.agent.model_config.updated", metadata: [
+            "agent.id": "\(id.jsonString)", "llm.model": "\(config.modelID)", "llm.fallbacks": "\(config.fallbackModelIDs.count)",
+        ])
+        return try respond(AgentModelConfigBody(
+            agentID: id.jsonString, modelConfig: updated.effectiveModelConfig, source: "stored", warnings: outcome.warnings), request, context)
+    }
+
+    // MARK: - Usage and recommendations
+
+    func modelUsage(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let agent = try await findAgent(context)
+        let config = agent.effectiveModelConfig
+        let current = try await services.models.find(config.modelID)?.model
+        let totals = try await services.usage.modelTotals(agentID: agent.id)
+        let entries = totals.map { entry in
+            AgentModelUsageBody.Entry(
+                totals: entry,
+                role: entry.modelID == config.modelID ? "primary"
+                    : config.fallbackModelIDs.contains(entry.modelID) ? "fallback" : "not_configured")
+        }
+        let stats = (try? JSONParser.parse(Array(agent.modelUsageStatsJSON.utf8))) ?? .object([])
+        return try respond(AgentModelUsageBody(
+            agentID: agent.id.jsonString, agentName: agent.name,
+            currentModel: .init(
+                modelID: config.modelID, provider: current?.provider ?? config.provider, displayName: current?.displayName,
+                status: current?.effectiveStatus(on: Date()), inCatalog: current != nil),
+            configuration: config, usageStats: stats, models: entries, totals: .init(totals)), request, context)
+    }
+
+    func recommendations(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let limit = try request.queryInt("limit", range: 1...50) ?? 5
+        let agent = try await findAgent(context)
+        let models = try await services.models.all().map(\.model)
+        let result = Recommender.recommendations(
+            forAgentType: agent.agentType, skills: agent.skills, models: models, today: Date(), limit: limit)
+        guard result.result.hasMatches else { throw ModelRoutes.noMatch(result.result) }
+        return try respond(AgentRecommendationsBody(
+            agentID: agent.id.jsonString, taskTypes: result.taskTypes, recommendations: result.result.recommendations,
+            consideredCount: result.result.consideredCount, exclusions: result.result.exclusions), request, context)
+    }
+
+    // MARK: - Helpers
+
+    /// The configuration a create/update asks for, checked against the catalog. Errors carry the
+    /// field names the client sent (`model_config.temperature`, or `preferred_model` on the legacy path).
+    func resolveConfiguration(_ input: AgentInput, current: AgentRecord?) async throws
+        -> (config: ModelConfiguration, errors: [FieldIssue], warnings: [FieldIssue])
+    {
+        if input.modelConfig != nil, input.usesLegacyFields {
+            let issue = FieldIssue(
+                field: "model_config",
+                message: "send either model_config or the legacy fields preferred_model/temperature/max_tokens, not both")
+            return (current?.effectiveModelConfig ?? LegacyModelMapping.configuration(preferredModel: nil, temperature: nil, maxTokens: nil), [issue], [])
+        }
+        if let requested = input.modelConfig {
+            let (config, outcome) = try await validate(requested)
+            return (config, outcome.errors.map { Self.prefixed($0, "model_config") }, outcome.warnings.map { Self.prefixed($0, "model_config") })
+        }
+        if let current, !input.usesLegacyFields {
+            return (current.effectiveModelConfig, [], [])
+        }
+        // Legacy path (or a create with no model at all: the catalog default).
+        let preferredModel = input.preferredModel ?? current?.preferredModel
+        let temperature = input.temperature ?? current?.temperature
+        let maxTokens = input.maxTokens ?? current?.maxTokens
+        var config = LegacyModelMapping.configuration(preferredModel: preferredModel, temperature: temperature, maxTokens: maxTokens)
+        if let model = try await services.models.find(config.modelID)?.model {
+            config.provider = model.provider
+            if let value = config.temperature { config.temperature = min(max(value, model.minTemperature), model.maxTemperature) }
+        }
+        let (validated, outcome) = try await validate(config)
+        return (validated, outcome.errors.map(Self.legacyField), outcome.warnings.map(Self.legacyField))
+    }
+
+    /// Validates against the catalog and fills in the provider from it when the client left it out.
+    func validate(_ requested: ModelConfiguration) async throws -> (ModelConfiguration, ValidationOutcome) {
+        let lookups = try await services.validationLookups(for: requested)
+        let outcome = ModelConfigurationValidator.validate(
+            requested, models: { lookups.models[$0] }, providers: { lookups.providers[$0] }, today: Date())
+        var config = requested
+        if config.provider == nil { config.provider = lookups.models[config.modelID]?.provider }
+        return (config, outcome)
+    }
+
+    /// Stores the configuration and mirrors it into the legacy columns for pre-Switchboard readers.
+    static func store(_ config: ModelConfiguration, in agent: inout AgentRecord) {
+        agent.modelConfig = config
+        agent.preferredModel = config.modelID
+        agent.temperature = config.temperature
+        agent.maxTokens = config.maxTokens
+    }
+
+    func applyFields(_ input: AgentInput, to agent: inout AgentRecord) {
+        if let name = input.name { agent.name = name }
+        if let agentType = input.agentType { agent.agentType = agentType }
+        if let description = input.description { agent.description = description }
+        if let skills = input.skills { agent.skills = skills }
+        if let status = input.status { agent.status = status }
+    }
+
+    static func fieldIssues(_ agent: AgentRecord) -> [FieldIssue] {
+        var issues: [FieldIssue] = []
+        if agent.name.trimmingCharacters(in: .whitespaces).isEmpty { issues.append(.init(field: "name", message: "name must not be empty")) }
+        if agent.agentType.trimmingCharacters(in: .whitespaces).isEmpty {
+            issues.append(.init(field: "agent_type", message: "agent_type must not be empty"))
+        }
+        for (index, skill) in agent.skills.enumerated() where skill.trimmingCharacters(in: .whitespaces).isEmpty {
+            issues.append(.init(field: "skills[\(index)]", message: "skills must not be empty strings"))
+        }
+        return issues
+    }
+
+    static func prefixed(_ issue: FieldIssue, _ prefix: String) -> FieldIssue {
+        FieldIssue(field: "\(prefix).\(issue.field)", message: issue.message)
+    }
+
+    /// Validator fields → the legacy field the client actually sent.
+    static func legacyField(_ issue: FieldIssue) -> FieldIssue {
+        switch issue.field {
+        case "model_id", "provider": return FieldIssue(field: "preferred_model", message: issue.message)
+        case "temperature", "max_tokens": return issue
+        default: return prefixed(issue, "model_config")
+        }
+    }
+
+    func agentID(_ context: RegistryContext) throws -> UUID {
+        let text = try context.pathParameter("id")
+        guard let id = UUID(uuidString: text) else {
+            throw APIError.notFound("no agent with id '\(text)' (agent ids are UUIDs)")
+        }
+        return id
+    }
+
+    func findAgent(_ context: RegistryContext) async throws -> AgentRecord {
+        let id = try agentID(context)
+        guard let agent = try await services.agents.find(id) else { throw Self.agentNotFound(id) }
+        return agent
+    }
+
+    static func agentNotFound(_ id: UUID) -> APIError {
+        APIError.notFound("agent \(id.jsonString) does not exist")
+    }
+}

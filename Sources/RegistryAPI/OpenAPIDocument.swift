@@ -1,0 +1,113 @@
+/// Builds `/openapi.json` (OpenAPI 3.1) from the route table the router is built from, and the
+/// named schemas request bodies are checked against.
+enum OpenAPIDocument {
+    static func build(routes: [APIRoute], version: String) -> JSONValue {
+        var paths: [(key: String, value: JSONValue)] = []
+        for route in routes {
+            let operation = self.operation(route)
+            let method = route.method.rawValue.lowercased()
+            if let index = paths.firstIndex(where: { $0.key == route.path }), case .object(var methods) = paths[index].value {
+                methods.append((method, operation))
+                paths[index].value = .object(methods)
+            } else {
+                paths.append((route.path, .object([(method, operation)])))
+            }
+        }
+        let schemas = APISchemas.components.keys.sorted().compactMap { name in
+            APISchemas.components[name].map { (key: name, value: $0.json) }
+        }
+        return .object([
+            ("openapi", .string("3.1.0")),
+            ("info", .object([
+                ("title", .string("Switchboard model registry")),
+                ("version", .string(version)),
+                ("description", .string(
+                    "Model catalog, providers, agents' model configuration, recommendations, cost estimates and catalog import. "
+                        + "Errors are {\"error\":{\"code\",\"message\",\"details\":[{\"field\",\"message\"}]}}. "
+                        + "Request bodies are limited to 1 MiB (413), except the catalog import (16 MiB); unknown fields are rejected (400)."
+                )),
+            ])),
+            ("paths", .object(paths)),
+            ("components", .object([
+                ("schemas", .object(schemas)),
+                ("securitySchemes", .object([
+                    ("bearerToken", .object([
+                        ("type", .string("http")), ("scheme", .string("bearer")),
+                        ("description", .string("SWITCHBOARD_API_TOKEN; required on /api when the server has one configured.")),
+                    ])),
+                ])),
+                ("responses", .object(standardErrors.map { ($0.name, errorResponse($0.description)) })),
+            ])),
+            ("tags", .array(["models", "providers", "agents", "operations"].map { .object([("name", .string($0))]) })),
+        ])
+    }
+
+    /// Error responses shared by routes, by status.
+    static let standardErrors: [(status: Int, name: String, description: String)] = [
+        (400, "BadRequest", "Invalid JSON (saying where), an unknown field, a wrong type, or a value out of range (details per field)."),
+        (401, "Unauthorized", "Missing or wrong bearer token."),
+        (404, "NotFound", "No such resource (or route)."),
+        (409, "Conflict", "Conflicts with the current state (details name what)."),
+        (413, "PayloadTooLarge", "Request body over the size limit."),
+        (422, "Unprocessable", "Well-formed but cannot be processed (e.g. the model has no price)."),
+        (500, "InternalError", "Unexpected server error (details in the server log)."),
+    ]
+
+    static func errorStatuses(for route: APIRoute) -> [Int] {
+        var statuses = Set(route.errors)
+        if route.requestBody != nil { statuses.formUnion([400, 413]) }
+        if route.requiresAuthentication { statuses.insert(401) }
+        statuses.insert(500)
+        return statuses.sorted()
+    }
+
+    static func operation(_ route: APIRoute) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("operationId", .string(route.operationID)),
+            ("summary", .string(route.summary)),
+            ("tags", .array([.string(route.tag)])),
+        ]
+        if !route.parameters.isEmpty {
+            members.append(("parameters", .array(route.parameters.map { parameter in
+                var fields: [(key: String, value: JSONValue)] = [
+                    ("name", .string(parameter.name)), ("in", .string(parameter.location.rawValue)),
+                    ("required", .bool(parameter.required)), ("description", .string(parameter.description)),
+                    ("schema", parameter.schema.json),
+                ]
+                // Model ids contain '/': documented as reserved-expansion so tools keep it.
+                if parameter.isCatchAll { fields.append(("allowReserved", .bool(true))) }
+                return .object(fields)
+            })))
+        }
+        if let body = route.requestBody {
+            members.append(("requestBody", .object([
+                ("required", .bool(true)),
+                ("content", .object([("application/json", .object([("schema", body.json)]))])),
+            ])))
+        }
+        var responses: [(key: String, value: JSONValue)] = route.responses.map { response in
+            var fields: [(key: String, value: JSONValue)] = [("description", .string(response.description))]
+            if let schema = response.schema {
+                fields.append(("content", .object([(response.contentType, .object([("schema", schema.json)]))])))
+            }
+            return (String(response.status), .object(fields))
+        }
+        for status in errorStatuses(for: route) where !responses.contains(where: { $0.key == String(status) }) {
+            if let shared = standardErrors.first(where: { $0.status == status }) {
+                responses.append((String(status), .object([("$ref", .string("#/components/responses/\(shared.name)"))])))
+            }
+        }
+        members.append(("responses", .object(responses)))
+        if route.requiresAuthentication {
+            members.append(("security", .array([.object([("bearerToken", .array([]))])])))
+        }
+        return .object(members)
+    }
+
+    static func errorResponse(_ description: String) -> JSONValue {
+        .object([
+            ("description", .string(description)),
+            ("content", .object([("application/json", .object([("schema", .object([("$ref", .string("#/components/schemas/Error"))]))]))])),
+        ])
+    }
+}

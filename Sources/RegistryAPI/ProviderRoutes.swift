@@ -1,0 +1,200 @@
+import Catalog
+import Foundation
+import Hummingbird
+import Postgres
+import Storage
+
+/// `/api/providers`: where each provider lives and which environment variable holds its key.
+/// Only the variable's NAME is ever stored or returned; error messages never echo a submitted
+/// `api_key_env` value, in case someone pasted a key into it.
+struct ProviderRoutes: Sendable {
+    let services: RegistryServices
+
+    static let nameParameter = APIParameter.path("name", "Provider name, e.g. openai.")
+
+    var routes: [APIRoute] {
+        [
+            APIRoute(
+                method: .get, path: "/api/providers", operationID: "listProviders", tag: "providers",
+                summary: "Every provider with its endpoint, credentials variable name, timeouts and model count.",
+                responses: [.init(200, "The providers.", .ref("ProviderList"))],
+                handler: list),
+            APIRoute(
+                method: .post, path: "/api/providers", operationID: "createProvider", tag: "providers",
+                summary: "Register a provider (e.g. an OpenAI-compatible server).",
+                requestBody: .ref("ProviderCreate"),
+                responses: [.init(201, "The provider.", .ref("Provider"))], errors: [409],
+                handler: create),
+            APIRoute(
+                method: .get, path: "/api/providers/{name}", operationID: "getProvider", tag: "providers",
+                summary: "One provider.",
+                parameters: [Self.nameParameter],
+                responses: [.init(200, "The provider.", .ref("Provider"))], errors: [404],
+                handler: get),
+            APIRoute(
+                method: .patch, path: "/api/providers/{name}", operationID: "updateProvider", tag: "providers",
+                summary: "Change base_url, enabled, api_key_env (a variable name, never a key) or timeouts.",
+                parameters: [Self.nameParameter],
+                requestBody: .ref("ProviderUpdate"),
+                responses: [.init(200, "The updated provider.", .ref("Provider"))], errors: [404],
+                handler: update),
+        ]
+    }
+
+    struct ProviderBody: Encodable, Sendable {
+        var provider: Provider
+        var modelCount: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name
+            case apiStyle = "api_style"
+            case baseURL = "base_url"
+            case apiKeyEnv = "api_key_env"
+            case enabled
+            case connectTimeoutSeconds = "connect_timeout_seconds"
+            case requestTimeoutSeconds = "request_timeout_seconds"
+            case modelCount = "model_count"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(provider.name, forKey: .name)
+            try c.encode(provider.apiStyle.rawValue, forKey: .apiStyle)
+            try c.encode(provider.baseURL, forKey: .baseURL)
+            try c.encode(provider.apiKeyEnv, forKey: .apiKeyEnv)
+            try c.encode(provider.enabled, forKey: .enabled)
+            try c.encode(provider.connectTimeoutSeconds, forKey: .connectTimeoutSeconds)
+            try c.encode(provider.requestTimeoutSeconds, forKey: .requestTimeoutSeconds)
+            try c.encode(modelCount, forKey: .modelCount)
+        }
+    }
+
+    struct ProviderListBody: Encodable, Sendable {
+        var providers: [ProviderBody]
+    }
+
+    /// Create and update bodies: every setting optional here; required ones are enforced by the schema.
+    struct ProviderInput: Decodable, Sendable {
+        var name: String?
+        var apiStyle: APIStyle?
+        var baseURL: String?
+        var apiKeyEnv: String??
+        var enabled: Bool?
+        var connectTimeoutSeconds: Double?
+        var requestTimeoutSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case name
+            case apiStyle = "api_style"
+            case baseURL = "base_url"
+            case apiKeyEnv = "api_key_env"
+            case enabled
+            case connectTimeoutSeconds = "connect_timeout_seconds"
+            case requestTimeoutSeconds = "request_timeout_seconds"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name)
+            apiStyle = try c.decodeIfPresent(APIStyle.self, forKey: .apiStyle)
+            baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
+            // Present-and-null (clear it) differs from absent (leave it).
+            apiKeyEnv = c.contains(.apiKeyEnv) ? .some(try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)) : nil
+            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled)
+            connectTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .connectTimeoutSeconds)
+            requestTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .requestTimeoutSeconds)
+        }
+
+        func apply(to provider: inout Provider) {
+            if let apiStyle { provider.apiStyle = apiStyle }
+            if let baseURL { provider.baseURL = baseURL }
+            if let apiKeyEnv { provider.apiKeyEnv = apiKeyEnv }
+            if let enabled { provider.enabled = enabled }
+            if let connectTimeoutSeconds { provider.connectTimeoutSeconds = connectTimeoutSeconds }
+            if let requestTimeoutSeconds { provider.requestTimeoutSeconds = requestTimeoutSeconds }
+        }
+    }
+
+    func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let counts = try await services.providers.modelCounts()
+        let providers = try await services.providers.all()
+        return try respond(ProviderListBody(providers: providers.map { ProviderBody(provider: $0, modelCount: counts[$0.name] ?? 0) }), request, context)
+    }
+
+    func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let name = try context.pathParameter("name")
+        guard let provider = try await services.providers.find(name) else { throw APIError.notFound("provider '\(name)' does not exist") }
+        let counts = try await services.providers.modelCounts()
+        return try respond(ProviderBody(provider: provider, modelCount: counts[name] ?? 0), request, context)
+    }
+
+    func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let input = try await request.decodeJSON(ProviderInput.self, schema: .ref("ProviderCreate"), context: context)
+        var provider = Provider(name: input.name ?? "", apiStyle: input.apiStyle ?? .openai, baseURL: input.baseURL ?? "", apiKeyEnv: nil)
+        input.apply(to: &provider)
+        var issues = Self.issues(provider)
+        if !Self.isName(provider.name) {
+            issues.insert(.init(field: "name", message: "name must be lowercase letters, digits, '_', '.' or '-', starting with a letter or digit"), at: 0)
+        }
+        if !issues.isEmpty { throw APIError.validation(issues, message: "the provider is invalid") }
+        do {
+            let created = try await services.providers.create(provider)
+            context.logger.info("registry.provider.created", metadata: ["llm.provider": "\(created.name)"])
+            return try respond(ProviderBody(provider: created, modelCount: 0), request, context, status: .created)
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw APIError.conflict("provider '\(provider.name)' already exists", details: [.init(field: "name", message: "is taken")])
+        }
+    }
+
+    func update(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let name = try context.pathParameter("name")
+        let input = try await request.decodeJSON(ProviderInput.self, schema: .ref("ProviderUpdate"), context: context)
+        guard var provider = try await services.providers.find(name) else { throw APIError.notFound("provider '\(name)' does not exist") }
+        input.apply(to: &provider)
+        let issues = Self.issues(provider)
+        if !issues.isEmpty { throw APIError.validation(issues, message: "the provider settings are invalid") }
+        guard let updated = try await services.providers.update(provider) else { throw APIError.notFound("provider '\(name)' does not exist") }
+        context.logger.info("registry.provider.updated", metadata: ["llm.provider": "\(name)", "provider.enabled": "\(updated.enabled)"])
+        let counts = try await services.providers.modelCounts()
+        return try respond(ProviderBody(provider: updated, modelCount: counts[name] ?? 0), request, context)
+    }
+
+    /// The CHECK constraints of migrations/0003, as field messages.
+    static func issues(_ provider: Provider) -> [FieldIssue] {
+        var issues: [FieldIssue] = []
+        if !isBaseURL(provider.baseURL) {
+            issues.append(.init(field: "base_url", message: "base_url must be http:// or https:// followed by a host, e.g. https://api.openai.com"))
+        }
+        if let variable = provider.apiKeyEnv, !isVariableName(variable) {
+            // The value itself is not repeated: it may be a pasted secret.
+            issues.append(.init(
+                field: "api_key_env",
+                message: "api_key_env must be the NAME of an environment variable (letters, digits, _; e.g. OPENAI_API_KEY), never the key itself"))
+        }
+        if !(provider.connectTimeoutSeconds > 0) || !provider.connectTimeoutSeconds.isFinite {
+            issues.append(.init(field: "connect_timeout_seconds", message: "must be a positive number of seconds"))
+        }
+        if !(provider.requestTimeoutSeconds > 0) || !provider.requestTimeoutSeconds.isFinite {
+            issues.append(.init(field: "request_timeout_seconds", message: "must be a positive number of seconds"))
+        }
+        return issues
+    }
+
+    static func isVariableName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+        return text.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+
+    static func isName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, ("a"..."z").contains(first) || ("0"..."9").contains(first) else { return false }
+        return text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0) }
+    }
+
+    static func isBaseURL(_ text: String) -> Bool {
+        for scheme in ["http://", "https://"] where text.hasPrefix(scheme) {
+            let rest = text.dropFirst(scheme.count)
+            return !rest.isEmpty && rest.first != "/" && !rest.contains(where: \.isWhitespace)
+        }
+        return false
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Prometheus
+import Storage
+
+/// Probes and tooling: liveness, readiness, Prometheus metrics and the OpenAPI document. Not
+/// under `/api`, so they need no token.
+struct SystemRoutes: Sendable {
+    let services: RegistryServices
+    let metrics: PrometheusCollectorRegistry
+    /// The whole route table, for `/openapi.json` (this route included).
+    let document: @Sendable () -> JSONValue
+
+    var routes: [APIRoute] {
+        [
+            APIRoute(
+                method: .get, path: "/healthz", operationID: "health", tag: "operations",
+                summary: "Liveness: the process is serving requests (does not touch the database).",
+                responses: [.init(200, "Alive.", .ref("Health"))],
+                handler: { request, context in try respond(["status": "ok"], request, context) }),
+            APIRoute(
+                method: .get, path: "/readyz", operationID: "readiness", tag: "operations",
+                summary: "Readiness: the database answers and every migration is applied (503 otherwise).",
+                responses: [.init(200, "Ready.", .ref("Readiness")), .init(503, "Not ready, with why.", .ref("Readiness"))],
+                handler: readiness),
+            APIRoute(
+                method: .get, path: "/metrics", operationID: "metrics", tag: "operations",
+                summary: "Prometheus metrics: http_server_requests_total{method,route,status}, http_server_request_duration_seconds{method,route}.",
+                responses: [.init(200, "Prometheus text exposition format.", .string(), contentType: "text/plain; version=0.0.4")],
+                handler: exposeMetrics),
+            APIRoute(
+                method: .get, path: "/openapi.json", operationID: "openAPI", tag: "operations",
+                summary: "This API's OpenAPI 3.1 document.",
+                responses: [.init(200, "The document.", .anyValue)],
+                handler: { [document] request, context in try respond(document(), request, context) }),
+        ]
+    }
+
+    struct ReadinessBody: Encodable, Sendable {
+        struct Migrations: Encodable, Sendable {
+            var applied: Int
+            var pending: [String]
+            var error: String?
+        }
+        var status: String
+        var database: String
+        var migrations: Migrations
+    }
+
+    func readiness(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        var body = ReadinessBody(status: "not_ready", database: "unreachable", migrations: .init(applied: 0, pending: []))
+        do {
+            try await services.pool.query("SELECT 1 AS alive")
+            body.database = "ok"
+            let status = try await services.migrator.status()
+            body.migrations = .init(applied: status.applied.count, pending: status.pending)
+            if status.pending.isEmpty { body.status = "ready" }
+        } catch let error as MigrationError {
+            body.migrations.error = error.description
+        } catch {
+            context.logger.warning("registry.readiness.database_unreachable", metadata: ["error.type": "\(type(of: error))"])
+        }
+        return try respond(body, request, context, status: body.status == "ready" ? .ok : .serviceUnavailable)
+    }
+
+    func exposeMetrics(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+    }
+}

@@ -1,0 +1,78 @@
+import Catalog
+import Foundation
+import Postgres
+
+/// A row of `agents`: identity, the legacy model columns (read-only for Switchboard, kept for
+/// older readers), the structured `model_config` and the gateway's usage counters.
+public struct AgentRecord: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var agentType: String
+    public var description: String?
+    public var skills: [String]
+    /// active | inactive | archived (CHECK in 0001).
+    public var status: String
+    public var preferredModel: String?
+    public var temperature: Double?
+    public var maxTokens: Int?
+    /// nil: a row written by pre-Switchboard code; `effectiveModelConfig` derives one.
+    public var modelConfig: ModelConfiguration?
+    /// `model_usage_stats` as stored (a JSON object keyed by model id), passed through verbatim.
+    public var modelUsageStatsJSON: String
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public static let statuses = ["active", "inactive", "archived"]
+
+    public init(
+        id: UUID = UUID(), name: String, agentType: String, description: String? = nil, skills: [String] = [],
+        status: String = "active", preferredModel: String? = nil, temperature: Double? = nil, maxTokens: Int? = nil,
+        modelConfig: ModelConfiguration? = nil, modelUsageStatsJSON: String = "{}",
+        createdAt: Date = Date(), updatedAt: Date = Date()
+    ) {
+        self.id = id
+        self.name = name
+        self.agentType = agentType
+        self.description = description
+        self.skills = skills
+        self.status = status
+        self.preferredModel = preferredModel
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+        self.modelConfig = modelConfig
+        self.modelUsageStatsJSON = modelUsageStatsJSON
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The configuration the gateway runs: the stored one, else the legacy columns mapped with the
+    /// backfill's rules (0002).
+    public var effectiveModelConfig: ModelConfiguration {
+        modelConfig ?? LegacyModelMapping.configuration(preferredModel: preferredModel, temperature: temperature, maxTokens: maxTokens)
+    }
+}
+
+extension AgentRecord {
+    static let columns: SQL = """
+        id, name, agent_type, description, skills, status, preferred_model, temperature, max_tokens,
+        model_config, model_usage_stats, created_at, updated_at
+        """
+
+    init(row: PostgresRow) throws {
+        self.init(
+            id: try row.decode("id"),
+            name: try row.decode("name"),
+            agentType: try row.decode("agent_type"),
+            description: try row.decode("description"),
+            skills: try row.decode("skills"),
+            status: try row.decode("status"),
+            preferredModel: try row.decode("preferred_model"),
+            temperature: try row.decode("temperature"),
+            maxTokens: try row.decode("max_tokens"),
+            modelConfig: try row.decode("model_config", as: PostgresJSON<ModelConfiguration>?.self)?.value,
+            modelUsageStatsJSON: try row.decode("model_usage_stats", as: PostgresJSONText.self).text,
+            createdAt: try row.decode("created_at"),
+            updatedAt: try row.decode("updated_at")
+        )
+    }
+}

@@ -1,0 +1,106 @@
+import Catalog
+import Foundation
+import Postgres
+
+/// `agents`. Inserts, deletes and updates that touch the model configuration, status or legacy
+/// model columns fire the `switchboard_config` NOTIFY (row level, with the agent id; 0010).
+public struct AgentRepository: Sendable {
+    public let pool: PostgresPool
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    public struct Filter: Sendable {
+        public var status: String?
+        public var agentType: String?
+        /// Agents whose stored configuration names this model (primary or fallback).
+        public var modelID: String?
+        public var limit: Int
+        public var offset: Int
+
+        public init(status: String? = nil, agentType: String? = nil, modelID: String? = nil, limit: Int = 100, offset: Int = 0) {
+            self.status = status
+            self.agentType = agentType
+            self.modelID = modelID
+            self.limit = limit
+            self.offset = offset
+        }
+    }
+
+    public func list(_ filter: Filter) async throws -> [AgentRecord] {
+        var conditions: [SQL] = ["TRUE"]
+        if let status = filter.status { conditions.append("status = \(status)") }
+        if let agentType = filter.agentType { conditions.append("agent_type = \(agentType)") }
+        if let modelID = filter.modelID {
+            conditions.append("""
+                (model_config @> \(PostgresJSON(["model_id": modelID]))
+                 OR model_config @> \(PostgresJSON(["fallback_model_ids": [modelID]])))
+                """)
+        }
+        return try await pool.query("""
+            SELECT \(AgentRecord.columns) FROM agents
+             WHERE \(SQL.joined(conditions, separator: " AND "))
+             ORDER BY name, id
+             LIMIT \(filter.limit) OFFSET \(filter.offset)
+            """).rows.map(AgentRecord.init(row:))
+    }
+
+    public func find(_ id: UUID) async throws -> AgentRecord? {
+        try await pool.query("SELECT \(AgentRecord.columns) FROM agents WHERE id = \(id)").rows.first.map(AgentRecord.init(row:))
+    }
+
+    public func create(_ agent: AgentRecord) async throws -> AgentRecord {
+        let rows = try await pool.query("""
+            INSERT INTO agents (id, name, agent_type, description, skills, status, preferred_model, temperature,
+                                max_tokens, model_config)
+            VALUES (\(agent.id), \(agent.name), \(agent.agentType), \(agent.description), \(agent.skills), \(agent.status),
+                    \(agent.preferredModel), \(agent.temperature), \(agent.maxTokens), \(agent.modelConfig.map(PostgresJSON.init)))
+            RETURNING \(AgentRecord.columns)
+            """).rows
+        guard let row = rows.first else { throw PostgresError(kind: .decoding, message: "INSERT … RETURNING returned no row") }
+        return try AgentRecord(row: row)
+    }
+
+    /// Reads the agent with a row lock, lets `change` edit it, and writes it back in the same
+    /// transaction, so two concurrent updates cannot lose each other's fields. nil when the agent
+    /// does not exist. Errors thrown by `change` roll back and propagate.
+    public func update(_ id: UUID, _ change: (inout AgentRecord) throws -> Void) async throws -> AgentRecord? {
+        try await pool.withTransaction { connection in
+            guard let row = try await connection.query("SELECT \(AgentRecord.columns) FROM agents WHERE id = \(id) FOR UPDATE").rows.first else {
+                return nil
+            }
+            var agent = try AgentRecord(row: row)
+            try change(&agent)
+            let rows = try await connection.query("""
+                UPDATE agents
+                   SET name = \(agent.name), agent_type = \(agent.agentType), description = \(agent.description),
+                       skills = \(agent.skills), status = \(agent.status), preferred_model = \(agent.preferredModel),
+                       temperature = \(agent.temperature), max_tokens = \(agent.maxTokens),
+                       model_config = \(agent.modelConfig.map(PostgresJSON.init)), updated_at = now()
+                 WHERE id = \(id)
+                RETURNING \(AgentRecord.columns)
+                """).rows
+            return try rows.first.map(AgentRecord.init(row:))
+        }
+    }
+
+    public enum DeleteOutcome: Sendable, Equatable {
+        case deleted
+        case notFound
+        /// Jobs refer to the agent (llm_jobs.agent_id has no cascade, on purpose: job history stays).
+        case hasJobs(Int)
+    }
+
+    public func delete(_ id: UUID) async throws -> DeleteOutcome {
+        try await pool.withTransaction { connection in
+            let jobs = try await connection.query("SELECT count(*) AS jobs FROM llm_jobs WHERE agent_id = \(id)").rows.first?
+                .decode("jobs", as: Int.self) ?? 0
+            if jobs > 0 {
+                let exists = try await connection.query("SELECT 1 AS found FROM agents WHERE id = \(id)").rows.isEmpty == false
+                return exists ? .hasJobs(jobs) : .notFound
+            }
+            return try await connection.execute("DELETE FROM agents WHERE id = \(id)") == 1 ? .deleted : .notFound
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Catalog
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import Testing
+@testable import RegistryAPI
+import Storage
+import TestSupport
+
+/// `/openapi.json` must describe exactly the routes the router serves, and the shapes it answers.
+@Suite struct OpenAPITests {
+    /// Fails when a route is registered without documentation or documented without being served.
+    @Test func documentAndRouterAgree() async throws {
+        try await Registry.run { api in
+            let document = try await api.get("/openapi.json").json()
+            #expect(document["openapi"]?.string == "3.1.0")
+            guard case .object(let paths)? = document["paths"] else {
+                Issue.record("no paths")
+                return
+            }
+            var documented: Set<String> = []
+            for (path, item) in paths {
+                guard case .object(let operations) = item else { continue }
+                for (method, operation) in operations {
+                    // `{name}` becomes the router's capture, except catch-all parameters (allowReserved).
+                    let catchAll = Set((operation["parameters"]?.array ?? []).filter { $0["allowReserved"]?.bool == true }
+                        .compactMap { $0["name"]?.string })
+                    let routerPath = path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+                        let name = segment.dropFirst().dropLast()
+                        return segment.hasPrefix("{") && catchAll.contains(String(name)) ? "**" : String(segment)
+                    }.joined(separator: "/")
+                    documented.insert("\(method.uppercased()) \(routerPath)")
+                    // Every path parameter of the template is declared.
+                    let declared = Set((operation["parameters"]?.array ?? []).filter { $0["in"]?.string == "path" }.compactMap { $0["name"]?.string })
+                    let inTemplate = Set(path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) })
+                    #expect(declared == inTemplate, "\(method) \(path)")
+                }
+            }
+            let router = buildRouter(configuration: RegistryConfiguration(), pool: api.pool, logger: Logger(label: "openapi-test"))
+            let served = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
+            #expect(served == documented, "served but undocumented: \(served.subtracting(documented)); documented but not served: \(documented.subtracting(served))")
+            #expect(served.count >= 26)
+        }
+    }
+
+    @Test func everyOperationDocumentsItsErrorsAndAuth() async throws {
+        try await Registry.run { api in
+            let document = try await api.get("/openapi.json").json()
+            guard case .object(let paths)? = document["paths"] else { return }
+            var operationIDs: Set<String> = []
+            for (path, item) in paths {
+                for (method, operation) in (item.keys.map { ($0, item[$0] ?? .null) }) {
+                    let id = try #require(operation["operationId"]?.string)
+                    #expect(operationIDs.insert(id).inserted, "duplicate operationId \(id)")
+                    let responses = operation["responses"]?.keys ?? []
+                    #expect(responses.contains("500"), "\(method) \(path)")
+                    if path.hasPrefix("/api/") {
+                        #expect(responses.contains("401"), "\(method) \(path)")
+                        #expect(operation["security"] != nil, "\(method) \(path)")
+                    }
+                    if operation["requestBody"] != nil {
+                        #expect(responses.contains("400") && responses.contains("413"), "\(method) \(path)")
+                    }
+                    if path.contains("{") { #expect(responses.contains("404"), "\(method) \(path)") }
+                }
+            }
+            // Every $ref points at a schema or response that exists.
+            let schemas = Set(document["components"]?["schemas"]?.keys ?? [])
+            let responses = Set(document["components"]?["responses"]?.keys ?? [])
+            for reference in Self.references(in: document) {
+                if reference.hasPrefix("#/components/schemas/") {
+                    #expect(schemas.contains(String(reference.dropFirst("#/components/schemas/".count))), "\(reference)")
+                } else {
+                    #expect(responses.contains(String(reference.dropFirst("#/components/responses/".count))), "\(reference)")
+                }
+            }
+        }
+    }
+
+    /// The request schemas are the Catalog types' accepted keys, no more and no fewer.
+    @Test func requestSchemasMatchTheDomainTypes() {
+        let components = APISchemas.components
+        #expect(Set(JSONSchema.ref("ModelConfigurationInput").propertyNames(in: components))
+            == ModelConfiguration.acceptedJSONKeys)
+        #expect(Set(JSONSchema.ref("RecommendationRequest").propertyNames(in: components))
+            == RecommendationRequirements.acceptedJSONKeys)
+        #expect(Set(JSONSchema.ref("Model").propertyNames(in: components))
+            == Set(LLMModel.CodingKeys.allCases.map { $0.rawValue }).union(["effective_status", "locally_edited_fields"]))
+    }
+
+    /// Real responses have the documented shapes (the documents' response schemas are closed
+    /// objects, so an undocumented field fails here too).
+    @Test func responsesMatchTheirDocumentedSchemas() async throws {
+        try await Registry.run { api in
+            let agentID = try await api.createAgent(#"{"name": "S", "agent_type": "coder", "model_config": {"model_id": "gpt-4o", "fallback_model_ids": ["claude-haiku-4-5"]}}"#)
+            try await api.pool.execute("""
+                INSERT INTO model_usage (agent_id, provider, model_id, outcome, input_tokens, output_tokens, cost, latency_ms, started_at, finished_at)
+                VALUES (\(UUID(uuidString: agentID) ?? UUID()), 'openai', 'gpt-4o', 'success', 10, 5, 0.0001, 100, now(), now())
+                """)
+            let cases: [(String, String, String?, String)] = [
+                ("GET", "/api/models", nil, "ModelList"),
+                ("GET", "/api/models/meta-llama/Llama-3.1-8B-Instruct", nil, "Model"),
+                ("GET", "/api/models/providers", nil, "ProvidersView"),
+                ("GET", "/api/models/compare?ids=gpt-4o,o3", nil, "Comparison"),
+                ("POST", "/api/models/estimate-cost", #"{"model_id": "gpt-4o", "input_tokens": 5, "output_tokens": 5}"#, "CostEstimate"),
+                ("POST", "/api/models/recommend", #"{"task_type": "chat"}"#, "RecommendationList"),
+                ("POST", "/api/models", ModelEndpointTests.newModel, "Model"),
+                ("PATCH", "/api/models/gpt-4o", #"{"description": "x"}"#, "Model"),
+                ("POST", "/api/models/Qwen/Qwen2.5-72B-Instruct/retire", nil, "RetireResult"),
+                ("GET", "/api/providers", nil, "ProviderList"),
+                ("GET", "/api/providers/openai", nil, "Provider"),
+                ("PATCH", "/api/providers/openai", #"{"request_timeout_seconds": 60}"#, "Provider"),
+                ("POST", "/api/providers", #"{"name": "groq", "api_style": "openai", "base_url": "https://api.groq.com/openai", "api_key_env": "GROQ_API_KEY"}"#, "Provider"),
+                ("GET", "/api/agents", nil, "AgentList"),
+                ("GET", "/api/agents/\(agentID)", nil, "Agent"),
+                ("PATCH", "/api/agents/\(agentID)", #"{"skills": ["python"]}"#, "Agent"),
+                ("GET", "/api/agents/\(agentID)/model-config", nil, "AgentModelConfig"),
+                ("PUT", "/api/agents/\(agentID)/model-config", #"{"model_id": "gpt-4.1"}"#, "AgentModelConfig"),
+                ("GET", "/api/agents/\(agentID)/model-usage", nil, "AgentModelUsage"),
+                ("GET", "/api/agents/\(agentID)/recommendations", nil, "AgentRecommendations"),
+                ("POST", "/api/models/import", #"{"gpt-4o": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 2.5e-06}}"#, "ImportReport"),
+                ("GET", "/healthz", nil, "Health"),
+                ("GET", "/readyz", nil, "Readiness"),
+                ("GET", "/api/models/nope", nil, "Error"),
+                ("POST", "/api/agents", #"{"name": 1}"#, "Error"),
+            ]
+            for (method, path, body, schema) in cases {
+                let reply = try await api.send(.init(method) ?? .get, path, json: body)
+                #expect(reply.status.code < 500, "\(method) \(path): \(reply)")
+                let violations = JSONSchema.ref(schema).violations(of: try reply.json(), components: APISchemas.components)
+                #expect(violations.isEmpty, "\(method) \(path) vs \(schema): \(violations)")
+            }
+        }
+    }
+
+    static func references(in value: JSONValue) -> [String] {
+        switch value {
+        case .object(let members):
+            return members.flatMap { member -> [String] in
+                if member.key == "$ref", case .string(let target) = member.value { return [target] }
+                return references(in: member.value)
+            }
+        case .array(let items): return items.flatMap(references(in:))
+        default: return []
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Postgres
+@testable import RegistryAPI
+import Storage
+import TestSupport
+
+/// A registry server on a fresh, migrated database, driven over HTTP (Hummingbird's router test
+/// client: the full middleware chain and router, no socket).
+struct Registry: Sendable {
+    let client: any TestClientProtocol
+    let pool: PostgresPool
+    /// Sent as `Authorization: Bearer …` on every request unless a call overrides it.
+    var token: String?
+
+    static let migrations: [Migration] = (try? Migration.load(from: TestDatabase.migrationsDirectory)) ?? []
+
+    static func run(
+        token: String? = nil, migrateUpTo version: String? = nil,
+        _ body: @escaping @Sendable (Registry) async throws -> Void
+    ) async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let pool = PostgresPool(configuration: configuration, maxConnections: 4)
+            defer { pool.shutdown() }
+            try await Migrator(pool: pool, migrations: migrations).migrate(upTo: version)
+            let router = buildRouter(
+                configuration: RegistryConfiguration(apiToken: token, migrations: migrations),
+                pool: pool, logger: Logger(label: "registry-tests"))
+            let app = Application(router: router, logger: Logger(label: "registry-tests"))
+            try await app.test(.router) { client in
+                try await body(Registry(client: client, pool: pool, token: token))
+            }
+        }
+    }
+
+    /// Sends a request; `json` is the raw body text (sent as is, so tests can send broken JSON).
+    @discardableResult
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, bytes: [UInt8]? = nil,
+        headers: HTTPFields = [:], authorization: String?? = nil
+    ) async throws -> Reply {
+        var headers = headers
+        let auth: String? = authorization ?? token.map { "Bearer \($0)" }
+        if let auth { headers[.authorization] = auth }
+        var body: ByteBuffer?
+        if let json {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(string: json)
+        } else if let bytes {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(bytes: bytes)
+        }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+            Reply(status: response.status, headers: response.headers, body: Array(response.body.readableBytesView))
+        }
+    }
+
+    func get(_ uri: String) async throws -> Reply { try await send(.get, uri) }
+    func post(_ uri: String, _ json: String) async throws -> Reply { try await send(.post, uri, json: json) }
+    func patch(_ uri: String, _ json: String) async throws -> Reply { try await send(.patch, uri, json: json) }
+    func put(_ uri: String, _ json: String) async throws -> Reply { try await send(.put, uri, json: json) }
+    func delete(_ uri: String) async throws -> Reply { try await send(.delete, uri) }
+
+    /// Creates an agent and returns its id.
+    func createAgent(_ json: String) async throws -> String {
+        let reply = try await post("/api/agents", json)
+        guard reply.status == .created, let id = try reply.json()["id"]?.string else {
+            throw HarnessError.unexpected("create agent: \(reply.status.code) \(reply.text)")
+        }
+        return id
+    }
+}
+
+enum HarnessError: Error {
+    case unexpected(String)
+}
+
+struct Reply: Sendable, CustomStringConvertible {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: [UInt8]
+
+    var text: String { String(decoding: body, as: UTF8.self) }
+    func json() throws -> JSONValue { try JSONParser.parse(body) }
+    var description: String { "\(status.code) \(text.prefix(2000))" }
+
+    /// `error.code` of an error reply.
+    var errorCode: String? { (try? json())?["error"]?["code"]?.string }
+    /// `(field, message)` of each `error.details` entry.
+    var errorDetails: [(field: String, message: String)] {
+        ((try? json())?["error"]?["details"]?.array ?? []).map { ($0["field"]?.string ?? "", $0["message"]?.string ?? "") }
+    }
+    var errorFields: [String] { errorDetails.map(\.field) }
+}
+
+extension JSONValue {
+    var string: String? { if case .string(let value) = self { value } else { nil } }
+    var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
+    var int: Int? { if case .number(let text) = self { Int(text) } else { nil } }
+    var decimal: Decimal? { if case .number(let text) = self { Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) } else { nil } }
+    var double: Double? { if case .number(let text) = self { Double(text) } else { nil } }
+    var array: [JSONValue]? { if case .array(let items) = self { items } else { nil } }
+    var keys: [String] { if case .object(let members) = self { members.map(\.key) } else { [] } }
+    var isNull: Bool { self == .null }
+    subscript(index: Int) -> JSONValue? {
+        guard case .array(let items) = self, items.indices.contains(index) else { return nil }
+        return items[index]
+    }
+}
+
+/// LiteLLM's real cost map, beside the checkout.
+enum LiteLLMFile {
+    static var url: URL {
+        TestDatabase.sharedDataDirectory.appendingPathComponent("litellm/model_prices_and_context_window.json")
+    }
+    static func bytes() throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw HarnessError.unexpected("cannot read \(url.path)")
+        }
+        return Array(data)
+    }
+}
