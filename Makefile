@@ -15,7 +15,7 @@ test: deps
 	@scripts/test.sh
 
 migrate: build
-	@eval "export $$(scripts/local-postgres.sh start dev)" && .build/debug/model-registry migrate
+	@line=$$(scripts/local-postgres.sh start dev) && export "$$line" && .build/debug/model-registry migrate
 
 stop-db:
 	@scripts/local-postgres.sh stop dev

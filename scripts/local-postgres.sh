@@ -29,12 +29,15 @@ url() { echo "postgresql://switchboard@127.0.0.1:$(cat "$dir/port")/$database"; 
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Candidate ports lie below the kernel's ephemeral range, so that no outgoing connection (tests
+# open thousands) can be holding the port when the server binds it.
 free_port() {
-  local port
-  for port in $(seq 55432 55999); do
+  local low port
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for port in $(seq $((low - 600)) $((low - 1)) | shuf); do
     if ! port_in_use "$port"; then echo "$port"; return; fi
   done
-  echo "no free port in 55432-55999" >&2
+  echo "no free port below $low" >&2
   exit 1
 }
 
@@ -53,12 +56,22 @@ start() {
     echo "DATABASE_URL=$(url)"
     return
   fi
-  local port
-  port=$(free_port)
-  echo "$port" | as_owner tee "$dir/port" >/dev/null
-  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c autovacuum_naptime=1s" start >/dev/null \
-    || { tail -n 20 "$dir/log" >&2; exit 1; }
+  # Another process may take the chosen port between our check and the server's bind: retry.
+  local port attempt started=false
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    echo "$port" | as_owner tee "$dir/port" >/dev/null
+    if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
+        -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c autovacuum_naptime=1s" \
+        start >/dev/null; then
+      started=true
+      break
+    fi
+  done
+  if [ "$started" != true ]; then
+    tail -n 20 "$dir/log" >&2
+    exit 1
+  fi
   if ! "$bindir/psql" -X -q -d "postgresql://switchboard@127.0.0.1:$port/postgres" -tAc \
       "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
     "$bindir/psql" -X -q -d "postgresql://switchboard@127.0.0.1:$port/postgres" -c "CREATE DATABASE $database" >/dev/null

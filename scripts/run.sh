@@ -4,7 +4,8 @@
 # in the foreground. Ctrl-C stops both; the database keeps running (make stop-db stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eval "export $(scripts/local-postgres.sh start dev)"
+database_line=$(scripts/local-postgres.sh start dev)
+export "${database_line?}"
 .build/debug/model-registry migrate
 
 registry_port=${PORT:-8080}
