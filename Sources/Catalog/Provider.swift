@@ -37,3 +37,13 @@ public struct Provider: Sendable, Codable, Equatable {
         self.requestTimeoutSeconds = requestTimeoutSeconds
     }
 }
+
+extension Provider {
+    /// Variables that hold Switchboard's own secrets. A provider must never name one as its key
+    /// variable: the gateway would send, say, the database password to that provider's URL.
+    public static func isReservedKeyVariable(_ name: String) -> Bool {
+        let upper = name.uppercased()
+        return upper == "DATABASE_URL" || upper.hasPrefix("PG") || upper.hasPrefix("SWITCHBOARD_")
+    }
+}
+

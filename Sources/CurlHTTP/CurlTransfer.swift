@@ -11,6 +11,8 @@ final class CurlTransfer: @unchecked Sendable {
     private var bodyBuffer: UnsafeMutableRawBufferPointer?
     private let errorBuffer: UnsafeMutablePointer<CChar>
     let host: String
+    let maxResponseBytes: Int
+    var exceededResponseLimit = false
 
     var status = 0
     var responseHeaders: [(name: String, value: String)] = []
@@ -29,6 +31,7 @@ final class CurlTransfer: @unchecked Sendable {
         guard let easy = curl_easy_init() else { throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed") }
         self.easy = easy
         self.host = host
+        self.maxResponseBytes = request.maxResponseBytes
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         configure(request)
@@ -105,6 +108,7 @@ final class CurlTransfer: @unchecked Sendable {
     private func error(for code: CURLcode) -> HTTPClientError {
         let detail = String(cString: errorBuffer)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        if exceededResponseLimit { return .responseTooLarge(limit: maxResponseBytes) }
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             return .timeout
@@ -132,9 +136,11 @@ final class CurlTransfer: @unchecked Sendable {
 }
 
 extension Duration {
-    /// Whole milliseconds, at least 1 so that curl never reads 0 as "no limit".
+    /// Whole milliseconds, at least 1 so that curl never reads 0 as "no limit", at most a day so
+    /// that no duration can overflow the conversion.
     var milliseconds: Int {
         let (seconds, attoseconds) = components
+        guard seconds < 86_400 else { return 86_400_000 }
         return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
     }
 }
@@ -143,6 +149,11 @@ private let curlWriteBody: sb_curl_data_callback = { pointer, size, count, conte
     let length = size * count
     guard let pointer, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    if transfer.responseBody.count + length > transfer.maxResponseBytes {
+        // Returning less than was offered makes curl abort the transfer (CURLE_WRITE_ERROR).
+        transfer.exceededResponseLimit = true
+        return 0
+    }
     transfer.responseBody.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
     return length
 }

@@ -75,9 +75,17 @@ final class CurlEventLoop: @unchecked Sendable {
     }
 
     func cancel(_ transfer: CurlTransfer) {
-        inbox.withLock { $0.cancellations.append(transfer) }
-        curl_multi_wakeup(multi)
+        let accepted = inbox.withLock { inbox -> Bool in
+            guard !inbox.isShutdown else { return false }
+            inbox.cancellations.append(transfer)
+            return true
+        }
+        if accepted { curl_multi_wakeup(multi) }
     }
+
+    /// The multi handle lives as long as this object, so a wakeup racing shutdown never touches
+    /// freed memory; the loop thread holds a reference until it has finished.
+    deinit { curl_multi_cleanup(multi) }
 
     func shutdown() {
         let first = inbox.withLock { inbox -> Bool in
@@ -102,7 +110,6 @@ final class CurlEventLoop: @unchecked Sendable {
                     transfer.fail(HTTPClientError.shutdown)
                 }
                 active.removeAll()
-                curl_multi_cleanup(multi)
                 stopped.signal()
                 return
             }

@@ -11,6 +11,8 @@ public struct HTTPRequest: Sendable {
     public var timeout: Duration
     /// Connect-phase limit; `nil` means the whole-transfer `timeout` applies alone.
     public var connectTimeout: Duration?
+    /// A response body larger than this fails with `.responseTooLarge` instead of filling memory.
+    public var maxResponseBytes: Int
 
     public init(
         method: String = "GET",
@@ -18,7 +20,8 @@ public struct HTTPRequest: Sendable {
         headers: [(name: String, value: String)] = [],
         body: Data? = nil,
         timeout: Duration = .seconds(30),
-        connectTimeout: Duration? = nil
+        connectTimeout: Duration? = nil,
+        maxResponseBytes: Int = 64 << 20
     ) {
         self.method = method
         self.url = url
@@ -26,6 +29,7 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.timeout = timeout
         self.connectTimeout = connectTimeout
+        self.maxResponseBytes = maxResponseBytes
     }
 }
 
@@ -59,6 +63,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case tls(String)
     case connection(String)
     case shutdown
+    case responseTooLarge(limit: Int)
     case transfer(code: Int, message: String)
 
     public var description: String {
@@ -71,6 +76,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .tls(let message): return "TLS error: \(message)"
         case .connection(let message): return "connection error: \(message)"
         case .shutdown: return "HTTP client was shut down"
+        case .responseTooLarge(let limit): return "response body exceeds \(limit) bytes"
         case .transfer(let code, let message): return "transfer failed (curl \(code)): \(message)"
         }
     }

@@ -9,8 +9,10 @@ final class BlockingConnection: @unchecked Sendable {
 
     init(configuration: PostgresConfiguration) throws {
         self.configuration = configuration
-        let keywords = ["dbname", "application_name", "connect_timeout"]
-        let values = [configuration.connectionString, configuration.applicationName, String(configuration.connectTimeoutSeconds)]
+        // TCP keepalives notice a silently dead server (a half-open connection) within about a
+        // minute instead of the kernel's two hours; the listener depends on it.
+        let keywords = ["dbname", "application_name", "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count"]
+        let values = [configuration.connectionString, configuration.applicationName, String(configuration.connectTimeoutSeconds), "1", "30", "10", "3"]
         // expand_dbname = 1: `dbname` may be a whole URL or conninfo string; later keywords are
         // defaults that the string's own settings override.
         let connection = withCStringArray(keywords) { keywordPointers in
@@ -42,6 +44,7 @@ final class BlockingConnection: @unchecked Sendable {
 
     var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
     var isIdleOutsideTransaction: Bool { PQtransactionStatus(handle) == PQTRANS_IDLE }
+    var isInFailedTransaction: Bool { PQtransactionStatus(handle) == PQTRANS_INERROR }
 
     /// Whether the server is still there. An idle connection outside LISTEN gets nothing unasked
     /// but a farewell: a terminated or restarted backend leaves its FATAL message or EOF on the
@@ -134,6 +137,9 @@ final class BlockingConnection: @unchecked Sendable {
         if let password = configuration.password, !password.isEmpty {
             text = text.replacingOccurrences(of: password, with: "***")
         }
+        // When the URL does not parse, libpq may quote it whole and we could not extract the
+        // password above: mask anything shaped like `://user:secret@`.
+        text = text.replacingOccurrences(of: #"://([^:/@\s]*):[^@\s]*@"#, with: "://$1:***@", options: .regularExpression)
         return text
     }
 }

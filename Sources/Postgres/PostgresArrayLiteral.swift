@@ -14,12 +14,13 @@ enum PostgresArrayLiteral {
 
     /// The items, `nil` for NULL; `nil` overall when the text is not an array literal.
     static func parse(_ text: String) -> [String?]? {
-        var characters = Array(text)[...]
+        // Unicode scalars, not Characters: a combining mark after `,` must not merge with it.
+        var characters = Array(text.unicodeScalars)[...]
         guard characters.popFirst() == "{", characters.popLast() == "}" else { return nil }
         var items: [String?] = []
         if characters.isEmpty { return items }
         while true {
-            var item = ""
+            var item = String.UnicodeScalarView()
             var wasQuoted = false
             if characters.first == "\"" {
                 wasQuoted = true
@@ -43,7 +44,8 @@ enum PostgresArrayLiteral {
                     characters.removeFirst()
                 }
             }
-            items.append(!wasQuoted && item == "NULL" ? nil : item)
+            let value = String(item)
+            items.append(!wasQuoted && value == "NULL" ? nil : value)
             guard let separator = characters.popFirst() else { return items }
             guard separator == "," else { return nil }
         }

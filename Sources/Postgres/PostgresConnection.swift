@@ -54,6 +54,11 @@ public final class PostgresConnection: Sendable {
             throw error
         }
         do {
+            // A body that swallowed a statement error leaves the transaction aborted, and
+            // PostgreSQL answers COMMIT by rolling back without an error: report it as one.
+            if connection.isInFailedTransaction {
+                throw PostgresError(kind: .server, message: "transaction was aborted by an earlier error that the body caught; it has been rolled back")
+            }
             try await query("COMMIT")
         } catch {
             if !isBroken { _ = try? await query("ROLLBACK") }

@@ -67,6 +67,9 @@ public final class PostgresListener: Sendable {
                 }
                 continue
             }
+            // Notifications that arrived while a later LISTEN ran are already in libpq's queue:
+            // deliver them before waiting on the socket.
+            deliverQueued(current, to: continuation)
             // Wake at least every 250 ms to notice stop().
             var descriptor = pollfd(fd: PQsocket(current.handle), events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, 250)
@@ -77,15 +80,19 @@ public final class PostgresListener: Sendable {
                 connection = nil
                 continue
             }
-            while let notify = PQnotifies(current.handle) {
-                let notification = PostgresNotification(
-                    channel: String(cString: notify.pointee.relname),
-                    payload: String(cString: notify.pointee.extra),
-                    senderPID: notify.pointee.be_pid
-                )
-                PQfreemem(notify)
-                continuation.yield(.notification(notification))
-            }
+            deliverQueued(current, to: continuation)
+        }
+    }
+
+    private func deliverQueued(_ current: BlockingConnection, to continuation: AsyncStream<Event>.Continuation) {
+        while let notify = PQnotifies(current.handle) {
+            let notification = PostgresNotification(
+                channel: String(cString: notify.pointee.relname),
+                payload: String(cString: notify.pointee.extra),
+                senderPID: notify.pointee.be_pid
+            )
+            PQfreemem(notify)
+            continuation.yield(.notification(notification))
         }
     }
 

@@ -37,6 +37,14 @@ public struct CredentialResolver: Sendable {
         guard let variable = provider.apiKeyEnv?.trimmingCharacters(in: .whitespaces), !variable.isEmpty else {
             return nil
         }
+        // Defence in depth: the API refuses these names, but the table can be edited with SQL.
+        guard !Provider.isReservedKeyVariable(variable) else {
+            throw ProviderError(
+                .missingCredentials,
+                message: "provider '\(provider.name)' names \(variable) as its key variable, which holds Switchboard's own secrets and is never sent to a provider",
+                detectedLocally: true
+            )
+        }
         let value = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard !value.isEmpty else {
             throw ProviderError(

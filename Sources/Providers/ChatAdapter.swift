@@ -87,7 +87,8 @@ extension ChatAdapter {
 
     static func duration(seconds: Double) -> Duration {
         guard seconds.isFinite, seconds > 0 else { return .seconds(1) }
-        return .milliseconds(Int64(seconds * 1000))
+        // Clamped to a day: a huge value typed into the table must not trap the conversion.
+        return .milliseconds(Int64(min(seconds, 86_400) * 1000))
     }
 
     /// Parses a 2xx body as JSON, or fails as `malformed_response`.

@@ -31,7 +31,7 @@ struct ProviderErrorBody: Equatable {
     init(parsing body: Data) {
         guard let json = JSONValue.parse(body), json.objectValue != nil else {
             let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            self.init(message: text.isEmpty ? nil : Self.truncated(text))
+            self.init(message: text.isEmpty ? nil : text)
             return
         }
         self.init(json: json)
@@ -56,10 +56,11 @@ struct ProviderErrorBody: Equatable {
         } else if let detail = json["detail"] {
             message = detail.stringValue ?? detail.arrayValue?.first?["msg"]?.stringValue
         }
-        message = message.map(Self.truncated)
     }
 
-    private static func truncated(_ text: String) -> String {
+    /// Applied after the key is redacted: truncating first could cut a key in two and leave its
+    /// start unredacted.
+    static func truncated(_ text: String) -> String {
         text.count > maximumMessageLength ? String(text.prefix(maximumMessageLength)) + "…" : text
     }
 }

@@ -20,7 +20,7 @@ public enum ProviderErrorClassifier {
         let fallbackMessage = "HTTP \(response.status) without an error message"
         return ProviderError(
             errorClass,
-            message: APIKey.redact(body.message ?? fallbackMessage, key: apiKey),
+            message: ProviderErrorBody.truncated(APIKey.redact(body.message ?? fallbackMessage, key: apiKey)),
             httpStatus: response.status,
             providerErrorType: body.type,
             providerErrorCode: body.code,
@@ -44,6 +44,9 @@ public enum ProviderErrorClassifier {
             return ProviderError(.timeout, message: "the provider did not answer within the request timeout")
         case .connectionRefused, .nameResolution, .tls, .connection, .transfer, .shutdown:
             return ProviderError(.connection, message: error.description)
+        case .responseTooLarge:
+            // A provider answering with an unbounded body is broken, not a client mistake.
+            return ProviderError(.malformedResponse, message: error.description)
         case .invalidURL, .unsupportedScheme:
             // The provider row's base URL is unusable: no retry helps, another provider may.
             return ProviderError(.invalidRequest, message: "provider base URL rejected: \(error.description)", detectedLocally: true)

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// When a token is configured, every `/api` request must carry `Authorization: Bearer <token>`.
@@ -20,8 +21,12 @@ struct BearerAuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// Decided on path segments as the router sees them: it skips empty segments, so `//api/x`
+    /// and `/api//x` reach `/api` routes and must be protected too (as must `/%61pi/x`).
     static func isProtected(_ path: String) -> Bool {
-        path == "/api" || path.hasPrefix("/api/")
+        let firstSegment = path.split(separator: "/", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+        let decoded = firstSegment.removingPercentEncoding ?? firstSegment
+        return decoded.lowercased() == "api"
     }
 
     /// Compares every byte whatever the first difference, so response time does not reveal how

@@ -159,6 +159,9 @@ struct ProviderRoutes: Sendable {
         return try respond(ProviderBody(provider: updated, modelCount: counts[name] ?? 0), request, context)
     }
 
+    /// An hour: longer than any model call, and far from the limits of integer milliseconds.
+    static let maxTimeoutSeconds = 3600.0
+
     /// The CHECK constraints of migrations/0003, as field messages.
     static func issues(_ provider: Provider) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -170,12 +173,16 @@ struct ProviderRoutes: Sendable {
             issues.append(.init(
                 field: "api_key_env",
                 message: "api_key_env must be the NAME of an environment variable (letters, digits, _; e.g. OPENAI_API_KEY), never the key itself"))
+        } else if let variable = provider.apiKeyEnv, Provider.isReservedKeyVariable(variable) {
+            issues.append(.init(
+                field: "api_key_env",
+                message: "\(variable) holds Switchboard's own secrets (DATABASE_URL, PG*, SWITCHBOARD_*) and cannot be a provider's key variable"))
         }
-        if !(provider.connectTimeoutSeconds > 0) || !provider.connectTimeoutSeconds.isFinite {
-            issues.append(.init(field: "connect_timeout_seconds", message: "must be a positive number of seconds"))
+        if !(provider.connectTimeoutSeconds > 0 && provider.connectTimeoutSeconds <= maxTimeoutSeconds) {
+            issues.append(.init(field: "connect_timeout_seconds", message: "must be a number of seconds greater than 0 and at most \(Int(maxTimeoutSeconds))"))
         }
-        if !(provider.requestTimeoutSeconds > 0) || !provider.requestTimeoutSeconds.isFinite {
-            issues.append(.init(field: "request_timeout_seconds", message: "must be a positive number of seconds"))
+        if !(provider.requestTimeoutSeconds > 0 && provider.requestTimeoutSeconds <= maxTimeoutSeconds) {
+            issues.append(.init(field: "request_timeout_seconds", message: "must be a number of seconds greater than 0 and at most \(Int(maxTimeoutSeconds))"))
         }
         return issues
     }

@@ -178,3 +178,27 @@ import Testing
         }
     }
 }
+
+@Suite struct HTTPClientLimitTests {
+    @Test func oversizedResponseBodyIsRefused() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        await #expect(throws: HTTPClientError.responseTooLarge(limit: 1000)) {
+            try await client.send(HTTPRequest(url: "\(server.baseURL)/big", maxResponseBytes: 1000))
+        }
+        // Within the limit the same body arrives whole.
+        let whole = try await client.send(HTTPRequest(url: "\(server.baseURL)/big", maxResponseBytes: 2 << 20))
+        #expect(whole.body.count == 1 << 20)
+    }
+
+    @Test func absurdTimeoutsDoNotOverflow() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient()
+        defer { client.shutdown() }
+        let response = try await client.send(HTTPRequest(url: "\(server.baseURL)/status/200", timeout: .seconds(Int64.max / 2)))
+        #expect(response.status == 200)
+    }
+}

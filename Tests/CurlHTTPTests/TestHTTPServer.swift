@@ -69,7 +69,8 @@ final class TestHTTPServer: Sendable {
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "curl-test"),
+            // A deep accept queue: tests open thousands of connections at once.
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "curl-test", backlog: 4096),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()

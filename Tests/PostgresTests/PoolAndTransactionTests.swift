@@ -120,3 +120,29 @@ struct Boom: Error {}
         }
     }
 }
+
+@Suite struct TransactionSafetyTests {
+    @Test func swallowedStatementErrorDoesNotReportACommit() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let pool = PostgresPool(configuration: configuration, maxConnections: 1)
+            defer { pool.shutdown() }
+            try await pool.query("CREATE TABLE t (id int PRIMARY KEY)")
+            await #expect(throws: PostgresError.self) {
+                try await pool.withTransaction { connection in
+                    try await connection.execute("INSERT INTO t VALUES (1)")
+                    // The body catches the error and carries on: PostgreSQL would turn COMMIT into ROLLBACK.
+                    _ = try? await connection.execute("INSERT INTO t VALUES (1)")
+                }
+            }
+            let count = try await pool.query("SELECT count(*) AS n FROM t").rows[0].decode("n", as: Int.self)
+            #expect(count == 0)
+        }
+    }
+
+    @Test func unparseableURLNeverShowsThePassword() async throws {
+        let configuration = PostgresConfiguration(connectionString: "postgresql://app:s3cret-pw@[::1/db")
+        let error = await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(configuration) }
+        #expect(error?.kind == .connection)
+        #expect(error?.description.contains("s3cret-pw") == false)
+    }
+}

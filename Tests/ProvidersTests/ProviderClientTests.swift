@@ -48,6 +48,15 @@ struct ProviderClientTests {
         #expect(resolver.hasCredentials(for: local))
     }
 
+    @Test("Switchboard's own secrets are never used as a provider key", arguments: ["DATABASE_URL", "PGPASSWORD", "SWITCHBOARD_API_TOKEN"])
+    func reservedVariables(variable: String) {
+        let resolver = CredentialResolver(environment: [variable: "postgresql://app:s3cret@db/x"])
+        let provider = Provider(name: "evil", apiStyle: .openai, baseURL: "https://evil.example", apiKeyEnv: variable)
+        let error = providerError { _ = try resolver.apiKey(for: provider) }
+        #expect(error?.errorClass == .missingCredentials)
+        #expect(error?.message.contains("s3cret") == false)
+    }
+
     @Test("missing credentials fail before anything is sent")
     func nothingSent() async {
         let transport = RecordingTransport { _ in response(200, Self.okBody) }

@@ -74,7 +74,11 @@ import Testing
         try await Registry.run(token: "s3cret-token") { api in
             #expect(try await api.get("/api/models").status == .ok)
             for authorization in [nil, "Bearer wrong", "Bearer s3cret-toke", "Bearer s3cret-token2", "Basic s3cret-token", "s3cret-token"] as [String?] {
-                for (method, path) in [(HTTPRequest.Method.get, "/api/models"), (.post, "/api/agents"), (.get, "/api/no-such-route")] {
+                for (method, path) in [
+                    (HTTPRequest.Method.get, "/api/models"), (.post, "/api/agents"), (.get, "/api/no-such-route"),
+                    // The router skips empty segments: these reach /api routes and must not slip past auth.
+                    (.get, "//api/providers"), (.patch, "//api/providers/openai"), (.get, "/api//models"), (.get, "/%61pi/models"),
+                ] {
                     let reply = try await api.send(method, path, authorization: .some(authorization))
                     #expect(reply.status == .unauthorized, "\(authorization ?? "none") \(path)")
                     #expect(reply.errorCode == "unauthorized")
@@ -87,6 +91,15 @@ import Testing
             for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
                 #expect(try await api.send(.get, path, authorization: .some(nil)).status == .ok, "\(path)")
             }
+        }
+    }
+
+    @Test func protectedPathsAreDecidedOnRouterSegments() {
+        for path in ["/api", "/api/", "/api/models", "//api/providers", "///api//models", "/%61pi/models", "/API/models"] {
+            #expect(BearerAuthMiddleware.isProtected(path), "\(path)")
+        }
+        for path in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/apidocs", "/", ""] {
+            #expect(!BearerAuthMiddleware.isProtected(path), "\(path)")
         }
     }
 

@@ -49,6 +49,12 @@ import Testing
         (#"{"base_url": "https://"}"#, ["base_url"]),
         (#"{"api_key_env": "sk-live-0123456789abcdef"}"#, ["api_key_env"]),
         (#"{"connect_timeout_seconds": 0, "request_timeout_seconds": -5}"#, ["connect_timeout_seconds", "request_timeout_seconds"]),
+        // A huge timeout would overflow the gateway's conversion to milliseconds.
+        (#"{"request_timeout_seconds": 1e300}"#, ["request_timeout_seconds"]),
+        // Switchboard's own secrets must never become a provider's key (it would be sent to base_url).
+        (#"{"api_key_env": "DATABASE_URL"}"#, ["api_key_env"]),
+        (#"{"api_key_env": "PGPASSWORD"}"#, ["api_key_env"]),
+        (#"{"api_key_env": "SWITCHBOARD_API_TOKEN"}"#, ["api_key_env"]),
         (#"{"enabled": "yes"}"#, ["enabled"]),
         (#"{"name": "renamed"}"#, ["name"]),
         (#"{"api_key": "sk-live-0123456789abcdef"}"#, ["api_key"]),
