@@ -218,18 +218,19 @@ struct ModelRoutes: Sendable {
         let modelID = context.catchAllParameter()
         let force = try request.queryBool("force") ?? false
         let (patch, _) = try await request.readJSON(schema: .ref("ModelUpdate"), context: context)
-        let existing = try await findModel(modelID)
-        let updated = try Self.apply(patch, to: existing.model)
-        let providers = Set(try await services.providers.all().map(\.name))
-        let issues = ModelInputRules.issues(updated, knownProviders: providers)
-        if !issues.isEmpty { throw APIError.validation(issues, message: "the model is invalid") }
-        if updated.status == .retired, existing.model.status != .retired {
-            _ = try await agentsBlockingRetirement(modelID, force: force)
-        }
         guard case .object(let members) = patch else { throw APIError.validation([.init(field: "body", message: "must be an object")]) }
-        guard let stored = try await services.models.update(updated, editedFields: members.map(\.key)) else {
-            throw APIError.notFound("model '\(modelID)' is not in the catalog")
+        // Read before the row lock is taken: the locked section uses only its own connection.
+        let providers = Set(try await services.providers.all().map(\.name))
+        let stored = try await services.models.update(modelID, editedFields: members.map(\.key)) { existing, connection in
+            let updated = try Self.apply(patch, to: existing.model)
+            let issues = ModelInputRules.issues(updated, knownProviders: providers)
+            if !issues.isEmpty { throw APIError.validation(issues, message: "the model is invalid") }
+            if updated.status == .retired, existing.model.status != .retired {
+                _ = try await agentsBlockingRetirement(modelID, force: force, on: connection)
+            }
+            return updated
         }
+        guard let stored else { throw APIError.notFound("model '\(modelID)' is not in the catalog") }
         context.logger.info("registry.model.updated", metadata: [
             "llm.model": "\(modelID)", "model.fields": "\(members.map(\.key).joined(separator: ","))",
         ])
@@ -239,12 +240,14 @@ struct ModelRoutes: Sendable {
     func retire(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let modelID = context.catchAllParameter()
         let force = try request.queryBool("force") ?? false
-        var model = try await findModel(modelID).model
-        let users = try await agentsBlockingRetirement(modelID, force: force)
-        model.status = .retired
-        guard let stored = try await services.models.update(model, editedFields: ["status"]) else {
-            throw APIError.notFound("model '\(modelID)' is not in the catalog")
+        var users: [ModelUsageByAgent] = []
+        let stored = try await services.models.update(modelID, editedFields: ["status"]) { existing, connection in
+            users = try await agentsBlockingRetirement(modelID, force: force, on: connection)
+            var model = existing.model
+            model.status = .retired
+            return model
         }
+        guard let stored else { throw APIError.notFound("model '\(modelID)' is not in the catalog") }
         context.logger.notice("registry.model.retired", metadata: [
             "llm.model": "\(modelID)", "model.affected_agents": "\(users.count)", "request.force": "\(force)",
         ])
@@ -288,8 +291,8 @@ struct ModelRoutes: Sendable {
     }
 
     /// The agents naming the model; 409 naming them when there are any and `force` is false.
-    func agentsBlockingRetirement(_ modelID: String, force: Bool) async throws -> [ModelUsageByAgent] {
-        let users = try await services.models.agentsUsing(modelID)
+    func agentsBlockingRetirement(_ modelID: String, force: Bool, on connection: PostgresConnection) async throws -> [ModelUsageByAgent] {
+        let users = try await services.models.agentsUsing(modelID, on: connection)
         if !users.isEmpty, !force {
             let names = users.prefix(10).map { "'\($0.agentName)'" }.joined(separator: ", ")
             throw APIError.conflict(

@@ -48,27 +48,39 @@ public struct ModelRepository: Sendable {
         return try StoredModel(row: row)
     }
 
-    /// Writes every editable column of `model` (provider and model id are immutable) and records
-    /// `editedFields` as local edits that catalog imports keep. nil when the model does not exist.
-    public func update(_ model: LLMModel, editedFields: [String]) async throws -> StoredModel? {
-        let sql: SQL = """
-            UPDATE llm_models
-               SET (\(Self.writableColumns)) = (\(Self.writableValues(model))),
-                   locally_edited_fields = ARRAY(
-                       SELECT DISTINCT field FROM unnest(locally_edited_fields || \(editedFields)) AS field ORDER BY field),
-                   updated_at = now()
-             WHERE model_id = \(model.modelID)
-            RETURNING \(StoredModel.columns)
-            """
-        return try await pool.query(sql).rows.first.map(StoredModel.init(row:))
+    /// Read-modify-write of one model under a row lock: `change` sees the current row and returns
+    /// the new one, and no concurrent edit or catalog import can slip in between (nor can the
+    /// agents `change` inspects on `connection` be read against a stale model). Records
+    /// `editedFields` as local edits that imports keep. nil when the model does not exist.
+    public func update(
+        _ modelID: String, editedFields: [String],
+        _ change: (StoredModel, PostgresConnection) async throws -> LLMModel
+    ) async throws -> StoredModel? {
+        try await pool.withTransaction { connection in
+            guard let row = try await connection.query(
+                "SELECT \(StoredModel.columns) FROM llm_models WHERE model_id = \(modelID) FOR UPDATE").rows.first
+            else { return nil }
+            let model = try await change(try StoredModel(row: row), connection)
+            let sql: SQL = """
+                UPDATE llm_models
+                   SET (\(Self.writableColumns)) = (\(Self.writableValues(model))),
+                       locally_edited_fields = ARRAY(
+                           SELECT DISTINCT field FROM unnest(locally_edited_fields || \(editedFields)) AS field ORDER BY field),
+                       updated_at = now()
+                 WHERE model_id = \(modelID)
+                RETURNING \(StoredModel.columns)
+                """
+            return try await connection.query(sql).rows.first.map(StoredModel.init(row:))
+        }
     }
 
     /// Agents whose configuration names the model, as primary or fallback, including agents without
-    /// a `model_config` whose legacy `preferred_model` resolves to it (same rule as 0002's backfill).
-    public func agentsUsing(_ modelID: String) async throws -> [ModelUsageByAgent] {
+    /// a `model_config` whose legacy `preferred_model` resolves to it (same rule as 0002's backfill),
+    /// read inside the caller's transaction.
+    public func agentsUsing(_ modelID: String, on connection: PostgresConnection) async throws -> [ModelUsageByAgent] {
         let primary = PostgresJSON(["model_id": modelID])
         let fallback = PostgresJSON(["fallback_model_ids": [modelID]])
-        let rows = try await pool.query("""
+        let rows = try await connection.query("""
             SELECT id, name, status,
                    coalesce(model_config ->> 'model_id',
                             coalesce(nullif(btrim(preferred_model), ''), \(LegacyModelMapping.defaultModelID))) = \(modelID) AS is_primary

@@ -190,6 +190,31 @@ import Testing
         }
     }
 
+    @Test func concurrentPatchesOfDifferentFieldsAllSurvive() async throws {
+        try await Registry.run { api in
+            // Each PATCH rewrites the whole row from what it read: without the row lock, edits
+            // made at the same moment overwrite each other.
+            let patches = [
+                #"{"display_name": "Renamed"}"#, #"{"description": "edited"}"#, #"{"model_family": "fam"}"#,
+                #"{"successor_model_id": "gpt-4.1"}"#, #"{"recommended_for": ["chat"]}"#, #"{"context_window": 100000}"#,
+                #"{"max_output_tokens": 1000}"#, #"{"capabilities": ["chat", "vision"]}"#,
+            ]
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for patch in patches {
+                    group.addTask { try await api.patch("/api/models/gpt-4o-mini", patch).status.code }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+            let model = try await api.get("/api/models/gpt-4o-mini").json()
+            #expect(model["display_name"]?.string == "Renamed")
+            #expect(model["description"]?.string == "edited")
+            #expect(model["model_family"]?.string == "fam")
+            #expect(model["successor_model_id"]?.string == "gpt-4.1")
+            #expect(model["context_window"]?.int == 100000)
+            #expect(model["max_output_tokens"]?.int == 1000)
+        }
+    }
+
     @Test func updatingAnUnknownModelIs404() async throws {
         try await Registry.run { api async throws in
             #expect(try await api.patch("/api/models/nope", #"{"display_name": "x"}"#).status == .notFound)
