@@ -67,13 +67,14 @@ public final class PostgresPool: Sendable {
 
     /// Closes idle connections and fails waiting callers; connections in use close on release.
     public func shutdown() {
-        let (idle, waiters) = state.withLock { state in
+        let waiters = state.withLock { state in
             state.isShutdown = true
-            defer { state.idle.removeAll(); state.waiters.removeAll() }
+            // Dropping the idle connections closes them (PQfinish in their deinit).
             state.slotsTaken -= state.idle.count
-            return (state.idle, state.waiters)
+            state.idle.removeAll()
+            defer { state.waiters.removeAll() }
+            return state.waiters
         }
-        _ = idle
         for waiter in waiters { waiter.resume(throwing: PostgresError(kind: .shutdown, message: "connection pool is shut down")) }
     }
 

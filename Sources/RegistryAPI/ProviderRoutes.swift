@@ -45,16 +45,7 @@ struct ProviderRoutes: Sendable {
         var provider: Provider
         var modelCount: Int
 
-        enum CodingKeys: String, CodingKey {
-            case name
-            case apiStyle = "api_style"
-            case baseURL = "base_url"
-            case apiKeyEnv = "api_key_env"
-            case enabled
-            case connectTimeoutSeconds = "connect_timeout_seconds"
-            case requestTimeoutSeconds = "request_timeout_seconds"
-            case modelCount = "model_count"
-        }
+        typealias CodingKeys = ProviderField
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -83,15 +74,7 @@ struct ProviderRoutes: Sendable {
         var connectTimeoutSeconds: Double?
         var requestTimeoutSeconds: Double?
 
-        enum CodingKeys: String, CodingKey {
-            case name
-            case apiStyle = "api_style"
-            case baseURL = "base_url"
-            case apiKeyEnv = "api_key_env"
-            case enabled
-            case connectTimeoutSeconds = "connect_timeout_seconds"
-            case requestTimeoutSeconds = "request_timeout_seconds"
-        }
+        typealias CodingKeys = ProviderField
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -204,4 +187,17 @@ struct ProviderRoutes: Sendable {
         }
         return false
     }
+}
+
+/// The JSON names of a provider's fields, shared by what the API answers and what it accepts.
+enum ProviderField: String, CodingKey {
+    case name
+    case apiStyle = "api_style"
+    case baseURL = "base_url"
+    case apiKeyEnv = "api_key_env"
+    case enabled
+    case connectTimeoutSeconds = "connect_timeout_seconds"
+    case requestTimeoutSeconds = "request_timeout_seconds"
+    /// Answered only: how many catalog models the provider serves.
+    case modelCount = "model_count"
 }

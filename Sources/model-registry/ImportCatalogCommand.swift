@@ -20,8 +20,7 @@ struct ImportCatalogCommand: AsyncParsableCommand {
     @Argument(help: "Path of the catalog file.")
     var path: String
 
-    @Option(help: "PostgreSQL URL or conninfo (default: DATABASE_URL).")
-    var databaseURL: String?
+    @OptionGroup var database: DatabaseOptions
 
     @Flag(help: "Also list every skipped entry, not only the counts per reason.")
     var verbose = false
@@ -36,8 +35,7 @@ struct ImportCatalogCommand: AsyncParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("cannot read \(path)")
         }
-        let configuration = try databaseURL.map { PostgresConfiguration(connectionString: $0, applicationName: "model-registry") }
-            ?? PostgresConfiguration.fromEnvironment(environment, applicationName: "model-registry")
+        let configuration = try database.configuration(environment)
         let pool = PostgresPool(configuration: configuration, maxConnections: 1, logger: logger)
         defer { pool.shutdown() }
         let report: CatalogImporter.Report

@@ -13,14 +13,12 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(help: "Folder of NNNN_name.sql files (default: SWITCHBOARD_MIGRATIONS_DIR, else ./migrations).")
     var migrationsDir: String?
 
-    @Option(help: "PostgreSQL URL or conninfo (default: DATABASE_URL).")
-    var databaseURL: String?
+    @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
         let logger = Logger(label: "model-registry.migrate")
         let environment = ProcessInfo.processInfo.environment
-        let configuration = try databaseURL.map { PostgresConfiguration(connectionString: $0, applicationName: "model-registry") }
-            ?? PostgresConfiguration.fromEnvironment(environment, applicationName: "model-registry")
+        let configuration = try database.configuration(environment)
         let directory = migrationsDir.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory(environment: environment)
         let pool = PostgresPool(configuration: configuration, maxConnections: 1, logger: logger)
         defer { pool.shutdown() }

@@ -24,8 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Interface to listen on.")
     var host = "0.0.0.0"
 
-    @Option(help: "PostgreSQL URL or conninfo (default: DATABASE_URL).")
-    var databaseURL: String?
+    @OptionGroup var database: DatabaseOptions
 
     @Option(help: "Folder of NNNN_name.sql files /readyz compares the database with (default: SWITCHBOARD_MIGRATIONS_DIR, else ./migrations).")
     var migrationsDir: String?
@@ -43,8 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "model-registry")
         logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
 
-        let database = try databaseURL.map { PostgresConfiguration(connectionString: $0, applicationName: "model-registry") }
-            ?? PostgresConfiguration.fromEnvironment(environment, applicationName: "model-registry")
+        let databaseConfiguration = try database.configuration(environment)
         let directory = migrationsDir.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory(environment: environment)
         let migrations: [Migration]
         do {
@@ -57,10 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let pool = PostgresPool(configuration: database, maxConnections: maxConnections, logger: logger)
+        let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: maxConnections, logger: logger)
         defer { pool.shutdown() }
         logger.info("registry.starting", metadata: [
-            "http.port": "\(resolvedPort)", "postgres.target": "\(database)", "migrations.count": "\(migrations.count)",
+            "http.port": "\(resolvedPort)", "postgres.target": "\(databaseConfiguration)", "migrations.count": "\(migrations.count)",
         ])
         let app = await buildApplication(
             configuration: RegistryConfiguration(
