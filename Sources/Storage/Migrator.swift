@@ -97,14 +97,20 @@ public struct Migrator: Sendable {
         return checksums
     }
 
-    /// The checksum is the server's md5 of the file text, so no hashing code lives here.
+    /// The checksum is the server's md5 of the file text, so no hashing code lives here. All
+    /// applied files are checked in one round trip (`/readyz` calls this on every probe).
     private func verify(_ applied: [String: String], on connection: PostgresConnection) async throws {
-        for migration in migrations {
-            guard let recorded = applied[migration.version] else { continue }
-            let onDisk = try await connection.query("SELECT md5(\(migration.sql)) AS checksum").rows.first?
-                .decode("checksum", as: String.self) ?? ""
-            if recorded != onDisk {
-                throw MigrationError.checksumMismatch(version: migration.version, applied: recorded, onDisk: onDisk)
+        let checked = migrations.filter { applied[$0.version] != nil }
+        guard !checked.isEmpty else { return }
+        let rows = try await connection.query("""
+            SELECT version, md5(sql) AS checksum
+              FROM unnest(\(checked.map(\.version)), \(checked.map(\.sql))) AS file(version, sql)
+            """).rows
+        for row in rows {
+            let version = try row.decode("version", as: String.self)
+            let onDisk = try row.decode("checksum", as: String.self)
+            if let recorded = applied[version], recorded != onDisk {
+                throw MigrationError.checksumMismatch(version: version, applied: recorded, onDisk: onDisk)
             }
         }
     }
