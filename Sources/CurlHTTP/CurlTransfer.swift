@@ -17,18 +17,18 @@ final class CurlTransfer: @unchecked Sendable {
     var status = 0
     var responseHeaders: [(name: String, value: String)] = []
     var responseBody = Data()
-    var continuation: CheckedContinuation<HTTPResponse, any Error>?
+    var continuation: CheckedContinuation<CurlHTTPResponse, any Error>?
 
     /// Set from any thread when the awaiting task is cancelled.
     let cancelled = Atomic<Bool>(false)
 
-    init(request: HTTPRequest) throws {
+    init(request: CurlHTTPRequest) throws {
         guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased() else {
-            throw HTTPClientError.invalidURL(request.url)
+            throw CurlHTTPError.invalidURL(request.url)
         }
-        guard scheme == "http" || scheme == "https" else { throw HTTPClientError.unsupportedScheme(scheme) }
-        guard let host = components.host, !host.isEmpty else { throw HTTPClientError.invalidURL(request.url) }
-        guard let easy = curl_easy_init() else { throw HTTPClientError.transfer(code: -1, message: "curl_easy_init failed") }
+        guard scheme == "http" || scheme == "https" else { throw CurlHTTPError.unsupportedScheme(scheme) }
+        guard let host = components.host, !host.isEmpty else { throw CurlHTTPError.invalidURL(request.url) }
+        guard let easy = curl_easy_init() else { throw CurlHTTPError.transfer(code: -1, message: "curl_easy_init failed") }
         self.easy = easy
         self.host = host
         self.maxResponseBytes = request.maxResponseBytes
@@ -44,7 +44,7 @@ final class CurlTransfer: @unchecked Sendable {
         errorBuffer.deallocate()
     }
 
-    private func configure(_ request: HTTPRequest) {
+    private func configure(_ request: CurlHTTPRequest) {
         sb_curl_easy_setopt_string(easy, CURLOPT_URL, request.url)
         // Refuse anything but http(s), including on redirects (which we do not follow anyway).
         sb_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
@@ -94,7 +94,7 @@ final class CurlTransfer: @unchecked Sendable {
         if code == CURLE_OK {
             var status = 0
             sb_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-            continuation.resume(returning: HTTPResponse(status: status, headers: responseHeaders, body: responseBody))
+            continuation.resume(returning: CurlHTTPResponse(status: status, headers: responseHeaders, body: responseBody))
         } else {
             continuation.resume(throwing: error(for: code))
         }
@@ -105,7 +105,7 @@ final class CurlTransfer: @unchecked Sendable {
         continuation = nil
     }
 
-    private func error(for code: CURLcode) -> HTTPClientError {
+    private func error(for code: CURLcode) -> CurlHTTPError {
         let detail = String(cString: errorBuffer)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         if exceededResponseLimit { return .responseTooLarge(limit: maxResponseBytes) }

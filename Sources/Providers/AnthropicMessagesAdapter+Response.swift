@@ -3,7 +3,7 @@ import CurlHTTP
 // Messages response → neutral response.
 
 extension AnthropicMessagesAdapter {
-    public func parse(_ response: HTTPResponse, apiKey: APIKey?) throws(ProviderError) -> ChatResponse {
+    public func parse(_ response: CurlHTTPResponse, apiKey: APIKey?) throws(ProviderError) -> ChatResponse {
         guard (200...299).contains(response.status) else {
             throw ProviderErrorClassifier.classify(response: response, apiKey: apiKey)
         }

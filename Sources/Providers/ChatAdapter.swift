@@ -4,7 +4,7 @@ import Foundation
 
 /// Translates between the neutral chat types and one provider's wire format.
 ///
-/// Adapters do no I/O: `prepare` builds the `HTTPRequest` and `parse` reads the `HTTPResponse`,
+/// Adapters do no I/O: `prepare` builds the `CurlHTTPRequest` and `parse` reads the `CurlHTTPResponse`,
 /// so both directions are tested against fixtures without a network. `ProviderClient` joins them
 /// with a transport.
 public protocol ChatAdapter: Sendable {
@@ -22,7 +22,7 @@ public protocol ChatAdapter: Sendable {
     var endpointPath: String { get }
 
     /// Reads a response: a completion for 2xx, a classified `ProviderError` otherwise.
-    func parse(_ response: HTTPResponse, apiKey: APIKey?) throws(ProviderError) -> ChatResponse
+    func parse(_ response: CurlHTTPResponse, apiKey: APIKey?) throws(ProviderError) -> ChatResponse
 }
 
 /// Per-call settings that are not part of the neutral request.
@@ -53,7 +53,7 @@ public struct TranslatedBody: Sendable, Equatable {
 
 /// An HTTP request ready to send, with the translation warnings to attach to the result.
 public struct PreparedRequest: Sendable {
-    public var httpRequest: HTTPRequest
+    public var httpRequest: CurlHTTPRequest
     public var warnings: [String]
 }
 
@@ -74,7 +74,7 @@ extension ChatAdapter {
         _ request: ChatRequest, model: String, apiKey: APIKey?, options: ChatCallOptions = ChatCallOptions()
     ) throws(ProviderError) -> PreparedRequest {
         let body = try makeBody(for: request, model: model, options: options)
-        let httpRequest = HTTPRequest(
+        let httpRequest = CurlHTTPRequest(
             method: "POST",
             url: endpointURL,
             headers: [("Content-Type", "application/json"), ("Accept", "application/json")] + headers(apiKey: apiKey),
@@ -92,7 +92,7 @@ extension ChatAdapter {
     }
 
     /// Parses a 2xx body as JSON, or fails as `malformed_response`.
-    func parseSuccessBody(_ response: HTTPResponse) throws(ProviderError) -> JSONValue {
+    func parseSuccessBody(_ response: CurlHTTPResponse) throws(ProviderError) -> JSONValue {
         guard let json = JSONValue.parse(response.body), json.objectValue != nil else {
             throw ProviderError(
                 .malformedResponse,
@@ -105,14 +105,14 @@ extension ChatAdapter {
 
     /// Some servers (proxies, OpenAI-compatible routers) answer 200 with an error object. It is
     /// classified like an error response, using the status the body names when it names one.
-    func errorInSuccessBody(_ json: JSONValue, response: HTTPResponse, apiKey: APIKey?) -> ProviderError {
+    func errorInSuccessBody(_ json: JSONValue, response: CurlHTTPResponse, apiKey: APIKey?) -> ProviderError {
         let named = json["error"]?["code"]?.intValue ?? json["code"]?.intValue
         var asError = response
         asError.status = named.flatMap { (400...599).contains($0) ? $0 : nil } ?? 502
         return ProviderErrorClassifier.classify(response: asError, apiKey: apiKey)
     }
 
-    func malformed(_ what: String, _ response: HTTPResponse) -> ProviderError {
+    func malformed(_ what: String, _ response: CurlHTTPResponse) -> ProviderError {
         ProviderError(
             .malformedResponse, message: what, httpStatus: response.status,
             requestID: response.header("x-request-id") ?? response.header("request-id"))

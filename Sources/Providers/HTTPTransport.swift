@@ -1,9 +1,9 @@
 import CurlHTTP
 
-/// Sends one HTTP request. `HTTPClient` is the production transport; tests can substitute their
+/// Sends one HTTP request. `CurlHTTPClient` is the production transport; tests can substitute their
 /// own to observe what would be sent.
 public protocol HTTPTransport: Sendable {
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+    func send(_ request: CurlHTTPRequest) async throws -> CurlHTTPResponse
 }
 
-extension HTTPClient: HTTPTransport {}
+extension CurlHTTPClient: HTTPTransport {}

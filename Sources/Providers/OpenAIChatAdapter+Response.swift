@@ -3,7 +3,7 @@ import CurlHTTP
 // Chat Completions response → neutral response.
 
 extension OpenAIChatAdapter {
-    public func parse(_ response: HTTPResponse, apiKey: APIKey?) throws(ProviderError) -> ChatResponse {
+    public func parse(_ response: CurlHTTPResponse, apiKey: APIKey?) throws(ProviderError) -> ChatResponse {
         guard (200...299).contains(response.status) else {
             throw ProviderErrorClassifier.classify(response: response, apiKey: apiKey)
         }
@@ -52,7 +52,7 @@ extension OpenAIChatAdapter {
         }
     }
 
-    static func toolCalls(_ value: JSONValue?, response: HTTPResponse, adapter: OpenAIChatAdapter) throws(ProviderError) -> [ToolCall] {
+    static func toolCalls(_ value: JSONValue?, response: CurlHTTPResponse, adapter: OpenAIChatAdapter) throws(ProviderError) -> [ToolCall] {
         guard let calls = value?.arrayValue else { return [] }
         var result: [ToolCall] = []
         for (index, call) in calls.enumerated() {

@@ -9,7 +9,7 @@ public struct ProviderClient: Sendable {
     public let credentials: CredentialResolver
 
     /// - Parameters:
-    ///   - transport: usually the process's shared `HTTPClient`.
+    ///   - transport: usually the process's shared `CurlHTTPClient`.
     ///   - environment: where key variables are looked up; defaults to the process environment.
     public init(transport: any HTTPTransport, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.transport = transport
@@ -30,10 +30,10 @@ public struct ProviderClient: Sendable {
         let adapter = ChatAdapters.adapter(for: provider)
         let prepared = try adapter.prepare(request, model: model, apiKey: apiKey, options: options)
 
-        let httpResponse: HTTPResponse
+        let httpResponse: CurlHTTPResponse
         do {
             httpResponse = try await transport.send(prepared.httpRequest)
-        } catch let error as HTTPClientError {
+        } catch let error as CurlHTTPError {
             throw ProviderErrorClassifier.classify(transportError: error)
         } catch is CancellationError {
             throw ProviderError(.connection, message: "the call was cancelled")

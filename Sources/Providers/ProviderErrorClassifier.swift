@@ -10,7 +10,7 @@ import Foundation
 public enum ProviderErrorClassifier {
     /// Classifies a response whose status is not 2xx (or a 2xx carrying an error object).
     public static func classify(
-        response: HTTPResponse,
+        response: CurlHTTPResponse,
         apiKey: APIKey? = nil,
         now: Date = Date()
     ) -> ProviderError {
@@ -38,7 +38,7 @@ public enum ProviderErrorClassifier {
     }
 
     /// Classifies a transfer that produced no HTTP response.
-    public static func classify(transportError error: HTTPClientError) -> ProviderError {
+    public static func classify(transportError error: CurlHTTPError) -> ProviderError {
         switch error {
         case .timeout:
             return ProviderError(.timeout, message: "the provider did not answer within the request timeout")

@@ -235,7 +235,7 @@ struct EndToEndTests {
     @Test("a closed port is a connection error")
     func connectionRefused() async throws {
         let closedPort = try await withStub { stub in stub.port }
-        let http = try HTTPClient()
+        let http = try CurlHTTPClient()
         defer { http.shutdown() }
         let provider = Provider(name: "openai", apiStyle: .openai, baseURL: "http://127.0.0.1:\(closedPort)", apiKeyEnv: nil)
         let error = await providerError {
@@ -294,7 +294,7 @@ struct EndToEndTests {
             #expect(error?.errorClass == .invalidRequest)
             #expect(error?.message.contains("tool_use_id") == true)
 
-            let raw = try await stub.http.send(HTTPRequest(
+            let raw = try await stub.http.send(CurlHTTPRequest(
                 method: "POST", url: stub.baseURL + "/v1/messages",
                 headers: [("content-type", "application/json")],
                 body: Data(#"{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#.utf8)))
@@ -307,16 +307,16 @@ struct EndToEndTests {
     func modelsAndReset() async throws {
         try await withStub { stub in
             _ = try await stub.client().complete(Self.hello, model: "gpt-4o", provider: stub.provider(.openai))
-            let openAIList = try await stub.http.send(HTTPRequest(url: stub.baseURL + "/v1/models"))
+            let openAIList = try await stub.http.send(CurlHTTPRequest(url: stub.baseURL + "/v1/models"))
             let ids = JSONValue.parse(openAIList.body)?["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
             #expect(ids.contains("gpt-4o"))
-            let anthropicList = try await stub.http.send(HTTPRequest(
+            let anthropicList = try await stub.http.send(CurlHTTPRequest(
                 url: stub.baseURL + "/v1/models", headers: [("anthropic-version", "2023-06-01")]))
             #expect(JSONValue.parse(anthropicList.body)?["has_more"] == false)
 
             let before = try await stub.stats()
             #expect(before.totalRequests == 1)
-            let reset = try await stub.http.send(HTTPRequest(method: "POST", url: stub.baseURL + "/stats/reset"))
+            let reset = try await stub.http.send(CurlHTTPRequest(method: "POST", url: stub.baseURL + "/stats/reset"))
             #expect(reset.status == 200)
             let after = try await stub.stats()
             #expect(after.totalRequests == 0)

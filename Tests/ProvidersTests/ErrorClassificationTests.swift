@@ -158,7 +158,7 @@ struct ErrorClassificationTests {
     }
 
     @Test("transport failures", arguments: [
-        (HTTPClientError.timeout, ProviderErrorClass.timeout),
+        (CurlHTTPError.timeout, ProviderErrorClass.timeout),
         (.connectionRefused, .connection),
         (.nameResolution(host: "api.example.com"), .connection),
         (.tls("certificate verify failed"), .connection),
@@ -168,7 +168,7 @@ struct ErrorClassificationTests {
         (.invalidURL("::"), .invalidRequest),
         (.unsupportedScheme("ftp"), .invalidRequest),
     ])
-    func transport(error: HTTPClientError, expected: ProviderErrorClass) {
+    func transport(error: CurlHTTPError, expected: ProviderErrorClass) {
         let classified = ProviderErrorClassifier.classify(transportError: error)
         #expect(classified.errorClass == expected)
         #expect(classified.httpStatus == nil)

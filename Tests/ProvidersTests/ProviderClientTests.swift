@@ -7,16 +7,16 @@ import Testing
 
 /// Records what would be sent and answers with a canned response.
 final class RecordingTransport: HTTPTransport {
-    private let sent = Mutex<[HTTPRequest]>([])
-    private let reply: @Sendable (HTTPRequest) throws -> HTTPResponse
+    private let sent = Mutex<[CurlHTTPRequest]>([])
+    private let reply: @Sendable (CurlHTTPRequest) throws -> CurlHTTPResponse
 
-    init(reply: @escaping @Sendable (HTTPRequest) throws -> HTTPResponse) {
+    init(reply: @escaping @Sendable (CurlHTTPRequest) throws -> CurlHTTPResponse) {
         self.reply = reply
     }
 
-    var requests: [HTTPRequest] { sent.withLock { $0 } }
+    var requests: [CurlHTTPRequest] { sent.withLock { $0 } }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    func send(_ request: CurlHTTPRequest) async throws -> CurlHTTPResponse {
         sent.withLock { $0.append(request) }
         return try reply(request)
     }
@@ -99,7 +99,7 @@ struct ProviderClientTests {
 
     @Test("transport errors are classified and never show the key")
     func transportError() async {
-        let transport = RecordingTransport { _ in throw HTTPClientError.timeout }
+        let transport = RecordingTransport { _ in throw CurlHTTPError.timeout }
         let client = ProviderClient(transport: transport, environment: ["OPENAI_API_KEY": "sk-secret-value"])
         let error = await providerError {
             _ = try await client.complete(ChatRequest(messages: [.user("Hi")]), model: "gpt-4o", provider: openAIProvider)

@@ -10,7 +10,7 @@ struct StubHarness {
     let server: ProviderStubServer
     let baseURL: String
     let port: Int
-    let http: HTTPClient
+    let http: CurlHTTPClient
 
     func provider(
         _ style: APIStyle, name: String? = nil, keyVariable: String? = "STUB_KEY", requestTimeout: Double = 30
@@ -26,7 +26,7 @@ struct StubHarness {
 
     /// `GET /stats`, read over HTTP as a test of the endpoint itself.
     func stats() async throws -> ProviderStubStats {
-        let response = try await http.send(HTTPRequest(url: baseURL + "/stats"))
+        let response = try await http.send(CurlHTTPRequest(url: baseURL + "/stats"))
         #expect(response.status == 200)
         return try JSONDecoder().decode(ProviderStubStats.self, from: response.body)
     }
@@ -38,7 +38,7 @@ func withStub<T>(
 ) async throws -> T {
     let server = ProviderStubServer(configuration: configuration)
     let port = try await server.start()
-    let http = try HTTPClient()
+    let http = try CurlHTTPClient()
     let harness = StubHarness(server: server, baseURL: "http://127.0.0.1:\(port)", port: port, http: http)
     do {
         let result = try await body(harness)

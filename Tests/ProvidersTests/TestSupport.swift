@@ -30,8 +30,8 @@ func expectJSON(_ actual: JSONValue, equals expectedText: String, sourceLocation
         sourceLocation: sourceLocation)
 }
 
-func response(_ status: Int, _ body: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
-    HTTPResponse(status: status, headers: [("content-type", "application/json")] + headers, body: Data(body.utf8))
+func response(_ status: Int, _ body: String, headers: [(name: String, value: String)] = []) -> CurlHTTPResponse {
+    CurlHTTPResponse(status: status, headers: [("content-type", "application/json")] + headers, body: Data(body.utf8))
 }
 
 let openAIProvider = Provider(

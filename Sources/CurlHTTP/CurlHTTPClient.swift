@@ -5,7 +5,7 @@ import Synchronization
 /// An HTTP client over libcurl's multi interface: one dedicated thread drives every transfer, so
 /// thousands of concurrent requests cost no threads, and the multi handle's connection cache
 /// reuses connections across requests.
-public final class HTTPClient: Sendable {
+public final class CurlHTTPClient: Sendable {
     private let loop: CurlEventLoop
 
     public init() throws {
@@ -15,9 +15,9 @@ public final class HTTPClient: Sendable {
     deinit { loop.shutdown() }
 
     /// Sends a request and returns the complete response, whatever its status.
-    /// Throws `HTTPClientError` when no complete response arrived, `CancellationError` when the
+    /// Throws `CurlHTTPError` when no complete response arrived, `CancellationError` when the
     /// calling task is cancelled.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: CurlHTTPRequest) async throws -> CurlHTTPResponse {
         let transfer = try CurlTransfer(request: request)
         try Task.checkCancellation()
         return try await withTaskCancellationHandler {
@@ -55,7 +55,7 @@ final class CurlEventLoop: @unchecked Sendable {
     init() throws {
         _ = Self.globalInit
         guard let multi = curl_multi_init() else {
-            throw HTTPClientError.transfer(code: -1, message: "curl_multi_init failed")
+            throw CurlHTTPError.transfer(code: -1, message: "curl_multi_init failed")
         }
         self.multi = multi
         // Keep plenty of idle connections so bursts to one provider reuse them.
@@ -71,7 +71,7 @@ final class CurlEventLoop: @unchecked Sendable {
             inbox.additions.append(transfer)
             return true
         }
-        if accepted { curl_multi_wakeup(multi) } else { transfer.fail(HTTPClientError.shutdown) }
+        if accepted { curl_multi_wakeup(multi) } else { transfer.fail(CurlHTTPError.shutdown) }
     }
 
     func cancel(_ transfer: CurlTransfer) {
@@ -104,10 +104,10 @@ final class CurlEventLoop: @unchecked Sendable {
                 return (inbox.additions, inbox.cancellations, inbox.isShutdown)
             }
             if isShutdown {
-                for transfer in additions { transfer.fail(HTTPClientError.shutdown) }
+                for transfer in additions { transfer.fail(CurlHTTPError.shutdown) }
                 for transfer in active.values {
                     curl_multi_remove_handle(multi, transfer.easy)
-                    transfer.fail(HTTPClientError.shutdown)
+                    transfer.fail(CurlHTTPError.shutdown)
                 }
                 active.removeAll()
                 stopped.signal()
@@ -124,7 +124,7 @@ final class CurlEventLoop: @unchecked Sendable {
                 if code == CURLM_OK {
                     active[transfer.easy] = transfer
                 } else {
-                    transfer.fail(HTTPClientError.transfer(code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code))))
+                    transfer.fail(CurlHTTPError.transfer(code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code))))
                 }
             }
             for transfer in cancellations where active.removeValue(forKey: transfer.easy) != nil {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One outgoing HTTP request. Only `http` and `https` URLs are accepted.
-public struct HTTPRequest: Sendable {
+public struct CurlHTTPRequest: Sendable {
     public var method: String
     public var url: String
     /// Header lines in order; names are sent as given.
@@ -34,7 +34,7 @@ public struct HTTPRequest: Sendable {
 }
 
 /// A complete HTTP response (status, headers as received, whole body).
-public struct HTTPResponse: Sendable {
+public struct CurlHTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: Data
@@ -54,7 +54,7 @@ public struct HTTPResponse: Sendable {
 }
 
 /// Why a transfer failed before a complete HTTP response arrived.
-public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum CurlHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(String)
     case unsupportedScheme(String)
     case timeout
