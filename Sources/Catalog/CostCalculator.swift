@@ -8,17 +8,23 @@ public struct CostBreakdown: Sendable, Equatable, Hashable {
     public var outputTokens: Int
     /// The part of `inputTokens` served from the provider's prompt cache.
     public var cachedInputTokens: Int
+    /// The part of `inputTokens` written to the provider's prompt cache (Anthropic).
+    public var cacheCreationInputTokens: Int
     /// USD per 1K tokens used for the uncached input tokens.
     public var inputCostPer1K: Decimal
     public var outputCostPer1K: Decimal
     /// USD per 1K tokens used for the cached input tokens: the model's cached price, else its input price.
     public var cachedInputCostPer1K: Decimal
+    /// USD per 1K tokens used for the cache-write tokens: the model's cache-write price, else its input price.
+    public var cacheCreationInputCostPer1K: Decimal
     /// USD for the uncached input tokens.
     public var inputCost: Decimal
     /// USD for the cached input tokens.
     public var cachedInputCost: Decimal
+    /// USD for the cache-write tokens.
+    public var cacheCreationInputCost: Decimal
     public var outputCost: Decimal
-    /// USD, exact: inputCost + cachedInputCost + outputCost.
+    /// USD, exact: inputCost + cachedInputCost + cacheCreationInputCost + outputCost.
     public var totalCost: Decimal
 }
 
@@ -28,7 +34,7 @@ public enum CostError: Error, Sendable, Equatable, CustomStringConvertible {
     case priceUnknown(modelID: String, missing: [String])
     /// A token count below zero (field name as in the API: input_tokens, output_tokens, cached_input_tokens).
     case negativeTokenCount(field: String, value: Int)
-    /// More cached prompt tokens than prompt tokens.
+    /// More cached (read + written) prompt tokens than prompt tokens.
     case cachedTokensExceedInput(cached: Int, input: Int)
 
     public var description: String {
@@ -38,7 +44,7 @@ public enum CostError: Error, Sendable, Equatable, CustomStringConvertible {
         case .negativeTokenCount(let field, let value):
             return "\(field) must not be negative; got \(value)"
         case .cachedTokensExceedInput(let cached, let input):
-            return "cached_input_tokens (\(cached)) cannot exceed input_tokens (\(input))"
+            return "cached_input_tokens + cache_creation_input_tokens (\(cached)) cannot exceed input_tokens (\(input))"
         }
     }
 }
@@ -49,16 +55,21 @@ public enum CostCalculator {
     /// - Parameter cachedInputTokens: the part of `inputTokens` read from the provider's prompt cache
     ///   (OpenAI's `prompt_tokens_details.cached_tokens` convention: included in the prompt count).
     ///   Those tokens are priced at `cachedInputCostPer1K` when known, else at the input price.
+    /// - Parameter cacheCreationInputTokens: the part of `inputTokens` written to the prompt cache
+    ///   (Anthropic's `cache_creation_input_tokens`), priced at `cacheCreationInputCostPer1K` when
+    ///   known, else at the input price.
     public static func cost(
-        model: LLMModel, inputTokens: Int, outputTokens: Int, cachedInputTokens: Int = 0
+        model: LLMModel, inputTokens: Int, outputTokens: Int, cachedInputTokens: Int = 0,
+        cacheCreationInputTokens: Int = 0
     ) throws(CostError) -> CostBreakdown {
         for (field, value) in [
             ("input_tokens", inputTokens), ("output_tokens", outputTokens), ("cached_input_tokens", cachedInputTokens),
+            ("cache_creation_input_tokens", cacheCreationInputTokens),
         ] where value < 0 {
             throw .negativeTokenCount(field: field, value: value)
         }
-        guard cachedInputTokens <= inputTokens else {
-            throw .cachedTokensExceedInput(cached: cachedInputTokens, input: inputTokens)
+        guard cachedInputTokens + cacheCreationInputTokens <= inputTokens else {
+            throw .cachedTokensExceedInput(cached: cachedInputTokens + cacheCreationInputTokens, input: inputTokens)
         }
         guard let inputPrice = model.inputCostPer1K, let outputPrice = model.outputCostPer1K else {
             var missing: [String] = []
@@ -67,22 +78,27 @@ public enum CostCalculator {
             throw .priceUnknown(modelID: model.modelID, missing: missing)
         }
         let cachedPrice = model.cachedInputCostPer1K ?? inputPrice
-        let uncached = inputTokens - cachedInputTokens
+        let cacheWritePrice = model.cacheCreationInputCostPer1K ?? inputPrice
+        let uncached = inputTokens - cachedInputTokens - cacheCreationInputTokens
         let inputCost = price(tokens: uncached, per1K: inputPrice)
         let cachedCost = price(tokens: cachedInputTokens, per1K: cachedPrice)
+        let cacheWriteCost = price(tokens: cacheCreationInputTokens, per1K: cacheWritePrice)
         let outputCost = price(tokens: outputTokens, per1K: outputPrice)
         return CostBreakdown(
             modelID: model.modelID,
             inputTokens: inputTokens,
             outputTokens: outputTokens,
             cachedInputTokens: cachedInputTokens,
+            cacheCreationInputTokens: cacheCreationInputTokens,
             inputCostPer1K: inputPrice,
             outputCostPer1K: outputPrice,
             cachedInputCostPer1K: cachedPrice,
+            cacheCreationInputCostPer1K: cacheWritePrice,
             inputCost: inputCost,
             cachedInputCost: cachedCost,
+            cacheCreationInputCost: cacheWriteCost,
             outputCost: outputCost,
-            totalCost: inputCost + cachedCost + outputCost
+            totalCost: inputCost + cachedCost + cacheWriteCost + outputCost
         )
     }
 

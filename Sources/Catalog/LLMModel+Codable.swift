@@ -25,6 +25,7 @@ extension LLMModel: Codable {
         case inputCostPer1K = "input_cost_per_1k"
         case outputCostPer1K = "output_cost_per_1k"
         case cachedInputCostPer1K = "cached_input_cost_per_1k"
+        case cacheCreationInputCostPer1K = "cache_creation_input_cost_per_1k"
         case description
         case releaseDate = "release_date"
         case deprecationDate = "deprecation_date"
@@ -56,6 +57,7 @@ extension LLMModel: Codable {
             inputCostPer1K: try c.decodeIfPresent(Decimal.self, forKey: .inputCostPer1K),
             outputCostPer1K: try c.decodeIfPresent(Decimal.self, forKey: .outputCostPer1K),
             cachedInputCostPer1K: try c.decodeIfPresent(Decimal.self, forKey: .cachedInputCostPer1K),
+            cacheCreationInputCostPer1K: try c.decodeIfPresent(Decimal.self, forKey: .cacheCreationInputCostPer1K),
             description: try c.decodeIfPresent(String.self, forKey: .description),
             releaseDate: try c.decodeIfPresent(CalendarDate.self, forKey: .releaseDate),
             deprecationDate: try c.decodeIfPresent(CalendarDate.self, forKey: .deprecationDate),
@@ -87,6 +89,7 @@ extension LLMModel: Codable {
         try c.encode(inputCostPer1K, forKey: .inputCostPer1K)
         try c.encode(outputCostPer1K, forKey: .outputCostPer1K)
         try c.encode(cachedInputCostPer1K, forKey: .cachedInputCostPer1K)
+        try c.encode(cacheCreationInputCostPer1K, forKey: .cacheCreationInputCostPer1K)
         try c.encode(description, forKey: .description)
         try c.encode(releaseDate, forKey: .releaseDate)
         try c.encode(deprecationDate, forKey: .deprecationDate)

@@ -32,6 +32,9 @@ public struct LLMModel: Sendable, Equatable, Hashable {
     /// USD per 1,000 prompt tokens read from the provider's cache; nil = no discount known
     /// (cached tokens are then priced at `inputCostPer1K`).
     public var cachedInputCostPer1K: Decimal?
+    /// USD per 1,000 prompt tokens written to the provider's cache (Anthropic bills these above the
+    /// input price); nil = unknown (cache-write tokens are then priced at `inputCostPer1K`).
+    public var cacheCreationInputCostPer1K: Decimal?
     public var description: String?
     public var releaseDate: CalendarDate?
     /// From this day on the model counts as deprecated even if `status` still says active
@@ -69,6 +72,7 @@ public struct LLMModel: Sendable, Equatable, Hashable {
         inputCostPer1K: Decimal? = nil,
         outputCostPer1K: Decimal? = nil,
         cachedInputCostPer1K: Decimal? = nil,
+        cacheCreationInputCostPer1K: Decimal? = nil,
         description: String? = nil,
         releaseDate: CalendarDate? = nil,
         deprecationDate: CalendarDate? = nil,
@@ -96,6 +100,7 @@ public struct LLMModel: Sendable, Equatable, Hashable {
         self.inputCostPer1K = inputCostPer1K
         self.outputCostPer1K = outputCostPer1K
         self.cachedInputCostPer1K = cachedInputCostPer1K
+        self.cacheCreationInputCostPer1K = cacheCreationInputCostPer1K
         self.description = description
         self.releaseDate = releaseDate
         self.deprecationDate = deprecationDate

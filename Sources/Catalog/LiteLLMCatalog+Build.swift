@@ -98,6 +98,7 @@ extension LiteLLMCatalog {
             inputCostPer1K: per1K(entry.nonNegativeDecimal("input_cost_per_token")),
             outputCostPer1K: per1K(entry.nonNegativeDecimal("output_cost_per_token")),
             cachedInputCostPer1K: per1K(entry.nonNegativeDecimal("cache_read_input_token_cost")),
+            cacheCreationInputCostPer1K: per1K(entry.nonNegativeDecimal("cache_creation_input_token_cost")),
             description: nil,
             releaseDate: releaseDate,
             deprecationDate: deprecationDate,

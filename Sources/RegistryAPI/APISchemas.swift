@@ -47,6 +47,7 @@ enum APISchemas {
         ("input_cost_per_1k", price),
         ("output_cost_per_1k", price),
         ("cached_input_cost_per_1k", price),
+        ("cache_creation_input_cost_per_1k", price),
         ("description", JSONSchema.string().orNull),
         ("release_date", JSONSchema.string(format: "date").orNull),
         ("deprecation_date", JSONSchema.string(format: "date", "From this day the model counts as deprecated.").orNull),

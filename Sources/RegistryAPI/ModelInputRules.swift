@@ -25,6 +25,7 @@ enum ModelInputRules {
         for (field, value) in [
             ("input_cost_per_1k", model.inputCostPer1K), ("output_cost_per_1k", model.outputCostPer1K),
             ("cached_input_cost_per_1k", model.cachedInputCostPer1K),
+            ("cache_creation_input_cost_per_1k", model.cacheCreationInputCostPer1K),
         ] {
             if let value, value < 0 { issues.append(.init(field: field, message: "\(field) must not be negative (null means unknown)")) }
         }

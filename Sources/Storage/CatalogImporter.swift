@@ -153,7 +153,7 @@ public struct CatalogImporter: Sendable {
 
     /// Fields the import source is the authority on: updated on every import, local edits or not.
     static let sourceOwnedFields: Set<String> = [
-        "input_cost_per_1k", "output_cost_per_1k", "cached_input_cost_per_1k",
+        "input_cost_per_1k", "output_cost_per_1k", "cached_input_cost_per_1k", "cache_creation_input_cost_per_1k",
         "context_window", "max_output_tokens", "deprecation_date",
     ]
 
@@ -164,6 +164,7 @@ public struct CatalogImporter: Sendable {
         model.inputCostPer1K = candidate.inputCostPer1K
         model.outputCostPer1K = candidate.outputCostPer1K
         model.cachedInputCostPer1K = candidate.cachedInputCostPer1K
+        model.cacheCreationInputCostPer1K = candidate.cacheCreationInputCostPer1K
         model.contextWindow = candidate.contextWindow
         model.maxOutputTokens = candidate.maxOutputTokens
         model.deprecationDate = candidate.deprecationDate
@@ -182,6 +183,7 @@ public struct CatalogImporter: Sendable {
         check("input_cost_per_1k", old.inputCostPer1K, new.inputCostPer1K)
         check("output_cost_per_1k", old.outputCostPer1K, new.outputCostPer1K)
         check("cached_input_cost_per_1k", old.cachedInputCostPer1K, new.cachedInputCostPer1K)
+        check("cache_creation_input_cost_per_1k", old.cacheCreationInputCostPer1K, new.cacheCreationInputCostPer1K)
         check("context_window", old.contextWindow, new.contextWindow)
         check("max_output_tokens", old.maxOutputTokens, new.maxOutputTokens)
         check("deprecation_date", old.deprecationDate, new.deprecationDate)

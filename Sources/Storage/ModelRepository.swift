@@ -104,7 +104,7 @@ public struct ModelRepository: Sendable {
     static let writableColumns: SQL = """
         provider, model_id, display_name, model_family, capabilities, context_window, max_output_tokens,
         supports_functions, supports_vision, supports_streaming, input_cost_per_1k, output_cost_per_1k,
-        cached_input_cost_per_1k, description, release_date, deprecation_date, status, recommended_for,
+        cached_input_cost_per_1k, cache_creation_input_cost_per_1k, description, release_date, deprecation_date, status, recommended_for,
         default_temperature, min_temperature, max_temperature, successor_model_id
         """
 
@@ -113,7 +113,7 @@ public struct ModelRepository: Sendable {
         \(model.provider), \(model.modelID), \(model.displayName), \(model.modelFamily), \(model.capabilities),
         \(model.contextWindow), \(model.maxOutputTokens), \(model.supportsFunctions), \(model.supportsVision),
         \(model.supportsStreaming), \(model.inputCostPer1K), \(model.outputCostPer1K), \(model.cachedInputCostPer1K),
-        \(model.description), \(model.releaseDate?.description)::date, \(model.deprecationDate?.description)::date,
+        \(model.cacheCreationInputCostPer1K),        \(model.description), \(model.releaseDate?.description)::date, \(model.deprecationDate?.description)::date,
         \(model.status.rawValue), \(model.recommendedFor), \(model.defaultTemperature), \(model.minTemperature),
         \(model.maxTemperature), \(model.successorModelID)
         """

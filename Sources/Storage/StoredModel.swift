@@ -19,7 +19,7 @@ extension StoredModel {
     static let columns: SQL = """
         id, provider, model_id, display_name, model_family, capabilities, context_window,
         max_output_tokens, supports_functions, supports_vision, supports_streaming,
-        input_cost_per_1k, output_cost_per_1k, cached_input_cost_per_1k, description,
+        input_cost_per_1k, output_cost_per_1k, cached_input_cost_per_1k, cache_creation_input_cost_per_1k, description,
         release_date::text AS release_date, deprecation_date::text AS deprecation_date, status,
         recommended_for, default_temperature, min_temperature, max_temperature, successor_model_id,
         source, created_at, updated_at, locally_edited_fields
@@ -45,6 +45,7 @@ extension StoredModel {
             inputCostPer1K: try row.decode("input_cost_per_1k"),
             outputCostPer1K: try row.decode("output_cost_per_1k"),
             cachedInputCostPer1K: try row.decode("cached_input_cost_per_1k"),
+            cacheCreationInputCostPer1K: try row.decode("cache_creation_input_cost_per_1k"),
             description: try row.decode("description"),
             releaseDate: try row.decode("release_date", as: String?.self).flatMap(CalendarDate.init),
             deprecationDate: try row.decode("deprecation_date", as: String?.self).flatMap(CalendarDate.init),

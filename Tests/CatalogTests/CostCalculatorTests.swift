@@ -66,4 +66,28 @@ import Testing
             try CostCalculator.cost(model: Fixtures.gpt4o, inputTokens: 10, outputTokens: 1, cachedInputTokens: 11)
         }
     }
+    @Test func pricesCacheWritesAtTheCacheWriteRateAndReadsAtTheReadRate() throws {
+        // Anthropic-style: 3.00 $/M input, 3.75 $/M cache write, 0.30 $/M cache read, 15 $/M output.
+        var model = Fixtures.gpt4o
+        model.inputCostPer1K = Fixtures.decimal("0.003")
+        model.cacheCreationInputCostPer1K = Fixtures.decimal("0.00375")
+        model.cachedInputCostPer1K = Fixtures.decimal("0.0003")
+        model.outputCostPer1K = Fixtures.decimal("0.015")
+        // 3,000 prompt tokens: 1,000 read from the cache, 1,500 written to it, 500 plain.
+        let cost = try CostCalculator.cost(
+            model: model, inputTokens: 3000, outputTokens: 200, cachedInputTokens: 1000, cacheCreationInputTokens: 1500)
+        #expect(cost.inputCost == Fixtures.decimal("0.0015"))
+        #expect(cost.cachedInputCost == Fixtures.decimal("0.0003"))
+        #expect(cost.cacheCreationInputCost == Fixtures.decimal("0.005625"))
+        #expect(cost.outputCost == Fixtures.decimal("0.003"))
+        #expect(cost.totalCost == Fixtures.decimal("0.010425"))
+        // Without a cache-write price, writes cost the input price.
+        model.cacheCreationInputCostPer1K = nil
+        let fallback = try CostCalculator.cost(
+            model: model, inputTokens: 3000, outputTokens: 0, cachedInputTokens: 0, cacheCreationInputTokens: 1000)
+        #expect(fallback.cacheCreationInputCost == Fixtures.decimal("0.003"))
+        #expect(throws: CostError.cachedTokensExceedInput(cached: 11, input: 10)) {
+            try CostCalculator.cost(model: model, inputTokens: 10, outputTokens: 0, cachedInputTokens: 6, cacheCreationInputTokens: 5)
+        }
+    }
 }

@@ -173,6 +173,14 @@ extension LiteLLMCatalogSyntheticTests {
         return (data, try LiteLLMCatalog.parse(data, today: today))
     }
 
+    @Test func claudeHaikuCarriesItsCacheWritePrice() throws {
+        let (_, parsed) = try Self.load()
+        let model = try #require(parsed.candidates.first { $0.modelID == "claude-haiku-4-5" })
+        // LiteLLM: cache_creation_input_token_cost 1.25e-06 per token = 0.00125 per 1K.
+        #expect(model.cacheCreationInputCostPer1K == Fixtures.decimal("0.00125"))
+        #expect(model.cachedInputCostPer1K == Fixtures.decimal("0.0001"))
+    }
+
     @Test func gpt4oMatchesTheFile() throws {
         let (data, parsed) = try Self.load()
         let model = try #require(parsed.candidates.first { $0.modelID == "gpt-4o" })
@@ -180,6 +188,7 @@ extension LiteLLMCatalogSyntheticTests {
         #expect(model.inputCostPer1K == Fixtures.decimal("0.0025"))
         #expect(model.outputCostPer1K == Fixtures.decimal("0.01"))
         #expect(model.cachedInputCostPer1K == Fixtures.decimal("0.00125"))
+        #expect(model.cacheCreationInputCostPer1K == nil)  // OpenAI does not bill cache writes
         #expect(model.contextWindow == 128_000)
         #expect(model.maxOutputTokens == 16_384)
         #expect(model.deprecationDate == CalendarDate("2027-01-14"))
