@@ -25,6 +25,7 @@ struct LiteLLMEntry: Decodable, Sendable {
         ("litellm_provider", .text), ("mode", .text), ("deprecation_date", .text), ("successor_model", .text),
         ("max_input_tokens", .count), ("max_tokens", .count), ("max_output_tokens", .count),
         ("input_cost_per_token", .price), ("output_cost_per_token", .price), ("cache_read_input_token_cost", .price),
+        ("cache_creation_input_token_cost", .price),
         ("supports_none_reasoning_effort", .flag), ("supports_sampling_params", .flag),
     ] + LiteLLMCatalog.capabilityFlags.map { ("supports_" + $0, Kind.flag) }
 
