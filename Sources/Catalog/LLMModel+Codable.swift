@@ -54,10 +54,10 @@ extension LLMModel: Codable {
             supportsFunctions: try c.decodeIfPresent(Bool.self, forKey: .supportsFunctions) ?? false,
             supportsVision: try c.decodeIfPresent(Bool.self, forKey: .supportsVision) ?? false,
             supportsStreaming: try c.decodeIfPresent(Bool.self, forKey: .supportsStreaming) ?? true,
-            inputCostPer1K: try c.decodeIfPresent(Decimal.self, forKey: .inputCostPer1K),
-            outputCostPer1K: try c.decodeIfPresent(Decimal.self, forKey: .outputCostPer1K),
-            cachedInputCostPer1K: try c.decodeIfPresent(Decimal.self, forKey: .cachedInputCostPer1K),
-            cacheCreationInputCostPer1K: try c.decodeIfPresent(Decimal.self, forKey: .cacheCreationInputCostPer1K),
+            inputCostPer1K: try c.decodePrice(.inputCostPer1K),
+            outputCostPer1K: try c.decodePrice(.outputCostPer1K),
+            cachedInputCostPer1K: try c.decodePrice(.cachedInputCostPer1K),
+            cacheCreationInputCostPer1K: try c.decodePrice(.cacheCreationInputCostPer1K),
             description: try c.decodeIfPresent(String.self, forKey: .description),
             releaseDate: try c.decodeIfPresent(CalendarDate.self, forKey: .releaseDate),
             deprecationDate: try c.decodeIfPresent(CalendarDate.self, forKey: .deprecationDate),
@@ -130,5 +130,21 @@ enum Timestamp {
             return date
         }
         return try? Date.ISO8601FormatStyle().parse(text)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A price: a JSON number, or a decimal string ("0.0025") for clients that keep money as text.
+    /// A string that is not a plain decimal is a type error naming the field, never 0.
+    func decodePrice(_ key: Key) throws -> Decimal? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        if let text = try? decode(String.self, forKey: key) {
+            let isPlain = !text.isEmpty && text.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || "-+.eE".unicodeScalars.contains($0) }
+            guard isPlain, let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must be a decimal number, e.g. 0.0025")
+            }
+            return value
+        }
+        return try decode(Decimal.self, forKey: key)
     }
 }

@@ -42,7 +42,7 @@ public enum LegacyModelMapping {
 
     /// SQL `nullif(btrim(x), '')`: btrim without arguments strips spaces only, so only spaces are
     /// stripped here too.
-    static func normalizedModelID(_ raw: String?) -> String? {
+    public static func normalizedModelID(_ raw: String?) -> String? {
         guard let raw else { return nil }
         var scalars = Substring(raw)
         while scalars.first == " " { scalars.removeFirst() }

@@ -39,7 +39,52 @@ public enum ModelConfigurationValidator {
         checkPenalty(config.frequencyPenalty, field: "frequency_penalty", primary: primary, style: style, into: &outcome)
         checkPenalty(config.presencePenalty, field: "presence_penalty", primary: primary, style: style, into: &outcome)
         checkFallbacks(config, models: models, day: day, into: &outcome)
+        checkFallbackLimits(config, models: models, providers: providers, into: &outcome)
         return outcome
+    }
+
+    /// Every fallback against its own limits. The primary's limits are errors (the call as
+    /// configured cannot succeed); a fallback that cannot take a setting only fails when it is
+    /// reached, so it is a warning on that setting's field, naming the fallback — the client learns
+    /// that this link of the chain is dead before an outage proves it.
+    private static func checkFallbackLimits(
+        _ config: ModelConfiguration, models: (String) -> LLMModel?, providers: (String) -> Provider?,
+        into outcome: inout ValidationOutcome
+    ) {
+        var seen: Set<String> = [config.modelID]
+        for (index, modelID) in config.fallbackModelIDs.enumerated() where seen.insert(modelID).inserted {
+            guard let model = models(modelID) else { continue }
+            let name = "fallback '\(modelID)' (fallback_model_ids[\(index)])"
+            if let provider = providers(model.provider), !provider.enabled {
+                outcome.warnings.append(FieldIssue(
+                    field: "fallback_model_ids[\(index)]",
+                    message: "provider '\(model.provider)' is disabled: \(name) will be skipped until it is enabled"))
+            }
+            if let temperature = config.temperature, temperature.isFinite,
+                temperature < model.minTemperature || temperature > model.maxTemperature
+            {
+                let accepts = model.hasFixedTemperature
+                    ? "accepts only temperature \(format(model.minTemperature))"
+                    : "accepts temperature \(format(model.minTemperature))–\(format(model.maxTemperature))"
+                outcome.warnings.append(FieldIssue(
+                    field: "temperature",
+                    message: "\(name) \(accepts); with temperature \(format(temperature)) that fallback will fail"))
+            }
+            if let maxTokens = config.maxTokens, maxTokens >= 1, let limit = model.maxOutputTokens, maxTokens > limit {
+                outcome.warnings.append(FieldIssue(
+                    field: "max_tokens",
+                    message: "\(name) produces at most \(limit) output tokens; with max_tokens \(maxTokens) that fallback will fail"))
+            }
+            if apiStyle(of: model, providers: providers) == .anthropic {
+                for (field, value) in [("frequency_penalty", config.frequencyPenalty), ("presence_penalty", config.presencePenalty)] {
+                    if let value, value != 0, value.isFinite, penaltyRange.contains(value) {
+                        outcome.warnings.append(FieldIssue(
+                            field: field,
+                            message: "\(field) is ignored by \(name): provider '\(model.provider)' (Anthropic Messages API) has no penalties"))
+                    }
+                }
+            }
+        }
     }
 
     // MARK: - Rules
@@ -199,7 +244,7 @@ public enum ModelConfigurationValidator {
     }
 
     /// Numbers as a person writes them: 0.7, 2, -0.5 (not 2.0 or 0.69999…).
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
         return String(value)
     }

@@ -16,6 +16,8 @@ public struct APIError: Error, Sendable, Equatable {
     public var code: String
     public var message: String
     public var details: [Detail]
+    /// 405 only: the methods the path does answer (the `Allow` header).
+    public var allow: [String] = []
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, details: [Detail] = []) {
         self.status = status
@@ -56,6 +58,22 @@ extension APIError {
         .unauthorized, code: "unauthorized",
         message: "missing or invalid bearer token (send Authorization: Bearer <SWITCHBOARD_API_TOKEN>)")
 
+    static let forbiddenReadOnly = APIError(
+        .forbidden, code: "read_only_token",
+        message: "the read-only token (SWITCHBOARD_READ_TOKEN) may only read; send SWITCHBOARD_API_TOKEN to change anything")
+
+    static let unsupportedMediaType = APIError(
+        .unsupportedMediaType, code: "unsupported_media_type",
+        message: "send Content-Type: application/json (also on requests without a body)")
+
+    static func methodNotAllowed(_ method: String, allowed: [String]) -> APIError {
+        var error = APIError(
+            .methodNotAllowed, code: "method_not_allowed",
+            message: "\(method) is not allowed here; allowed: \(allowed.joined(separator: ", "))")
+        error.allow = allowed
+        return error
+    }
+
     static let bodyTooLarge = APIError(
         .contentTooLarge, code: "payload_too_large",
         message: "request body is larger than \(RegistryLimits.maximumBodyBytes) bytes")
@@ -90,6 +108,7 @@ extension APIError: HTTPResponseError {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

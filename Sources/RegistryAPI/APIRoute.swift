@@ -33,7 +33,11 @@ struct APIRoute: Sendable {
         }.joined(separator: "/")
     }
 
-    var requiresAuthentication: Bool { BearerAuthMiddleware.isProtected(path) }
+    /// Routes under `/api` are registered in the `/api` group, which carries auth and the
+    /// content-type check; the OpenAPI document marks the same routes as secured.
+    static let apiPrefix = "/api"
+    var isInAPIGroup: Bool { path.hasPrefix(Self.apiPrefix + "/") }
+    var requiresAuthentication: Bool { isInAPIGroup }
 }
 
 struct APIParameter: Sendable {
@@ -75,13 +79,38 @@ struct APIResponseSpec: Sendable {
 }
 
 extension Router where Context == RegistryContext {
-    /// Registers every route of the table.
-    func register(_ routes: [APIRoute]) {
+    /// Registers every route of the table: `/api/…` routes in the `api` group (auth, content
+    /// type), the rest on the router. Every other method on a known path answers 405 with `Allow`.
+    func register(_ routes: [APIRoute], api: RouterGroup<RegistryContext>) {
+        var allowed: [String: [HTTPRequest.Method]] = [:]
+        var order: [String] = []
         for route in routes {
+            if allowed[route.routerPath] == nil { order.append(route.routerPath) }
+            allowed[route.routerPath, default: []].append(route.method)
             let handler = route.handler
-            on(RouterPath(route.routerPath), method: route.method, use: { request, context in
+            let respond: @Sendable (Request, RegistryContext) async throws -> Response = { request, context in
                 try await handler(request, context)
-            })
+            }
+            if route.isInAPIGroup {
+                api.on(RouterPath(String(route.routerPath.dropFirst(APIRoute.apiPrefix.count))), method: route.method, use: respond)
+            } else {
+                on(RouterPath(route.routerPath), method: route.method, use: respond)
+            }
+        }
+        let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+        for path in order {
+            let answered = allowed[path] ?? []
+            let names = answered.map(\.rawValue)
+            let reject: @Sendable (Request, RegistryContext) async throws -> Response = { request, _ in
+                throw APIError.methodNotAllowed(request.method.rawValue, allowed: names)
+            }
+            for method in methods where !answered.contains(method) {
+                if path.hasPrefix(APIRoute.apiPrefix + "/") {
+                    api.on(RouterPath(String(path.dropFirst(APIRoute.apiPrefix.count))), method: method, use: reject)
+                } else {
+                    on(RouterPath(path), method: method, use: reject)
+                }
+            }
         }
     }
 }

@@ -1,10 +1,12 @@
+import Foundation
+
 /// The named schemas of `/openapi.json` (`components/schemas`). Request schemas are also what
 /// incoming bodies are checked against (`Request.decodeJSON`), so a field missing here is
 /// rejected as unknown; response schemas are checked against real responses by the tests.
 enum APISchemas {
     static let components: [String: JSONSchema] = {
         var all: [String: JSONSchema] = [:]
-        for part in [common, models, providers, agents, system] {
+        for part in [common, models, providers, agents, changes, system] {
             all.merge(part) { first, _ in first }
         }
         return all
@@ -16,31 +18,38 @@ enum APISchemas {
         "Error": .object([
             "error": .object([
                 "code": .string("Stable machine-readable code, e.g. validation_failed, not_found, conflict."),
-                "message": .string("What went wrong, for a person."),
-                "details": .array(.ref("FieldIssue"), "One entry per offending field (may be empty)."),
+                "message": .string("What went wrong, for a person.", maxLength: 10_000),
+                "details": .array(.ref("FieldIssue"), "One entry per offending field (may be empty).", maxItems: 100_000),
             ], required: ["code", "message", "details"]),
         ], required: ["error"]),
         "FieldIssue": .object([
             "field": .string("JSON path of the field, e.g. temperature or fallback_model_ids[1]."),
-            "message": .string(),
+            "message": .string(maxLength: 10_000),
         ], required: ["field", "message"]),
     ]
 
     // MARK: - Models
 
     static let modelStatus = JSONSchema.enumeration(["active", "beta", "deprecated", "retired"])
-    static let tags = JSONSchema.array(.string(), "lower_snake_case tags")
-    static let price = JSONSchema.number("USD per 1,000 tokens, exact decimal; null = unknown (never 0).").orNull
+    static let tags = JSONSchema.array(.string(maxLength: 64), "lower_snake_case tags", maxItems: 64)
+    static let modelID = JSONSchema.string("Provider-side model name; may contain / : and .", maxLength: 256)
+    static let providerName = JSONSchema.string("llm_providers.name", maxLength: 64)
+    /// Money: exact decimals. Answered as JSON numbers; accepted as numbers or decimal strings.
+    static let price = JSONSchema.decimal(
+        "USD per 1,000 tokens, exact decimal (a JSON number or a decimal string); null = unknown (never 0).",
+        minimum: 0, maximum: 1_000_000).orNull
+    static let temperature = JSONSchema.number(minimum: 0, maximum: 10)
+    static let tokenCount = JSONSchema.integer(minimum: 1, maximum: Decimal(Int32.max))
 
     /// Every field of a model a client may write, in column order.
     static let writableModelFields: [(name: String, schema: JSONSchema)] = [
-        ("provider", .string("llm_providers.name")),
-        ("model_id", .string("Provider-side model name; may contain / : and .")),
-        ("display_name", .string()),
-        ("model_family", JSONSchema.string().orNull),
+        ("provider", providerName),
+        ("model_id", modelID),
+        ("display_name", .string(maxLength: 256)),
+        ("model_family", JSONSchema.string(maxLength: 128).orNull),
         ("capabilities", tags),
-        ("context_window", JSONSchema.integer("Maximum input tokens; null = unknown.").orNull),
-        ("max_output_tokens", JSONSchema.integer().orNull),
+        ("context_window", tokenCount.described("Maximum input tokens; null = unknown.").orNull),
+        ("max_output_tokens", tokenCount.orNull),
         ("supports_functions", .boolean()),
         ("supports_vision", .boolean()),
         ("supports_streaming", .boolean()),
@@ -48,15 +57,15 @@ enum APISchemas {
         ("output_cost_per_1k", price),
         ("cached_input_cost_per_1k", price),
         ("cache_creation_input_cost_per_1k", price),
-        ("description", JSONSchema.string().orNull),
-        ("release_date", JSONSchema.string(format: "date").orNull),
-        ("deprecation_date", JSONSchema.string(format: "date", "From this day the model counts as deprecated.").orNull),
+        ("description", JSONSchema.string(maxLength: 10_000).orNull),
+        ("release_date", JSONSchema.string(format: "date", maxLength: 10).orNull),
+        ("deprecation_date", JSONSchema.string(format: "date", "From this day the model counts as deprecated.", maxLength: 10).orNull),
         ("status", modelStatus),
         ("recommended_for", tags),
-        ("default_temperature", .number()),
-        ("min_temperature", .number()),
-        ("max_temperature", .number()),
-        ("successor_model_id", JSONSchema.string().orNull),
+        ("default_temperature", temperature),
+        ("min_temperature", temperature),
+        ("max_temperature", temperature),
+        ("successor_model_id", modelID.orNull),
     ]
 
     static func closedObject(_ fields: [(name: String, schema: JSONSchema)], required: [String] = [], _ description: String? = nil) -> JSONSchema {
@@ -70,18 +79,23 @@ enum APISchemas {
                 ("created_at", .string(format: "date-time")),
                 ("updated_at", .string(format: "date-time")),
                 ("effective_status", modelStatus.described("status, or deprecated once deprecation_date has passed")),
-                ("locally_edited_fields", .array(.string(), "Fields edited through the API; catalog imports keep them.")),
+                ("locally_edited_fields", .array(.string(maxLength: 64), "Fields edited through the API; catalog imports keep them.", maxItems: 64)),
             ],
             required: writableModelFields.map(\.name) + ["source"]),
         "ModelCreate": closedObject(writableModelFields, required: ["provider", "model_id", "display_name"]),
         "ModelUpdate": closedObject(
             writableModelFields.filter { $0.name != "provider" && $0.name != "model_id" },
             "Fields to change; provider and model_id are immutable. Setting status to retired answers 409 while agents use the model, unless ?force=true."),
-        "ModelList": .object(["models": .array(.ref("Model")), "count": .integer()], required: ["models", "count"]),
+        "ModelList": .object([
+            "models": .array(.ref("Model"), "This page, in catalog order.", maxItems: 1000),
+            "count": .integer("Models on this page."),
+            "total": .integer("Models matching the filters, on every page."),
+            "next_cursor": JSONSchema.string("Pass as ?cursor= for the next page; null on the last page.", maxLength: 2048).orNull,
+        ], required: ["models", "count", "total", "next_cursor"]),
         "ProvidersView": .object([
             "providers": .array(.object([
                 "name": .string(), "api_style": .enumeration(["openai", "anthropic"]), "enabled": .boolean(),
-                "model_count": .integer(), "models": .array(.ref("Model")),
+                "model_count": .integer(), "models": .array(.ref("Model"), maxItems: 100_000),
             ], required: ["name", "api_style", "enabled", "model_count", "models"])),
         ], required: ["providers"]),
         "RetireResult": .object([
@@ -111,8 +125,8 @@ enum APISchemas {
             "largest_context_model_id": JSONSchema.string().orNull,
         ], required: ["models", "cheapest_model_id", "largest_context_model_id"]),
         "EstimateCostRequest": .object([
-            "model_id": .string(), "input_tokens": .integer(), "output_tokens": .integer(),
-            "cached_input_tokens": .integer("Part of input_tokens read from the provider's prompt cache (default 0)."),
+            "model_id": modelID, "input_tokens": .integer(maximum: 1_000_000_000_000), "output_tokens": .integer(maximum: 1_000_000_000_000),
+            "cached_input_tokens": .integer("Part of input_tokens read from the provider's prompt cache (default 0).", maximum: 1_000_000_000_000),
         ], required: ["model_id", "input_tokens", "output_tokens"]),
         "CostEstimate": .object([
             "model_id": .string(), "input_tokens": .integer(), "output_tokens": .integer(), "cached_input_tokens": .integer(),
@@ -125,11 +139,11 @@ enum APISchemas {
             "cached_input_cost_per_1k", "input_cost", "cached_input_cost", "output_cost", "total_cost", "currency",
         ]),
         "RecommendationRequest": .object([
-            "task_type": JSONSchema.string("reasoning, coding, chat, summarization, classification, extraction, vision, analysis, long_context").orNull,
+            "task_type": JSONSchema.string("reasoning, coding, chat, summarization, classification, extraction, vision, analysis, long_context", maxLength: 64).orNull,
             "max_cost": JSONSchema.number("Most you will pay, USD per 1K tokens, blended 3:1 input:output.").orNull,
             "min_context": JSONSchema.integer().orNull,
-            "required_capabilities": .array(.string()),
-            "prefer_provider": JSONSchema.string().orNull,
+            "required_capabilities": .array(.string(maxLength: 64), maxItems: 64),
+            "prefer_provider": JSONSchema.string(maxLength: 64).orNull,
             "needs_functions": .boolean(),
             "needs_vision": .boolean(),
         ]),
@@ -139,7 +153,7 @@ enum APISchemas {
         ], required: ["model", "score", "reasons"]),
         "Exclusion": .object([
             "reason": .string("deprecated, retired, exceeds_max_cost, price_unknown, context_too_small, context_unknown, missing_capability, lacks_functions, lacks_vision"),
-            "count": .integer(), "message": .string(), "model_ids": .array(.string()),
+            "count": .integer(), "message": .string(maxLength: 10_000), "model_ids": .array(.string(maxLength: 256), maxItems: 100_000),
         ], required: ["reason", "count", "message", "model_ids"]),
         "RecommendationList": .object([
             "recommendations": .array(.ref("Recommendation")),
@@ -151,11 +165,11 @@ enum APISchemas {
             "format": .string(), "inserted": .integer(), "updated": .integer(),
             "unchanged": .integer("Models already identical to the catalog."),
             "skipped": .integer(),
-            "inserted_model_ids": .array(.string()),
-            "updated_models": .array(.object(["model_id": .string(), "fields": .array(.string())], required: ["model_id", "fields"])),
+            "inserted_model_ids": .array(.string(maxLength: 256), maxItems: 100_000),
+            "updated_models": .array(.object(["model_id": .string(maxLength: 256), "fields": .array(.string())], required: ["model_id", "fields"]), maxItems: 100_000),
             "skipped_reasons": .array(.object([
                 "reason": .string(), "category": .string(), "count": .integer(), "examples": .array(.string()),
-            ], required: ["reason", "category", "count", "examples"])),
+            ], required: ["reason", "category", "count", "examples"]), maxItems: 100_000),
         ], required: ["format", "inserted", "updated", "unchanged", "skipped", "inserted_model_ids", "updated_models", "skipped_reasons"]),
     ]
 
@@ -163,18 +177,22 @@ enum APISchemas {
 
     static let providerSettings: [(name: String, schema: JSONSchema)] = [
         ("api_style", JSONSchema.enumeration(["openai", "anthropic"], "Wire protocol.")),
-        ("base_url", JSONSchema.string("Scheme and host without /v1, e.g. https://api.openai.com")),
-        ("api_key_env", JSONSchema.string("NAME of the environment variable holding the key (never the key).").orNull),
+        ("base_url", JSONSchema.string(
+            "Scheme and host without /v1, e.g. https://api.openai.com. https, or http only to loopback or SWITCHBOARD_ALLOWED_HTTP_HOSTS when a key is set; no user@, query or fragment.",
+            maxLength: 2048)),
+        ("api_key_env", JSONSchema.string(
+            "NAME of the environment variable holding the key (never the key): *_API_KEY or *_TOKEN, or listed in SWITCHBOARD_ALLOWED_KEY_VARS.",
+            maxLength: 128).orNull),
         ("enabled", JSONSchema.boolean()),
-        ("connect_timeout_seconds", JSONSchema.number()),
-        ("request_timeout_seconds", JSONSchema.number()),
+        ("connect_timeout_seconds", JSONSchema.number(maximum: 3600)),
+        ("request_timeout_seconds", JSONSchema.number(maximum: 3600)),
     ]
 
     static let providers: [String: JSONSchema] = [
         "Provider": closedObject(
-            [("name", .string())] + providerSettings + [("model_count", .integer())],
+            [("name", providerName)] + providerSettings + [("model_count", .integer())],
             required: ["name"] + providerSettings.map(\.name) + ["model_count"]),
-        "ProviderCreate": closedObject([("name", .string("lowercase: a-z 0-9 _ . -"))] + providerSettings, required: ["name", "api_style", "base_url"]),
+        "ProviderCreate": closedObject([("name", .string("lowercase: a-z 0-9 _ . -", maxLength: 64))] + providerSettings, required: ["name", "api_style", "base_url"]),
         "ProviderUpdate": closedObject(providerSettings.filter { $0.name != "api_style" }),
         "ProviderList": .object(["providers": .array(.ref("Provider"))], required: ["providers"]),
     ]
@@ -182,35 +200,39 @@ enum APISchemas {
     // MARK: - Agents
 
     static let configurationFields: [(name: String, schema: JSONSchema)] = [
-        ("model_id", .string("Primary model (llm_models.model_id).")),
-        ("provider", JSONSchema.string("Must match the model's provider when given.").orNull),
+        ("model_id", .string("Primary model (llm_models.model_id).", maxLength: 256)),
+        ("provider", JSONSchema.string("Must match the model's provider when given.", maxLength: 64).orNull),
         ("temperature", JSONSchema.number("Within the model's min/max temperature.").orNull),
         ("max_tokens", JSONSchema.integer("1 … the model's max output tokens; null = model default.").orNull),
         ("top_p", JSONSchema.number("(0, 1]").orNull),
         ("frequency_penalty", JSONSchema.number("[-2, 2]; ignored by Anthropic (warning).").orNull),
         ("presence_penalty", JSONSchema.number("[-2, 2]; ignored by Anthropic (warning).").orNull),
-        ("fallback_model_ids", .array(.string(), "Tried in order when the primary fails; at most 5, distinct, not the primary.")),
+        ("fallback_model_ids", .array(
+            .string(maxLength: 256), "Tried in order when the primary fails; at most 5, distinct, not the primary. Each is checked against its own limits (warnings name it).",
+            maxItems: 5)),
     ]
 
     static let agentStatus = JSONSchema.enumeration(["active", "inactive", "archived"])
 
     static let agentWritableFields: [(name: String, schema: JSONSchema)] = [
-        ("name", .string()),
-        ("agent_type", .string("e.g. researcher, coder, summarizer; drives recommendations.")),
-        ("description", JSONSchema.string().orNull),
-        ("skills", .array(.string())),
+        ("name", .string(maxLength: 200)),
+        ("agent_type", .string("e.g. researcher, coder, summarizer; drives recommendations.", maxLength: 100)),
+        ("description", JSONSchema.string(maxLength: 10_000).orNull),
+        ("skills", .array(.string(maxLength: 100), maxItems: 50)),
         ("status", agentStatus),
         ("model_config", .ref("ModelConfigurationInput")),
-        ("preferred_model", JSONSchema.string("LEGACY: mapped to model_config (claude… → anthropic, else openai). Do not combine with model_config.").orNull),
-        ("temperature", JSONSchema.number("LEGACY: mapped to model_config.temperature.").orNull),
-        ("max_tokens", JSONSchema.integer("LEGACY: mapped to model_config.max_tokens.").orNull),
+        ("preferred_model", JSONSchema.string(
+            "LEGACY: merged into model_config (fallbacks, top_p and penalties are kept); a retired model maps to its successor with a warning. Do not combine with model_config.",
+            maxLength: 256).orNull),
+        ("temperature", JSONSchema.number("LEGACY: merged into model_config.temperature, clamped into the model's range with a warning.").orNull),
+        ("max_tokens", JSONSchema.integer("LEGACY: merged into model_config.max_tokens (≤ 0 means the model's default, with a warning).").orNull),
     ]
 
     static let agents: [String: JSONSchema] = [
         "ModelConfiguration": closedObject(configurationFields, required: configurationFields.map(\.name),
                                            "An agent's model configuration, every key present (migrations/0002)."),
         "ModelConfigurationInput": closedObject(
-            configurationFields + [("fallback_model_id", JSONSchema.string("PRD form of a one-model chain; same as fallback_model_ids: [id].").orNull)],
+            configurationFields + [("fallback_model_id", JSONSchema.string("PRD form of a one-model chain; same as fallback_model_ids: [id].", maxLength: 256).orNull)],
             required: ["model_id"]),
         "Agent": closedObject([
             ("id", .string(format: "uuid")),
@@ -233,7 +255,10 @@ enum APISchemas {
         ]),
         "AgentCreate": closedObject(agentWritableFields, required: ["name", "agent_type"]),
         "AgentUpdate": closedObject(agentWritableFields),
-        "AgentList": .object(["agents": .array(.ref("Agent")), "count": .integer()], required: ["agents", "count"]),
+        "AgentList": .object([
+            "agents": .array(.ref("Agent")), "count": .integer("Agents on this page."),
+            "total": .integer("Agents matching the filters, on every page."),
+        ], required: ["agents", "count", "total"]),
         "AgentModelConfig": .object([
             "agent_id": .string(format: "uuid"),
             "model_config": .ref("ModelConfiguration"),
@@ -280,6 +305,26 @@ enum APISchemas {
         ], required: ["agent_id", "task_types", "recommendations", "considered_count", "exclusions"]),
     ]
 
+    // MARK: - Audit trail
+
+    static let changes: [String: JSONSchema] = [
+        "ConfigChange": .object([
+            "id": .integer(), "entity": .enumeration(["model", "provider", "agent"]),
+            "entity_id": .string("model_id, provider name or agent id.", maxLength: 512),
+            "action": .enumeration(["create", "update", "delete"]),
+            "changed_fields": .array(.string(maxLength: 64), "Top-level fields whose value changed.", maxItems: 64),
+            "before": JSONSchema.anyValue.described("The row before (null on create)."),
+            "after": JSONSchema.anyValue.described("The row after (null on delete)."),
+            "token_kind": .string("write_token, unauthenticated, cli or database (plain SQL).", maxLength: 32),
+            "request_id": JSONSchema.string("X-Request-Id of the API request.", maxLength: 128).orNull,
+            "changed_at": .string(format: "date-time", maxLength: 40),
+        ], required: ["id", "entity", "entity_id", "action", "changed_fields", "before", "after", "token_kind", "request_id", "changed_at"]),
+        "ConfigChangeList": .object([
+            "changes": .array(.ref("ConfigChange"), maxItems: 200),
+            "next_cursor": JSONSchema.string("Pass as ?cursor= for older changes; null when there are none.", maxLength: 20).orNull,
+        ], required: ["changes", "next_cursor"]),
+    ]
+
     // MARK: - Operations
 
     static let system: [String: JSONSchema] = [
@@ -291,6 +336,6 @@ enum APISchemas {
                 "applied": .integer(), "pending": .array(.string()),
                 "error": JSONSchema.string("Why the migration state could not be read.").orNull,
             ], required: ["applied", "pending"]),
-        ], required: ["status", "database", "migrations"]),
+        ], required: ["status"], "database and migrations only for authenticated callers (or a server without tokens)."),
     ]
 }

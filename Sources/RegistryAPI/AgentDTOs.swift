@@ -82,6 +82,8 @@ struct AgentBody: Encodable, Sendable {
 struct AgentListBody: Encodable, Sendable {
     var agents: [AgentBody]
     var count: Int
+    /// Agents matching the filters on every page.
+    var total: Int
 }
 
 struct AgentModelConfigBody: Encodable, Sendable {

@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Hummingbird
+import Postgres
 import Storage
 
 /// `/api/agents`: agents, their model configuration (validated against the catalog), usage and
@@ -93,8 +94,8 @@ struct AgentRoutes: Sendable {
         }
         filter.limit = try request.queryInt("limit", range: 1...1000) ?? 100
         filter.offset = try request.queryInt("offset", range: 0...Int(Int32.max)) ?? 0
-        let agents = try await services.agents.list(filter)
-        return try respond(AgentListBody(agents: agents.map { AgentBody(agent: $0) }, count: agents.count), request, context)
+        let (agents, total) = try await services.agents.page(filter)
+        return try respond(AgentListBody(agents: agents.map { AgentBody(agent: $0) }, count: agents.count, total: total), request, context)
     }
 
     func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
@@ -103,35 +104,43 @@ struct AgentRoutes: Sendable {
 
     func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let input = try await request.decodeJSON(AgentInput.self, schema: .ref("AgentCreate"), context: context)
-        var agent = AgentRecord(name: input.name ?? "", agentType: input.agentType ?? "")
-        applyFields(input, to: &agent)
-        var issues = Self.fieldIssues(agent)
-        let resolved = try await resolveConfiguration(input, current: nil)
-        issues += resolved.errors
-        if !issues.isEmpty { throw APIError.validation(issues, message: "the agent is invalid") }
-        Self.store(resolved.config, in: &agent)
-        let created = try await services.agents.create(agent)
+        var warnings: [FieldIssue] = []
+        var config: ModelConfiguration?
+        // Validation and insert in one transaction, the chain's models held FOR SHARE.
+        let created = try await services.agents.create(actor: context.actor) { connection in
+            var agent = AgentRecord(name: input.name ?? "", agentType: input.agentType ?? "")
+            applyFields(input, to: &agent)
+            var issues = Self.fieldIssues(agent)
+            let resolved = try await resolveConfiguration(input, current: nil, on: connection)
+            issues += resolved.errors
+            if !issues.isEmpty { throw APIError.validation(issues, message: "the agent is invalid") }
+            Self.store(resolved.config, in: &agent)
+            warnings = resolved.warnings
+            config = resolved.config
+            return agent
+        }
         context.logger.info("registry.agent.created", metadata: [
-            "agent.id": "\(created.id.jsonString)", "llm.model": "\(resolved.config.modelID)", "agent.legacy_fields": "\(input.usesLegacyFields)",
+            "agent.id": "\(created.id.jsonString)", "llm.model": "\(config?.modelID ?? "")", "agent.legacy_fields": "\(input.usesLegacyFields)",
         ])
-        return try respond(AgentBody(agent: created, warnings: resolved.warnings), request, context, status: .created)
+        return try respond(AgentBody(agent: created, warnings: warnings), request, context, status: .created)
     }
 
     func update(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let id = try agentID(context)
         let input = try await request.decodeJSON(AgentInput.self, schema: .ref("AgentUpdate"), context: context)
-        guard let current = try await services.agents.find(id) else { throw Self.agentNotFound(id) }
-        let resolved = try await resolveConfiguration(input, current: current)
-        var warnings = resolved.warnings
-        let updated = try await services.agents.update(id) { agent in
+        var warnings: [FieldIssue] = []
+        // The configuration is resolved from the locked row, so a concurrent write cannot be lost.
+        let updated = try await services.agents.update(id, actor: context.actor) { agent, connection in
+            let current = agent
             applyFields(input, to: &agent)
-            let issues = Self.fieldIssues(agent) + resolved.errors
-            if !issues.isEmpty { throw APIError.validation(issues, message: "the agent is invalid") }
+            var issues = Self.fieldIssues(agent)
             if input.modelConfig != nil || input.usesLegacyFields {
-                Self.store(resolved.config, in: &agent)
-            } else {
-                warnings = []
+                let resolved = try await resolveConfiguration(input, current: current, on: connection)
+                issues += resolved.errors
+                if issues.isEmpty { Self.store(resolved.config, in: &agent) }
+                warnings = resolved.warnings
             }
+            if !issues.isEmpty { throw APIError.validation(issues, message: "the agent is invalid") }
         }
         guard let updated else { throw Self.agentNotFound(id) }
         context.logger.info("registry.agent.updated", metadata: ["agent.id": "\(id.jsonString)"])
@@ -140,7 +149,7 @@ struct AgentRoutes: Sendable {
 
     func delete(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let id = try agentID(context)
-        switch try await services.agents.delete(id) {
+        switch try await services.agents.delete(id, actor: context.actor) {
         case .deleted:
             context.logger.info("registry.agent.deleted", metadata: ["agent.id": "\(id.jsonString)"])
             return Response(status: .noContent)
@@ -160,7 +169,7 @@ struct AgentRoutes: Sendable {
         let config = agent.effectiveModelConfig
         let lookups = try await services.validationLookups(for: config)
         let outcome = ModelConfigurationValidator.validate(
-            config, models: { lookups.models[$0] }, providers: { lookups.providers[$0] }, today: Date())
+            config, models: { lookups.models[$0] }, providers: { lookups.providers[$0] }, today: services.now)
         // A stored configuration can go bad later (its model retired with force): say so.
         return try respond(AgentModelConfigBody(
             agentID: agent.id.jsonString, modelConfig: config, source: agent.modelConfig == nil ? "legacy" : "stored",
@@ -170,12 +179,20 @@ struct AgentRoutes: Sendable {
     func putModelConfig(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let id = try agentID(context)
         let input = try await request.decodeJSON(ModelConfiguration.self, schema: .ref("ModelConfigurationInput"), context: context)
-        guard try await services.agents.find(id) != nil else { throw Self.agentNotFound(id) }
-        let (config, outcome) = try await validate(input)
-        if !outcome.isValid { throw APIError.validation(outcome.errors, message: "the model configuration is invalid") }
-        guard let updated = try await services.agents.update(id, { Self.store(config, in: &$0) }) else { throw Self.agentNotFound(id) }
+        var outcome = ValidationOutcome()
+        var stored = input
+        // Check and write under the same locks: the agent FOR UPDATE, its chain's models FOR SHARE,
+        // so a retire cannot slip in between (it waits, then sees this agent and answers 409).
+        let updated = try await services.agents.update(id, actor: context.actor) { agent, connection in
+            let (config, result) = try await validate(input, on: connection)
+            if !result.isValid { throw APIError.validation(result.errors, message: "the model configuration is invalid") }
+            Self.store(config, in: &agent)
+            outcome = result
+            stored = config
+        }
+        guard let updated else { throw Self.agentNotFound(id) }
         context.logger.info("registry.agent.model_config.updated", metadata: [
-            "agent.id": "\(id.jsonString)", "llm.model": "\(config.modelID)", "llm.fallbacks": "\(config.fallbackModelIDs.count)",
+            "agent.id": "\(id.jsonString)", "llm.model": "\(stored.modelID)", "llm.fallbacks": "\(stored.fallbackModelIDs.count)",
         ])
         return try respond(AgentModelConfigBody(
             agentID: id.jsonString, modelConfig: updated.effectiveModelConfig, source: "stored", warnings: outcome.warnings), request, context)
@@ -199,16 +216,16 @@ struct AgentRoutes: Sendable {
             agentID: agent.id.jsonString, agentName: agent.name,
             currentModel: .init(
                 modelID: config.modelID, provider: current?.provider ?? config.provider, displayName: current?.displayName,
-                status: current?.effectiveStatus(on: Date()), inCatalog: current != nil),
+                status: current?.effectiveStatus(on: services.now), inCatalog: current != nil),
             configuration: config, usageStats: stats, models: entries, totals: .init(totals)), request, context)
     }
 
     func recommendations(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let limit = try request.queryInt("limit", range: 1...50) ?? 5
         let agent = try await findAgent(context)
-        let models = try await services.models.all().map(\.model)
+        let models = try await services.recommendationCandidates()
         let result = Recommender.recommendations(
-            forAgentType: agent.agentType, skills: agent.skills, models: models, today: Date(), limit: limit)
+            forAgentType: agent.agentType, skills: agent.skills, models: models, today: services.now, limit: limit)
         guard result.result.hasMatches else { throw ModelRoutes.noMatch(result.result) }
         return try respond(AgentRecommendationsBody(
             agentID: agent.id.jsonString, taskTypes: result.taskTypes, recommendations: result.result.recommendations,
@@ -217,9 +234,10 @@ struct AgentRoutes: Sendable {
 
     // MARK: - Helpers
 
-    /// The configuration a create/update asks for, checked against the catalog. Errors carry the
-    /// field names the client sent (`model_config.temperature`, or `preferred_model` on the legacy path).
-    func resolveConfiguration(_ input: AgentInput, current: AgentRecord?) async throws
+    /// The configuration a create/update asks for, checked against the catalog as read on
+    /// `connection` (models FOR SHARE). Errors carry the field names the client sent
+    /// (`model_config.temperature`, or `preferred_model` on the legacy path).
+    func resolveConfiguration(_ input: AgentInput, current: AgentRecord?, on connection: PostgresConnection) async throws
         -> (config: ModelConfiguration, errors: [FieldIssue], warnings: [FieldIssue])
     {
         if input.modelConfig != nil, input.usesLegacyFields {
@@ -229,32 +247,50 @@ struct AgentRoutes: Sendable {
             return (current?.effectiveModelConfig ?? LegacyModelMapping.configuration(preferredModel: nil, temperature: nil, maxTokens: nil), [issue], [])
         }
         if let requested = input.modelConfig {
-            let (config, outcome) = try await validate(requested)
+            let (config, outcome) = try await validate(requested, on: connection)
             return (config, outcome.errors.map { Self.prefixed($0, "model_config") }, outcome.warnings.map { Self.prefixed($0, "model_config") })
         }
         if let current, !input.usesLegacyFields {
             return (current.effectiveModelConfig, [], [])
         }
-        // Legacy path (or a create with no model at all: the catalog default).
-        let preferredModel = input.preferredModel ?? current?.preferredModel
-        let temperature = input.temperature ?? current?.temperature
-        let maxTokens = input.maxTokens ?? current?.maxTokens
-        var config = LegacyModelMapping.configuration(preferredModel: preferredModel, temperature: temperature, maxTokens: maxTokens)
-        if let model = try await services.models.find(config.modelID)?.model {
-            config.provider = model.provider
-            if let value = config.temperature { config.temperature = min(max(value, model.minTemperature), model.maxTemperature) }
-        }
-        let (validated, outcome) = try await validate(config)
-        return (validated, outcome.errors.map(Self.legacyField), outcome.warnings.map(Self.legacyField))
+        // Legacy path: merged into what the agent has (or, on create, into the catalog default),
+        // so fallbacks, top_p and penalties survive.
+        let base = current?.effectiveModelConfig
+            ?? LegacyModelMapping.configuration(preferredModel: nil, temperature: nil, maxTokens: nil)
+        var candidates = base.modelChain
+        if let preferred = input.preferredModel, let id = LegacyModelMapping.normalizedModelID(preferred) { candidates.append(id) }
+        let known = try await lookupWithSuccessors(candidates, on: connection)
+        var merged = LegacyConfigurationMerge.merge(
+            preferredModel: input.preferredModel, temperature: input.temperature, maxTokens: input.maxTokens,
+            into: base, lookup: { known[$0] }, today: services.now)
+        // The catalog's provider wins over the legacy name guess ("claude…" → anthropic, else openai).
+        if let model = known[merged.config.modelID] { merged.config.provider = model.provider }
+        let (validated, outcome) = try await validate(merged.config, on: connection)
+        return (validated, outcome.errors.map(Self.legacyField), merged.warnings + outcome.warnings.map(Self.legacyField))
     }
 
-    /// Validates against the catalog and fills in the provider from it when the client left it out.
-    func validate(_ requested: ModelConfiguration) async throws -> (ModelConfiguration, ValidationOutcome) {
-        let lookups = try await services.validationLookups(for: requested)
+    /// Models by id, with their successors (a retired legacy model maps to its successor), FOR SHARE.
+    func lookupWithSuccessors(_ ids: [String], on connection: PostgresConnection) async throws -> [String: LLMModel] {
+        var found: [String: LLMModel] = [:]
+        var pending = ids
+        for _ in 0...LegacyConfigurationMerge.maximumSuccessorHops where !pending.isEmpty {
+            let batch = try await services.models.findForShare(pending, on: connection).mapValues(\.model)
+            found.merge(batch) { first, _ in first }
+            pending = batch.values.compactMap(\.successorModelID).filter { found[$0] == nil }
+        }
+        return found
+    }
+
+    /// Validates against the catalog as read on `connection` (the chain's models FOR SHARE) and
+    /// fills in the provider from it when the client left it out.
+    func validate(_ requested: ModelConfiguration, on connection: PostgresConnection) async throws -> (ModelConfiguration, ValidationOutcome) {
+        let models = try await services.models.findForShare(requested.modelChain, on: connection).mapValues(\.model)
+        var providers: [String: Provider] = [:]
+        for provider in try await services.providers.all(on: connection) { providers[provider.name] = provider }
         let outcome = ModelConfigurationValidator.validate(
-            requested, models: { lookups.models[$0] }, providers: { lookups.providers[$0] }, today: Date())
+            requested, models: { models[$0] }, providers: { providers[$0] }, today: services.now)
         var config = requested
-        if config.provider == nil { config.provider = lookups.models[config.modelID]?.provider }
+        if config.provider == nil { config.provider = models[config.modelID]?.provider }
         return (config, outcome)
     }
 

@@ -52,14 +52,16 @@ struct ErrorMiddleware: RouterMiddleware {
         case .connection, .connectionLost, .shutdown:
             logger.error("registry.database.unavailable", metadata: ["error.message": "\(error.message)"])
             return .databaseUnavailable
+        // Constraint and table names stay in the log: they describe the schema, not the request.
         case .server where error.isUniqueViolation:
-            return .conflict("already exists (\(error.constraint ?? "unique constraint"))")
+            logger.notice("registry.database.unique_violation", metadata: ["postgres.constraint": "\(error.constraint ?? "")"])
+            return .conflict("already exists")
         case .server where error.sqlState == SQLState.checkViolation:
-            return .validation(
-                [.init(field: error.constraint ?? "body", message: "violates the database constraint \(error.constraint ?? "")")],
-                message: "a value is out of range")
+            logger.notice("registry.database.check_violation", metadata: ["postgres.constraint": "\(error.constraint ?? "")"])
+            return .validation([.init(field: "body", message: "a value is out of the allowed range")], message: "a value is out of range")
         case .server where error.isForeignKeyViolation:
-            return .conflict("refers to or is referred to by another row (\(error.constraint ?? "foreign key"))")
+            logger.notice("registry.database.foreign_key_violation", metadata: ["postgres.constraint": "\(error.constraint ?? "")"])
+            return .conflict("refers to or is referred to by another row")
         default:
             logger.error("registry.database.failed", metadata: [
                 "postgres.sqlstate": "\(error.sqlState ?? "")", "error.message": "\(error.message)",

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON Schema (the subset OpenAPI 3.1 documents use here), written once per request and response
 /// shape. The same value is emitted into `/openapi.json` and checks incoming bodies, so the
 /// documentation cannot drift from what the server accepts: a field the schema does not list is an
@@ -7,6 +9,8 @@ struct JSONSchema: Sendable {
         case string(format: String?, allowed: [String]?)
         case integer
         case number
+        /// Money: a JSON number or a decimal string ("0.0025"), kept exact either way.
+        case decimal
         case boolean
         case array(JSONSchema)
         /// `additional`: the schema of members not in `properties` (a map), or nil to reject them.
@@ -20,20 +24,49 @@ struct JSONSchema: Sendable {
     var kind: Kind
     var nullable = false
     var description: String?
+    /// Bounds, documented and enforced: strings (characters), arrays (items), numbers (inclusive).
+    var maxLength: Int?
+    var maxItems: Int?
+    var minimum: Decimal?
+    var maximum: Decimal?
+
+    /// Defaults so that no string or array is unbounded; request fields set tighter ones.
+    static let defaultMaxLength = 1024
+    static let defaultMaxItems = 1000
 
     // MARK: - Builders
 
-    static func string(format: String? = nil, _ description: String? = nil) -> JSONSchema {
-        JSONSchema(kind: .string(format: format, allowed: nil), description: description)
+    static func string(format: String? = nil, _ description: String? = nil, maxLength: Int = defaultMaxLength) -> JSONSchema {
+        var schema = JSONSchema(kind: .string(format: format, allowed: nil), description: description)
+        schema.maxLength = maxLength
+        return schema
+    }
+    static func integer(_ description: String? = nil, minimum: Decimal? = nil, maximum: Decimal? = nil) -> JSONSchema {
+        var schema = JSONSchema(kind: .integer, description: description)
+        schema.minimum = minimum
+        schema.maximum = maximum
+        return schema
+    }
+    static func number(_ description: String? = nil, minimum: Decimal? = nil, maximum: Decimal? = nil) -> JSONSchema {
+        var schema = JSONSchema(kind: .number, description: description)
+        schema.minimum = minimum
+        schema.maximum = maximum
+        return schema
+    }
+    static func decimal(_ description: String? = nil, minimum: Decimal? = nil, maximum: Decimal? = nil) -> JSONSchema {
+        var schema = JSONSchema(kind: .decimal, description: description)
+        schema.minimum = minimum
+        schema.maximum = maximum
+        return schema
     }
     static func enumeration(_ allowed: [String], _ description: String? = nil) -> JSONSchema {
         JSONSchema(kind: .string(format: nil, allowed: allowed), description: description)
     }
-    static func integer(_ description: String? = nil) -> JSONSchema { JSONSchema(kind: .integer, description: description) }
-    static func number(_ description: String? = nil) -> JSONSchema { JSONSchema(kind: .number, description: description) }
     static func boolean(_ description: String? = nil) -> JSONSchema { JSONSchema(kind: .boolean, description: description) }
-    static func array(_ items: JSONSchema, _ description: String? = nil) -> JSONSchema {
-        JSONSchema(kind: .array(items), description: description)
+    static func array(_ items: JSONSchema, _ description: String? = nil, maxItems: Int = defaultMaxItems) -> JSONSchema {
+        var schema = JSONSchema(kind: .array(items), description: description)
+        schema.maxItems = maxItems
+        return schema
     }
     static func ref(_ name: String) -> JSONSchema { JSONSchema(kind: .reference(name)) }
     static var anyValue: JSONSchema { JSONSchema(kind: .any) }
@@ -87,12 +120,20 @@ extension JSONSchema {
             if let allowed {
                 members.append(("enum", .array(allowed.map(JSONValue.string) + (nullable ? [.null] : []))))
             }
+            if let maxLength, allowed == nil { members.append(("maxLength", .number(String(maxLength)))) }
         case .integer: members.append(("type", type("integer")))
         case .number: members.append(("type", type("number")))
+        case .decimal:
+            // Generated clients read a bare number as a binary double; a string with this format
+            // they keep as text (or map to their decimal type), so prices stay exact.
+            members.append(("type", .array([.string("string"), .string("number")] + (nullable ? [.string("null")] : []))))
+            members.append(("format", .string("decimal")))
+            members.append(("pattern", .string(ExactDecimal.pattern)))
         case .boolean: members.append(("type", type("boolean")))
         case .array(let items):
             members.append(("type", type("array")))
             members.append(("items", items.json))
+            if let maxItems { members.append(("maxItems", .number(String(maxItems)))) }
         case .object(let properties, let required, let additional):
             members.append(("type", type("object")))
             if !properties.isEmpty {
@@ -110,6 +151,8 @@ extension JSONSchema {
         case .any:
             break
         }
+        if let minimum { members.append(("minimum", .number("\(minimum)"))) }
+        if let maximum { members.append(("maximum", .number("\(maximum)"))) }
         if let description { members.append(("description", .string(description))) }
         return .object(members)
     }
@@ -145,22 +188,47 @@ extension JSONSchema {
             if let allowed, !allowed.contains(text) {
                 return [SchemaViolation(
                     field: Self.fieldName(path),
-                    message: "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(text)\"")]
+                    message: "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(text.prefix(64))\"")]
+            }
+            if let maxLength, text.count > maxLength {
+                return [SchemaViolation(field: Self.fieldName(path), message: "must be at most \(maxLength) characters long (got \(text.count))")]
             }
             return []
         case .integer:
-            guard case .number(let text) = value, JSONValue.isInteger(text), Int(text) != nil else {
+            guard case .number(let text) = value, JSONValue.isInteger(text) else {
                 return [mismatch("an integer", value, path)]
             }
-            return []
+            guard Int(text) != nil, let exact = ExactDecimal.parse(text) else {
+                return [outOfRange(path)]
+            }
+            return bounds(exact, path)
         case .number:
-            guard case .number = value else { return [mismatch("a number", value, path)] }
-            return []
+            guard case .number(let text) = value else { return [mismatch("a number", value, path)] }
+            // Exact or refused: a number Decimal cannot hold, or a Double cannot (1e400), is an
+            // error naming the field, never a silent 0 or infinity further down.
+            guard let exact = ExactDecimal.parse(text), let double = Double(text), double.isFinite else {
+                return [outOfRange(path)]
+            }
+            return bounds(exact, path)
+        case .decimal:
+            let text: String
+            switch value {
+            case .number(let number): text = number
+            case .string(let string) where ExactDecimal.matchesPattern(string): text = string
+            case .string: return [SchemaViolation(field: Self.fieldName(path), message: "must be a decimal number, e.g. 0.0025 or \"0.0025\"")]
+            default: return [mismatch("a decimal number or decimal string", value, path)]
+            }
+            guard let exact = ExactDecimal.parse(text) else { return [outOfRange(path)] }
+            return bounds(exact, path)
         case .boolean:
             guard case .bool = value else { return [mismatch("true or false", value, path)] }
             return []
         case .array(let items):
             guard case .array(let elements) = value else { return [mismatch("an array", value, path)] }
+            if let maxItems, elements.count > maxItems {
+                // Said before any element is looked at (or looked up).
+                return [SchemaViolation(field: Self.fieldName(path), message: "must have at most \(maxItems) items (got \(elements.count))")]
+            }
             return elements.enumerated().flatMap { index, element in
                 items.violations(of: element, at: "\(path)[\(index)]", components: components)
             }
@@ -183,6 +251,25 @@ extension JSONSchema {
             }
             return found
         }
+    }
+
+    private func outOfRange(_ path: String) -> SchemaViolation {
+        SchemaViolation(field: Self.fieldName(path), message: "is out of range: \(rangeText ?? "not representable exactly (at most 38 significant digits, exponent within ±100)")")
+    }
+
+    private var rangeText: String? {
+        switch (minimum, maximum) {
+        case let (low?, high?): return "must be between \(low) and \(high)"
+        case let (low?, nil): return "must be at least \(low)"
+        case let (nil, high?): return "must be at most \(high)"
+        case (nil, nil): return nil
+        }
+    }
+
+    private func bounds(_ value: Decimal, _ path: String) -> [SchemaViolation] {
+        if let minimum, value < minimum { return [outOfRange(path)] }
+        if let maximum, value > maximum { return [outOfRange(path)] }
+        return []
     }
 
     private func mismatch(_ expected: String, _ value: JSONValue, _ path: String) -> SchemaViolation {

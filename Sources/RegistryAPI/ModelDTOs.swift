@@ -27,6 +27,21 @@ struct ModelBody: Encodable, Sendable {
 struct ModelListBody: Encodable, Sendable {
     var models: [ModelBody]
     var count: Int
+    var total: Int
+    var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case models, count, total
+        case nextCursor = "next_cursor"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(models, forKey: .models)
+        try c.encode(count, forKey: .count)
+        try c.encode(total, forKey: .total)
+        try c.encode(nextCursor, forKey: .nextCursor)
+    }
 }
 
 struct ProvidersViewBody: Encodable, Sendable {

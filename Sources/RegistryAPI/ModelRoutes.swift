@@ -22,8 +22,8 @@ struct ModelRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/models", operationID: "listModels", tag: "models",
                 summary: "List catalog models (default: every status but retired), ordered by provider and display name.",
-                parameters: ModelQuery.parameters,
-                responses: [.init(200, "The matching models.", .ref("ModelList"))], errors: [400],
+                parameters: ModelQuery.parameters + ModelQuery.pageParameters,
+                responses: [.init(200, "A page of matching models, with the total and the next page's cursor.", .ref("ModelList"))], errors: [400],
                 handler: list),
             APIRoute(
                 method: .post, path: "/api/models", operationID: "createModel", tag: "models",
@@ -89,20 +89,27 @@ struct ModelRoutes: Sendable {
 
     func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let query = try ModelQuery(request)
-        let today = Date()
-        let models = try await services.models.all().filter { query.matches($0.model, today: today) }
-        return try respond(ModelListBody(models: models.map { ModelBody(stored: $0, today: today) }, count: models.count), request, context)
+        let limit = try request.queryInt("limit", range: 1...500) ?? 100
+        let after = try request.query("cursor").map(ModelQuery.position(fromCursor:))
+        let today = services.now
+        let (models, total) = try await services.models.page(query.filter(today: today), after: after, limit: limit)
+        var next: String?
+        if models.count == limit, let last = models.last?.model {
+            next = ModelQuery.cursor(after: .init(provider: last.provider, displayName: last.displayName, modelID: last.modelID))
+        }
+        return try respond(ModelListBody(
+            models: models.map { ModelBody(stored: $0, today: today) }, count: models.count, total: total, nextCursor: next), request, context)
     }
 
     func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let stored = try await findModel(context.catchAllParameter())
-        return try respond(ModelBody(stored: stored, today: Date()), request, context)
+        return try respond(ModelBody(stored: stored, today: services.now), request, context)
     }
 
     func providersView(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let query = try ModelQuery(request)
-        let today = Date()
-        let models = try await services.models.all().filter { query.matches($0.model, today: today) }
+        let today = services.now
+        let models = try await services.models.all(query.filter(today: today))
         let providers = try await services.providers.all().filter { query.provider == nil || $0.name == query.provider }
         let entries = providers.map { provider in
             let own = models.filter { $0.model.provider == provider.name }
@@ -129,7 +136,7 @@ struct ModelRoutes: Sendable {
                 .notFound, code: "not_found", message: "\(missing.count) of the models are not in the catalog",
                 details: missing.map { .init(field: "ids", message: "model '\($0)' is not in the catalog") })
         }
-        let today = Date()
+        let today = services.now
         let models = ids.compactMap { found[$0]?.model }
         let cheapest = models.filter { $0.blendedCostPer1K != nil }.min { ($0.blendedCostPer1K ?? 0) < ($1.blendedCostPer1K ?? 0) }
         let largest = models.filter { $0.contextWindow != nil }.max { ($0.contextWindow ?? 0) < ($1.contextWindow ?? 0) }
@@ -169,8 +176,8 @@ struct ModelRoutes: Sendable {
         if let maxCost = requirements.maxCost, maxCost < 0 { issues.append(.init(field: "max_cost", message: "max_cost must not be negative")) }
         if let minContext = requirements.minContext, minContext < 0 { issues.append(.init(field: "min_context", message: "min_context must not be negative")) }
         if !issues.isEmpty { throw APIError.validation(issues) }
-        let models = try await services.models.all().map(\.model)
-        let result = Recommender.recommend(requirements, models: models, today: Date(), limit: limit)
+        let models = try await services.recommendationCandidates()
+        let result = Recommender.recommend(requirements, models: models, today: services.now, limit: limit)
         guard result.hasMatches else { throw Self.noMatch(result) }
         return try respond(
             RecommendationsBody(recommendations: result.recommendations, consideredCount: result.consideredCount, exclusions: result.exclusions),
@@ -205,9 +212,9 @@ struct ModelRoutes: Sendable {
         let issues = ModelInputRules.issues(model, knownProviders: providers)
         if !issues.isEmpty { throw APIError.validation(issues, message: "the model is invalid") }
         do {
-            let stored = try await services.models.create(model)
+            let stored = try await services.models.create(model, actor: context.actor)
             context.logger.info("registry.model.created", metadata: ["llm.model": "\(model.modelID)"])
-            return try respond(ModelBody(stored: stored, today: Date()), request, context, status: .created)
+            return try respond(ModelBody(stored: stored, today: services.now), request, context, status: .created)
         } catch let error as PostgresError where error.isUniqueViolation {
             throw APIError.conflict(
                 "model '\(model.modelID)' already exists", details: [.init(field: "model_id", message: "is already in the catalog")])
@@ -221,7 +228,7 @@ struct ModelRoutes: Sendable {
         guard case .object(let members) = patch else { throw APIError.validation([.init(field: "body", message: "must be an object")]) }
         // Read before the row lock is taken: the locked section uses only its own connection.
         let providers = Set(try await services.providers.all().map(\.name))
-        let stored = try await services.models.update(modelID, editedFields: members.map(\.key)) { existing, connection in
+        let stored = try await services.models.update(modelID, editedFields: members.map(\.key), actor: context.actor) { existing, connection in
             let updated = try Self.apply(patch, to: existing.model)
             let issues = ModelInputRules.issues(updated, knownProviders: providers)
             if !issues.isEmpty { throw APIError.validation(issues, message: "the model is invalid") }
@@ -234,14 +241,14 @@ struct ModelRoutes: Sendable {
         context.logger.info("registry.model.updated", metadata: [
             "llm.model": "\(modelID)", "model.fields": "\(members.map(\.key).joined(separator: ","))",
         ])
-        return try respond(ModelBody(stored: stored, today: Date()), request, context)
+        return try respond(ModelBody(stored: stored, today: services.now), request, context)
     }
 
     func retire(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let modelID = context.catchAllParameter()
         let force = try request.queryBool("force") ?? false
         var users: [ModelUsageByAgent] = []
-        let stored = try await services.models.update(modelID, editedFields: ["status"]) { existing, connection in
+        let stored = try await services.models.update(modelID, editedFields: ["status"], actor: context.actor) { existing, connection in
             users = try await agentsBlockingRetirement(modelID, force: force, on: connection)
             var model = existing.model
             model.status = .retired
@@ -252,7 +259,7 @@ struct ModelRoutes: Sendable {
             "llm.model": "\(modelID)", "model.affected_agents": "\(users.count)", "request.force": "\(force)",
         ])
         return try respond(RetireBody(
-            model: ModelBody(stored: stored, today: Date()),
+            model: ModelBody(stored: stored, today: services.now),
             affectedAgents: users.map { .init(id: $0.agentID.jsonString, name: $0.agentName, role: $0.role) }), request, context)
     }
 
@@ -272,7 +279,7 @@ struct ModelRoutes: Sendable {
             throw APIError.invalidJSON(error.description)
         }
         do {
-            let report = try await services.importer.importCatalog(Data(bytes), format: format)
+            let report = try await services.importer.importCatalog(Data(bytes), format: format, today: services.now, actor: context.actor)
             return try respond(ImportReportBody(format: format, report: report), request, context)
         } catch let error as CatalogImporter.ImportError {
             throw APIError(.badRequest, code: "invalid_catalog", message: error.description,

@@ -24,7 +24,9 @@ enum OpenAPIDocument {
                 ("description", .string(
                     "Model catalog, providers, agents' model configuration, recommendations, cost estimates and catalog import. "
                         + "Errors are {\"error\":{\"code\",\"message\",\"details\":[{\"field\",\"message\"}]}}. "
-                        + "Request bodies are limited to 1 MiB (413), except the catalog import (16 MiB); unknown fields are rejected (400)."
+                        + "Request bodies are limited to 1 MiB (413), except the catalog import (16 MiB); unknown fields are rejected (400). "
+                        + "POST, PUT and PATCH under /api need Content-Type: application/json (415). A wrong method on a known path is 405 with Allow. "
+                        + "Prices are exact decimals (format decimal): answered as JSON numbers, accepted as numbers or decimal strings; parse them as decimals, not doubles."
                 )),
             ])),
             ("paths", .object(paths)),
@@ -33,12 +35,12 @@ enum OpenAPIDocument {
                 ("securitySchemes", .object([
                     ("bearerToken", .object([
                         ("type", .string("http")), ("scheme", .string("bearer")),
-                        ("description", .string("SWITCHBOARD_API_TOKEN; required on /api when the server has one configured.")),
+                        ("description", .string("SWITCHBOARD_API_TOKEN (read and write) or SWITCHBOARD_READ_TOKEN (GET only); required on /api when the server has one configured.")),
                     ])),
                 ])),
                 ("responses", .object(standardErrors.map { ($0.name, errorResponse($0.description)) })),
             ])),
-            ("tags", .array(["models", "providers", "agents", "operations"].map { .object([("name", .string($0))]) })),
+            ("tags", .array(["models", "providers", "agents", "changes", "operations"].map { .object([("name", .string($0))]) })),
         ])
     }
 
@@ -46,17 +48,25 @@ enum OpenAPIDocument {
     static let standardErrors: [(status: Int, name: String, description: String)] = [
         (400, "BadRequest", "Invalid JSON (saying where), an unknown field, a wrong type, or a value out of range (details per field)."),
         (401, "Unauthorized", "Missing or wrong bearer token."),
+        (403, "Forbidden", "The read-only token (SWITCHBOARD_READ_TOKEN) cannot change anything."),
         (404, "NotFound", "No such resource (or route)."),
         (409, "Conflict", "Conflicts with the current state (details name what)."),
+        (405, "MethodNotAllowed", "The path exists but not with this method (the Allow header lists those it has)."),
         (413, "PayloadTooLarge", "Request body over the size limit."),
+        (415, "UnsupportedMediaType", "POST, PUT and PATCH under /api need Content-Type: application/json, with or without a body."),
         (422, "Unprocessable", "Well-formed but cannot be processed (e.g. the model has no price)."),
         (500, "InternalError", "Unexpected server error (details in the server log)."),
+        (503, "ServiceUnavailable", "The database is not reachable (code database_unavailable); retry later."),
     ]
 
     static func errorStatuses(for route: APIRoute) -> [Int] {
         var statuses = Set(route.errors)
         if route.requestBody != nil { statuses.formUnion([400, 413]) }
-        if route.requiresAuthentication { statuses.insert(401) }
+        if route.requiresAuthentication {
+            statuses.formUnion([401, 503])
+            if route.method != .get { statuses.insert(403) }
+            if route.method == .post || route.method == .put || route.method == .patch { statuses.insert(415) }
+        }
         statuses.insert(500)
         return statuses.sorted()
     }
@@ -74,8 +84,10 @@ enum OpenAPIDocument {
                     ("required", .bool(parameter.required)), ("description", .string(parameter.description)),
                     ("schema", parameter.schema.json),
                 ]
-                // Model ids contain '/': documented as reserved-expansion so tools keep it.
-                if parameter.isCatchAll { fields.append(("allowReserved", .bool(true))) }
+                // Model ids contain '/'. OpenAPI allows `allowReserved` only on query parameters, so
+                // the description says it: send the '/' as is, or percent-encoded (%2F). The extension
+                // marks the parameter for tools of ours (and the router/document agreement test).
+                if parameter.isCatchAll { fields.append(("x-catch-all", .bool(true))) }
                 return .object(fields)
             })))
         }

@@ -115,14 +115,17 @@ struct ProviderRoutes: Sendable {
         let input = try await request.decodeJSON(ProviderInput.self, schema: .ref("ProviderCreate"), context: context)
         var provider = Provider(name: input.name ?? "", apiStyle: input.apiStyle ?? .openai, baseURL: input.baseURL ?? "", apiKeyEnv: nil)
         input.apply(to: &provider)
-        var issues = Self.issues(provider)
+        var issues = Self.issues(provider, policy: services.providerPolicy, checkEndpoint: true)
         if !Self.isName(provider.name) {
             issues.insert(.init(field: "name", message: "name must be lowercase letters, digits, '_', '.' or '-', starting with a letter or digit"), at: 0)
         }
         if !issues.isEmpty { throw APIError.validation(issues, message: "the provider is invalid") }
         do {
-            let created = try await services.providers.create(provider)
-            context.logger.info("registry.provider.created", metadata: ["llm.provider": "\(created.name)"])
+            let created = try await services.providers.create(provider, actor: context.actor)
+            context.logger.notice("registry.provider.created", metadata: [
+                "llm.provider": "\(created.name)", "provider.base_url": "\(created.baseURL)",
+                "provider.api_key_env": "\(created.apiKeyEnv ?? "")",
+            ])
             return try respond(ProviderBody(provider: created, modelCount: 0), request, context, status: .created)
         } catch let error as PostgresError where error.isUniqueViolation {
             throw APIError.conflict("provider '\(provider.name)' already exists", details: [.init(field: "name", message: "is taken")])
@@ -132,11 +135,26 @@ struct ProviderRoutes: Sendable {
     func update(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let name = try context.pathParameter("name")
         let input = try await request.decodeJSON(ProviderInput.self, schema: .ref("ProviderUpdate"), context: context)
-        guard var provider = try await services.providers.find(name) else { throw APIError.notFound("provider '\(name)' does not exist") }
-        input.apply(to: &provider)
-        let issues = Self.issues(provider)
-        if !issues.isEmpty { throw APIError.validation(issues, message: "the provider settings are invalid") }
-        guard let updated = try await services.providers.update(provider) else { throw APIError.notFound("provider '\(name)' does not exist") }
+        // Where the key goes is checked when it changes; disabling or retiming a provider is always allowed.
+        let checkEndpoint = input.baseURL != nil || input.apiKeyEnv != nil
+        let policy = services.providerPolicy
+        let result = try await services.providers.update(name, actor: context.actor) { current in
+            var provider = current
+            input.apply(to: &provider)
+            let issues = Self.issues(provider, policy: policy, checkEndpoint: checkEndpoint)
+            if !issues.isEmpty { throw APIError.validation(issues, message: "the provider settings are invalid") }
+            return provider
+        }
+        guard let (before, updated) = result else { throw APIError.notFound("provider '\(name)' does not exist") }
+        if before.baseURL != updated.baseURL || before.apiKeyEnv != updated.apiKeyEnv {
+            // Where a key is sent is security-relevant: say so at notice level, with both ends.
+            context.logger.notice("registry.provider.endpoint_changed", metadata: [
+                "llm.provider": "\(name)",
+                "provider.base_url.before": "\(before.baseURL)", "provider.base_url.after": "\(updated.baseURL)",
+                "provider.api_key_env.before": "\(before.apiKeyEnv ?? "")", "provider.api_key_env.after": "\(updated.apiKeyEnv ?? "")",
+                "auth.token_kind": "\(context.access.rawValue)",
+            ])
+        }
         context.logger.info("registry.provider.updated", metadata: ["llm.provider": "\(name)", "provider.enabled": "\(updated.enabled)"])
         let counts = try await services.providers.modelCounts()
         return try respond(ProviderBody(provider: updated, modelCount: counts[name] ?? 0), request, context)
@@ -145,11 +163,14 @@ struct ProviderRoutes: Sendable {
     /// An hour: longer than any model call, and far from the limits of integer milliseconds.
     static let maxTimeoutSeconds = 3600.0
 
-    /// The CHECK constraints of migrations/0003, as field messages.
-    static func issues(_ provider: Provider) -> [FieldIssue] {
+    /// The CHECK constraints of migrations/0003 and the key-safety rules, as field messages.
+    /// `checkEndpoint`: also check where the key would be sent and which variable holds it.
+    static func issues(_ provider: Provider, policy: ProviderPolicy, checkEndpoint: Bool) -> [FieldIssue] {
         var issues: [FieldIssue] = []
-        if !isBaseURL(provider.baseURL) {
-            issues.append(.init(field: "base_url", message: "base_url must be http:// or https:// followed by a host, e.g. https://api.openai.com"))
+        if checkEndpoint {
+            for problem in provider.baseURLProblems(allowedHTTPHosts: policy.allowedHTTPHosts) {
+                issues.append(.init(field: "base_url", message: problem.description))
+            }
         }
         if let variable = provider.apiKeyEnv, !isVariableName(variable) {
             // The value itself is not repeated: it may be a pasted secret.
@@ -160,6 +181,13 @@ struct ProviderRoutes: Sendable {
             issues.append(.init(
                 field: "api_key_env",
                 message: "\(variable) holds Switchboard's own secrets (DATABASE_URL, PG*, SWITCHBOARD_*) and cannot be a provider's key variable"))
+        } else if checkEndpoint, let variable = provider.apiKeyEnv,
+            !Provider.isAllowedKeyVariable(variable, operatorAllowed: policy.allowedKeyVariables)
+        {
+            issues.append(.init(
+                field: "api_key_env",
+                message: "\(variable) is not a provider key variable: use an upper-case name ending in _API_KEY or _TOKEN "
+                    + "(not AWS_*, GITHUB_*…), or list it in SWITCHBOARD_ALLOWED_KEY_VARS"))
         }
         if !(provider.connectTimeoutSeconds > 0 && provider.connectTimeoutSeconds <= maxTimeoutSeconds) {
             issues.append(.init(field: "connect_timeout_seconds", message: "must be a number of seconds greater than 0 and at most \(Int(maxTimeoutSeconds))"))
@@ -178,14 +206,6 @@ struct ProviderRoutes: Sendable {
     static func isName(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, ("a"..."z").contains(first) || ("0"..."9").contains(first) else { return false }
         return text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0) }
-    }
-
-    static func isBaseURL(_ text: String) -> Bool {
-        for scheme in ["http://", "https://"] where text.hasPrefix(scheme) {
-            let rest = text.dropFirst(scheme.count)
-            return !rest.isEmpty && rest.first != "/" && !rest.contains(where: \.isWhitespace)
-        }
-        return false
     }
 }
 

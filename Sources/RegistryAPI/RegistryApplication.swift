@@ -10,24 +10,36 @@ import Synchronization
 public struct RegistryConfiguration: Sendable {
     public var host: String
     public var port: Int
-    /// `SWITCHBOARD_API_TOKEN`: when set, `/api` requires `Authorization: Bearer <token>`.
-    public var apiToken: String?
+    /// `SWITCHBOARD_API_TOKEN` (read and write) and `SWITCHBOARD_READ_TOKEN` (read only): when
+    /// either is set, `/api` requires `Authorization: Bearer <token>`.
+    public var tokens: APITokens
+    public var apiToken: String? { tokens.write }
+    /// Provider writes: hosts a key may be sent to over plain http besides loopback
+    /// (`SWITCHBOARD_ALLOWED_HTTP_HOSTS`), and key variable names allowed besides the documented
+    /// patterns (`SWITCHBOARD_ALLOWED_KEY_VARS`).
+    public var providerPolicy: ProviderPolicy
     /// The migrations `/readyz` compares the database with.
     public var migrations: [Migration]
     /// Where request metrics go and what `/metrics` renders.
     public var metrics: PrometheusCollectorRegistry
     public var version: String
+    /// "Now" for every date-dependent answer (deprecation, effective status). Tests pin it.
+    public var clock: @Sendable () -> Date
 
     public init(
-        host: String = "0.0.0.0", port: Int = 8080, apiToken: String? = nil, migrations: [Migration] = [],
-        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), version: String = "1.0.0"
+        host: String = "127.0.0.1", port: Int = 8080, apiToken: String? = nil, readToken: String? = nil,
+        providerPolicy: ProviderPolicy = ProviderPolicy(), migrations: [Migration] = [],
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), version: String = "1.0.0",
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.host = host
         self.port = port
-        self.apiToken = apiToken.flatMap { $0.isEmpty ? nil : $0 }
+        self.tokens = APITokens(write: apiToken, read: readToken)
+        self.providerPolicy = providerPolicy
         self.migrations = migrations
         self.metrics = metrics
         self.version = version
+        self.clock = clock
     }
 }
 
@@ -39,7 +51,7 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
         document.value.withLock { $0 }
     })
     let routes = ModelRoutes(services: services).routes + ProviderRoutes(services: services).routes
-        + AgentRoutes(services: services).routes + system.routes
+        + AgentRoutes(services: services).routes + ChangeRoutes(services: services).routes + system.routes
     let built = OpenAPIDocument.build(routes: routes, version: configuration.version)
     document.value.withLock { $0 = built }
     return routes
@@ -52,15 +64,22 @@ final class OpenAPIDocumentHolder: Sendable {
 /// The router with every route and middleware: errors as JSON (outermost after metrics, so even
 /// 401/404/413 use the API's shape), request metrics, bearer auth.
 public func buildRouter(configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger) -> Router<RegistryContext> {
-    let services = RegistryServices(pool: pool, migrations: configuration.migrations, logger: logger)
+    let services = RegistryServices(
+        pool: pool, migrations: configuration.migrations, logger: logger, clock: configuration.clock,
+        providerPolicy: configuration.providerPolicy, tokens: configuration.tokens)
     let routes = registryRoutes(configuration: configuration, services: services)
     var templates: [String: String] = [:]
     for route in routes { templates[RouterPath(route.routerPath).description] = route.path }
     let router = Router(context: RegistryContext.self)
     router.add(middleware: RequestMetricsMiddleware(registry: configuration.metrics, templates: templates))
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: BearerAuthMiddleware(token: configuration.apiToken))
-    router.register(routes)
+    // Auth and the JSON content type belong to the /api group: whatever the router routes there
+    // passes through them, however the path was spelled.
+    let api = router.group(RouterPath(APIRoute.apiPrefix))
+        .add(middleware: BearerAuthMiddleware(tokens: configuration.tokens))
+        .add(middleware: JSONContentTypeMiddleware())
+    router.register(routes, api: api)
     return router
 }
 
@@ -69,9 +88,14 @@ public func buildRouter(configuration: RegistryConfiguration, pool: PostgresPool
 public func buildApplication(
     configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger
 ) async -> some ApplicationProtocol {
-    if configuration.apiToken == nil {
+    if !configuration.tokens.isEnabled {
         logger.warning("registry.auth.disabled", metadata: [
-            "registry.hint": "SWITCHBOARD_API_TOKEN is not set: every /api route is open to anyone who can reach this port",
+            "http.host": "\(configuration.host)",
+            "registry.hint": "SWITCHBOARD_API_TOKEN is not set: /api is open to anyone who can reach \(configuration.host):\(configuration.port)",
+        ])
+    } else if configuration.tokens.write == nil {
+        logger.notice("registry.auth.read_only", metadata: [
+            "registry.hint": "only SWITCHBOARD_READ_TOKEN is set: the API can be read but not changed",
         ])
     }
     do {

@@ -12,19 +12,41 @@ struct RegistryServices: Sendable {
     let providers: ProviderRepository
     let agents: AgentRepository
     let usage: UsageRepository
+    let changes: ConfigChangeRepository
     let importer: CatalogImporter
     let migrator: Migrator
     let logger: Logger
+    /// "Now", injected (tests pin it); never call `Date()` in a handler.
+    let clock: @Sendable () -> Date
+    let providerPolicy: ProviderPolicy
+    let tokens: APITokens
 
-    init(pool: PostgresPool, migrations: [Migration], logger: Logger) {
+    init(
+        pool: PostgresPool, migrations: [Migration], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
+        providerPolicy: ProviderPolicy = ProviderPolicy(), tokens: APITokens = APITokens(write: nil)
+    ) {
+        self.clock = clock
+        self.providerPolicy = providerPolicy
+        self.tokens = tokens
         self.pool = pool
         models = ModelRepository(pool: pool)
         providers = ProviderRepository(pool: pool)
         agents = AgentRepository(pool: pool)
         usage = UsageRepository(pool: pool)
+        changes = ConfigChangeRepository(pool: pool)
         importer = CatalogImporter(pool: pool, logger: logger)
         migrator = Migrator(pool: pool, migrations: migrations, logger: logger)
         self.logger = logger
+    }
+
+    /// The current instant by the injected clock.
+    var now: Date { clock() }
+
+    /// The models recommendations choose from: none of a disabled provider, no dated snapshot
+    /// next to its alias.
+    func recommendationCandidates() async throws -> [LLMModel] {
+        let disabled = Set(try await providers.all().filter { !$0.enabled }.map(\.name))
+        return RecommendationCandidates.filter(try await models.all().map(\.model), disabledProviders: disabled)
     }
 
     /// The catalog lookups `ModelConfigurationValidator` needs, for the models a configuration names.

@@ -22,7 +22,7 @@ struct SystemRoutes: Sendable {
                 handler: { request, context in try respond(["status": "ok"], request, context) }),
             APIRoute(
                 method: .get, path: "/readyz", operationID: "readiness", tag: "operations",
-                summary: "Readiness: the database answers and every migration is applied (503 otherwise).",
+                summary: "Readiness: the database answers and every migration is applied (503 otherwise). Details (database, migrations) only with a valid token, or when the server has none.",
                 responses: [.init(200, "Ready.", .ref("Readiness")), .init(503, "Not ready, with why.", .ref("Readiness"))],
                 handler: readiness),
             APIRoute(
@@ -45,8 +45,8 @@ struct SystemRoutes: Sendable {
             var error: String?
         }
         var status: String
-        var database: String
-        var migrations: Migrations
+        var database: String?
+        var migrations: Migrations?
     }
 
     func readiness(_ request: Request, _ context: RegistryContext) async throws -> Response {
@@ -58,9 +58,16 @@ struct SystemRoutes: Sendable {
             body.migrations = .init(applied: status.applied.count, pending: status.pending)
             if status.pending.isEmpty { body.status = "ready" }
         } catch let error as MigrationError {
-            body.migrations.error = error.description
+            // Paths and checksums: for the log and for authenticated callers only.
+            context.logger.warning("registry.readiness.migrations_unreadable", metadata: ["error.message": "\(error.description)"])
+            body.migrations?.error = "the migration state could not be read; the server log has the details"
         } catch {
             context.logger.warning("registry.readiness.database_unreachable", metadata: ["error.type": "\(type(of: error))"])
+        }
+        // Probes only need the status; what is wrong is for callers with a token (or a server without tokens).
+        if services.tokens.access(forAuthorization: request.headers[.authorization]) == nil {
+            body.database = nil
+            body.migrations = nil
         }
         return try respond(body, request, context, status: body.status == "ready" ? .ok : .serviceUnavailable)
     }

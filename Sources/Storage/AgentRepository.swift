@@ -28,7 +28,25 @@ public struct AgentRepository: Sendable {
         }
     }
 
+    /// A page of agents and how many match the filter in all.
     public func list(_ filter: Filter) async throws -> [AgentRecord] {
+        try await page(filter).agents
+    }
+
+    public func page(_ filter: Filter) async throws -> (agents: [AgentRecord], total: Int) {
+        let condition = Self.condition(filter)
+        let total = try await pool.query("SELECT count(*) AS total FROM agents WHERE \(condition)").rows.first?
+            .decode("total", as: Int.self) ?? 0
+        let agents = try await pool.query("""
+            SELECT \(AgentRecord.columns) FROM agents
+             WHERE \(condition)
+             ORDER BY name, id
+             LIMIT \(filter.limit) OFFSET \(filter.offset)
+            """).rows.map(AgentRecord.init(row:))
+        return (agents, total)
+    }
+
+    static func condition(_ filter: Filter) -> SQL {
         var conditions: [SQL] = ["TRUE"]
         if let status = filter.status { conditions.append("status = \(status)") }
         if let agentType = filter.agentType { conditions.append("agent_type = \(agentType)") }
@@ -38,20 +56,29 @@ public struct AgentRepository: Sendable {
                  OR model_config @> \(PostgresJSON(["fallback_model_ids": [modelID]])))
                 """)
         }
-        return try await pool.query("""
-            SELECT \(AgentRecord.columns) FROM agents
-             WHERE \(SQL.joined(conditions, separator: " AND "))
-             ORDER BY name, id
-             LIMIT \(filter.limit) OFFSET \(filter.offset)
-            """).rows.map(AgentRecord.init(row:))
+        return SQL.joined(conditions, separator: " AND ")
     }
 
     public func find(_ id: UUID) async throws -> AgentRecord? {
         try await pool.query("SELECT \(AgentRecord.columns) FROM agents WHERE id = \(id)").rows.first.map(AgentRecord.init(row:))
     }
 
-    public func create(_ agent: AgentRecord) async throws -> AgentRecord {
-        let rows = try await pool.query("""
+    public func create(_ agent: AgentRecord, actor: ChangeActor? = nil) async throws -> AgentRecord {
+        try await create(actor: actor) { _ in agent }
+    }
+
+    /// Inserts the agent `build` returns, in one transaction with whatever `build` reads on the
+    /// connection (e.g. the models of its chain `FOR SHARE`).
+    public func create(actor: ChangeActor?, _ build: (PostgresConnection) async throws -> AgentRecord) async throws -> AgentRecord {
+        try await pool.withTransaction { connection in
+            try await connection.announce(actor)
+            let agent = try await build(connection)
+            return try await insert(agent, on: connection)
+        }
+    }
+
+    private func insert(_ agent: AgentRecord, on connection: PostgresConnection) async throws -> AgentRecord {
+        let rows = try await connection.query("""
             INSERT INTO agents (id, name, agent_type, description, skills, status, preferred_model, temperature,
                                 max_tokens, model_config)
             VALUES (\(agent.id), \(agent.name), \(agent.agentType), \(agent.description), \(agent.skills), \(agent.status),
@@ -65,13 +92,22 @@ public struct AgentRepository: Sendable {
     /// Reads the agent with a row lock, lets `change` edit it, and writes it back in the same
     /// transaction, so two concurrent updates cannot lose each other's fields. nil when the agent
     /// does not exist. Errors thrown by `change` roll back and propagate.
-    public func update(_ id: UUID, _ change: (inout AgentRecord) throws -> Void) async throws -> AgentRecord? {
+    public func update(_ id: UUID, actor: ChangeActor? = nil, _ change: (inout AgentRecord) throws -> Void) async throws -> AgentRecord? {
+        try await update(id, actor: actor) { agent, _ in try change(&agent) }
+    }
+
+    /// As `update(_:actor:_:)`, with the transaction's connection for reads that must happen under
+    /// the same locks (the chain's models `FOR SHARE`).
+    public func update(
+        _ id: UUID, actor: ChangeActor?, _ change: (inout AgentRecord, PostgresConnection) async throws -> Void
+    ) async throws -> AgentRecord? {
         try await pool.withTransaction { connection in
+            try await connection.announce(actor)
             guard let row = try await connection.query("SELECT \(AgentRecord.columns) FROM agents WHERE id = \(id) FOR UPDATE").rows.first else {
                 return nil
             }
             var agent = try AgentRecord(row: row)
-            try change(&agent)
+            try await change(&agent, connection)
             let rows = try await connection.query("""
                 UPDATE agents
                    SET name = \(agent.name), agent_type = \(agent.agentType), description = \(agent.description),
@@ -92,8 +128,9 @@ public struct AgentRepository: Sendable {
         case hasJobs(Int)
     }
 
-    public func delete(_ id: UUID) async throws -> DeleteOutcome {
+    public func delete(_ id: UUID, actor: ChangeActor? = nil) async throws -> DeleteOutcome {
         try await pool.withTransaction { connection in
+            try await connection.announce(actor)
             let jobs = try await connection.query("SELECT count(*) AS jobs FROM llm_jobs WHERE agent_id = \(id)").rows.first?
                 .decode("jobs", as: Int.self) ?? 0
             if jobs > 0 {

@@ -71,7 +71,7 @@ public struct CatalogImporter: Sendable {
         }
     }
 
-    public func importCatalog(_ data: Data, format: Format, today: Date = Date()) async throws -> Report {
+    public func importCatalog(_ data: Data, format: Format, today: Date = Date(), actor: ChangeActor? = nil) async throws -> Report {
         switch format {
         case .litellm:
             let parsed: LiteLLMCatalog.Parsed
@@ -80,7 +80,7 @@ public struct CatalogImporter: Sendable {
             } catch {
                 throw ImportError.unreadable(error.description)
             }
-            var report = try await upsert(parsed.candidates, catalogSource: LiteLLMCatalog.sourceName)
+            var report = try await upsert(parsed.candidates, catalogSource: LiteLLMCatalog.sourceName, actor: actor)
             report.skipped = parsed.skipped.map {
                 Report.Skip(key: $0.key, category: $0.reason.category.rawValue, reason: $0.reason.message)
             } + report.skipped
@@ -93,8 +93,9 @@ public struct CatalogImporter: Sendable {
         }
     }
 
-    private func upsert(_ candidates: [LLMModel], catalogSource: String) async throws -> Report {
+    private func upsert(_ candidates: [LLMModel], catalogSource: String, actor: ChangeActor?) async throws -> Report {
         try await pool.withTransaction { connection in
+            try await connection.announce(actor)
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))")
             let providers = Set(try await connection.query("SELECT name FROM llm_providers").rows.map { try $0.decode("name", as: String.self) })
             var existing: [String: StoredModel] = [:]

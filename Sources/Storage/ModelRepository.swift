@@ -34,18 +34,37 @@ public struct ModelRepository: Sendable {
         return found
     }
 
+    /// The models among `modelIDs` that exist, keyed by id, read on `connection` with `FOR SHARE`:
+    /// until the caller's transaction ends no one can change them (a concurrent retire waits, and
+    /// then sees what the caller wrote).
+    public func findForShare(_ modelIDs: [String], on connection: PostgresConnection) async throws -> [String: StoredModel] {
+        guard !modelIDs.isEmpty else { return [:] }
+        let rows = try await connection.query("""
+            SELECT \(StoredModel.columns) FROM llm_models WHERE model_id = ANY(\(modelIDs)) ORDER BY model_id FOR SHARE
+            """).rows
+        var found: [String: StoredModel] = [:]
+        for row in rows {
+            let stored = try StoredModel(row: row)
+            found[stored.model.modelID] = stored
+        }
+        return found
+    }
+
     /// Inserts a model created through the API (`source` = manual). Throws a unique violation when
     /// the model id exists and a foreign-key violation when the provider does not.
-    public func create(_ model: LLMModel) async throws -> StoredModel {
+    public func create(_ model: LLMModel, actor: ChangeActor? = nil) async throws -> StoredModel {
         let sql: SQL = """
             INSERT INTO llm_models (\(Self.writableColumns), source)
             VALUES (\(Self.writableValues(model)), 'manual')
             RETURNING \(StoredModel.columns)
             """
-        guard let row = try await pool.query(sql).rows.first else {
-            throw PostgresError(kind: .decoding, message: "INSERT … RETURNING returned no row")
+        return try await pool.withTransaction { connection in
+            try await connection.announce(actor)
+            guard let row = try await connection.query(sql).rows.first else {
+                throw PostgresError(kind: .decoding, message: "INSERT … RETURNING returned no row")
+            }
+            return try StoredModel(row: row)
         }
-        return try StoredModel(row: row)
     }
 
     /// Read-modify-write of one model under a row lock: `change` sees the current row and returns
@@ -53,10 +72,11 @@ public struct ModelRepository: Sendable {
     /// agents `change` inspects on `connection` be read against a stale model). Records
     /// `editedFields` as local edits that imports keep. nil when the model does not exist.
     public func update(
-        _ modelID: String, editedFields: [String],
+        _ modelID: String, editedFields: [String], actor: ChangeActor? = nil,
         _ change: (StoredModel, PostgresConnection) async throws -> LLMModel
     ) async throws -> StoredModel? {
         try await pool.withTransaction { connection in
+            try await connection.announce(actor)
             guard let row = try await connection.query(
                 "SELECT \(StoredModel.columns) FROM llm_models WHERE model_id = \(modelID) FOR UPDATE").rows.first
             else { return nil }

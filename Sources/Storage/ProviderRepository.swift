@@ -23,9 +23,21 @@ public struct ProviderRepository: Sendable {
         try await pool.query("SELECT \(Self.columns) FROM llm_providers WHERE name = \(name)").rows.first.map(Self.provider(from:))
     }
 
+    /// Every provider, read on the caller's connection (inside its transaction).
+    public func all(on connection: PostgresConnection) async throws -> [Provider] {
+        try await connection.query("SELECT \(Self.columns) FROM llm_providers ORDER BY name").rows.map(Self.provider(from:))
+    }
+
     /// Throws a unique violation when the name is taken.
-    public func create(_ provider: Provider) async throws -> Provider {
-        let rows = try await pool.query("""
+    public func create(_ provider: Provider, actor: ChangeActor? = nil) async throws -> Provider {
+        try await pool.withTransaction { connection in
+            try await connection.announce(actor)
+            return try await insert(provider, on: connection)
+        }
+    }
+
+    private func insert(_ provider: Provider, on connection: PostgresConnection) async throws -> Provider {
+        let rows = try await connection.query("""
             INSERT INTO llm_providers (\(Self.columns))
             VALUES (\(provider.name), \(provider.apiStyle.rawValue), \(provider.baseURL), \(provider.apiKeyEnv),
                     \(provider.enabled), \(provider.connectTimeoutSeconds), \(provider.requestTimeoutSeconds))
@@ -35,9 +47,28 @@ public struct ProviderRepository: Sendable {
         return try Self.provider(from: row)
     }
 
-    /// Writes the editable settings (everything but the name). nil when the provider does not exist.
-    public func update(_ provider: Provider) async throws -> Provider? {
-        try await pool.query("""
+    /// Read-modify-write of one provider under a row lock (`FOR UPDATE`), so concurrent PATCHes
+    /// cannot lose each other's fields. `change` sees the current row and returns the new one (it may
+    /// throw to roll back). Writes the editable settings (everything but the name). nil when the
+    /// provider does not exist.
+    public func update(
+        _ name: String, actor: ChangeActor? = nil, _ change: (Provider) async throws -> Provider
+    ) async throws -> (before: Provider, after: Provider)? {
+        try await pool.withTransaction { connection in
+            try await connection.announce(actor)
+            guard let row = try await connection.query(
+                "SELECT \(Self.columns) FROM llm_providers WHERE name = \(name) FOR UPDATE").rows.first
+            else { return nil }
+            let before = try Self.provider(from: row)
+            var provider = try await change(before)
+            provider.name = before.name
+            guard let after = try await write(provider, on: connection) else { return nil }
+            return (before, after)
+        }
+    }
+
+    private func write(_ provider: Provider, on connection: PostgresConnection) async throws -> Provider? {
+        try await connection.query("""
             UPDATE llm_providers
                SET api_style = \(provider.apiStyle.rawValue), base_url = \(provider.baseURL),
                    api_key_env = \(provider.apiKeyEnv), enabled = \(provider.enabled),

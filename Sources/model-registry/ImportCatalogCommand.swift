@@ -40,7 +40,7 @@ struct ImportCatalogCommand: AsyncParsableCommand {
         defer { pool.shutdown() }
         let report: CatalogImporter.Report
         do {
-            report = try await CatalogImporter(pool: pool, logger: logger).importCatalog(data, format: format)
+            report = try await CatalogImporter(pool: pool, logger: logger).importCatalog(data, format: format, actor: .cli)
         } catch {
             throw ValidationError("import failed: \(error)")
         }

@@ -14,15 +14,20 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the registry API (models, providers, agents, /openapi.json, /healthz, /readyz, /metrics).",
         discussion: """
             Environment: DATABASE_URL, PORT, SWITCHBOARD_API_TOKEN (when set, /api requires \
-            Authorization: Bearer <token>), LOG_LEVEL. Migrations are not applied here: run \
-            `model-registry migrate`; until then /readyz answers 503.
+            Authorization: Bearer <token>), SWITCHBOARD_READ_TOKEN (a token that may only read), \
+            SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, LOG_LEVEL, LOG_FORMAT=json. \
+            Without a token the server listens on 127.0.0.1 only unless --allow-unauthenticated is given. \
+            Migrations are not applied here: run `model-registry migrate`; until then /readyz answers 503.
             """)
 
     @Option(help: "Port to listen on (default: $PORT, else 8080).")
     var port: Int?
 
-    @Option(help: "Interface to listen on.")
-    var host = "0.0.0.0"
+    @Option(help: "Interface to listen on (default: 0.0.0.0 with a token, 127.0.0.1 without).")
+    var host: String?
+
+    @Flag(help: "Serve the API without a token on a non-loopback address (anyone who reaches the port can change the catalog and providers).")
+    var allowUnauthenticated = false
 
     @OptionGroup var database: DatabaseOptions
 
@@ -38,7 +43,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65_535).contains(resolvedPort) else { throw ValidationError("port must be 0-65535") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
 
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let tokens = APITokens(write: environment["SWITCHBOARD_API_TOKEN"], read: environment["SWITCHBOARD_READ_TOKEN"])
+        let listenHost: String
+        do {
+            listenHost = try ListenPolicy.host(requestedHost: host, tokens: tokens, allowUnauthenticated: allowUnauthenticated)
+        } catch {
+            throw ValidationError(error.description)
+        }
+
+        if environment["LOG_FORMAT"]?.lowercased() == "json" {
+            LoggingSystem.bootstrap { label in JSONLogHandler.standardError(label: label) }
+        } else {
+            LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        }
         var logger = Logger(label: "model-registry")
         logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
 
@@ -58,12 +75,12 @@ struct ServeCommand: AsyncParsableCommand {
         let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: maxConnections, logger: logger)
         defer { pool.shutdown() }
         logger.info("registry.starting", metadata: [
-            "http.port": "\(resolvedPort)", "postgres.target": "\(databaseConfiguration)", "migrations.count": "\(migrations.count)",
+            "http.host": "\(listenHost)", "http.port": "\(resolvedPort)", "auth.enabled": "\(tokens.isEnabled)", "postgres.target": "\(databaseConfiguration)", "migrations.count": "\(migrations.count)",
         ])
         let app = await buildApplication(
             configuration: RegistryConfiguration(
-                host: host, port: resolvedPort, apiToken: environment["SWITCHBOARD_API_TOKEN"],
-                migrations: migrations, metrics: registry),
+                host: listenHost, port: resolvedPort, apiToken: tokens.write, readToken: tokens.read,
+                providerPolicy: ProviderPolicy(environment: environment), migrations: migrations, metrics: registry),
             pool: pool, logger: logger)
         try await app.runService()
     }

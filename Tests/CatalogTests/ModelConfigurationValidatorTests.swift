@@ -27,8 +27,24 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
         // Model
         ValidationCase(name: "minimal valid config", config: config("gpt-4o")),
         ValidationCase(name: "full valid config", config: config(
-            "gpt-4o", provider: "openai", temperature: 0.7, maxTokens: 1000, topP: 0.9, frequency: 0.5,
-            presence: -0.5, fallbacks: ["claude-sonnet-4-5", "gpt-4o-mini"])),
+            "gpt-4o", provider: "openai", temperature: 0.7, maxTokens: 1000, topP: 0.9, fallbacks: ["claude-sonnet-4-5", "gpt-4o-mini"])),
+        // Every fallback against its own limits: warnings on the setting, naming the fallback.
+        ValidationCase(name: "penalties an Anthropic fallback ignores", config: config(
+            "gpt-4o", frequency: 0.5, presence: -0.5, fallbacks: ["claude-sonnet-4-5", "gpt-4o-mini"]),
+            warningFields: ["frequency_penalty", "presence_penalty"],
+            messageContains: "ignored by fallback 'claude-sonnet-4-5' (fallback_model_ids[0])"),
+        ValidationCase(name: "temperature a fallback cannot take", config: config(
+            "gpt-4o", temperature: 1.5, fallbacks: ["gpt-4o-mini", "claude-sonnet-4-5"]),
+            warningFields: ["temperature"],
+            messageContains: "fallback 'claude-sonnet-4-5' (fallback_model_ids[1]) accepts temperature 0–1; with temperature 1.5 that fallback will fail"),
+        ValidationCase(name: "max_tokens beyond a fallback's output limit", config: config(
+            "gpt-4o", maxTokens: 16_000, fallbacks: ["claude-3-haiku-20240307"]),
+            warningFields: ["fallback_model_ids[0]", "max_tokens"],
+            messageContains: "fallback model 'claude-3-haiku-20240307' is deprecated"),
+        ValidationCase(name: "fallback on a disabled provider", config: config(
+            "gpt-4o", fallbacks: ["meta-llama/Llama-3.1-8B-Instruct"]),
+            warningFields: ["fallback_model_ids[0]"],
+            messageContains: "provider 'huggingface' is disabled: fallback 'meta-llama/Llama-3.1-8B-Instruct' (fallback_model_ids[0]) will be skipped"),
         ValidationCase(name: "unknown model", config: config("gpt-9"), errorFields: ["model_id"],
                        messageContains: "'gpt-9' is not in the catalog"),
         ValidationCase(name: "blank model id", config: config("  "), errorFields: ["model_id"]),
@@ -94,7 +110,7 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
         ValidationCase(name: "six fallbacks rejected", config: config(
             "gpt-4o", fallbacks: ["gpt-4o-mini", "gpt-5", "claude-sonnet-4-5", "claude-3-haiku-20240307", "gpt-3.5-turbo-1106",
                                   "meta-llama/Llama-3.1-8B-Instruct"]),
-            errorFields: ["fallback_model_ids"], warningFields: ["fallback_model_ids[3]", "fallback_model_ids[4]"],
+            errorFields: ["fallback_model_ids"], warningFields: ["fallback_model_ids[3]", "fallback_model_ids[4]", "fallback_model_ids[5]"],
             messageContains: "at most 5 fallback models"),
         // Several problems at once: one error per bad field.
         ValidationCase(name: "every bad field reported once", config: config(

@@ -55,7 +55,7 @@ import Testing
         (#"{"name": "A", "agent_type": "coder", "model_config": {"model_id": "gpt-4o", "temprature": 1}}"#, ["model_config.temprature"]),
         (#"{"name": "A", "agent_type": "coder", "model_config": {"model_id": "nope"}}"#, ["model_config.model_id"]),
         (#"{"name": "A", "agent_type": "coder", "model_config": {"model_id": "gpt-4o"}, "preferred_model": "gpt-4"}"#, ["model_config"]),
-        (#"{"name": "A", "agent_type": "coder", "preferred_model": "claude-3-opus-20240229"}"#, ["preferred_model"]),
+        (#"{"name": "A", "agent_type": "coder", "preferred_model": "no-such-model"}"#, ["preferred_model"]),
         (#"{"name": "A", "agent_type": "coder", "preferred_model": "gpt-4", "max_tokens": 100000}"#, ["max_tokens"]),
     ])
     func createValidation(body: String, fields: [String]) async throws {
@@ -113,7 +113,7 @@ import Testing
         }
     }
 
-    @Test func legacyFieldsOnUpdateReplaceTheConfiguration() async throws {
+    @Test func legacyFieldsOnUpdateMergeIntoTheConfiguration() async throws {
         try await Registry.run { api in
             let id = try await api.createAgent(#"{"name": "L", "agent_type": "chat", "preferred_model": "gpt-4o", "temperature": 0.5}"#)
             let reply = try await api.patch("/api/agents/\(id)", #"{"preferred_model": "claude-haiku-4-5"}"#)
@@ -154,13 +154,15 @@ import Testing
             #expect(body["model_config"]?["fallback_model_ids"]?.array == [.string("gpt-4")], "the PRD's single fallback is a one-element chain")
             #expect(body["model_config"]?["provider"]?.string == "anthropic")
             let warnings = body["warnings"]?.array ?? []
-            #expect(warnings.compactMap { $0["field"]?.string } == ["frequency_penalty", "fallback_model_ids[0]"])
-            #expect(warnings.last?["message"]?.string?.contains("gpt-5.6-sol") == true, "the deprecated fallback's successor is named")
+            #expect(warnings.compactMap { $0["field"]?.string } == ["frequency_penalty", "fallback_model_ids[0]", "max_tokens"])
+            #expect(warnings[1]["message"]?.string?.contains("gpt-5.6-sol") == true, "the deprecated fallback's successor is named")
+            #expect(warnings[2]["message"]?.string?.contains("fallback 'gpt-4' (fallback_model_ids[0]) produces at most") == true,
+                    "the fallback's own output limit")
 
             let fetched = try await api.get("/api/agents/\(id)/model-config").json()
             #expect(fetched["source"]?.string == "stored")
             #expect(fetched["model_config"] == body["model_config"])
-            #expect(fetched["warnings"]?.array?.count == 2)
+            #expect(fetched["warnings"]?.array?.count == 3)
             let agent = try await api.get("/api/agents/\(id)").json()
             #expect(agent["preferred_model"]?.string == "claude-opus-4-5")
             #expect(agent["max_tokens"]?.int == 8000)

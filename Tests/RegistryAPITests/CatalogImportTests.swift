@@ -138,8 +138,9 @@ import Testing
         try await Registry.run { api in
             let data = Data(try LiteLLMFile.bytes())
             let importer = CatalogImporter(pool: api.pool)
-            let first = try await importer.importCatalog(data, format: .litellm)
-            let second = try await importer.importCatalog(data, format: .litellm)
+            // Same day as the API's pinned clock: deprecation dates decide what an import changes.
+            let first = try await importer.importCatalog(data, format: .litellm, today: Registry.fixedNow)
+            let second = try await importer.importCatalog(data, format: .litellm, today: Registry.fixedNow)
             #expect(!first.inserted.isEmpty)
             #expect(second.inserted.isEmpty && second.updated.isEmpty)
             #expect(second.unchanged.count == first.inserted.count + first.updated.count + first.unchanged.count)

@@ -180,7 +180,7 @@ import Testing
         (#"{"provider": "anthropic"}"#, ["provider"]),
         (#"{"display_name": null}"#, ["display_name"]),
         (#"{"successor_model_id": "gpt-4o"}"#, ["successor_model_id"]),
-        (#"{"max_temperature": -1}"#, ["max_temperature", "default_temperature"]),
+        (#"{"max_temperature": -1}"#, ["max_temperature"]),
     ])
     func updateValidation(body: String, fields: [String]) async throws {
         try await Registry.run { api in

@@ -23,8 +23,10 @@ import TestSupport
             for (path, item) in paths {
                 guard case .object(let operations) = item else { continue }
                 for (method, operation) in operations {
-                    // `{name}` becomes the router's capture, except catch-all parameters (allowReserved).
-                    let catchAll = Set((operation["parameters"]?.array ?? []).filter { $0["allowReserved"]?.bool == true }
+                    // `{name}` becomes the router's capture, except catch-all parameters (x-catch-all).
+                    #expect((operation["parameters"]?.array ?? []).allSatisfy { $0["allowReserved"] == nil || $0["in"]?.string == "query" },
+                            "allowReserved is for query parameters only: \(method) \(path)")
+                    let catchAll = Set((operation["parameters"]?.array ?? []).filter { $0["x-catch-all"]?.bool == true }
                         .compactMap { $0["name"]?.string })
                     let routerPath = path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
                         let name = segment.dropFirst().dropLast()
@@ -38,7 +40,12 @@ import TestSupport
                 }
             }
             let router = buildRouter(configuration: RegistryConfiguration(), pool: api.pool, logger: Logger(label: "openapi-test"))
-            let served = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
+            let allServed = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
+            // Other methods on a documented path are registered too, to answer 405 with Allow.
+            let documentedPaths = Set(documented.map { $0.split(separator: " ", maxSplits: 1)[1] })
+            let methodNotAllowed = allServed.subtracting(documented)
+            #expect(methodNotAllowed.allSatisfy { documentedPaths.contains($0.split(separator: " ", maxSplits: 1)[1]) }, "\(methodNotAllowed)")
+            let served = allServed.subtracting(methodNotAllowed)
             #expect(served == documented, "served but undocumented: \(served.subtracting(documented)); documented but not served: \(documented.subtracting(served))")
             #expect(served.count >= 26)
         }
@@ -120,6 +127,9 @@ import TestSupport
                 ("GET", "/api/agents/\(agentID)/model-usage", nil, "AgentModelUsage"),
                 ("GET", "/api/agents/\(agentID)/recommendations", nil, "AgentRecommendations"),
                 ("POST", "/api/models/import", #"{"gpt-4o": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 2.5e-06}}"#, "ImportReport"),
+                ("GET", "/api/changes", nil, "ConfigChangeList"),
+                ("GET", "/api/changes?entity=agent&limit=1", nil, "ConfigChangeList"),
+                ("GET", "/api/agents/\(agentID)/changes", nil, "ConfigChangeList"),
                 ("GET", "/healthz", nil, "Health"),
                 ("GET", "/readyz", nil, "Readiness"),
                 ("GET", "/api/models/nope", nil, "Error"),

@@ -19,8 +19,13 @@ struct Registry: Sendable {
 
     static let migrations: [Migration] = (try? Migration.load(from: TestDatabase.migrationsDirectory)) ?? []
 
+    /// The day every API test runs on, whatever the machine's date: the catalog's deprecation
+    /// dates are judged against this, so no test changes its result when a real date passes.
+    static let fixedNow = Date(timeIntervalSince1970: 1_795_953_600)  // 2026-11-29T12:00:00Z
+
     static func run(
-        token: String? = nil, migrateUpTo version: String? = nil,
+        token: String? = nil, readToken: String? = nil, migrateUpTo version: String? = nil,
+        now: Date = fixedNow, providerPolicy: ProviderPolicy = ProviderPolicy(),
         _ body: @escaping @Sendable (Registry) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { configuration in
@@ -28,7 +33,8 @@ struct Registry: Sendable {
             defer { pool.shutdown() }
             try await Migrator(pool: pool, migrations: migrations).migrate(upTo: version)
             let router = buildRouter(
-                configuration: RegistryConfiguration(apiToken: token, migrations: migrations),
+                configuration: RegistryConfiguration(
+                    apiToken: token, readToken: readToken, providerPolicy: providerPolicy, migrations: migrations, clock: { now }),
                 pool: pool, logger: Logger(label: "registry-tests"))
             let app = Application(router: router, logger: Logger(label: "registry-tests"))
             try await app.test(.router) { client in
@@ -47,11 +53,13 @@ struct Registry: Sendable {
         let auth: String? = authorization ?? token.map { "Bearer \($0)" }
         if let auth { headers[.authorization] = auth }
         var body: ByteBuffer?
-        if let json {
+        // A well-behaved client: JSON content type on every write (tests of the 415 pass their own).
+        if headers[.contentType] == nil, json != nil || bytes != nil || [.post, .put, .patch].contains(method) {
             headers[.contentType] = "application/json"
+        }
+        if let json {
             body = ByteBuffer(string: json)
         } else if let bytes {
-            headers[.contentType] = "application/json"
             body = ByteBuffer(bytes: bytes)
         }
         return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in

@@ -1,0 +1,46 @@
+import Catalog
+import Foundation
+
+/// What the operator allows for provider endpoints and key variables, beyond the built-in rules
+/// (https, or http to loopback; key variables named `*_API_KEY` or `*_TOKEN`).
+public struct ProviderPolicy: Sendable {
+    /// `SWITCHBOARD_ALLOWED_HTTP_HOSTS`: hosts (comma-separated) a key may reach over plain http.
+    public var allowedHTTPHosts: Set<String>
+    /// `SWITCHBOARD_ALLOWED_KEY_VARS`: exact variable names allowed as `api_key_env` besides the patterns.
+    public var allowedKeyVariables: Set<String>
+
+    public init(allowedHTTPHosts: Set<String> = [], allowedKeyVariables: Set<String> = []) {
+        self.allowedHTTPHosts = Set(allowedHTTPHosts.map { $0.lowercased() })
+        self.allowedKeyVariables = allowedKeyVariables
+    }
+
+    public init(environment: [String: String]) {
+        func list(_ name: String) -> Set<String> {
+            Set((environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+        self.init(allowedHTTPHosts: list("SWITCHBOARD_ALLOWED_HTTP_HOSTS"), allowedKeyVariables: list("SWITCHBOARD_ALLOWED_KEY_VARS"))
+    }
+}
+
+/// Where `model-registry serve` listens, decided from the flags and whether a token is set: safe
+/// by default. Without a token the API is open, so it listens on 127.0.0.1 only; serving it
+/// unauthenticated on any other address needs `--allow-unauthenticated`.
+public enum ListenPolicy {
+    public struct Refusal: Error, CustomStringConvertible, Equatable {
+        public var host: String
+        public var description: String {
+            "refusing to serve the API without a token on \(host): set SWITCHBOARD_API_TOKEN, listen on 127.0.0.1, "
+                + "or pass --allow-unauthenticated to serve it open on purpose"
+        }
+    }
+
+    /// The host to bind. `requestedHost` nil: 0.0.0.0 with a token, 127.0.0.1 without.
+    public static func host(requestedHost: String?, tokens: APITokens, allowUnauthenticated: Bool) throws(Refusal) -> String {
+        if tokens.isEnabled { return requestedHost ?? "0.0.0.0" }
+        guard let requestedHost else { return "127.0.0.1" }
+        if Provider.isLoopbackHost(requestedHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) || allowUnauthenticated {
+            return requestedHost
+        }
+        throw Refusal(host: requestedHost)
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import HTTPTypes
+import Testing
+@testable import RegistryAPI
+
+/// Safe defaults: listen address without a token, JSON-only writes, the read-only token,
+/// readiness details, provider key rules.
+@Suite struct SecurityTests {
+    // MARK: - Listen address
+
+    @Test func withoutATokenTheServerListensOnLoopbackOnly() throws {
+        let none = APITokens(write: nil)
+        #expect(try ListenPolicy.host(requestedHost: nil, tokens: none, allowUnauthenticated: false) == "127.0.0.1")
+        #expect(try ListenPolicy.host(requestedHost: "::1", tokens: none, allowUnauthenticated: false) == "::1")
+        #expect(try ListenPolicy.host(requestedHost: "localhost", tokens: none, allowUnauthenticated: false) == "localhost")
+        #expect(throws: ListenPolicy.Refusal(host: "0.0.0.0")) {
+            try ListenPolicy.host(requestedHost: "0.0.0.0", tokens: none, allowUnauthenticated: false)
+        }
+        #expect(throws: ListenPolicy.Refusal(host: "10.1.2.3")) {
+            try ListenPolicy.host(requestedHost: "10.1.2.3", tokens: none, allowUnauthenticated: false)
+        }
+        // Explicit opt-out, or a token: any address.
+        #expect(try ListenPolicy.host(requestedHost: "0.0.0.0", tokens: none, allowUnauthenticated: true) == "0.0.0.0")
+        let token = APITokens(write: "t")
+        #expect(try ListenPolicy.host(requestedHost: nil, tokens: token, allowUnauthenticated: false) == "0.0.0.0")
+        // An empty token is no token.
+        #expect(try ListenPolicy.host(requestedHost: nil, tokens: APITokens(write: ""), allowUnauthenticated: false) == "127.0.0.1")
+    }
+
+    // MARK: - Content type
+
+    @Test func aCrossSiteFormPostIs415AndChangesNothing() async throws {
+        try await Registry.run(token: nil) { api in
+            for contentType in ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"] {
+                let reply = try await api.send(
+                    .post, "/api/providers", json: #"{"name": "evil", "api_style": "openai", "base_url": "https://evil.example"}"#,
+                    headers: [.contentType: contentType])
+                #expect(reply.status == .unsupportedMediaType, "\(contentType): \(reply)")
+                #expect(reply.errorCode == "unsupported_media_type")
+            }
+            #expect(try await api.get("/api/providers/evil").status == .notFound)
+            // A body-less POST (what fetch() sends cross-site without a preflight) is refused too.
+            let retire = try await api.send(.post, "/api/models/gpt-4o/retire?force=true", headers: [.contentType: "text/plain"])
+            #expect(retire.status == .unsupportedMediaType)
+            #expect(try await api.get("/api/models/gpt-4o").json()["status"]?.string == "active")
+            // The JSON content type, with parameters and in any case, is accepted.
+            let ok = try await api.send(
+                .patch, "/api/providers/openai", json: #"{"request_timeout_seconds": 30}"#,
+                headers: [.contentType: "Application/JSON; charset=utf-8"])
+            #expect(ok.status == .ok, "\(ok)")
+        }
+    }
+
+    // MARK: - Read-only token
+
+    @Test func theReadTokenReadsButCannotWrite() async throws {
+        try await Registry.run(token: "write-secret", readToken: "read-secret") { api in
+            let read = "Bearer read-secret"
+            #expect(try await api.send(.get, "/api/models", authorization: .some(read)).status == .ok)
+            #expect(try await api.send(.get, "/api/agents", authorization: .some(read)).status == .ok)
+            let writes: [(HTTPRequest.Method, String, String?)] = [
+                (.post, "/api/agents", #"{"name": "R", "agent_type": "chat"}"#),
+                (.patch, "/api/providers/openai", #"{"enabled": false}"#),
+                (.post, "/api/models/gpt-4o/retire?force=true", nil),
+            ]
+            for (method, path, body) in writes {
+                let reply = try await api.send(method, path, json: body, authorization: .some(read))
+                #expect(reply.status == .forbidden, "\(method) \(path): \(reply)")
+                #expect(reply.errorCode == "read_only_token")
+            }
+            #expect(try await api.get("/api/providers/openai").json()["enabled"]?.bool == true)
+            // The write token still writes.
+            #expect(try await api.send(.patch, "/api/providers/openai", json: #"{"enabled": false}"#,
+                                       authorization: .some("Bearer write-secret")).status == .ok)
+        }
+    }
+
+    @Test func readinessDetailsNeedAToken() async throws {
+        try await Registry.run(token: "t0ken") { api in
+            let anonymous = try await api.send(.get, "/readyz", authorization: .some(nil))
+            #expect(anonymous.status == .ok)
+            #expect(try anonymous.json().keys == ["status"], "\(anonymous)")
+            let authenticated = try await api.get("/readyz")
+            #expect(try authenticated.json()["migrations"]?["applied"]?.int == Registry.migrations.count)
+        }
+    }
+
+    // MARK: - Provider keys
+
+    static let policy = ProviderPolicy(allowedHTTPHosts: ["vllm.internal"], allowedKeyVariables: ["LOCAL_LLM_SECRET"])
+
+    @Test(arguments: [
+        // userinfo, query, fragment: never stored (the secret is never echoed either).
+        (#"{"base_url": "https://sk-live-123@api.example.com"}"#, "base_url"),
+        (#"{"base_url": "https://api.example.com/?key=sk-live-123"}"#, "base_url"),
+        (#"{"base_url": "https://api.example.com/#sk-live-123"}"#, "base_url"),
+        // plain http to a host that is neither loopback nor listed, with a key configured
+        (#"{"base_url": "http://attacker.example"}"#, "base_url"),
+        (#"{"base_url": "ftp://api.example.com"}"#, "base_url"),
+        // key variables that are not provider keys
+        (#"{"api_key_env": "AWS_SECRET_ACCESS_KEY"}"#, "api_key_env"),
+        (#"{"api_key_env": "AWS_SESSION_TOKEN"}"#, "api_key_env"),
+        (#"{"api_key_env": "GITHUB_TOKEN"}"#, "api_key_env"),
+        (#"{"api_key_env": "HOME"}"#, "api_key_env"),
+        (#"{"api_key_env": "SWITCHBOARD_API_TOKEN"}"#, "api_key_env"),
+        (#"{"api_key_env": "PGPASSWORD"}"#, "api_key_env"),
+        (#"{"api_key_env": "openai_api_key"}"#, "api_key_env"),
+    ])
+    func providerWritesThatCouldLeakAKeyAreRefused(body: String, field: String) async throws {
+        try await Registry.run(providerPolicy: Self.policy) { api in
+            let before = try await api.get("/api/providers/openai").json()
+            let reply = try await api.patch("/api/providers/openai", body)
+            #expect(reply.status == .badRequest, "\(body): \(reply)")
+            #expect(reply.errorFields == [field], "\(reply)")
+            #expect(!reply.text.contains("sk-live-123"))
+            #expect(try await api.get("/api/providers/openai").json() == before)
+            // The same on create.
+            var create = body
+            create.removeLast()
+            create += #", "name": "x", "api_style": "openai""#
+            if !body.contains("base_url") { create += #", "base_url": "https://api.example.com""# }
+            if !body.contains("api_key_env") { create += #", "api_key_env": "X_API_KEY""# }
+            let created = try await api.post("/api/providers", create + "}")
+            #expect(created.status == .badRequest, "\(create): \(created)")
+            #expect(created.errorFields == [field])
+        }
+    }
+
+    @Test(arguments: [
+        #"{"base_url": "https://api.example.com/v2", "api_key_env": "EXAMPLE_API_KEY"}"#,
+        #"{"base_url": "http://127.0.0.1:8000", "api_key_env": "LOCAL_TOKEN"}"#,
+        #"{"base_url": "http://localhost:11434"}"#,
+        #"{"base_url": "http://[::1]:8000", "api_key_env": "VLLM_API_KEY"}"#,
+        #"{"base_url": "http://vllm.internal:8000", "api_key_env": "LOCAL_LLM_SECRET"}"#,
+        // No key: plain http anywhere is fine (nothing secret is sent).
+        #"{"base_url": "http://ollama.lan:11434", "api_key_env": null}"#,
+        #"{"api_key_env": "HF_TOKEN"}"#,
+    ])
+    func safeProviderWritesAreAccepted(body: String) async throws {
+        try await Registry.run(providerPolicy: Self.policy) { api in
+            let reply = try await api.patch("/api/providers/openai", body)
+            #expect(reply.status == .ok, "\(body): \(reply)")
+        }
+    }
+
+    /// Disabling a provider is always allowed, even one stored (by SQL) with a now-forbidden URL.
+    @Test func disablingAProviderWithALegacyURLIsAllowed() async throws {
+        try await Registry.run { api in
+            try await api.pool.execute("UPDATE llm_providers SET base_url = 'http://old.example' WHERE name = 'openai'")
+            #expect(try await api.patch("/api/providers/openai", #"{"enabled": false}"#).status == .ok)
+            #expect(try await api.patch("/api/providers/openai", #"{"base_url": "http://old.example/v1"}"#).status == .badRequest)
+        }
+    }
+
+    @Test func concurrentProviderPatchesAllSurvive() async throws {
+        try await Registry.run { api in
+            let patches = [
+                #"{"connect_timeout_seconds": 7}"#, #"{"request_timeout_seconds": 77}"#, #"{"enabled": false}"#,
+                #"{"base_url": "https://api.openai.example"}"#, #"{"api_key_env": "OPENAI_PROJECT_API_KEY"}"#,
+            ]
+            for _ in 0..<3 {
+                try await api.pool.execute("""
+                    UPDATE llm_providers SET connect_timeout_seconds = 10, request_timeout_seconds = 120, enabled = true,
+                           base_url = 'https://api.openai.com', api_key_env = 'OPENAI_API_KEY' WHERE name = 'openai'
+                    """)
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for patch in patches {
+                        group.addTask { try await api.patch("/api/providers/openai", patch).status.code }
+                    }
+                    for try await status in group { #expect(status == 200) }
+                }
+                let provider = try await api.get("/api/providers/openai").json()
+                #expect(provider["connect_timeout_seconds"]?.int == 7)
+                #expect(provider["request_timeout_seconds"]?.int == 77)
+                #expect(provider["enabled"]?.bool == false)
+                #expect(provider["base_url"]?.string == "https://api.openai.example")
+                #expect(provider["api_key_env"]?.string == "OPENAI_PROJECT_API_KEY")
+            }
+        }
+    }
+}
