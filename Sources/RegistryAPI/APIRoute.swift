@@ -88,8 +88,18 @@ extension Router where Context == RegistryContext {
             if allowed[route.routerPath] == nil { order.append(route.routerPath) }
             allowed[route.routerPath, default: []].append(route.method)
             let handler = route.handler
+            // Documented string bounds of query parameters hold for every route, before its handler.
+            let bounded = route.parameters.compactMap { parameter -> (String, Int)? in
+                guard parameter.location == .query, let limit = parameter.schema.maxLength else { return nil }
+                return (parameter.name, limit)
+            }
             let respond: @Sendable (Request, RegistryContext) async throws -> Response = { request, context in
-                try await handler(request, context)
+                for (name, limit) in bounded {
+                    if let value = request.query(name), value.count > limit {
+                        throw APIError.badParameter(name, "must be at most \(limit) characters long")
+                    }
+                }
+                return try await handler(request, context)
             }
             if route.isInAPIGroup {
                 api.on(RouterPath(String(route.routerPath.dropFirst(APIRoute.apiPrefix.count))), method: route.method, use: respond)

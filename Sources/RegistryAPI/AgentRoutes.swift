@@ -158,7 +158,7 @@ struct AgentRoutes: Sendable {
         case .hasJobs(let count):
             throw APIError.conflict(
                 "agent \(id.jsonString) has \(count) job(s) and cannot be deleted; set its status to archived instead",
-                details: [.init(field: "id", message: "referenced by \(count) llm_jobs row(s)")])
+                details: [.init(field: "id", message: "referenced by \(count) job(s)")])
         }
     }
 
@@ -166,8 +166,10 @@ struct AgentRoutes: Sendable {
 
     func getModelConfig(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let agent = try await findAgent(context)
-        let config = agent.effectiveModelConfig
+        var config = agent.effectiveModelConfig
         let lookups = try await services.validationLookups(for: config)
+        // A legacy row's provider is a guess from the model name; the catalog knows better.
+        if agent.modelConfig == nil, let model = lookups.models[config.modelID] { config.provider = model.provider }
         let outcome = ModelConfigurationValidator.validate(
             config, models: { lookups.models[$0] }, providers: { lookups.providers[$0] }, today: services.now)
         // A stored configuration can go bad later (its model retired with force): say so.

@@ -14,7 +14,8 @@ public struct AgentRepository: Sendable {
     public struct Filter: Sendable {
         public var status: String?
         public var agentType: String?
-        /// Agents whose stored configuration names this model (primary or fallback).
+        /// Agents whose configuration names this model (primary or fallback), legacy rows included
+        /// (their `preferred_model`, mapped as the backfill does).
         public var modelID: String?
         public var limit: Int
         public var offset: Int
@@ -53,7 +54,9 @@ public struct AgentRepository: Sendable {
         if let modelID = filter.modelID {
             conditions.append("""
                 (model_config @> \(PostgresJSON(["model_id": modelID]))
-                 OR model_config @> \(PostgresJSON(["fallback_model_ids": [modelID]])))
+                 OR model_config @> \(PostgresJSON(["fallback_model_ids": [modelID]]))
+                 OR (model_config IS NULL
+                     AND coalesce(nullif(btrim(preferred_model), ''), \(LegacyModelMapping.defaultModelID)) = \(modelID)))
                 """)
         }
         return SQL.joined(conditions, separator: " AND ")

@@ -20,7 +20,7 @@ extension StoredModel {
         id, provider, model_id, display_name, model_family, capabilities, context_window,
         max_output_tokens, supports_functions, supports_vision, supports_streaming,
         input_cost_per_1k, output_cost_per_1k, cached_input_cost_per_1k, cache_creation_input_cost_per_1k, description,
-        release_date::text AS release_date, deprecation_date::text AS deprecation_date, status,
+        to_char(release_date, 'YYYY-MM-DD') AS release_date, to_char(deprecation_date, 'YYYY-MM-DD') AS deprecation_date, status,
         recommended_for, default_temperature, min_temperature, max_temperature, successor_model_id,
         source, created_at, updated_at, locally_edited_fields
         """
@@ -47,8 +47,8 @@ extension StoredModel {
             cachedInputCostPer1K: try row.decode("cached_input_cost_per_1k"),
             cacheCreationInputCostPer1K: try row.decode("cache_creation_input_cost_per_1k"),
             description: try row.decode("description"),
-            releaseDate: try row.decode("release_date", as: String?.self).flatMap(CalendarDate.init),
-            deprecationDate: try row.decode("deprecation_date", as: String?.self).flatMap(CalendarDate.init),
+            releaseDate: try Self.day(row, "release_date"),
+            deprecationDate: try Self.day(row, "deprecation_date"),
             status: status,
             recommendedFor: try row.decode("recommended_for"),
             defaultTemperature: try row.decode("default_temperature"),
@@ -60,5 +60,15 @@ extension StoredModel {
             updatedAt: try row.decode("updated_at")
         )
         locallyEditedFields = try row.decode("locally_edited_fields")
+    }
+
+    /// A date column as a day. Read with `to_char` (independent of the session's DateStyle); text
+    /// that still does not parse is an error, never a silently missing deprecation date.
+    static func day(_ row: PostgresRow, _ column: String) throws -> CalendarDate? {
+        guard let text = try row.decode(column, as: String?.self) else { return nil }
+        guard let day = CalendarDate(text) else {
+            throw PostgresError(kind: .decoding, message: "llm_models.\(column) '\(text)' is not a YYYY-MM-DD date")
+        }
+        return day
     }
 }

@@ -244,3 +244,30 @@ import Testing
         }
     }
 }
+
+extension AuditAndPagingTests {
+    @Test func queryParametersAreBoundedToo() async throws {
+        try await Registry.run { api in
+            let reply = try await api.get("/api/models?q=" + String(repeating: "a", count: 257))
+            #expect(reply.status == .badRequest)
+            #expect(reply.errorFields == ["q"])
+            #expect(try await api.get("/api/models?q=" + String(repeating: "a", count: 256)).status == .ok)
+        }
+    }
+
+    /// Review #13: an agent written by pre-Switchboard code (no model_config) is found by model.
+    @Test func legacyRowsAreFoundByModelAndReadWithTheCatalogsProvider() async throws {
+        try await Registry.run { api in
+            let rows = try await api.pool.query("""
+                INSERT INTO agents (name, agent_type, preferred_model) VALUES ('Old HF', 'chat', 'meta-llama/Llama-3.1-8B-Instruct')
+                RETURNING id
+                """).rows
+            let id = try #require(rows.first).decode("id", as: UUID.self).uuidString.lowercased()
+            let list = try await api.get("/api/agents?model_id=meta-llama/Llama-3.1-8B-Instruct").json()
+            #expect(list["agents"]?.array?.compactMap { $0["id"]?.string } == [id])
+            let config = try await api.get("/api/agents/\(id)/model-config").json()
+            #expect(config["model_config"]?["provider"]?.string == "huggingface")
+            #expect(config["warnings"]?.array?.contains { $0["field"]?.string == "provider" } == false, "\(config)")
+        }
+    }
+}
