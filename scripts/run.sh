@@ -21,7 +21,7 @@ echo "  database        $DATABASE_URL   (psql \"\$DATABASE_URL\"; make stop-db s
 echo "  model-registry  http://127.0.0.1:$registry_port   (/api/models, /openapi.json, /healthz, /readyz, /metrics)"
 echo "  provider-stub   http://127.0.0.1:$stub_port   (fake OpenAI + Anthropic; log /tmp/switchboard-provider-stub.log)"
 if [ -z "${SWITCHBOARD_API_TOKEN:-}" ]; then
-  echo "  auth            off (set SWITCHBOARD_API_TOKEN to require a bearer token on /api)"
+  echo "  auth            off: listening on 127.0.0.1 only (set SWITCHBOARD_API_TOKEN to require a bearer token on /api)"
 fi
 echo "Ctrl-C stops the services."
 echo
