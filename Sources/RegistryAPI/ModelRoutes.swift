@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Hummingbird
+import NIOCore
 import Postgres
 import Storage
 
@@ -88,6 +89,11 @@ struct ModelRoutes: Sendable {
     // MARK: - Reading
 
     func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        // Hot path: the same query on the same day and catalog version is answered from memory.
+        let cacheKey = request.uri.query ?? ""
+        let day = CalendarDate(services.now)
+        if let body = services.catalogCache.lookup(cacheKey, day: day) { return JSONResponse<Int>.response(body: body) }
+        let version = services.catalogCache.version
         let query = try ModelQuery(request)
         let limit = try request.queryInt("limit", range: 1...500) ?? 100
         let after = try request.query("cursor").map(ModelQuery.position(fromCursor:))
@@ -97,8 +103,10 @@ struct ModelRoutes: Sendable {
         if models.count == limit, let last = models.last?.model {
             next = ModelQuery.cursor(after: .init(provider: last.provider, displayName: last.displayName, modelID: last.modelID))
         }
-        return try respond(ModelListBody(
-            models: models.map { ModelBody(stored: $0, today: today) }, count: models.count, total: total, nextCursor: next), request, context)
+        let body = ByteBuffer(bytes: try JSONCoding.encoder.encode(ModelListBody(
+            models: models.map { ModelBody(stored: $0, today: today) }, count: models.count, total: total, nextCursor: next)))
+        services.catalogCache.store(cacheKey, day: day, version: version, body: body)
+        return JSONResponse<Int>.response(body: body)
     }
 
     func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
@@ -213,6 +221,7 @@ struct ModelRoutes: Sendable {
         if !issues.isEmpty { throw APIError.validation(issues, message: "the model is invalid") }
         do {
             let stored = try await services.models.create(model, actor: context.actor)
+            services.catalogCache.invalidate()
             context.logger.info("registry.model.created", metadata: ["llm.model": "\(model.modelID)"])
             return try respond(ModelBody(stored: stored, today: services.now), request, context, status: .created)
         } catch let error as PostgresError where error.isUniqueViolation {
@@ -238,6 +247,7 @@ struct ModelRoutes: Sendable {
             return updated
         }
         guard let stored else { throw APIError.notFound("model '\(modelID)' is not in the catalog") }
+        services.catalogCache.invalidate()
         context.logger.info("registry.model.updated", metadata: [
             "llm.model": "\(modelID)", "model.fields": "\(members.map(\.key).joined(separator: ","))",
         ])
@@ -255,6 +265,7 @@ struct ModelRoutes: Sendable {
             return model
         }
         guard let stored else { throw APIError.notFound("model '\(modelID)' is not in the catalog") }
+        services.catalogCache.invalidate()
         context.logger.notice("registry.model.retired", metadata: [
             "llm.model": "\(modelID)", "model.affected_agents": "\(users.count)", "request.force": "\(force)",
         ])
@@ -280,6 +291,7 @@ struct ModelRoutes: Sendable {
         }
         do {
             let report = try await services.importer.importCatalog(Data(bytes), format: format, today: services.now, actor: context.actor)
+            services.catalogCache.invalidate()
             return try respond(ImportReportBody(format: format, report: report), request, context)
         } catch let error as CatalogImporter.ImportError {
             throw APIError(.badRequest, code: "invalid_catalog", message: error.description,

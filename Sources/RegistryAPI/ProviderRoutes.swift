@@ -122,6 +122,7 @@ struct ProviderRoutes: Sendable {
         if !issues.isEmpty { throw APIError.validation(issues, message: "the provider is invalid") }
         do {
             let created = try await services.providers.create(provider, actor: context.actor)
+            services.catalogCache.invalidate()
             context.logger.notice("registry.provider.created", metadata: [
                 "llm.provider": "\(created.name)", "provider.base_url": "\(created.baseURL)",
                 "provider.api_key_env": "\(created.apiKeyEnv ?? "")",
@@ -146,6 +147,7 @@ struct ProviderRoutes: Sendable {
             return provider
         }
         guard let (before, updated) = result else { throw APIError.notFound("provider '\(name)' does not exist") }
+        services.catalogCache.invalidate()
         if before.baseURL != updated.baseURL || before.apiKeyEnv != updated.apiKeyEnv {
             // Where a key is sent is security-relevant: say so at notice level, with both ends.
             context.logger.notice("registry.provider.endpoint_changed", metadata: [

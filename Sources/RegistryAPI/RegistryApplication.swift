@@ -64,9 +64,15 @@ final class OpenAPIDocumentHolder: Sendable {
 /// The router with every route and middleware: errors as JSON (outermost after metrics, so even
 /// 401/404/413 use the API's shape), request metrics, bearer auth.
 public func buildRouter(configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger) -> Router<RegistryContext> {
+    buildRouter(configuration: configuration, pool: pool, logger: logger, catalogCache: CatalogCache())
+}
+
+func buildRouter(
+    configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger, catalogCache: CatalogCache
+) -> Router<RegistryContext> {
     let services = RegistryServices(
         pool: pool, migrations: configuration.migrations, logger: logger, clock: configuration.clock,
-        providerPolicy: configuration.providerPolicy, tokens: configuration.tokens)
+        providerPolicy: configuration.providerPolicy, tokens: configuration.tokens, catalogCache: catalogCache)
     let routes = registryRoutes(configuration: configuration, services: services)
     var templates: [String: String] = [:]
     for route in routes { templates[RouterPath(route.routerPath).description] = route.path }
@@ -109,10 +115,12 @@ public func buildApplication(
     } catch {
         logger.warning("registry.migrations.unknown", metadata: ["error.message": "\(error)"])
     }
-    let router = buildRouter(configuration: configuration, pool: pool, logger: logger)
+    let catalogCache = CatalogCache()
+    let router = buildRouter(configuration: configuration, pool: pool, logger: logger, catalogCache: catalogCache)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "model-registry"),
+        services: [CatalogCacheListener(cache: catalogCache, configuration: pool.configuration, logger: logger)],
         logger: logger
     )
 }

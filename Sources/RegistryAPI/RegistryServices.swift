@@ -20,11 +20,15 @@ struct RegistryServices: Sendable {
     let clock: @Sendable () -> Date
     let providerPolicy: ProviderPolicy
     let tokens: APITokens
+    /// Encoded catalog answers; only used while its listener runs (`model-registry serve`).
+    let catalogCache: CatalogCache
 
     init(
         pool: PostgresPool, migrations: [Migration], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
-        providerPolicy: ProviderPolicy = ProviderPolicy(), tokens: APITokens = APITokens(write: nil)
+        providerPolicy: ProviderPolicy = ProviderPolicy(), tokens: APITokens = APITokens(write: nil),
+        catalogCache: CatalogCache = CatalogCache()
     ) {
+        self.catalogCache = catalogCache
         self.clock = clock
         self.providerPolicy = providerPolicy
         self.tokens = tokens

@@ -101,7 +101,7 @@ public struct CatalogImporter: Sendable {
             var existing: [String: StoredModel] = [:]
             let ids = candidates.map(\.modelID)
             for row in try await connection.query(
-                "SELECT \(StoredModel.columns) FROM llm_models WHERE model_id = ANY(\(ids)) FOR UPDATE").rows
+                "SELECT \(StoredModel.columns) FROM llm_models WHERE model_id = ANY(\(ids)) ORDER BY model_id FOR UPDATE").rows
             {
                 let stored = try StoredModel(row: row)
                 existing[stored.model.modelID] = stored

@@ -25,7 +25,7 @@ struct Registry: Sendable {
 
     static func run(
         token: String? = nil, readToken: String? = nil, migrateUpTo version: String? = nil,
-        now: Date = fixedNow, providerPolicy: ProviderPolicy = ProviderPolicy(),
+        now: Date = fixedNow, providerPolicy: ProviderPolicy = ProviderPolicy(), catalogCache: CatalogCache? = nil,
         _ body: @escaping @Sendable (Registry) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { configuration in
@@ -35,7 +35,15 @@ struct Registry: Sendable {
             let router = buildRouter(
                 configuration: RegistryConfiguration(
                     apiToken: token, readToken: readToken, providerPolicy: providerPolicy, migrations: migrations, clock: { now }),
-                pool: pool, logger: Logger(label: "registry-tests"))
+                pool: pool, logger: Logger(label: "registry-tests"), catalogCache: catalogCache ?? CatalogCache())
+            // With a cache: its LISTEN connection runs beside the test, as under `serve`.
+            let listening = catalogCache.map { cache in
+                Task { try await CatalogCacheListener(cache: cache, configuration: configuration, logger: Logger(label: "registry-tests")).run() }
+            }
+            defer { listening?.cancel() }
+            if let catalogCache {
+                for _ in 0..<200 where !catalogCache.isListening { try await Task.sleep(for: .milliseconds(25)) }
+            }
             let app = Application(router: router, logger: Logger(label: "registry-tests"))
             try await app.test(.router) { client in
                 try await body(Registry(client: client, pool: pool, token: token))
