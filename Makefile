@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the product, `make test` runs every test.
 # Both install what they need (as root) and work offline once installed.
-.PHONY: run test deps build migrate stop-db bench clean
+.PHONY: run test deps build migrate stop-db bench bench-registry clean
 
 deps:
 	@scripts/install-deps.sh
@@ -16,6 +16,10 @@ test: deps
 
 migrate: build
 	@line=$$(scripts/local-postgres.sh start dev) && export "$$line" && .build/debug/model-registry migrate
+
+# GET /api/models vs /healthz with wrk on a release build (127.0.0.1 only; see the script's header).
+bench-registry: deps
+	@scripts/bench-registry.sh
 
 stop-db:
 	@scripts/local-postgres.sh stop dev

@@ -83,20 +83,4 @@ struct ModelQuery: Sendable {
         capability = request.query("capability")?.lowercased()
         text = request.query("q")?.lowercased()
     }
-
-    func matches(_ model: LLMModel, today: Date) -> Bool {
-        if let provider, model.provider != provider { return false }
-        if !statuses.contains(model.effectiveStatus(on: today)) { return false }
-        if let supportsFunctions, model.supportsFunctions != supportsFunctions { return false }
-        if let supportsVision, model.supportsVision != supportsVision { return false }
-        if let minContext {
-            guard let window = model.contextWindow, window >= minContext else { return false }
-        }
-        if let capability, !model.hasCapability(capability) { return false }
-        if let text {
-            let haystacks = [model.modelID, model.displayName, model.modelFamily ?? ""].map { $0.lowercased() }
-            if !haystacks.contains(where: { $0.contains(text) }) { return false }
-        }
-        return true
-    }
 }
