@@ -31,6 +31,7 @@ import Testing
             #expect(try await api.patch("/api/models/gpt-4.1", #"{"output_cost_per_1k": 0.009}"#).status == .ok)
             #expect(try await api.patch("/api/providers/anthropic", #"{"enabled": false}"#).status == .ok)
             // Not configuration: renaming an agent or the gateway's counters do not notify.
+            #expect(try await api.patch("/api/agents/\(id)", #"{"name": "Renamed"}"#).status == .ok)
             try await api.pool.execute("UPDATE agents SET model_usage_stats = '{\"x\": {\"requests\": 1}}'::jsonb")
 
             var payloads: [JSONValue] = []

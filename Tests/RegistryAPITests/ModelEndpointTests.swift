@@ -354,6 +354,13 @@ import Testing
             #expect(scores == scores.sorted(by: >), "best first")
             #expect(list.allSatisfy { !($0["reasons"]?.array ?? []).isEmpty })
             #expect(list.allSatisfy { ["active", "beta"].contains($0["model"]?["status"]?.string ?? "") })
+            // The hard requirements hold for every recommendation.
+            for entry in list {
+                let model = entry["model"]
+                #expect((model?["context_window"]?.int ?? 0) >= 100_000, "\(entry)")
+                #expect(model?["supports_functions"]?.bool == true, "\(entry)")
+                #expect((entry["blended_cost_per_1k"]?.decimal ?? 1) <= Decimal(1) / 100, "\(entry)")
+            }
             let ids = Set(list.compactMap { $0["model"]?["model_id"]?.string })
             #expect(!ids.contains("gpt-4") && !ids.contains("claude-3-haiku-20240307"), "deprecated models are never recommended")
             let considered = body["considered_count"]?.int ?? 0
