@@ -218,7 +218,7 @@ struct AgentRoutes: Sendable {
             agentID: agent.id.jsonString, agentName: agent.name,
             currentModel: .init(
                 modelID: config.modelID, provider: current?.provider ?? config.provider, displayName: current?.displayName,
-                status: current?.effectiveStatus(on: services.now), inCatalog: current != nil),
+                status: current?.effectiveStatus(on: Date()), inCatalog: current != nil),
             configuration: config, usageStats: stats, models: entries, totals: .init(totals)), request, context)
     }
 
