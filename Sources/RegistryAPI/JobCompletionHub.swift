@@ -48,19 +48,31 @@ public final class JobCompletionHub: Sendable {
 
     // MARK: - Waiting
 
-    /// The job once it is terminal, or its current state when `timeout` passes first; nil when it
-    /// does not exist.
+    /// The job once it is terminal, or its current state when `timeout` passes first, the hub
+    /// stops, or the server starts shutting down gracefully (a SIGTERM must not wait out every
+    /// long-poll); nil when it does not exist.
     func waitForCompletion(of id: Int64, timeout: Duration) async throws -> JobRecord? {
         let deadline = ContinuousClock.now + timeout
         startIfNeeded()
         let (token, signal) = register(id)
         defer { unregister(id, token) }
+        return try await withGracefulShutdownHandler {
+            try await wait(for: id, token: token, signal: signal, until: deadline)
+        } onGracefulShutdown: {
+            signal.fire()
+        }
+    }
 
+    private func shouldKeepWaiting(_ deadline: ContinuousClock.Instant) -> Bool {
+        !isStopped && ContinuousClock.now < deadline && !Task.isCancelled && !Task.isShuttingDownGracefully
+    }
+
+    private func wait(for id: Int64, token: UInt64, signal: WakeSignal, until deadline: ContinuousClock.Instant) async throws -> JobRecord? {
         // LISTEN must be in place before the re-read below, or a completion in between is lost.
-        while !isListening, !isStopped, ContinuousClock.now < deadline, !Task.isCancelled {
+        while !isListening, shouldKeepWaiting(deadline) {
             await signal.wait(until: deadline)
         }
-        guard isListening, !isStopped else { return try await jobs.find(id) }
+        guard isListening, shouldKeepWaiting(deadline) else { return try await jobs.find(id) }
 
         let waiter = "\(waiterPrefix)#\(token)"
         try await pool.execute("""
@@ -70,7 +82,7 @@ public final class JobCompletionHub: Sendable {
             // FOR SHARE waits for a completion that is being committed right now: its transaction
             // may have checked llm_job_waiters before our row was visible and so sent nothing.
             var job = try await jobs.findAfterWriters(id)
-            while let current = job, !current.isTerminal, !isStopped, ContinuousClock.now < deadline, !Task.isCancelled {
+            while let current = job, !current.isTerminal, shouldKeepWaiting(deadline) {
                 await signal.wait(until: deadline)
                 job = try await jobs.find(id)
             }
