@@ -109,6 +109,29 @@ import Testing
         }
     }
 
+    @Test func listsExecutionsNewestFirstInPages() async throws {
+        try await Registry.run { api in
+            let agent = try await api.createAgent(#"{"name": "P", "agent_type": "chat"}"#)
+            var ids: [String] = []
+            for index in 0..<3 {
+                let reply = try await api.post("/api/executions", """
+                    {"workflow_name": "w\(index)", "steps": [{"step": "s", "agent_id": "\(agent)", "messages": [{"role": "user", "content": "x"}]}]}
+                    """)
+                ids.append(try #require(try reply.json()["id"]?.string))
+            }
+            let first = try await api.get("/api/executions?limit=2").json()
+            #expect(first["executions"]?.array?.compactMap { $0["id"]?.string } == [ids[2], ids[1]])
+            let cursor = try #require(first["next_cursor"]?.string)
+            let second = try await api.get("/api/executions?limit=2&cursor=\(cursor)").json()
+            #expect(second["executions"]?.array?.compactMap { $0["id"]?.string } == [ids[0]])
+            #expect(second["next_cursor"]?.isNull == true)
+            #expect(try await api.get("/api/executions?cursor=nope").status == .badRequest)
+            // The jobs of one execution, through the jobs list.
+            let jobs = try await api.get("/api/jobs?execution_id=\(ids[1])").json()
+            #expect(jobs["count"]?.int == 1)
+        }
+    }
+
     /// Cancelling the last open job of an execution finishes it (no worker will).
     @Test func cancellingTheLastQueuedJobFinishesTheExecution() async throws {
         try await Registry.run { api in
