@@ -1,5 +1,8 @@
 import Foundation
+import Logging
 import Postgres
+import ServiceLifecycle
+import Synchronization
 import Testing
 @testable import RegistryAPI
 
@@ -109,6 +112,41 @@ import Testing
             #expect(terminated == 1)
             let reply = try await poll.value
             #expect(try reply.json()["status"]?.string == "succeeded")
+        }
+    }
+
+    /// SIGTERM must not wait out every long-poll: a graceful shutdown of the service group the
+    /// request runs in answers it with the current state, and so does stopping the hub.
+    @Test func aGracefulShutdownAnswersWaitingLongPolls() async throws {
+        try await Registry.run { api in
+            let agent = try await api.createAgent(#"{"name": "G", "agent_type": "chat"}"#)
+            let id = try await enqueue(api, agent)
+            let hub = try #require(api.completions)
+
+            struct LongPoll: Service {
+                let hub: JobCompletionHub
+                let id: Int64
+                let answer: @Sendable (String?) -> Void
+                func run() async throws { answer(try await hub.waitForCompletion(of: id, timeout: .seconds(60))?.status) }
+            }
+            let answered = Mutex<[String?]>([])
+            let group = ServiceGroup(configuration: .init(
+                services: [LongPoll(hub: hub, id: id) { status in answered.withLock { $0.append(status) } }],
+                logger: Logger(label: "long-poll-test")))
+            let started = ContinuousClock.now
+            let running = Task { try await group.run() }
+            try await Worker.waitForWaiters(api.pool, count: 1)
+            await group.triggerGracefulShutdown()
+            try await running.value
+            #expect(answered.withLock { $0 } == ["queued"])
+            #expect(ContinuousClock.now - started < .seconds(30), "answered at shutdown, not at the deadline")
+            #expect(try await api.pool.query("SELECT 1 FROM llm_job_waiters").rows.isEmpty)
+
+            // Stopping the hub (the application's service does it) answers waiters too.
+            let poll = Task { try await api.get("/api/jobs/\(id)?wait=60") }
+            try await Worker.waitForWaiters(api.pool, count: 1)
+            hub.shutdown()
+            #expect(try await poll.value.json()["status"]?.string == "queued")
         }
     }
 }
