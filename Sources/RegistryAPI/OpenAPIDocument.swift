@@ -22,7 +22,8 @@ enum OpenAPIDocument {
                 ("title", .string("Switchboard model registry")),
                 ("version", .string(version)),
                 ("description", .string(
-                    "Model catalog, providers, agents' model configuration, recommendations, cost estimates and catalog import. "
+                    "Model catalog, providers, agents' model configuration, recommendations, cost estimates, catalog import, "
+                        + "LLM jobs (enqueue, long-poll, cancel) and workflow executions. "
                         + "Errors are {\"error\":{\"code\",\"message\",\"details\":[{\"field\",\"message\"}]}}. "
                         + "Request bodies are limited to 1 MiB (413), except the catalog import (16 MiB); unknown fields are rejected (400)."
                 )),
@@ -38,7 +39,7 @@ enum OpenAPIDocument {
                 ])),
                 ("responses", .object(standardErrors.map { ($0.name, errorResponse($0.description)) })),
             ])),
-            ("tags", .array(["models", "providers", "agents", "operations"].map { .object([("name", .string($0))]) })),
+            ("tags", .array(["models", "providers", "agents", "jobs", "executions", "operations"].map { .object([("name", .string($0))]) })),
         ])
     }
 

@@ -39,7 +39,8 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
         document.value.withLock { $0 }
     })
     let routes = ModelRoutes(services: services).routes + ProviderRoutes(services: services).routes
-        + AgentRoutes(services: services).routes + system.routes
+        + AgentRoutes(services: services).routes + JobRoutes(services: services).routes
+        + ExecutionRoutes(services: services).routes + system.routes
     let built = OpenAPIDocument.build(routes: routes, version: configuration.version)
     document.value.withLock { $0 = built }
     return routes
@@ -50,9 +51,14 @@ final class OpenAPIDocumentHolder: Sendable {
 }
 
 /// The router with every route and middleware: errors as JSON (outermost after metrics, so even
-/// 401/404/413 use the API's shape), request metrics, bearer auth.
-public func buildRouter(configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger) -> Router<RegistryContext> {
-    let services = RegistryServices(pool: pool, migrations: configuration.migrations, logger: logger)
+/// 401/404/413 use the API's shape), request metrics, bearer auth. `completions` serves the jobs
+/// long-poll; its owner shuts it down (a hub made here is only started by a long-poll).
+public func buildRouter(
+    configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger, completions: JobCompletionHub? = nil
+) -> Router<RegistryContext> {
+    let services = RegistryServices(
+        pool: pool, migrations: configuration.migrations, logger: logger,
+        completions: completions ?? JobCompletionHub(pool: pool, logger: logger))
     let routes = registryRoutes(configuration: configuration, services: services)
     var templates: [String: String] = [:]
     for route in routes { templates[RouterPath(route.routerPath).description] = route.path }
@@ -85,10 +91,12 @@ public func buildApplication(
     } catch {
         logger.warning("registry.migrations.unknown", metadata: ["error.message": "\(error)"])
     }
-    let router = buildRouter(configuration: configuration, pool: pool, logger: logger)
+    let completions = JobCompletionHub(pool: pool, logger: logger)
+    let router = buildRouter(configuration: configuration, pool: pool, logger: logger, completions: completions)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "model-registry"),
+        services: [JobCompletionHubService(hub: completions)],
         logger: logger
     )
 }

@@ -12,16 +12,23 @@ struct RegistryServices: Sendable {
     let providers: ProviderRepository
     let agents: AgentRepository
     let usage: UsageRepository
+    let jobs: JobRepository
+    let executions: ExecutionRepository
+    /// The long-poll hub (one LISTEN connection for the process).
+    let completions: JobCompletionHub
     let importer: CatalogImporter
     let migrator: Migrator
     let logger: Logger
 
-    init(pool: PostgresPool, migrations: [Migration], logger: Logger) {
+    init(pool: PostgresPool, migrations: [Migration], logger: Logger, completions: JobCompletionHub) {
         self.pool = pool
         models = ModelRepository(pool: pool)
         providers = ProviderRepository(pool: pool)
         agents = AgentRepository(pool: pool)
         usage = UsageRepository(pool: pool)
+        jobs = JobRepository(pool: pool)
+        executions = ExecutionRepository(pool: pool)
+        self.completions = completions
         importer = CatalogImporter(pool: pool, logger: logger)
         migrator = Migrator(pool: pool, migrations: migrations, logger: logger)
         self.logger = logger

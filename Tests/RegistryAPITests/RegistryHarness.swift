@@ -14,6 +14,8 @@ import TestSupport
 struct Registry: Sendable {
     let client: any TestClientProtocol
     let pool: PostgresPool
+    /// The long-poll hub the router uses.
+    var completions: JobCompletionHub? = nil
     /// Sent as `Authorization: Bearer …` on every request unless a call overrides it.
     var token: String?
 
@@ -27,12 +29,14 @@ struct Registry: Sendable {
             let pool = PostgresPool(configuration: configuration, maxConnections: 4)
             defer { pool.shutdown() }
             try await Migrator(pool: pool, migrations: migrations).migrate(upTo: version)
+            let completions = JobCompletionHub(pool: pool, logger: Logger(label: "registry-tests"))
+            defer { completions.shutdown() }
             let router = buildRouter(
                 configuration: RegistryConfiguration(apiToken: token, migrations: migrations),
-                pool: pool, logger: Logger(label: "registry-tests"))
+                pool: pool, logger: Logger(label: "registry-tests"), completions: completions)
             let app = Application(router: router, logger: Logger(label: "registry-tests"))
             try await app.test(.router) { client in
-                try await body(Registry(client: client, pool: pool, token: token))
+                try await body(Registry(client: client, pool: pool, completions: completions, token: token))
             }
         }
     }
