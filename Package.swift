@@ -32,6 +32,9 @@ let package = Package(
         ]),
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
 
+        // One JSON value type: ordered members, exact numbers, strict parser, byte writer.
+        .target(name: "JSON"),
+
         // Pure domain: imports nothing of ours.
         .target(name: "Catalog"),
 
@@ -42,10 +45,11 @@ let package = Package(
         ]),
 
         // Provider-neutral chat types and the OpenAI / Anthropic / OpenAI-compatible adapters.
-        .target(name: "Providers", dependencies: ["CurlHTTP", "Catalog"]),
+        .target(name: "Providers", dependencies: ["CurlHTTP", "Catalog", "JSON"]),
 
         // The fake OpenAI + Anthropic server used by tests, benchmarks and the offline demo.
         .target(name: "ProviderStub", dependencies: [
+            "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -60,7 +64,7 @@ let package = Package(
 
         // The registry/config HTTP API (Hummingbird): controllers, DTOs, auth, errors, OpenAPI, metrics.
         .target(name: "RegistryAPI", dependencies: [
-            "Storage", "Catalog", "Postgres",
+            "Storage", "Catalog", "Postgres", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -82,6 +86,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
 
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: [
             "CurlHTTP",
@@ -90,12 +95,12 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [
-            "Providers", "CurlHTTP", "Catalog", "ProviderStub",
+            "Providers", "CurlHTTP", "Catalog", "ProviderStub", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Postgres", "Catalog", "TestSupport"]),
         .testTarget(name: "RegistryAPITests", dependencies: [
-            "RegistryAPI", "Storage", "Catalog", "Postgres", "TestSupport",
+            "RegistryAPI", "Storage", "Catalog", "Postgres", "TestSupport", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

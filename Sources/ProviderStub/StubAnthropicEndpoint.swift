@@ -46,7 +46,7 @@ enum StubAnthropicEndpoint {
                         return .failure(.init("messages.\(index).content.\(blockIndex).tool_use.input: Input should be a valid dictionary"))
                     }
                     toolUseIDs.insert(id)
-                    promptParts.append((block["name"]?.string ?? "") + (block["input"]?.encodedString ?? ""))
+                    promptParts.append((block["name"]?.string ?? "") + (block["input"]?.encodedString() ?? ""))
                 case "tool_result":
                     let id = block["tool_use_id"]?.string ?? ""
                     guard role == "user", previousToolUseIDs.contains(id) else {
@@ -79,7 +79,7 @@ enum StubAnthropicEndpoint {
                 return .failure(.init("tools.\(index).custom.input_schema: Field required"))
             }
             conversation.tools.append(.init(name: name, schema: schema))
-            promptParts.append(name + (tool["description"]?.string ?? "") + schema.encodedString)
+            promptParts.append(name + (tool["description"]?.string ?? "") + schema.encodedString())
         }
         if let choice = body["tool_choice"] {
             switch choice["type"]?.string {
@@ -137,7 +137,7 @@ enum StubAnthropicEndpoint {
         case .toolCalls: stopReason = "tool_use"
         case .refusal: stopReason = "refusal"
         }
-        var body: [String: StubJSON] = [
+        var body: StubJSON = [
             "id": .string("msg_stub\(idSuffix)"),
             "type": "message",
             "role": "assistant",
@@ -158,6 +158,6 @@ enum StubAnthropicEndpoint {
                 "service_tier": "standard",
             ]
         }
-        return .json(200, .object(body), headers: [("request-id", requestID)])
+        return .json(200, body, headers: [("request-id", requestID)])
     }
 }

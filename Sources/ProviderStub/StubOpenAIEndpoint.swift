@@ -51,7 +51,7 @@ enum StubOpenAIEndpoint {
             }
             let schema = function["parameters"] ?? ["type": "object", "properties": [:]]
             conversation.tools.append(.init(name: name, schema: schema))
-            promptParts.append(name + (function["description"]?.string ?? "") + schema.encodedString)
+            promptParts.append(name + (function["description"]?.string ?? "") + schema.encodedString())
         }
         if let choice = body["tool_choice"] {
             guard !tools.isEmpty else {
@@ -109,7 +109,7 @@ enum StubOpenAIEndpoint {
         model: String, conversation: StubConversation, reply: StubReply, behavior: StubBehavior,
         requestID: String, idSuffix: String
     ) -> StubHTTPReply {
-        var message: [String: StubJSON] = [
+        var message: StubJSON = [
             "role": "assistant", "content": reply.text.map(StubJSON.string) ?? .null, "refusal": .null, "annotations": [],
         ]
         if reply.finish == .refusal {
@@ -121,7 +121,7 @@ enum StubOpenAIEndpoint {
             message["tool_calls"] = .array(reply.toolCalls.enumerated().map { index, call in
                 [
                     "id": .string("call_stub\(idSuffix)\(index)"), "type": "function",
-                    "function": ["name": .string(call.name), "arguments": .string(call.arguments.encodedString)],
+                    "function": ["name": .string(call.name), "arguments": .string(call.arguments.encodedString())],
                 ]
             })
         }
@@ -135,12 +135,12 @@ enum StubOpenAIEndpoint {
             if case .named = conversation.toolChoice { finishReason = "stop" } else { finishReason = "tool_calls" }
         }
 
-        var body: [String: StubJSON] = [
+        var body: StubJSON = [
             "id": .string("chatcmpl-stub\(idSuffix)"),
             "object": "chat.completion",
             "created": .int(Int(Date().timeIntervalSince1970)),
             "model": .string(model),
-            "choices": [["index": 0, "message": .object(message), "logprobs": .null, "finish_reason": .string(finishReason)]],
+            "choices": [["index": 0, "message": message, "logprobs": .null, "finish_reason": .string(finishReason)]],
             "service_tier": "default",
             "system_fingerprint": "fp_stub",
         ]
@@ -162,7 +162,7 @@ enum StubOpenAIEndpoint {
                 ],
             ]
         }
-        return .json(200, .object(body), headers: [("x-request-id", requestID), ("openai-processing-ms", "1")])
+        return .json(200, body, headers: [("x-request-id", requestID), ("openai-processing-ms", "1")])
     }
 }
 

@@ -13,7 +13,7 @@ extension AnthropicMessagesAdapter {
         var warnings: [String] = []
         if let temperature = request.temperature, !(0...1).contains(temperature) {
             throw ProviderError(
-                .invalidRequest,
+                .unsupportedParameter,
                 message: "temperature \(temperature) is outside Anthropic's range 0–1",
                 detectedLocally: true)
         }
@@ -144,7 +144,7 @@ extension AnthropicMessagesAdapter {
             let rest = url.dropFirst("data:".count)
             guard let comma = rest.firstIndex(of: ","), rest[..<comma].hasSuffix(";base64") else {
                 throw ProviderError(
-                    .invalidRequest, message: "image data URLs must be base64-encoded (data:<type>;base64,…)",
+                    .unsupportedParameter, message: "image data URLs must be base64-encoded (data:<type>;base64,…)",
                     detectedLocally: true)
             }
             let mediaType = String(rest[..<comma].dropLast(";base64".count))

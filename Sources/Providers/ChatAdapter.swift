@@ -136,3 +136,26 @@ public enum ChatAdapters {
         }
     }
 }
+
+/// Builds a JSON object in insertion order, leaving out keys whose value is absent, so adapters can
+/// write `body["temperature"] = request.temperature.map(JSONValue.double)` without `if let` ladders.
+struct JSONObjectBuilder {
+    private(set) var members: [(key: String, value: JSONValue)] = []
+
+    init() {
+        members.reserveCapacity(8)
+    }
+
+    subscript(key: String) -> JSONValue? {
+        get { members.first { $0.key == key }?.value }
+        set {
+            if let index = members.firstIndex(where: { $0.key == key }) {
+                if let newValue { members[index].value = newValue } else { members.remove(at: index) }
+            } else if let newValue {
+                members.append((key, newValue))
+            }
+        }
+    }
+
+    var value: JSONValue { .object(members) }
+}

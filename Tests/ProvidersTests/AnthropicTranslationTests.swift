@@ -53,7 +53,7 @@ struct AnthropicTranslationTests {
     func temperatureRange(temperature: Double) {
         let request = ChatRequest(messages: [.user("Hi")], temperature: temperature)
         let error = providerError { _ = try anthropic.makeBody(for: request, model: "claude-sonnet-4-5", options: .init()) }
-        #expect(error?.errorClass == .invalidRequest)
+        #expect(error?.errorClass == .unsupportedParameter)
         #expect(error?.detectedLocally == true)
         #expect(error?.allowsFallback == true)
         #expect(error?.isRetryable == false)
@@ -177,7 +177,7 @@ struct AnthropicTranslationTests {
     func nonBase64Image() {
         let request = ChatRequest(messages: [.user([.image(url: "data:text/plain,hello")])])
         let error = providerError { _ = try anthropic.makeBody(for: request, model: "c", options: .init()) }
-        #expect(error?.errorClass == .invalidRequest)
+        #expect(error?.errorClass == .unsupportedParameter)
     }
 
     @Test("the HTTP request: /v1/messages, x-api-key, anthropic-version, no Authorization")

@@ -128,7 +128,7 @@ struct OpenAITranslationTests {
         #expect(request.headers.contains { $0.name == "Content-Type" && $0.value == "application/json" })
         #expect(request.timeout == .seconds(60))
         #expect(request.connectTimeout == .seconds(5))
-        let sent = try #require(request.body.flatMap(JSONValue.parse))
+        let sent = try #require(request.body.flatMap { JSONValue.parse($0) })
         #expect(sent["model"] == "gpt-4o")
     }
 
