@@ -10,6 +10,9 @@ enum StubAnthropicEndpoint {
         if let temperature = body["temperature"]?.double, !(0...1).contains(temperature) {
             return .failure(.init("temperature: Input should be less than or equal to 1"))
         }
+        if let violation = StubAnthropicRules.check(body) {
+            return .failure(violation)
+        }
         var conversation = StubConversation()
         conversation.messageCount = messages.count
         var promptParts: [String] = []
@@ -97,6 +100,9 @@ enum StubAnthropicEndpoint {
         conversation.stopSequences = body["stop_sequences"]?.array?.compactMap(\.string) ?? []
         conversation.maxTokens = body["max_tokens"]?.int
         conversation.promptText = promptParts.joined(separator: "\n")
+        if let violation = StubAnthropicRules.checkContext(conversation) {
+            return .failure(violation)
+        }
         return .success(conversation)
     }
 

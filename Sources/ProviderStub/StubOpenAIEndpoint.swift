@@ -10,6 +10,9 @@ enum StubOpenAIEndpoint {
         guard !messages.isEmpty else {
             return .failure(.init("[] is too short - 'messages'", param: "messages"))
         }
+        if let violation = StubOpenAIRules.check(body) {
+            return .failure(violation)
+        }
         var conversation = StubConversation()
         conversation.messageCount = messages.count
         var promptParts: [String] = []
@@ -129,7 +132,8 @@ enum StubOpenAIEndpoint {
         switch reply.finish {
         case .endTurn, .stopSequence: finishReason = "stop"
         case .maxTokens: finishReason = "length"
-        case .refusal: finishReason = "content_filter"
+        // OpenAI's refusals finish with "stop" and carry `message.refusal`.
+        case .refusal: finishReason = "stop"
         // OpenAI says "stop", not "tool_calls", when tool_choice named the function.
         case .toolCalls:
             if case .named = conversation.toolChoice { finishReason = "stop" } else { finishReason = "tool_calls" }
@@ -170,9 +174,12 @@ enum StubOpenAIEndpoint {
 struct StubValidationError: Error {
     var message: String
     var param: String?
+    /// OpenAI's error code (`unsupported_parameter`…); Anthropic has none.
+    var code: String?
 
-    init(_ message: String, param: String? = nil) {
+    init(_ message: String, param: String? = nil, code: String? = nil) {
         self.message = message
         self.param = param
+        self.code = code
     }
 }
