@@ -56,6 +56,9 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // `make bench-providers`: CPU per ProviderClient call against provider-stub.
+        .executableTarget(name: "bench-providers", dependencies: ["Providers", "CurlHTTP", "Catalog"]),
+
         .executableTarget(name: "provider-stub", dependencies: [
             "ProviderStub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

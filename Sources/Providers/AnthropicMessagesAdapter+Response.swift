@@ -44,7 +44,7 @@ extension AnthropicMessagesAdapter {
             usage: Self.usage(json["usage"]),
             model: json["model"]?.stringValue,
             responseID: json["id"]?.stringValue,
-            requestID: response.header("request-id")
+            requestID: response.headerValue("request-id")
         )
     }
 

@@ -128,7 +128,7 @@ extension ChatAdapter {
     /// a base URL with its own path is taken to include the version, as in the OpenAI SDKs
     /// (`…/v1`, Gemini's `…/v1beta/openai`), and gets the rest (`/chat/completions`).
     public var endpointURL: String {
-        var base = provider.baseURL.trimmingCharacters(in: .whitespaces)
+        var base = provider.baseURL.trimmedWhitespace
         while base.hasSuffix("/") { base.removeLast() }
         let hasPath: Bool = {
             guard let scheme = base.range(of: "://") else { return false }
@@ -181,7 +181,7 @@ extension ChatAdapter {
                 .malformedResponse,
                 message: "response body is not a JSON object (\(response.body.count) bytes)",
                 httpStatus: response.status,
-                requestID: response.header("x-request-id") ?? response.header("request-id"))
+                requestID: response.providerRequestID)
         }
         return json
     }
@@ -198,12 +198,25 @@ extension ChatAdapter {
     func malformed(_ what: String, _ response: CurlHTTPResponse) -> ProviderError {
         ProviderError(
             .malformedResponse, message: what, httpStatus: response.status,
-            requestID: response.header("x-request-id") ?? response.header("request-id"))
+            requestID: response.providerRequestID)
     }
 }
 
 /// Picks the adapter for a provider row.
 public enum ChatAdapters {
+    /// The lowercased host of an http(s) URL, without port or credentials (no Foundation URL
+    /// parsing: this runs on every call).
+    static func host(of url: String) -> String {
+        var rest = Substring(url.trimmedWhitespace)
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostAndPort = authority.split(separator: "@").last ?? authority
+        if hostAndPort.hasPrefix("[") {
+            return String(hostAndPort.prefix { $0 != "]" }).lowercased() + "]"
+        }
+        return String(hostAndPort.prefix { $0 != ":" }).lowercased()
+    }
+
     /// Anthropic-style rows get the Messages adapter. OpenAI-style rows get the OpenAI dialect
     /// when they are named `openai` or point at api.openai.com (so a local `openai` row aimed at
     /// provider-stub behaves like production), and the OpenAI-compatible dialect otherwise
@@ -213,8 +226,7 @@ public enum ChatAdapters {
         case .anthropic:
             return AnthropicMessagesAdapter(provider: provider)
         case .openai:
-            let host = URLComponents(string: provider.baseURL)?.host?.lowercased() ?? ""
-            let isOpenAI = host == "api.openai.com" || provider.name.lowercased() == "openai"
+            let isOpenAI = provider.name.equalsIgnoringASCIICase("openai") || Self.host(of: provider.baseURL) == "api.openai.com"
             return OpenAIChatAdapter(provider: provider, dialect: isOpenAI ? .openAI : .compatible)
         }
     }

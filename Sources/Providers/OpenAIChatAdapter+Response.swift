@@ -42,7 +42,7 @@ extension OpenAIChatAdapter {
             usage: Self.usage(json["usage"]),
             model: json["model"]?.stringValue,
             responseID: responseID,
-            requestID: response.header("x-request-id")
+            requestID: response.headerValue("x-request-id")
         )
     }
 

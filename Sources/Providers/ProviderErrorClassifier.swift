@@ -15,7 +15,7 @@ public enum ProviderErrorClassifier {
         now: Date = Date()
     ) -> ProviderError {
         let body = ProviderErrorBody(parsing: response.body)
-        let requestID = response.header("x-request-id") ?? response.header("request-id") ?? body.requestID
+        let requestID = response.providerRequestID ?? body.requestID
         let errorClass = classify(status: response.status, body: body)
         let fallbackMessage = "HTTP \(response.status) without an error message"
         return ProviderError(
