@@ -30,8 +30,8 @@ if [ "${PROFILE:-1}" = "1" ] && command -v perf >/dev/null; then
       --base-url "http://127.0.0.1:$port" --calls "$calls" --concurrency "$concurrency" --style "$style" >/dev/null 2>&1 || true
     echo
     echo "perf profile ($style): share of client CPU by library"
-    perf report -i "$data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -12
+    { perf report -i "$data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -12; } || true
     echo "top symbols ($style)"
-    perf report -i "$data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25
+    { perf report -i "$data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -25; } || true
   done
 fi
