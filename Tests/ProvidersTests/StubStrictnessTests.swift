@@ -164,3 +164,43 @@ struct StubStrictnessTests {
         }
     }
 }
+
+@Suite("provider-stub replies have the real shapes")
+struct StubReplyShapeTests {
+    /// Every member path of a document (`choices[].message.refusal`…).
+    static func paths(_ value: JSONValue, prefix: String = "") -> Set<String> {
+        switch value {
+        case .object(let members):
+            return members.reduce(into: Set<String>()) { result, member in
+                let path = prefix.isEmpty ? member.key : "\(prefix).\(member.key)"
+                result.insert(path)
+                result.formUnion(paths(member.value, prefix: path))
+            }
+        case .array(let items):
+            return items.reduce(into: Set<String>()) { $0.formUnion(paths($1, prefix: prefix + "[]")) }
+        default:
+            return []
+        }
+    }
+
+    @Test("the stub's success bodies have every member of the documented examples", arguments: [
+        (APIStyle.openai, "openai/response-chat-completion.json"), (.anthropic, "anthropic/response-message.json"),
+    ])
+    func successShape(style: APIStyle, fixture: String) async throws {
+        try await withStub { stub in
+            let path = style == .openai ? "/v1/chat/completions" : "/v1/messages"
+            let body = style == .openai
+                ? #"{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}"#
+                : #"{"model":"claude-sonnet-4-5","max_tokens":50,"messages":[{"role":"user","content":"Hi"}]}"#
+            let raw = try await stub.http.send(CurlHTTPRequest(
+                method: "POST", url: stub.baseURL + path,
+                headers: [("content-type", "application/json"), ("anthropic-version", "2023-06-01")], body: Data(body.utf8)))
+            #expect(raw.status == 200)
+            let reply = try JSONParser.parse(contiguous: raw.body)
+            let documented = try #require(GoldenFixtures.load(fixture)["body"])
+            let expected = Self.paths(documented)
+            #expect(expected.subtracting(Self.paths(reply)).isEmpty, "missing: \(expected.subtracting(Self.paths(reply)).sorted())")
+            #expect(raw.header(style == .openai ? "x-request-id" : "request-id") != nil)
+        }
+    }
+}
