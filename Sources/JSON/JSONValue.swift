@@ -154,6 +154,8 @@ extension JSONValue: Equatable, Hashable {
         case let (.bool(a), .bool(b)): return a == b
         case let (.number(a), .number(b)):
             if a == b { return true }
+            // Integers exactly (a Double would make 2^53 + 1 equal 2^53); otherwise by value.
+            if let x = Int(a), let y = Int(b) { return x == y }
             guard let x = Double(a), let y = Double(b) else { return false }
             return x == y
         case let (.string(a), .string(b)): return a == b

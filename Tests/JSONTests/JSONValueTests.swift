@@ -29,6 +29,8 @@ import Testing
     @Test func equalityIgnoresMemberOrderAndNumberSpelling() throws {
         #expect(try JSONParser.parse(#"{"a":1,"b":[1.0]}"#) == JSONParser.parse(#"{"b":[1],"a":1.0}"#))
         #expect(try JSONParser.parse(#"{"a":1}"#) != JSONParser.parse(#"{"a":2}"#))
+        #expect(JSONValue.number("9007199254740993") != .number("9007199254740992"))
+        #expect(JSONValue.number("-0") == .number("0"))
         #expect(try JSONParser.parse(#"{"a":1}"#) != JSONParser.parse(#"{"a":1,"b":2}"#))
         let set: Set<JSONValue> = [["a": 1, "b": 2], ["b": 2, "a": 1.0]]
         #expect(set.count == 1)
