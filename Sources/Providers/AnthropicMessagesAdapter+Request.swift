@@ -63,6 +63,24 @@ extension AnthropicMessagesAdapter {
             writer.key("top_p")
             writer.double(topP)
         }
+        // JSON output has no parameter in Messages: with no tools of the caller's own, it is asked
+        // for with one forced tool whose input schema is the requested schema; the response parser
+        // turns that tool's input back into the reply text.
+        let jsonSchema = Self.emulatedJSONSchema(request.responseFormat)
+        if request.tools.isEmpty, let jsonSchema {
+            writer.key("tools")
+            writer.beginArray()
+            writer.beginObject()
+            writer.key("name")
+            writer.string(Self.jsonResponseToolName)
+            writer.key("description")
+            writer.string("Give the answer as this JSON object.")
+            writer.key("input_schema")
+            writer.value(jsonSchema)
+            writer.endObject()
+            writer.endArray()
+            Self.writeToolChoice(.tool(name: Self.jsonResponseToolName), parallel: nil, to: &writer)
+        }
         if !request.tools.isEmpty {
             writer.key("tools")
             writer.beginArray()
@@ -107,13 +125,34 @@ extension AnthropicMessagesAdapter {
         if request.seed != nil {
             warnings.append("seed is not supported by Anthropic; dropped")
         }
-        switch request.responseFormat {
-        case .jsonObject?, .jsonSchema?:
-            warnings.append("response_format is not supported by Anthropic Messages; dropped (ask for JSON in the prompt)")
-        case .text?, nil:
-            break
+        if case .jsonSchema? = request.responseFormat, jsonSchema == nil {
+            warnings.append("response_format json_schema whose root is not an object cannot be emulated for Anthropic; dropped")
+        }
+        if jsonSchema != nil {
+            warnings.append(request.tools.isEmpty
+                ? "response_format is emulated for Anthropic with a forced tool; the reply text is that tool's JSON input"
+                : "response_format cannot be combined with tools for Anthropic Messages; dropped (ask for JSON in the prompt)")
         }
         return TranslatedBody(bytes: writer.bytes, warnings: warnings, minimumTimeout: Self.timeoutFor(outputTokens: maxTokens))
+    }
+
+    // MARK: - JSON output
+
+    /// The tool that carries a JSON reply; the response parser recognises it by this name.
+    static let jsonResponseToolName = "switchboard_json_response"
+
+    /// The input schema for JSON output: the requested schema when it describes an object (tool
+    /// inputs must be objects, as OpenAI's structured outputs require too), any object for
+    /// `json_object`; `nil` for text or a schema of another type.
+    static func emulatedJSONSchema(_ format: ResponseFormat?) -> JSONValue? {
+        switch format {
+        case .jsonSchema(_, let schema, _)?:
+            return schema["type"] == "object" ? schema : nil
+        case .jsonObject?:
+            return ["type": "object", "additionalProperties": true]
+        case .text?, nil:
+            return nil
+        }
     }
 
     // MARK: - max_tokens and timeout

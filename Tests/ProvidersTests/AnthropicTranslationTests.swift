@@ -170,10 +170,37 @@ struct AnthropicTranslationTests {
         #expect(body.json["temperature"]?.doubleValue == temperature)
     }
 
-    @Test("penalties, seed and JSON response format are dropped with recorded warnings")
+    @Test("JSON output is asked for with one forced tool whose schema is the requested one")
+    func jsonOutputEmulation() throws {
+        let schema = try json(#"{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"boolean"}},"required":["reasoning","answer"]}"#)
+        let request = ChatRequest(messages: [.user("Is 17 prime?")], responseFormat: .jsonSchema(name: "verdict", schema: schema, strict: true))
+        let body = try anthropic.makeBody(for: request, model: "c", options: .init())
+        let text = String(decoding: body.bytes, as: UTF8.self)
+        #expect(text.contains(#""tools":[{"name":"switchboard_json_response","description":"Give the answer as this JSON object.","input_schema":{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"boolean"}},"required":["reasoning","answer"]}}],"tool_choice":{"type":"tool","name":"switchboard_json_response"}"#))
+        #expect(body.warnings.count == 1)
+
+        // The forced tool's input comes back as the reply text, members in the model's order.
+        let reply = """
+            {"id":"msg_1","type":"message","role":"assistant","model":"c","stop_reason":"tool_use","stop_sequence":null,
+             "content":[{"type":"tool_use","id":"toolu_1","name":"switchboard_json_response","input":{"reasoning":"no divisors","answer":true}}],
+             "usage":{"input_tokens":10,"output_tokens":5}}
+            """
+        let parsed = try anthropic.parse(response(200, reply), apiKey: nil)
+        #expect(parsed.text == #"{"reasoning":"no divisors","answer":true}"#)
+        #expect(parsed.toolCalls.isEmpty)
+        #expect(parsed.finishReason == .stop)
+
+        // With the caller's own tools it cannot be forced: dropped with a warning.
+        let withTools = try anthropic.makeBody(
+            for: ChatRequest(messages: [.user("Hi")], tools: [weatherTool], responseFormat: .jsonObject), model: "c", options: .init())
+        #expect(withTools.json["tools"]?.arrayValue?.count == 1)
+        #expect(withTools.warnings.contains { $0.contains("cannot be combined with tools") })
+    }
+
+    @Test("penalties, seed and a JSON response format with tools are dropped with recorded warnings")
     func droppedWithWarnings() throws {
         let request = ChatRequest(
-            messages: [.user("Hi")], frequencyPenalty: 0.5, presencePenalty: 0.2, responseFormat: .jsonObject, seed: 3)
+            messages: [.user("Hi")], tools: [weatherTool], frequencyPenalty: 0.5, presencePenalty: 0.2, responseFormat: .jsonObject, seed: 3)
         let body = try anthropic.makeBody(for: request, model: "claude-sonnet-4-5", options: .init())
         #expect(body.json["frequency_penalty"] == nil)
         #expect(body.json["presence_penalty"] == nil)

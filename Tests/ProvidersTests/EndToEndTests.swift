@@ -105,6 +105,19 @@ struct EndToEndTests {
         }
     }
 
+    @Test("a JSON-schema request falls back to Claude and still gets JSON")
+    func jsonOutputThroughAnthropic() async throws {
+        try await withStub { stub in
+            let schema: JSONValue = ["type": "object", "properties": ["city": ["type": "string"], "days": ["type": "integer"]], "required": ["city", "days"]]
+            let request = ChatRequest(messages: [.user("Plan a trip")], responseFormat: .jsonSchema(name: "trip", schema: schema, strict: true))
+            let result = try await stub.client().complete(request, model: "claude-sonnet-4-5", provider: stub.provider(.anthropic))
+            let text = try #require(result.text)
+            #expect(text == #"{"city":"stub-city","days":1}"#)
+            #expect(result.toolCalls.isEmpty)
+            #expect(result.finishReason == .stop)
+        }
+    }
+
     @Test("stop sequences and max_tokens end the reply as a real model would", arguments: [APIStyle.openai, .anthropic])
     func stopAndLength(style: APIStyle) async throws {
         try await withStub { stub in
