@@ -22,3 +22,7 @@ stop-db:
 
 clean:
 	rm -rf .build
+
+# CPU per provider call (release build, provider-stub pinned to the other core) and a perf profile.
+bench-providers: deps
+	@scripts/bench-providers.sh

@@ -32,6 +32,9 @@ let package = Package(
         ]),
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
 
+        // One JSON value type: ordered members, exact numbers, strict parser, byte writer.
+        .target(name: "JSON"),
+
         // Pure domain: imports nothing of ours.
         .target(name: "Catalog"),
 
@@ -42,16 +45,20 @@ let package = Package(
         ]),
 
         // Provider-neutral chat types and the OpenAI / Anthropic / OpenAI-compatible adapters.
-        .target(name: "Providers", dependencies: ["CurlHTTP", "Catalog"]),
+        .target(name: "Providers", dependencies: ["CurlHTTP", "Catalog", "JSON"]),
 
         // The fake OpenAI + Anthropic server used by tests, benchmarks and the offline demo.
         .target(name: "ProviderStub", dependencies: [
+            "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // `make bench-providers`: CPU per ProviderClient call against provider-stub.
+        .executableTarget(name: "bench-providers", dependencies: ["Providers", "CurlHTTP", "Catalog"]),
+
         .executableTarget(name: "provider-stub", dependencies: [
             "ProviderStub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -60,7 +67,7 @@ let package = Package(
 
         // The registry/config HTTP API (Hummingbird): controllers, DTOs, auth, errors, OpenAPI, metrics.
         .target(name: "RegistryAPI", dependencies: [
-            "Storage", "Catalog", "Postgres", "Providers",
+            "Storage", "Catalog", "Postgres", "Providers", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -83,6 +90,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
 
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: [
             "CurlHTTP",
@@ -91,12 +99,12 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [
-            "Providers", "CurlHTTP", "Catalog", "ProviderStub",
+            "Providers", "CurlHTTP", "Catalog", "ProviderStub", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Postgres", "Catalog", "TestSupport"]),
         .testTarget(name: "RegistryAPITests", dependencies: [
-            "RegistryAPI", "Storage", "Catalog", "Postgres", "TestSupport",
+            "RegistryAPI", "Storage", "Catalog", "Postgres", "TestSupport", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import JSON
 /// A JSON Schema (the subset OpenAPI 3.1 documents use here), written once per request and response
 /// shape. The same value is emitted into `/openapi.json` and checks incoming bodies, so the
 /// documentation cannot drift from what the server accepts: a field the schema does not list is an

@@ -1,3 +1,4 @@
+import JSON
 /// Builds `/openapi.json` (OpenAPI 3.1) from the route table the router is built from, and the
 /// named schemas request bodies are checked against.
 enum OpenAPIDocument {

@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -109,7 +110,6 @@ extension JSONValue {
     var double: Double? { if case .number(let text) = self { Double(text) } else { nil } }
     var array: [JSONValue]? { if case .array(let items) = self { items } else { nil } }
     var keys: [String] { if case .object(let members) = self { members.map(\.key) } else { [] } }
-    var isNull: Bool { self == .null }
     subscript(index: Int) -> JSONValue? {
         guard case .array(let items) = self, items.indices.contains(index) else { return nil }
         return items[index]
