@@ -47,8 +47,23 @@ extension Date: PostgresEncodable {
 }
 
 extension Data: PostgresEncodable {
+    /// `\\x` followed by two hex digits per byte, written straight into one buffer.
     public var postgresBind: PostgresBind {
-        PostgresBind(type: .bytea, text: "\\x" + map { String(format: "%02x", $0) }.joined())
+        let digits: StaticString = "0123456789abcdef"
+        let text = String(unsafeUninitializedCapacity: 2 + count * 2) { buffer in
+            buffer[0] = UInt8(ascii: "\\")
+            buffer[1] = UInt8(ascii: "x")
+            var index = 2
+            digits.withUTF8Buffer { hex in
+                for byte in self {
+                    buffer[index] = hex[Int(byte >> 4)]
+                    buffer[index + 1] = hex[Int(byte & 0x0f)]
+                    index += 2
+                }
+            }
+            return index
+        }
+        return PostgresBind(type: .bytea, text: text)
     }
 }
 
@@ -57,27 +72,44 @@ extension Array: PostgresEncodable where Element == String {
     public var postgresBind: PostgresBind { PostgresBind(type: .textArray, text: PostgresArrayLiteral.format(self)) }
 }
 
-/// A `jsonb` value: any `Codable` value, encoded with the given encoder (snake_case by default
-/// nowhere: keys are written exactly as the type's `CodingKeys` say).
+/// A `jsonb` value: any `Codable` value, encoded when it is created (keys exactly as the type's
+/// `CodingKeys` say, sorted). Creating one throws when the value cannot be encoded (a `Double.nan`
+/// inside, an encoder error), so a bad value is never stored as JSON `null`.
 public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, PostgresDecodable, Sendable {
-    public var value: Value
+    public let value: Value
+    /// The encoded document, as sent to or received from the server.
+    public let jsonText: String
 
-    public init(_ value: Value) { self.value = value }
-
-    public var postgresBind: PostgresBind {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let text = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
-        return PostgresBind(type: .jsonb, text: text ?? "null")
+    public init(_ value: Value) throws {
+        do {
+            jsonText = String(decoding: try PostgresJSONCoders.encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw PostgresError(kind: .invalidValue, message: "cannot encode \(Value.self) as JSON: \(error)")
+        }
+        self.value = value
     }
+
+    public var postgresBind: PostgresBind { PostgresBind(type: .jsonb, text: jsonText) }
 
     public init(postgresText text: String) throws {
         do {
-            value = try JSONDecoder().decode(Value.self, from: Data(text.utf8))
+            value = try PostgresJSONCoders.decoder.decode(Value.self, from: Data(text.utf8))
         } catch {
             throw PostgresError(kind: .decoding, message: "jsonb value does not decode as \(Value.self): \(error)")
         }
+        jsonText = text
     }
+}
+
+/// One encoder and one decoder for every value: creating them per value cost more than the
+/// decoding itself. Both are only configured here, never mutated later, so sharing is safe.
+enum PostgresJSONCoders {
+    nonisolated(unsafe) static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+    nonisolated(unsafe) static let decoder = JSONDecoder()
 }
 
 /// Raw JSON text bound as `jsonb`, for documents assembled elsewhere.

@@ -14,6 +14,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case decoding
         /// The pool or listener was shut down.
         case shutdown
+        /// A value cannot be sent: it does not encode, or it holds a NUL byte (which PostgreSQL's
+        /// text values cannot carry; it is rejected rather than cut short).
+        case invalidValue
+        /// No pooled connection became free within the pool's acquire timeout.
+        case poolTimeout
     }
 
     public var kind: Kind
