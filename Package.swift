@@ -30,7 +30,10 @@ let package = Package(
             "CLibPQ",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        .target(name: "CurlHTTP", dependencies: [
+            "CCurl",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
 
         // Pure domain: imports nothing of ours.
         .target(name: "Catalog"),

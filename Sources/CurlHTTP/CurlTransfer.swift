@@ -2,11 +2,12 @@ import CCurl
 import Foundation
 import Synchronization
 
-/// One request in flight: owns its easy handle, header list, request body copy and error buffer,
-/// all freed together when the transfer ends, so nothing curl points at can disappear mid-transfer.
+/// One request in flight: owns its easy handle (until the loop hands it back to the pool), header
+/// list, request body copy and error buffer, so nothing curl points at can disappear mid-transfer.
 final class CurlTransfer: @unchecked Sendable {
     // Only the event-loop thread touches the mutable state below, after `enqueue`.
-    let easy: UnsafeMutableRawPointer
+    private(set) var easy: UnsafeMutableRawPointer?
+    private let pool: EasyHandlePool
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyBuffer: UnsafeMutableRawBufferPointer?
     private let errorBuffer: UnsafeMutablePointer<CChar>
@@ -22,29 +23,70 @@ final class CurlTransfer: @unchecked Sendable {
     /// Set from any thread when the awaiting task is cancelled.
     let cancelled = Atomic<Bool>(false)
 
-    init(request: CurlHTTPRequest) throws {
+    init(request: CurlHTTPRequest, pool: EasyHandlePool, defaultCABundlePath: String?) throws {
         guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased() else {
-            throw CurlHTTPError.invalidURL(request.url)
+            throw CurlHTTPError.invalidURL(Self.redacted(request.url))
         }
         guard scheme == "http" || scheme == "https" else { throw CurlHTTPError.unsupportedScheme(scheme) }
-        guard let host = components.host, !host.isEmpty else { throw CurlHTTPError.invalidURL(request.url) }
-        guard let easy = curl_easy_init() else { throw CurlHTTPError.transfer(code: -1, message: "curl_easy_init failed") }
-        self.easy = easy
+        guard let host = components.host, !host.isEmpty else { throw CurlHTTPError.invalidURL(Self.redacted(request.url)) }
+        for header in request.headers {
+            // A CR or LF would let a value start a header (or a request) of its own.
+            guard Self.isToken(header.name), Self.isFieldValue(header.value) else {
+                throw CurlHTTPError.invalidHeader(name: String(header.name.prefix(64)))
+            }
+        }
+        let handle = try pool.take()
+        self.easy = handle.pointer
+        self.pool = pool
         self.host = host
         self.maxResponseBytes = request.maxResponseBytes
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        configure(request)
+        configure(request, easy: handle.pointer, isHTTPS: scheme == "https", caBundlePath: request.caBundlePath ?? defaultCABundlePath)
     }
 
     deinit {
-        curl_easy_cleanup(easy)
+        // Only a transfer that never reached the loop still owns its handle here.
+        if let easy { curl_easy_cleanup(easy) }
         if let headerList { curl_slist_free_all(headerList) }
         bodyBuffer?.deallocate()
         errorBuffer.deallocate()
     }
 
-    private func configure(_ request: CurlHTTPRequest) {
+    /// Gives up the easy handle (the loop recycles it once curl is done with it).
+    func detachHandle() -> EasyHandle? {
+        defer { easy = nil }
+        return easy.map(EasyHandle.init)
+    }
+
+    /// RFC 9110 token: the characters a header name may use.
+    private static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
+    }
+
+    /// No CR, LF or NUL (nor other control characters but tab).
+    private static func isFieldValue(_ value: String) -> Bool {
+        value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7f || $0 == 0x09 }
+    }
+
+    /// The URL without userinfo or query, for error messages (they may carry credentials).
+    private static func redacted(_ url: String) -> String {
+        var text = url
+        if let query = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = String(text[..<query]) }
+        if let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].firstIndex(of: "@") {
+            text = String(text[..<schemeEnd.upperBound]) + "***@" + text[text.index(after: at)...]
+        }
+        return text
+    }
+
+    private func configure(_ request: CurlHTTPRequest, easy: UnsafeMutableRawPointer, isHTTPS: Bool, caBundlePath: String?) {
         sb_curl_easy_setopt_string(easy, CURLOPT_URL, request.url)
         // Refuse anything but http(s), including on redirects (which we do not follow anyway).
         sb_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
@@ -55,7 +97,12 @@ final class CurlTransfer: @unchecked Sendable {
         }
         sb_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
         sb_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
-
+        if isHTTPS {
+            // Wait for a connection that may multiplex (HTTP/2 over ALPN) rather than open one
+            // connection per request of a burst.
+            sb_curl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+            if let caBundlePath { sb_curl_easy_setopt_string(easy, CURLOPT_CAINFO, caBundlePath) }
+        }
         let method = request.method.uppercased()
         if let body = request.body {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(body.count, 1), alignment: 1)
@@ -80,7 +127,6 @@ final class CurlTransfer: @unchecked Sendable {
         sb_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
 
         let context = Unmanaged.passUnretained(self).toOpaque()
-        sb_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, context)
         sb_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context)
         sb_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context)
         sb_curl_easy_setopt_write_function(easy, curlWriteBody)
@@ -89,12 +135,16 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Called on the event-loop thread once curl reports the transfer done.
     func finish(code: CURLcode) {
-        guard let continuation else { return }
+        guard let continuation, let easy else { return }
         self.continuation = nil
         if code == CURLE_OK {
             var status = 0
             sb_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-            continuation.resume(returning: CurlHTTPResponse(status: status, headers: responseHeaders, body: responseBody))
+            var version = 0
+            sb_curl_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+            continuation.resume(returning: CurlHTTPResponse(
+                status: status, headers: responseHeaders, body: responseBody,
+                httpVersion: version == CURL_HTTP_VERSION_2_0 ? 2 : 1))
         } else {
             continuation.resume(throwing: error(for: code))
         }
@@ -116,7 +166,7 @@ final class CurlTransfer: @unchecked Sendable {
             return .nameResolution(host: host)
         case CURLE_COULDNT_CONNECT:
             var osErrno = 0
-            sb_curl_easy_getinfo_long(easy, CURLINFO_OS_ERRNO, &osErrno)
+            if let easy { sb_curl_easy_getinfo_long(easy, CURLINFO_OS_ERRNO, &osErrno) }
             return osErrno == Int(ECONNREFUSED) ? .connectionRefused : .connection(message)
         case CURLE_UNSUPPORTED_PROTOCOL:
             return .unsupportedScheme(message)
@@ -162,15 +212,22 @@ private let curlWriteHeader: sb_curl_data_callback = { pointer, size, count, con
     let length = size * count
     guard let pointer, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-    if line.hasPrefix("HTTP/") {
+    let bytes = UnsafeRawBufferPointer(start: pointer, count: length).bindMemory(to: UInt8.self)
+    func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0d || byte == 0x0a }
+    if bytes.starts(with: "HTTP/".utf8) {
         // A new status line (after 100 Continue or an informational response) starts a new header set.
         transfer.responseHeaders.removeAll()
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        transfer.responseHeaders.append((name: name, value: value))
+    } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+        var nameEnd = colon
+        while nameEnd > 0, isSpace(bytes[nameEnd - 1]) { nameEnd -= 1 }
+        var valueStart = colon + 1
+        var valueEnd = bytes.count
+        while valueStart < valueEnd, isSpace(bytes[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart, isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+        transfer.responseHeaders.append((
+            name: String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nameEnd]), as: UTF8.self),
+            value: String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
+        ))
     }
     return length
 }
