@@ -81,6 +81,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // `make bench-native`: CPU per request/wakeup of CurlHTTP and per query of Postgres (release build, not a test).
+        .executableTarget(name: "bench-native", dependencies: ["CurlHTTP", "Postgres"], path: "benchmarks/native/swift"),
+
         // Shared test helpers: a fresh database per test, the repository's paths.
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
 

@@ -145,7 +145,7 @@ public final class PostgresListener: Sendable {
             guard let quoted = connection.escapeIdentifier(channel) else {
                 throw PostgresError(kind: .server, message: "invalid channel name '\(channel)'")
             }
-            try connection.execute(.unsafeSQL("LISTEN \(quoted)"))
+            _ = try connection.execute(.unsafeSQL("LISTEN \(quoted)"))
         }
         return connection
     }
