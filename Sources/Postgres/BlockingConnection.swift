@@ -4,7 +4,7 @@ import Synchronization
 
 /// Owns one libpq connection and makes blocking calls on it. Confined to one `ConnectionThread`
 /// (hence `@unchecked Sendable`): it is only ever touched from the thread that runs its jobs,
-/// except for `requestCancel`, which goes through libpq's thread-safe `PGcancel` under a lock.
+/// except for `markCancelled` and `sendCancel`, which go through libpq's thread-safe `PGcancel` under a lock.
 final class BlockingConnection: @unchecked Sendable {
     let handle: OpaquePointer
     let configuration: PostgresConfiguration
@@ -108,21 +108,28 @@ final class BlockingConnection: @unchecked Sendable {
 
     // MARK: - Cancellation
 
-    /// Called from any thread: cancels statement `statement` if it is running, or stops it from
-    /// starting. Blocks for one short connection to the server, so never call it on the
-    /// cooperative pool (`PostgresConnection` uses a dedicated thread).
-    func requestCancel(_ statement: UInt64) {
+    /// Called from any thread, never blocks: stops statement `statement` from starting, or
+    /// returns true when it is running now and needs a server-side cancel (`sendCancel`).
+    func markCancelled(_ statement: UInt64) -> Bool {
         cancelState.withLock { state in
-            if state.running == statement {
-                // Holding the lock while the cancel is sent keeps the next statement from
-                // starting until it is out: a cancel can only ever reach this statement.
-                guard let cancelHandle else { return }
-                state.cancelSent = statement
-                var message = [CChar](repeating: 0, count: 256)
-                _ = PQcancel(cancelHandle, &message, Int32(message.count))
-            } else if statement > state.running {
+            if state.running == statement { return true }
+            if statement > state.running {
                 state.cancelledBeforeStart = max(state.cancelledBeforeStart, statement)
             }
+            return false
+        }
+    }
+
+    /// Sends a server-side cancel for statement `statement` if it is still running. Blocks for
+    /// one short connection to the server, so never call it on the cooperative pool.
+    func sendCancel(_ statement: UInt64) {
+        cancelState.withLock { state in
+            // Holding the lock while the cancel is sent keeps the next statement from starting
+            // until it is out: a cancel can only ever reach this statement.
+            guard state.running == statement, let cancelHandle else { return }
+            state.cancelSent = statement
+            var message = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(cancelHandle, &message, Int32(message.count))
         }
     }
 

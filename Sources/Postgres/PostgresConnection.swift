@@ -58,7 +58,10 @@ public final class PostgresConnection: Sendable {
         return try await withTaskCancellationHandler {
             try await body(statement)
         } onCancel: {
-            Thread.detachNewThread { connection.requestCancel(statement) }
+            // Not started yet: it never will. Running: PQcancel from a thread of its own.
+            if connection.markCancelled(statement) {
+                Thread.detachNewThread { connection.sendCancel(statement) }
+            }
         }
     }
 

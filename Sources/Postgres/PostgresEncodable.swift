@@ -104,12 +104,12 @@ public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, Postgr
 /// One encoder and one decoder for every value: creating them per value cost more than the
 /// decoding itself. Both are only configured here, never mutated later, so sharing is safe.
 enum PostgresJSONCoders {
-    nonisolated(unsafe) static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return encoder
     }()
-    nonisolated(unsafe) static let decoder = JSONDecoder()
+    static let decoder = JSONDecoder()
 }
 
 /// Raw JSON text bound as `jsonb`, for documents assembled elsewhere.

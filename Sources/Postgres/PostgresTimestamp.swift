@@ -12,30 +12,27 @@ enum PostgresTimestamp {
         gmtime_r(&time, &parts)
         // Digits written straight into the string's buffer: `String(format:)` per value was slow.
         let year = Int(parts.tm_year) + 1900
-        let sign = year < 0 ? 1 : 0
-        return String(unsafeUninitializedCapacity: 32) { buffer in
+        // Year 0 is 1 BC in PostgreSQL's (and the Gregorian calendar's) counting.
+        let isBC = year <= 0
+        return String(unsafeUninitializedCapacity: 40) { buffer in
             var index = 0
             func put(_ value: Int, width: Int) {
                 var divisor = 1
                 for _ in 1..<width { divisor *= 10 }
-                var remaining = value
-                if remaining >= divisor * 10 {
-                    // Years beyond 9999: as many digits as needed.
-                    var digits = width
-                    while remaining >= divisor * 10 { divisor *= 10; digits += 1 }
-                }
+                // Years beyond 9999: as many digits as needed.
+                while value / divisor >= 10 { divisor *= 10 }
                 while divisor > 0 {
-                    buffer[index] = UInt8(ascii: "0") + UInt8((remaining / divisor) % 10)
+                    buffer[index] = UInt8(ascii: "0") + UInt8((value / divisor) % 10)
                     index += 1
                     divisor /= 10
                 }
             }
             func char(_ c: Unicode.Scalar) { buffer[index] = UInt8(ascii: c); index += 1 }
-            if sign == 1 { char("-") }
-            put(abs(year), width: 4); char("-"); put(Int(parts.tm_mon) + 1, width: 2); char("-"); put(Int(parts.tm_mday), width: 2)
+            put(isBC ? 1 - year : year, width: 4); char("-"); put(Int(parts.tm_mon) + 1, width: 2); char("-"); put(Int(parts.tm_mday), width: 2)
             char(" ")
             put(Int(parts.tm_hour), width: 2); char(":"); put(Int(parts.tm_min), width: 2); char(":"); put(Int(parts.tm_sec), width: 2)
             char("."); put(micros, width: 6); char("+"); char("0"); char("0")
+            if isBC { char(" "); char("B"); char("C") }
             return index
         }
     }

@@ -226,6 +226,37 @@ import Testing
         #expect(try await another.send(CurlHTTPRequest(url: "\(server.baseURL)/status/204")).status == 204)
     }
 
+    /// Cancels racing completion: each request either completes or throws CancellationError,
+    /// never anything else, and the client keeps working (handles go back to the pool intact).
+    @Test func cancellationRacingCompletion() async throws {
+        let server = try await TestHoldServer.start()
+        defer { server.stop() }
+        let client = try CurlHTTPClient()
+        defer { client.shutdown() }
+        let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<300 {
+                let task = Task { try await client.send(CurlHTTPRequest(url: "\(server.baseURL)/delay/1")).status }
+                group.addTask {
+                    try await Task.sleep(for: .microseconds(Int.random(in: 0...3_000)))
+                    task.cancel()
+                    do {
+                        return try await task.value == 200 ? "completed" : "wrong status"
+                    } catch is CancellationError {
+                        return "cancelled"
+                    }
+                }
+            }
+            var outcomes: [String] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.count == 300)
+        #expect(outcomes.allSatisfy { $0 == "completed" || $0 == "cancelled" })
+        for _ in 0..<20 {
+            #expect(try await client.send(CurlHTTPRequest(url: "\(server.baseURL)/fast")).status == 200)
+        }
+    }
+
     @Test func shutdownFailsLaterRequests() async throws {
         let client = try CurlHTTPClient()
         client.shutdown()

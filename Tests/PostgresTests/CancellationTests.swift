@@ -132,3 +132,43 @@ func waitUntil(_ condition: () async throws -> Bool) async throws {
     Issue.record("condition never became true")
     throw CancellationError()
 }
+
+@Suite struct CancellationRaceTests {
+    /// Cancels land at random moments (before, during, just after their statement) on four
+    /// shared connections. A cancel must only ever hit its own statement: every task that is
+    /// not cancelled succeeds, although it runs right after cancelled ones on the same sessions.
+    @Test func lateCancelsNeverHitTheNextStatement() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let pool = PostgresPool(configuration: configuration, maxConnections: 4)
+            defer { pool.shutdown() }
+            let outcomes = try await withThrowingTaskGroup(of: (cancelled: Bool, succeeded: Bool).self) { group in
+                var tasks: [(Task<Int, any Error>, Bool)] = []
+                for n in 0..<200 {
+                    let task = Task { try await pool.query("SELECT pg_sleep(0.002), \(n) AS n").rows[0].decode("n", as: Int.self) }
+                    tasks.append((task, n % 2 == 0))
+                }
+                for (task, cancel) in tasks {
+                    group.addTask {
+                        if cancel {
+                            try await Task.sleep(for: .microseconds(Int.random(in: 0...5_000)))
+                            task.cancel()
+                        }
+                        do {
+                            _ = try await task.value
+                            return (cancel, true)
+                        } catch is CancellationError where cancel {
+                            return (cancel, false)
+                        }
+                    }
+                }
+                var outcomes: [(cancelled: Bool, succeeded: Bool)] = []
+                for try await outcome in group { outcomes.append(outcome) }
+                return outcomes
+            }
+            #expect(outcomes.count == 200)
+            #expect(outcomes.filter { !$0.cancelled }.allSatisfy { $0.succeeded })
+            // The pool is in working order afterwards.
+            #expect(try await pool.query("SELECT 1 AS one").rows.count == 1)
+        }
+    }
+}

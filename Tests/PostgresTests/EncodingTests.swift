@@ -52,6 +52,16 @@ import TestSupport
             #expect(try row.decode("at", as: Date.self) == old)
         }
     }
+
+    @Test func preEpochDatesSurviveTheTrip() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let connection = try await PostgresConnection.connect(configuration)
+            let moonLanding = Date(timeIntervalSince1970: -14_182_940.5)
+            let row = try await connection.query("SELECT \(moonLanding) AS at, \(moonLanding)::text AS text").rows[0]
+            #expect(try row.decode("at", as: Date.self) == moonLanding)
+            #expect(try row.decode("text", as: String.self) == "1969-07-20 20:17:39.5+00")
+        }
+    }
 }
 
 @Suite struct ConnectionSettingsTests {

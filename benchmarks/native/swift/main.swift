@@ -10,7 +10,7 @@ ProcessLimits.prepareForManyConnections()
 
 func cpuMicroseconds() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
     let user = Double(usage.ru_utime.tv_sec) * 1e6 + Double(usage.ru_utime.tv_usec)
     let system = Double(usage.ru_stime.tv_sec) * 1e6 + Double(usage.ru_stime.tv_usec)
     return user + system
@@ -35,14 +35,18 @@ func benchCurl(port: Int) async throws -> [CurlRow] {
     let client = try CurlHTTPClient()
     defer { client.shutdown() }
     let base = "http://127.0.0.1:\(port)"
+    // BENCH_HOLD_HOST=localhost holds the idle transfers on another curl host bundle than the
+    // measured requests (to show where the per-host cost comes from).
+    let holdBase = "http://\(environment["BENCH_HOLD_HOST"] ?? "127.0.0.1"):\(port)"
     let fast = CurlHTTPRequest(url: base + "/fast", timeout: .seconds(30))
     for _ in 0..<500 { _ = try await client.send(fast) }
     var rows: [CurlRow] = []
-    for inFlight in [10, 100, 1_000, 2_000] {
+    let levels = environment["BENCH_CURL_LEVELS"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [10, 100, 1_000, 2_000]
+    for inFlight in levels {
         // 1. `inFlight` transfers held open by the server, plus one request at a time beside
         //    them: what one wakeup costs while that many transfers sit in the multi handle.
         let holders = (0..<inFlight).map { _ in
-            Task { _ = try? await client.send(CurlHTTPRequest(url: base + "/hold", timeout: .seconds(600))) }
+            Task { _ = try? await client.send(CurlHTTPRequest(url: holdBase + "/hold", timeout: .seconds(600))) }
         }
         try await Task.sleep(for: .milliseconds(500 + inFlight))
         for _ in 0..<200 { _ = try await client.send(fast) }
