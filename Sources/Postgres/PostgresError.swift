@@ -50,11 +50,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var isSerializationFailure: Bool { sqlState == SQLState.serializationFailure }
     public var isDeadlock: Bool { sqlState == SQLState.deadlockDetected }
 
+    /// Message and SQLSTATE only: `detail` can hold row values (a unique violation's key, which
+    /// may be personal data or an idempotency key), so it stays out of logs and responses unless
+    /// read explicitly.
     public var description: String {
-        var text = message
-        if let sqlState { text = "\(text) (SQLSTATE \(sqlState))" }
-        if let detail { text += " — \(detail)" }
-        return text
+        guard let sqlState else { return message }
+        return "\(message) (SQLSTATE \(sqlState))"
     }
 }
 

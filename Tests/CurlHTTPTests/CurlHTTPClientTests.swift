@@ -129,26 +129,6 @@ import Testing
         #expect(try await client.send(CurlHTTPRequest(url: "\(server.baseURL)/status/200")).status == 200)
     }
 
-    @Test func fiveHundredSlowRequestsAreServedConcurrently() async throws {
-        let server = try await TestHTTPServer.start()
-        defer { server.stop() }
-        let client = try CurlHTTPClient()
-        defer { client.shutdown() }
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<500 {
-                group.addTask { try await client.send(CurlHTTPRequest(url: "\(server.baseURL)/sleep/3000", timeout: .seconds(60))).status }
-            }
-            var statuses: [Int] = []
-            for try await status in group { statuses.append(status) }
-            return statuses
-        }
-        #expect(statuses.count == 500)
-        #expect(statuses.allSatisfy { $0 == 200 })
-        // The server saw (nearly) all of them at once, not a handful at a time: each is held for
-        // 3 s, far longer than sending 500 takes even on a loaded machine.
-        #expect(server.sleepers.peak >= 480, "the server saw at most \(server.sleepers.peak) requests at once")
-    }
-
     @Test func twoThousandRequestsAreInFlightTogether() async throws {
         let server = try await TestHTTPServer.start()
         defer { server.stop() }
@@ -191,7 +171,7 @@ import Testing
             Task { try await client.send(CurlHTTPRequest(url: "\(server.baseURL)/sleep/30000", timeout: .seconds(60))) }
         }
         // Wait until the server holds them all, then shut down without blocking.
-        for _ in 0..<500 where server.sleepers.peak < 20 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<1000 where server.sleepers.peak < 20 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(server.sleepers.peak == 20)
         client.shutdown()
         for request in requests {

@@ -25,8 +25,24 @@ public final class ThrowawayCluster: Sendable {
     }
 
     /// `pg_ctl restart`: the server stops (closing every session) and starts again on the same port.
+    /// On a loaded machine the start can fail once (e.g. a slow shutdown): it is tried again, and
+    /// a final failure carries the server log's tail.
     public func restart() async throws {
-        try await Self.run(Self.asOwner([Self.binDirectory() + "/pg_ctl", "-D", directory + "/data", "-w", "-t", "60", "-m", "fast", "restart"]))
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            do {
+                try await Self.run(Self.asOwner([
+                    Self.binDirectory() + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/log",
+                    "-w", "-t", "60", "-m", "fast", "restart",
+                ]))
+                return
+            } catch {
+                lastError = error
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+        let log = (try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? ""
+        throw ClusterError(message: "\(lastError.map { "\($0)" } ?? "restart failed"); server log: \(log.suffix(2000))")
     }
 
     public func destroy() async {
