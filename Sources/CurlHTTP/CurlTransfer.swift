@@ -7,6 +7,8 @@ import Synchronization
 final class CurlTransfer: @unchecked Sendable {
     // Only the event-loop thread touches the mutable state below, after `enqueue`.
     private(set) var easy: UnsafeMutableRawPointer?
+    /// The parsed URL the easy handle reads (CURLOPT_CURLU); freed with the transfer.
+    private let url: OpaquePointer
     private let pool: EasyHandlePool
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyBuffer: UnsafeMutableRawBufferPointer?
@@ -24,11 +26,18 @@ final class CurlTransfer: @unchecked Sendable {
     let cancelled = Atomic<Bool>(false)
 
     init(request: CurlHTTPRequest, pool: EasyHandlePool, defaultCABundlePath: String?) throws {
-        guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased() else {
+        // curl's own URL parser, whose result the transfer then uses (CURLOPT_CURLU): what we
+        // check is exactly what curl connects to.
+        guard let url = curl_url() else { throw CurlHTTPError.transfer(code: -1, message: "curl_url failed") }
+        var ownsURL = true
+        defer { if ownsURL { curl_url_cleanup(url) } }
+        guard curl_url_set(url, CURLUPART_URL, request.url, UInt32(CURLU_NON_SUPPORT_SCHEME)) == CURLUE_OK,
+              let scheme = Self.part(url, CURLUPART_SCHEME)?.lowercased()
+        else {
             throw CurlHTTPError.invalidURL(Self.redacted(request.url))
         }
         guard scheme == "http" || scheme == "https" else { throw CurlHTTPError.unsupportedScheme(scheme) }
-        guard let host = components.host, !host.isEmpty else { throw CurlHTTPError.invalidURL(Self.redacted(request.url)) }
+        guard let host = Self.part(url, CURLUPART_HOST), !host.isEmpty else { throw CurlHTTPError.invalidURL(Self.redacted(request.url)) }
         for header in request.headers {
             // A CR or LF would let a value start a header (or a request) of its own.
             guard Self.isToken(header.name), Self.isFieldValue(header.value) else {
@@ -37,6 +46,8 @@ final class CurlTransfer: @unchecked Sendable {
         }
         let handle = try pool.take()
         self.easy = handle.pointer
+        self.url = url
+        ownsURL = false
         self.pool = pool
         self.host = host
         self.maxResponseBytes = request.maxResponseBytes
@@ -48,6 +59,7 @@ final class CurlTransfer: @unchecked Sendable {
     deinit {
         // Only a transfer that never reached the loop still owns its handle here.
         if let easy { curl_easy_cleanup(easy) }
+        curl_url_cleanup(url)
         if let headerList { curl_slist_free_all(headerList) }
         bodyBuffer?.deallocate()
         errorBuffer.deallocate()
@@ -57,6 +69,13 @@ final class CurlTransfer: @unchecked Sendable {
     func detachHandle() -> EasyHandle? {
         defer { easy = nil }
         return easy.map(EasyHandle.init)
+    }
+
+    private static func part(_ url: OpaquePointer, _ which: CURLUPart) -> String? {
+        var value: UnsafeMutablePointer<CChar>?
+        guard curl_url_get(url, which, &value, 0) == CURLUE_OK, let value else { return nil }
+        defer { curl_free(value) }
+        return String(cString: value)
     }
 
     /// RFC 9110 token: the characters a header name may use.
@@ -87,7 +106,7 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private func configure(_ request: CurlHTTPRequest, easy: UnsafeMutableRawPointer, isHTTPS: Bool, caBundlePath: String?) {
-        sb_curl_easy_setopt_string(easy, CURLOPT_URL, request.url)
+        sb_curl_easy_setopt_pointer(easy, CURLOPT_CURLU, UnsafeMutableRawPointer(url))
         // Refuse anything but http(s), including on redirects (which we do not follow anyway).
         sb_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         sb_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -224,10 +243,14 @@ private let curlWriteHeader: sb_curl_data_callback = { pointer, size, count, con
         var valueEnd = bytes.count
         while valueStart < valueEnd, isSpace(bytes[valueStart]) { valueStart += 1 }
         while valueEnd > valueStart, isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
-        transfer.responseHeaders.append((
-            name: String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nameEnd]), as: UTF8.self),
-            value: String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
-        ))
+        let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nameEnd]), as: UTF8.self)
+        let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
+        // Room for the whole body at once (never beyond the limit, which a lying server could
+        // otherwise use to make us allocate).
+        if name.utf8.count == 14, name.lowercased() == "content-length", let length = Int(value), length > 0 {
+            transfer.responseBody.reserveCapacity(min(length, transfer.maxResponseBytes))
+        }
+        transfer.responseHeaders.append((name: name, value: value))
     }
     return length
 }
