@@ -31,3 +31,7 @@ export BENCH_PQ_BASELINE_US
 echo "command: make bench-native ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 .build/release/bench-native
+echo
+echo "Again with the idle transfers held on another curl host bundle (localhost, not 127.0.0.1):"
+echo
+env -u DATABASE_URL BENCH_HOLD_HOST=localhost BENCH_CURL_LEVELS=10,2000 .build/release/bench-native
