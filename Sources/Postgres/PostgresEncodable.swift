@@ -67,9 +67,40 @@ extension Data: PostgresEncodable {
     }
 }
 
-extension Array: PostgresEncodable where Element == String {
-    /// Binds as `text[]`.
-    public var postgresBind: PostgresBind { PostgresBind(type: .textArray, text: PostgresArrayLiteral.format(self)) }
+/// A value that can be an element of a bound array (`[UUID]` → `uuid[]`, `[Int?]` → `int8[]`
+/// with NULLs), e.g. for `WHERE id = ANY(\(ids))` or `unnest(\(a), \(b))` over a batch.
+public protocol PostgresArrayElement: Sendable {
+    /// The array type this element makes (`uuid[]` for `UUID`).
+    static var postgresArrayType: PostgresDataType { get }
+    /// The element's text form; `nil` is NULL.
+    var postgresArrayElementText: String? { get }
+}
+
+extension PostgresArrayElement where Self: PostgresEncodable {
+    public var postgresArrayElementText: String? { postgresBind.text }
+}
+
+extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
+    public static var postgresArrayType: PostgresDataType { Wrapped.postgresArrayType }
+    public var postgresArrayElementText: String? { self?.postgresArrayElementText ?? nil }
+}
+
+extension String: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .textArray } }
+extension Int: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .int8Array } }
+extension Int64: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .int8Array } }
+extension Int32: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .int4Array } }
+extension Bool: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .boolArray } }
+extension Double: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .float8Array } }
+extension Decimal: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .numericArray } }
+extension UUID: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .uuidArray } }
+extension Date: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .timestamptzArray } }
+extension PostgresJSONText: PostgresArrayElement { public static var postgresArrayType: PostgresDataType { .jsonbArray } }
+
+extension Array: PostgresEncodable where Element: PostgresArrayElement {
+    /// Binds as a one-dimensional array of the element's type; `nil` elements are NULL.
+    public var postgresBind: PostgresBind {
+        PostgresBind(type: Element.postgresArrayType, text: PostgresArrayLiteral.format(map(\.postgresArrayElementText)))
+    }
 }
 
 /// A `jsonb` value: any `Codable` value, encoded when it is created (keys exactly as the type's

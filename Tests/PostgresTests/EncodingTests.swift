@@ -134,3 +134,44 @@ import TestSupport
         }
     }
 }
+
+@Suite struct ArrayBindTests {
+    @Test func typedArraysWithNullsRoundTrip() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let connection = try await PostgresConnection.connect(configuration)
+            let ids = [UUID(), UUID()]
+            let counts: [Int?] = [1, nil, 3]
+            let prices: [Decimal?] = [Decimal(string: "0.000015"), nil]
+            let labels: [String?] = ["NULL", nil, "a \"quoted\" \\ value", "{braces},"]
+            let row = try await connection.query("""
+                SELECT \(ids) AS ids, \(counts) AS counts, \(prices) AS prices, \(labels) AS labels,
+                       pg_typeof(\(ids))::text AS ids_type, cardinality(\(counts)) AS n,
+                       \(ids[1]) = ANY(\(ids)) AS found
+                """).rows[0]
+            #expect(try row.decode("ids", as: [UUID].self) == ids)
+            #expect(try row.decode("counts", as: [Int?].self) == counts)
+            #expect(try row.decode("prices", as: [Decimal?].self) == prices)
+            #expect(try row.decode("labels", as: [String?].self) == labels)
+            #expect(try row.decode("ids_type", as: String.self) == "uuid[]")
+            #expect(try row.decode("n", as: Int.self) == 3)
+            #expect(try row.decode("found", as: Bool.self))
+        }
+    }
+
+    @Test func batchRowsThroughUnnest() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let connection = try await PostgresConnection.connect(configuration)
+            try await connection.query("CREATE TABLE usage (id uuid PRIMARY KEY, tokens int8, cost numeric)")
+            let ids = (0..<50).map { _ in UUID() }
+            let tokens: [Int] = Array(0..<50)
+            let costs: [Decimal?] = (0..<50).map { $0 % 2 == 0 ? Decimal($0) / 1000 : nil }
+            let inserted = try await connection.execute("""
+                INSERT INTO usage (id, tokens, cost) SELECT * FROM unnest(\(ids), \(tokens), \(costs))
+                """)
+            #expect(inserted == 50)
+            let row = try await connection.query("SELECT sum(tokens) AS t, count(cost) AS priced FROM usage").rows[0]
+            #expect(try row.decode("t", as: Int.self) == 1225)
+            #expect(try row.decode("priced", as: Int.self) == 25)
+        }
+    }
+}
