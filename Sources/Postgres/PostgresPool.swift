@@ -176,7 +176,12 @@ public final class PostgresPool: Sendable {
                 self?.abandon(id, with: PostgresError(kind: .poolTimeout, message: "no database connection became free within \(timeout) (pool of \(self?.maxConnections ?? 0))"))
             }
         }
-        defer { timer?.cancel() }
+        defer {
+            timer?.cancel()
+            // A cancel or timeout that raced the grant may have left the id behind: forget it
+            // (no new cancel can name it now; a timer that already woke only touches the set).
+            state.withLock { _ = $0.abandonedBeforeQueued.remove(id) }
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 // Re-checked under the lock: a release may have happened since the first look.
