@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "Postgres", dependencies: [
             "CLibPQ",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "CurlHTTP", dependencies: [
             "CCurl",

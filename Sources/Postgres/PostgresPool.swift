@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A bounded pool of connections. At most `maxConnections` exist at once; callers beyond that
@@ -250,5 +251,15 @@ public final class PostgresPool: Sendable {
             return nil
         }
         waiter?.resume(returning: .slot)
+    }
+}
+
+extension PostgresPool: Service {
+    /// Runs until graceful shutdown (or cancellation), then shuts the pool down: waiters fail,
+    /// idle connections close, connections in use close when released. Register the pool before
+    /// the services that use it (a ServiceGroup stops services in reverse order).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shutdown()
     }
 }

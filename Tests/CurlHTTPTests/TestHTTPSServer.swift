@@ -35,7 +35,7 @@ final class TestHTTPSServer: Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", directory + "/server.py", directory]
         process.standardInput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: directory + "/server.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/server.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/server.log"))
         process.standardOutput = log
         process.standardError = log

@@ -21,7 +21,7 @@ final class TestHoldServer: Sendable {
             .deletingLastPathComponent().appendingPathComponent("benchmarks/native/hold_server.py").path
         let directory = NSTemporaryDirectory() + "hold-server-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: directory + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/out", contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/out"))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 import Testing
 import TestSupport
 
@@ -176,5 +177,40 @@ struct Boom: Error {}
         let error = await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(configuration) }
         #expect(error?.kind == .connection)
         #expect(error?.description.contains("s3cret-pw") == false)
+    }
+}
+
+@Suite struct PoolShutdownTests {
+    @Test func shutdownFailsWaitersAndClosesConnectionsInUseOnRelease() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let applicationName = "shutdown-\(UUID().uuidString.prefix(8))"
+            var named = configuration
+            named.applicationName = applicationName
+            let pool = PostgresPool(configuration: named, maxConnections: 1, acquireTimeout: nil)
+            let admin = try await PostgresConnection.connect(configuration)
+            let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
+            let holding = Atomic<Bool>(false)
+            let holder = Task {
+                try await pool.withConnection { connection in
+                    holding.store(true, ordering: .sequentiallyConsistent)
+                    for await _ in release { break }
+                    // Still usable while held, even though the pool has shut down meanwhile.
+                    return try await connection.query("SELECT 1 AS one").rows.count
+                }
+            }
+            try await waitUntil { holding.load(ordering: .sequentiallyConsistent) }
+            let waiter = Task { try await pool.query("SELECT 1") }
+            try await Task.sleep(for: .milliseconds(100))
+            pool.shutdown()
+            let error = await #expect(throws: PostgresError.self) { try await waiter.value }
+            #expect(error?.kind == .shutdown)
+            releaseContinuation.yield()
+            #expect(try await holder.value == 1)
+            // The released connection was closed, not kept: no session of this pool is left.
+            try await waitUntil {
+                try await admin.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = \(applicationName)").rows[0].decode("n", as: Int.self) == 0
+            }
+            await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        }
     }
 }
