@@ -123,15 +123,16 @@ final class CurlTransfer: @unchecked Sendable {
             if let caBundlePath { sb_curl_easy_setopt_string(easy, CURLOPT_CAINFO, caBundlePath) }
         }
         let method = request.method.uppercased()
-        if let body = request.body {
+        if method == "HEAD" {
+            // No body is sent or expected, even if one was given (curl would wait for it).
+            sb_curl_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
+        } else if let body = request.body {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(body.count, 1), alignment: 1)
             _ = body.copyBytes(to: buffer.bindMemory(to: UInt8.self))
             bodyBuffer = buffer
             sb_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             sb_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
             if method != "POST" { sb_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method) }
-        } else if method == "HEAD" {
-            sb_curl_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
         } else if method != "GET" {
             sb_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method)
         }

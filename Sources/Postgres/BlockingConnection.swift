@@ -89,6 +89,18 @@ final class BlockingConnection: @unchecked Sendable {
 
     deinit {
         if let cancelHandle { PQfreeCancel(cancelHandle) }
+        if !isClosed { PQfinish(handle) }
+    }
+
+    private var isClosed = false
+
+    /// Ends the session (PQfinish: a last message to the server, and the TLS shutdown under SSL)
+    /// on the calling thread; the owner calls it on the connection's own thread, so this never
+    /// runs on whichever thread happens to drop the last reference. Nothing may use the
+    /// connection afterwards.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
         PQfinish(handle)
     }
 

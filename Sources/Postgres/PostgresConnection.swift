@@ -27,7 +27,13 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    deinit { thread.stop() }
+    /// The session ends on its own thread (the last job there), not on the thread that dropped
+    /// the connection, which may belong to Swift's cooperative pool.
+    deinit {
+        let connection = connection
+        thread.submit { connection.close() }
+        thread.stop()
+    }
 
     /// Runs a statement and returns its rows. Cancelling the calling task cancels the statement
     /// on the server (`PQcancel`) and throws `CancellationError`.
