@@ -74,7 +74,11 @@ public final class ThrowawayCluster: Sendable {
         let outputPath = NSTemporaryDirectory() + "throwaway-cluster-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let assignments = environment.map { "\($0.key)=\(quoted($0.value))" }.sorted()
-        let line = (assignments + command.map(quoted)).joined(separator: " ") + " </dev/null >\(quoted(outputPath)) 2>&1"
+        // A server started from here inherits this process's open descriptors (thousands while
+        // other tests hold connections) and refuses to start when too few remain under the soft
+        // limit: give the child the hard limit.
+        let line = "ulimit -n $(ulimit -Hn); " + (assignments + command.map(quoted)).joined(separator: " ")
+            + " </dev/null >\(quoted(outputPath)) 2>&1"
         let status: Int32 = await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: system(line)) }
         }
