@@ -48,13 +48,14 @@ final class TestHTTPSServer: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         let output = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
         throw ServerError(message: "the HTTPS test server did not start: \(output)")
     }
 
     func stop() {
-        process.terminate()
+        // SIGKILL: the child may inherit a signal mask that blocks SIGTERM from the test runner.
+        kill(process.processIdentifier, SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

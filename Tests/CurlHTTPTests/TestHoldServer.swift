@@ -37,12 +37,13 @@ final class TestHoldServer: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         throw CancellationError()
     }
 
     func stop() {
-        process.terminate()
+        // SIGKILL: the child may inherit a signal mask that blocks SIGTERM from the test runner.
+        kill(process.processIdentifier, SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
