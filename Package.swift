@@ -29,8 +29,12 @@ let package = Package(
         .target(name: "Postgres", dependencies: [
             "CLibPQ",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        .target(name: "CurlHTTP", dependencies: [
+            "CCurl",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
 
         // One JSON value type: ordered members, exact numbers, strict parser, byte writer.
         .target(name: "JSON"),
@@ -85,6 +89,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+
+        // `make bench-native`: CPU per request/wakeup of CurlHTTP and per query of Postgres (release build, not a test).
+        .executableTarget(name: "bench-native", dependencies: ["CurlHTTP", "Postgres"], path: "benchmarks/native/swift"),
 
         // Shared test helpers: a fresh database per test, the repository's paths.
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),

@@ -33,9 +33,11 @@ public struct AgentRepository: Sendable {
         if let status = filter.status { conditions.append("status = \(status)") }
         if let agentType = filter.agentType { conditions.append("agent_type = \(agentType)") }
         if let modelID = filter.modelID {
+            let primary = try PostgresJSON(["model_id": modelID])
+            let fallback = try PostgresJSON(["fallback_model_ids": [modelID]])
             conditions.append("""
-                (model_config @> \(PostgresJSON(["model_id": modelID]))
-                 OR model_config @> \(PostgresJSON(["fallback_model_ids": [modelID]])))
+                (model_config @> \(primary)
+                 OR model_config @> \(fallback))
                 """)
         }
         return try await pool.query("""
@@ -51,11 +53,12 @@ public struct AgentRepository: Sendable {
     }
 
     public func create(_ agent: AgentRecord) async throws -> AgentRecord {
+        let modelConfig = try agent.modelConfig.map(PostgresJSON.init)
         let rows = try await pool.query("""
             INSERT INTO agents (id, name, agent_type, description, skills, status, preferred_model, temperature,
                                 max_tokens, model_config)
             VALUES (\(agent.id), \(agent.name), \(agent.agentType), \(agent.description), \(agent.skills), \(agent.status),
-                    \(agent.preferredModel), \(agent.temperature), \(agent.maxTokens), \(agent.modelConfig.map(PostgresJSON.init)))
+                    \(agent.preferredModel), \(agent.temperature), \(agent.maxTokens), \(modelConfig))
             RETURNING \(AgentRecord.columns)
             """).rows
         guard let row = rows.first else { throw PostgresError(kind: .decoding, message: "INSERT … RETURNING returned no row") }
@@ -77,7 +80,7 @@ public struct AgentRepository: Sendable {
                    SET name = \(agent.name), agent_type = \(agent.agentType), description = \(agent.description),
                        skills = \(agent.skills), status = \(agent.status), preferred_model = \(agent.preferredModel),
                        temperature = \(agent.temperature), max_tokens = \(agent.maxTokens),
-                       model_config = \(agent.modelConfig.map(PostgresJSON.init)), updated_at = now()
+                       model_config = \(try agent.modelConfig.map(PostgresJSON.init)), updated_at = now()
                  WHERE id = \(id)
                 RETURNING \(AgentRecord.columns)
                 """).rows
