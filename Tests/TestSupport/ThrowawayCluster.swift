@@ -31,10 +31,25 @@ public final class ThrowawayCluster: Sendable {
         var lastError: (any Error)?
         for _ in 0..<3 {
             do {
-                try await Self.run(Self.asOwner([
-                    Self.binDirectory() + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/log",
-                    "-w", "-t", "60", "-m", "fast", "restart",
-                ]))
+                // After a failed attempt the server may be stopped already (the stop half
+                // succeeded): `restart` then refuses ("PID file does not exist"), so start it
+                // again on its port with the options local-postgres.sh uses.
+                let running = FileManager.default.fileExists(atPath: directory + "/data/postmaster.pid")
+                if running {
+                    try await Self.run(Self.asOwner([
+                        Self.binDirectory() + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/log",
+                        "-w", "-t", "60", "-m", "fast", "restart",
+                    ]))
+                } else {
+                    let port = try String(contentsOfFile: directory + "/port", encoding: .utf8)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                    try await Self.run(Self.asOwner([
+                        Self.binDirectory() + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/log",
+                        "-w", "-t", "60", "-o",
+                        "-k \(directory) -p \(port) -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c autovacuum_naptime=1s",
+                        "start",
+                    ]))
+                }
                 return
             } catch {
                 lastError = error
