@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the product, `make test` runs every test.
 # Both install what they need (as root) and work offline once installed.
-.PHONY: run test deps build migrate stop-db bench bench-registry clean
+.PHONY: run test deps build migrate stop-db bench bench-registry bench-native clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,5 +24,13 @@ bench-registry: deps
 stop-db:
 	@scripts/local-postgres.sh stop dev
 
+# CPU cost of the native layers (CurlHTTP, Postgres) against a local hold server and libpq from C.
+bench-native: deps
+	@scripts/bench-native.sh
+
 clean:
 	rm -rf .build
+
+# CPU per provider call (release build, provider-stub pinned to the other core) and a perf profile.
+bench-providers: deps
+	@scripts/bench-providers.sh

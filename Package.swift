@@ -29,8 +29,15 @@ let package = Package(
         .target(name: "Postgres", dependencies: [
             "CLibPQ",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        .target(name: "CurlHTTP", dependencies: [
+            "CCurl",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // One JSON value type: ordered members, exact numbers, strict parser, byte writer.
+        .target(name: "JSON"),
 
         // Pure domain: imports nothing of ours.
         .target(name: "Catalog"),
@@ -42,16 +49,20 @@ let package = Package(
         ]),
 
         // Provider-neutral chat types and the OpenAI / Anthropic / OpenAI-compatible adapters.
-        .target(name: "Providers", dependencies: ["CurlHTTP", "Catalog"]),
+        .target(name: "Providers", dependencies: ["CurlHTTP", "Catalog", "JSON"]),
 
         // The fake OpenAI + Anthropic server used by tests, benchmarks and the offline demo.
         .target(name: "ProviderStub", dependencies: [
+            "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // `make bench-providers`: CPU per ProviderClient call against provider-stub.
+        .executableTarget(name: "bench-providers", dependencies: ["Providers", "CurlHTTP", "Catalog"]),
+
         .executableTarget(name: "provider-stub", dependencies: [
             "ProviderStub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -60,8 +71,9 @@ let package = Package(
 
         // The registry/config HTTP API (Hummingbird): controllers, DTOs, auth, errors, OpenAPI, metrics.
         .target(name: "RegistryAPI", dependencies: [
-            "Storage", "Catalog", "Postgres",
+            "Storage", "Catalog", "Postgres", "Providers", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -79,10 +91,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // `make bench-native`: CPU per request/wakeup of CurlHTTP and per query of Postgres (release build, not a test).
+        .executableTarget(name: "bench-native", dependencies: ["CurlHTTP", "Postgres"], path: "benchmarks/native/swift"),
+
         // Shared test helpers: a fresh database per test, the repository's paths.
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
 
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: [
             "CurlHTTP",
@@ -91,14 +107,15 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [
-            "Providers", "CurlHTTP", "Catalog", "ProviderStub",
+            "Providers", "CurlHTTP", "Catalog", "ProviderStub", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Postgres", "Catalog", "TestSupport"]),
         .testTarget(name: "RegistryAPITests", dependencies: [
-            "RegistryAPI", "Storage", "Catalog", "Postgres", "TestSupport",
+            "RegistryAPI", "Storage", "Catalog", "Postgres", "TestSupport", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

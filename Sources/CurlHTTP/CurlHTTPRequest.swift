@@ -13,6 +13,9 @@ public struct CurlHTTPRequest: Sendable {
     public var connectTimeout: Duration?
     /// A response body larger than this fails with `.responseTooLarge` instead of filling memory.
     public var maxResponseBytes: Int
+    /// PEM file of CA certificates trusted for this https request instead of the system's (and
+    /// of the client's `caBundlePath`); `nil`: the client's choice.
+    public var caBundlePath: String?
 
     public init(
         method: String = "GET",
@@ -21,8 +24,10 @@ public struct CurlHTTPRequest: Sendable {
         body: Data? = nil,
         timeout: Duration = .seconds(30),
         connectTimeout: Duration? = nil,
-        maxResponseBytes: Int = 64 << 20
+        maxResponseBytes: Int = 64 << 20,
+        caBundlePath: String? = nil
     ) {
+        self.caBundlePath = caBundlePath
         self.method = method
         self.url = url
         self.headers = headers
@@ -38,11 +43,14 @@ public struct CurlHTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: Data
+    /// 2 for HTTP/2 (negotiated through ALPN), 1 for HTTP/1.x.
+    public var httpVersion: Int
 
-    public init(status: Int, headers: [(name: String, value: String)], body: Data) {
+    public init(status: Int, headers: [(name: String, value: String)], body: Data, httpVersion: Int = 1) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.httpVersion = httpVersion
     }
 
     /// The first header with this name, compared case-insensitively.
@@ -55,7 +63,10 @@ public struct CurlHTTPResponse: Sendable {
 
 /// Why a transfer failed before a complete HTTP response arrived.
 public enum CurlHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The URL does not parse; userinfo and query are not repeated here.
     case invalidURL(String)
+    /// A header name that is not an HTTP token, or a value with CR, LF or another control character.
+    case invalidHeader(name: String)
     case unsupportedScheme(String)
     case timeout
     case connectionRefused
@@ -69,6 +80,7 @@ public enum CurlHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidURL(let url): return "invalid URL: \(url)"
+        case .invalidHeader(let name): return "invalid request header '\(name)': names must be HTTP tokens, values must not contain CR, LF or control characters"
         case .unsupportedScheme(let scheme): return "unsupported URL scheme '\(scheme)': only http and https"
         case .timeout: return "request timed out"
         case .connectionRefused: return "connection refused"

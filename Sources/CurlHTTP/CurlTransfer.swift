@@ -2,11 +2,14 @@ import CCurl
 import Foundation
 import Synchronization
 
-/// One request in flight: owns its easy handle, header list, request body copy and error buffer,
-/// all freed together when the transfer ends, so nothing curl points at can disappear mid-transfer.
+/// One request in flight: owns its easy handle (until the loop hands it back to the pool), header
+/// list, request body copy and error buffer, so nothing curl points at can disappear mid-transfer.
 final class CurlTransfer: @unchecked Sendable {
     // Only the event-loop thread touches the mutable state below, after `enqueue`.
-    let easy: UnsafeMutableRawPointer
+    private(set) var easy: UnsafeMutableRawPointer?
+    /// The parsed URL the easy handle reads (CURLOPT_CURLU); freed with the transfer.
+    private let url: OpaquePointer
+    private let pool: EasyHandlePool
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyBuffer: UnsafeMutableRawBufferPointer?
     private let errorBuffer: UnsafeMutablePointer<CChar>
@@ -22,30 +25,88 @@ final class CurlTransfer: @unchecked Sendable {
     /// Set from any thread when the awaiting task is cancelled.
     let cancelled = Atomic<Bool>(false)
 
-    init(request: CurlHTTPRequest) throws {
-        guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased() else {
-            throw CurlHTTPError.invalidURL(request.url)
+    init(request: CurlHTTPRequest, pool: EasyHandlePool, defaultCABundlePath: String?) throws {
+        // curl's own URL parser, whose result the transfer then uses (CURLOPT_CURLU): what we
+        // check is exactly what curl connects to.
+        guard let url = curl_url() else { throw CurlHTTPError.transfer(code: -1, message: "curl_url failed") }
+        var ownsURL = true
+        defer { if ownsURL { curl_url_cleanup(url) } }
+        guard curl_url_set(url, CURLUPART_URL, request.url, UInt32(CURLU_NON_SUPPORT_SCHEME)) == CURLUE_OK,
+              let scheme = Self.part(url, CURLUPART_SCHEME)?.lowercased()
+        else {
+            throw CurlHTTPError.invalidURL(Self.redacted(request.url))
         }
         guard scheme == "http" || scheme == "https" else { throw CurlHTTPError.unsupportedScheme(scheme) }
-        guard let host = components.host, !host.isEmpty else { throw CurlHTTPError.invalidURL(request.url) }
-        guard let easy = curl_easy_init() else { throw CurlHTTPError.transfer(code: -1, message: "curl_easy_init failed") }
-        self.easy = easy
+        guard let host = Self.part(url, CURLUPART_HOST), !host.isEmpty else { throw CurlHTTPError.invalidURL(Self.redacted(request.url)) }
+        for header in request.headers {
+            // A CR or LF would let a value start a header (or a request) of its own.
+            guard Self.isToken(header.name), Self.isFieldValue(header.value) else {
+                throw CurlHTTPError.invalidHeader(name: String(header.name.prefix(64)))
+            }
+        }
+        let handle = try pool.take()
+        self.easy = handle.pointer
+        self.url = url
+        ownsURL = false
+        self.pool = pool
         self.host = host
         self.maxResponseBytes = request.maxResponseBytes
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        configure(request)
+        configure(request, easy: handle.pointer, isHTTPS: scheme == "https", caBundlePath: request.caBundlePath ?? defaultCABundlePath)
     }
 
     deinit {
-        curl_easy_cleanup(easy)
+        // Only a transfer that never reached the loop still owns its handle here.
+        if let easy { curl_easy_cleanup(easy) }
+        curl_url_cleanup(url)
         if let headerList { curl_slist_free_all(headerList) }
         bodyBuffer?.deallocate()
         errorBuffer.deallocate()
     }
 
-    private func configure(_ request: CurlHTTPRequest) {
-        sb_curl_easy_setopt_string(easy, CURLOPT_URL, request.url)
+    /// Gives up the easy handle (the loop recycles it once curl is done with it).
+    func detachHandle() -> EasyHandle? {
+        defer { easy = nil }
+        return easy.map(EasyHandle.init)
+    }
+
+    private static func part(_ url: OpaquePointer, _ which: CURLUPart) -> String? {
+        var value: UnsafeMutablePointer<CChar>?
+        guard curl_url_get(url, which, &value, 0) == CURLUE_OK, let value else { return nil }
+        defer { curl_free(value) }
+        return String(cString: value)
+    }
+
+    /// RFC 9110 token: the characters a header name may use.
+    private static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
+    }
+
+    /// No CR, LF or NUL (nor other control characters but tab).
+    private static func isFieldValue(_ value: String) -> Bool {
+        value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7f || $0 == 0x09 }
+    }
+
+    /// The URL without userinfo or query, for error messages (they may carry credentials).
+    private static func redacted(_ url: String) -> String {
+        var text = url
+        if let query = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = String(text[..<query]) }
+        if let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].firstIndex(of: "@") {
+            text = String(text[..<schemeEnd.upperBound]) + "***@" + text[text.index(after: at)...]
+        }
+        return text
+    }
+
+    private func configure(_ request: CurlHTTPRequest, easy: UnsafeMutableRawPointer, isHTTPS: Bool, caBundlePath: String?) {
+        sb_curl_easy_setopt_pointer(easy, CURLOPT_CURLU, UnsafeMutableRawPointer(url))
         // Refuse anything but http(s), including on redirects (which we do not follow anyway).
         sb_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         sb_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -55,17 +116,23 @@ final class CurlTransfer: @unchecked Sendable {
         }
         sb_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
         sb_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
-
+        if isHTTPS {
+            // Wait for a connection that may multiplex (HTTP/2 over ALPN) rather than open one
+            // connection per request of a burst.
+            sb_curl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+            if let caBundlePath { sb_curl_easy_setopt_string(easy, CURLOPT_CAINFO, caBundlePath) }
+        }
         let method = request.method.uppercased()
-        if let body = request.body {
+        if method == "HEAD" {
+            // No body is sent or expected, even if one was given (curl would wait for it).
+            sb_curl_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
+        } else if let body = request.body {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(body.count, 1), alignment: 1)
             _ = body.copyBytes(to: buffer.bindMemory(to: UInt8.self))
             bodyBuffer = buffer
             sb_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             sb_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
             if method != "POST" { sb_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method) }
-        } else if method == "HEAD" {
-            sb_curl_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
         } else if method != "GET" {
             sb_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method)
         }
@@ -80,7 +147,6 @@ final class CurlTransfer: @unchecked Sendable {
         sb_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
 
         let context = Unmanaged.passUnretained(self).toOpaque()
-        sb_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, context)
         sb_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context)
         sb_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context)
         sb_curl_easy_setopt_write_function(easy, curlWriteBody)
@@ -89,12 +155,16 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Called on the event-loop thread once curl reports the transfer done.
     func finish(code: CURLcode) {
-        guard let continuation else { return }
+        guard let continuation, let easy else { return }
         self.continuation = nil
         if code == CURLE_OK {
             var status = 0
             sb_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-            continuation.resume(returning: CurlHTTPResponse(status: status, headers: responseHeaders, body: responseBody))
+            var version = 0
+            sb_curl_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+            continuation.resume(returning: CurlHTTPResponse(
+                status: status, headers: responseHeaders, body: responseBody,
+                httpVersion: version == CURL_HTTP_VERSION_2_0 ? 2 : 1))
         } else {
             continuation.resume(throwing: error(for: code))
         }
@@ -116,7 +186,7 @@ final class CurlTransfer: @unchecked Sendable {
             return .nameResolution(host: host)
         case CURLE_COULDNT_CONNECT:
             var osErrno = 0
-            sb_curl_easy_getinfo_long(easy, CURLINFO_OS_ERRNO, &osErrno)
+            if let easy { sb_curl_easy_getinfo_long(easy, CURLINFO_OS_ERRNO, &osErrno) }
             return osErrno == Int(ECONNREFUSED) ? .connectionRefused : .connection(message)
         case CURLE_UNSUPPORTED_PROTOCOL:
             return .unsupportedScheme(message)
@@ -162,14 +232,25 @@ private let curlWriteHeader: sb_curl_data_callback = { pointer, size, count, con
     let length = size * count
     guard let pointer, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-    if line.hasPrefix("HTTP/") {
+    let bytes = UnsafeRawBufferPointer(start: pointer, count: length).bindMemory(to: UInt8.self)
+    func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0d || byte == 0x0a }
+    if bytes.starts(with: "HTTP/".utf8) {
         // A new status line (after 100 Continue or an informational response) starts a new header set.
         transfer.responseHeaders.removeAll()
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+    } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+        var nameEnd = colon
+        while nameEnd > 0, isSpace(bytes[nameEnd - 1]) { nameEnd -= 1 }
+        var valueStart = colon + 1
+        var valueEnd = bytes.count
+        while valueStart < valueEnd, isSpace(bytes[valueStart]) { valueStart += 1 }
+        while valueEnd > valueStart, isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<nameEnd]), as: UTF8.self)
+        let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
+        // Room for the whole body at once (never beyond the limit, which a lying server could
+        // otherwise use to make us allocate).
+        if name.utf8.count == 14, name.lowercased() == "content-length", let length = Int(value), length > 0 {
+            transfer.responseBody.reserveCapacity(min(length, transfer.maxResponseBytes))
+        }
         transfer.responseHeaders.append((name: name, value: value))
     }
     return length

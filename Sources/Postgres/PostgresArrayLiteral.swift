@@ -1,15 +1,26 @@
 /// PostgreSQL's text form of one-dimensional arrays: `{a,"b, c",NULL,"say \"hi\""}`.
 enum PostgresArrayLiteral {
-    static func format(_ items: [String]) -> String {
-        let quoted = items.map { item -> String in
-            var escaped = ""
-            for character in item {
-                if character == "\"" || character == "\\" { escaped.append("\\") }
-                escaped.append(character)
+    /// Every element quoted (so any text, including `NULL` and `{`, stays literal); `nil` is NULL.
+    /// Byte-level: `"` and `\` are the only bytes that need escaping, and both are ASCII.
+    static func format(_ items: [String?]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2 + items.reduce(0) { $0 + ($1?.utf8.count ?? 4) + 3 })
+        bytes.append(UInt8(ascii: "{"))
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard let item else {
+                bytes.append(contentsOf: "NULL".utf8)
+                continue
             }
-            return "\"\(escaped)\""
+            bytes.append(UInt8(ascii: "\""))
+            for byte in item.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
+            }
+            bytes.append(UInt8(ascii: "\""))
         }
-        return "{" + quoted.joined(separator: ",") + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The items, `nil` for NULL; `nil` overall when the text is not an array literal.

@@ -18,6 +18,9 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
     public static func decodeNull() throws -> Self { nil }
 }
 
+/// NUMERIC text always uses `.`; one locale for every value (creating one per value was costly).
+private let posixLocale = Locale(identifier: "en_US_POSIX")
+
 private func decodingError<T>(_ text: String, _ type: T.Type) -> PostgresError {
     PostgresError(kind: .decoding, message: "cannot decode '\(text.prefix(64))' as \(type)")
 }
@@ -73,7 +76,7 @@ extension Double: PostgresDecodable {
 extension Decimal: PostgresDecodable {
     /// Exact: NUMERIC's text form is parsed digit by digit, never through Double.
     public init(postgresText text: String) throws {
-        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
+        guard let value = Decimal(string: text, locale: posixLocale) else {
             throw decodingError(text, Decimal.self)
         }
         self = value

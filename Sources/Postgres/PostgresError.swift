@@ -14,6 +14,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case decoding
         /// The pool or listener was shut down.
         case shutdown
+        /// A value cannot be sent: it does not encode, or it holds a NUL byte (which PostgreSQL's
+        /// text values cannot carry; it is rejected rather than cut short).
+        case invalidValue
+        /// No pooled connection became free within the pool's acquire timeout.
+        case poolTimeout
     }
 
     public var kind: Kind
@@ -45,11 +50,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var isSerializationFailure: Bool { sqlState == SQLState.serializationFailure }
     public var isDeadlock: Bool { sqlState == SQLState.deadlockDetected }
 
+    /// Message and SQLSTATE only: `detail` can hold row values (a unique violation's key, which
+    /// may be personal data or an idempotency key), so it stays out of logs and responses unless
+    /// read explicitly.
     public var description: String {
-        var text = message
-        if let sqlState { text = "\(text) (SQLSTATE \(sqlState))" }
-        if let detail { text += " — \(detail)" }
-        return text
+        guard let sqlState else { return message }
+        return "\(message) (SQLSTATE \(sqlState))"
     }
 }
 

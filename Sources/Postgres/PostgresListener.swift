@@ -15,20 +15,32 @@ public struct PostgresNotification: Sendable, Equatable {
 ///
 /// Notifications sent while the connection is down are lost (PostgreSQL does not queue them for
 /// absent listeners), so each (re)connection is reported as an event: a consumer that caches
-/// state refreshes it then.
+/// state refreshes it then. Likewise, when the consumer falls so far behind that the buffer of
+/// undelivered events is full, newer notifications are dropped and a `.resync` event follows
+/// the buffered ones as soon as there is room: the consumer then reloads instead of silently
+/// missing changes.
 public final class PostgresListener: Sendable {
     public enum Event: Sendable, Equatable {
         /// LISTEN is in place on every channel; `isReconnect` after a lost connection.
         case listening(isReconnect: Bool)
         case notification(PostgresNotification)
+        /// Notifications were dropped because the consumer lagged: reload whatever they describe.
+        case resync
     }
+
+    /// Undelivered events kept for a slow consumer before notifications are dropped.
+    public let bufferLimit: Int
 
     private let configuration: PostgresConfiguration
     private let channels: [String]
     private let logger: Logger
     private let isStopped = Atomic<Bool>(false)
 
-    public init(configuration: PostgresConfiguration, channels: [String], logger: Logger = Logger(label: "postgres.listener")) {
+    public init(
+        configuration: PostgresConfiguration, channels: [String], bufferLimit: Int = 10_000,
+        logger: Logger = Logger(label: "postgres.listener")
+    ) {
+        self.bufferLimit = max(1, bufferLimit)
         self.configuration = configuration
         self.channels = channels
         self.logger = logger
@@ -36,7 +48,8 @@ public final class PostgresListener: Sendable {
 
     /// Starts listening. The stream ends after `stop()` or when its consumer goes away.
     public func events() -> AsyncStream<Event> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(10_000))
+        // Oldest kept: what overflows is the newest, and `Delivery` follows it with `.resync`.
+        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(bufferLimit))
         continuation.onTermination = { [self] _ in stop() }
         let thread = Thread { [self] in run(continuation) }
         thread.name = "postgres-listener"
@@ -48,8 +61,34 @@ public final class PostgresListener: Sendable {
 
     private var stopped: Bool { isStopped.load(ordering: .sequentiallyConsistent) }
 
-    private func run(_ continuation: AsyncStream<Event>.Continuation) {
-        defer { continuation.finish() }
+    /// Yields events; after one was dropped, owes the consumer a `.resync` and sends it before
+    /// anything else once the buffer has room. Listener thread only.
+    private final class Delivery {
+        let continuation: AsyncStream<Event>.Continuation
+        var owesResync = false
+
+        init(_ continuation: AsyncStream<Event>.Continuation) { self.continuation = continuation }
+
+        func send(_ event: Event) {
+            guard settle() else { return }
+            if case .dropped = continuation.yield(event) { owesResync = true }
+        }
+
+        /// Sends an owed resync; false while the buffer is still full.
+        @discardableResult
+        func settle() -> Bool {
+            guard owesResync else { return true }
+            if case .enqueued = continuation.yield(.resync) {
+                owesResync = false
+                return true
+            }
+            return false
+        }
+    }
+
+    private func run(_ streamContinuation: AsyncStream<Event>.Continuation) {
+        defer { streamContinuation.finish() }
+        let continuation = Delivery(streamContinuation)
         var connection: BlockingConnection?
         var hasListened = false
         var backoffSeconds = 0.1
@@ -57,7 +96,7 @@ public final class PostgresListener: Sendable {
             guard let current = connection else {
                 do {
                     connection = try listen()
-                    continuation.yield(.listening(isReconnect: hasListened))
+                    continuation.send(.listening(isReconnect: hasListened))
                     hasListened = true
                     backoffSeconds = 0.1
                 } catch {
@@ -73,9 +112,13 @@ public final class PostgresListener: Sendable {
             // Wake at least every 250 ms to notice stop().
             var descriptor = pollfd(fd: PQsocket(current.handle), events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, 250)
+            // A resync owed to a consumer that has since caught up goes out even when quiet.
+            continuation.settle()
             if ready < 0 && errno == EINTR { continue }
             if ready == 0 { continue }
             if PQconsumeInput(current.handle) == 0 || current.isBroken {
+                // Notifications read before the loss still go out; the reconnect event covers the rest.
+                deliverQueued(current, to: continuation)
                 logger.warning("postgres.listener.connection_lost")
                 connection = nil
                 continue
@@ -84,7 +127,7 @@ public final class PostgresListener: Sendable {
         }
     }
 
-    private func deliverQueued(_ current: BlockingConnection, to continuation: AsyncStream<Event>.Continuation) {
+    private func deliverQueued(_ current: BlockingConnection, to continuation: Delivery) {
         while let notify = PQnotifies(current.handle) {
             let notification = PostgresNotification(
                 channel: String(cString: notify.pointee.relname),
@@ -92,7 +135,7 @@ public final class PostgresListener: Sendable {
                 senderPID: notify.pointee.be_pid
             )
             PQfreemem(notify)
-            continuation.yield(.notification(notification))
+            continuation.send(.notification(notification))
         }
     }
 
@@ -102,7 +145,7 @@ public final class PostgresListener: Sendable {
             guard let quoted = connection.escapeIdentifier(channel) else {
                 throw PostgresError(kind: .server, message: "invalid channel name '\(channel)'")
             }
-            try connection.execute(.unsafeSQL("LISTEN \(quoted)"))
+            _ = try connection.execute(.unsafeSQL("LISTEN \(quoted)"))
         }
         return connection
     }

@@ -10,18 +10,43 @@ enum PostgresTimestamp {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), micros
-        )
+        // Digits written straight into the string's buffer: `String(format:)` per value was slow.
+        let year = Int(parts.tm_year) + 1900
+        // Year 0 is 1 BC in PostgreSQL's (and the Gregorian calendar's) counting.
+        let isBC = year <= 0
+        return String(unsafeUninitializedCapacity: 40) { buffer in
+            var index = 0
+            func put(_ value: Int, width: Int) {
+                var divisor = 1
+                for _ in 1..<width { divisor *= 10 }
+                // Years beyond 9999: as many digits as needed.
+                while value / divisor >= 10 { divisor *= 10 }
+                while divisor > 0 {
+                    buffer[index] = UInt8(ascii: "0") + UInt8((value / divisor) % 10)
+                    index += 1
+                    divisor /= 10
+                }
+            }
+            func char(_ c: Unicode.Scalar) { buffer[index] = UInt8(ascii: c); index += 1 }
+            put(isBC ? 1 - year : year, width: 4); char("-"); put(Int(parts.tm_mon) + 1, width: 2); char("-"); put(Int(parts.tm_mday), width: 2)
+            char(" ")
+            put(Int(parts.tm_hour), width: 2); char(":"); put(Int(parts.tm_min), width: 2); char(":"); put(Int(parts.tm_sec), width: 2)
+            char("."); put(micros, width: 6); char("+"); char("0"); char("0")
+            if isBC { char(" "); char("B"); char("C") }
+            return index
+        }
     }
 
     /// Accepts `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]]`, and `infinity` as distant dates.
     static func parse(_ text: String) -> Date? {
         if text == "infinity" { return .distantFuture }
         if text == "-infinity" { return .distantPast }
-        let bytes = Array(text.utf8)
+        var text = text
+        // Native strings are contiguous UTF-8: parse in place instead of copying into an array.
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         var index = 0
         func number(_ digits: Int) -> Int? {
             guard index + digits <= bytes.count else { return nil }

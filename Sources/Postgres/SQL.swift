@@ -3,20 +3,28 @@
 ///     let sql: SQL = "SELECT * FROM agents WHERE id = \(id) AND name = \(name)"
 ///     // text: "SELECT * FROM agents WHERE id = $1 AND name = $2", two binds
 ///
-/// Values never become part of the statement text. Interpolating another `SQL` splices its text
-/// and renumbers its binds, so statements can be assembled from fragments. Raw text enters only
+/// Values never become part of the statement text. A statement is kept as segments (literal text
+/// and bind slots) and its `$n` placeholders are numbered once, when the text is rendered, so
+/// interpolating another `SQL` splices its segments without ever rescanning text: comments,
+/// `E'…'` strings and `$$…$$` bodies in a fragment stay exactly as written. Raw text enters only
 /// through `SQL.unsafeSQL(_:)`, which must never receive user input.
 public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
-    public private(set) var text: String
+    enum Segment: Sendable {
+        case text(String)
+        /// The next bind, in order: segments hold exactly one `.bind` per element of `binds`.
+        case bind
+    }
+
+    private(set) var segments: [Segment]
     public private(set) var binds: [PostgresBind]
 
     public init(stringLiteral value: String) {
-        text = value
+        segments = value.isEmpty ? [] : [.text(value)]
         binds = []
     }
 
     public init(stringInterpolation: StringInterpolation) {
-        text = stringInterpolation.text
+        segments = stringInterpolation.segments
         binds = stringInterpolation.binds
     }
 
@@ -25,14 +33,27 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
         SQL(stringLiteral: text)
     }
 
-    /// Appends another fragment, renumbering its binds after ours.
+    /// The statement text with placeholders numbered `$1…$n` in bind order.
+    public var text: String {
+        if binds.isEmpty, segments.count == 1, case .text(let only) = segments[0] { return only }
+        var result = ""
+        var number = 0
+        for segment in segments {
+            switch segment {
+            case .text(let text): result += text
+            case .bind:
+                number += 1
+                result += "$"
+                result += String(number)
+            }
+        }
+        return result
+    }
+
+    /// Appends another fragment; its binds follow ours.
     public mutating func append(_ other: SQL) {
-        var interpolation = StringInterpolation(literalCapacity: 0, interpolationCount: 0)
-        interpolation.text = text
-        interpolation.binds = binds
-        interpolation.appendInterpolation(other)
-        text = interpolation.text
-        binds = interpolation.binds
+        segments += other.segments
+        binds += other.binds
     }
 
     /// Joins fragments with a separator (e.g. `" AND "`).
@@ -48,21 +69,22 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
     public var description: String { text }
 
     public struct StringInterpolation: StringInterpolationProtocol {
-        var text = ""
+        var segments: [Segment] = []
         var binds: [PostgresBind] = []
 
         public init(literalCapacity: Int, interpolationCount: Int) {
-            text.reserveCapacity(literalCapacity + interpolationCount * 3)
+            segments.reserveCapacity(interpolationCount * 2 + 1)
         }
 
         public mutating func appendLiteral(_ literal: String) {
-            text += literal
+            guard !literal.isEmpty else { return }
+            segments.append(.text(literal))
         }
 
         /// A value: becomes `$n`.
         public mutating func appendInterpolation(_ value: some PostgresEncodable) {
             binds.append(value.postgresBind)
-            text += "$\(binds.count)"
+            segments.append(.bind)
         }
 
         /// A value that may be NULL.
@@ -71,43 +93,14 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
                 appendInterpolation(value)
             } else {
                 binds.append(PostgresBind(type: .unspecified, text: nil))
-                text += "$\(binds.count)"
+                segments.append(.bind)
             }
         }
 
-        /// A fragment: its text is spliced in with its `$n` placeholders renumbered.
+        /// A fragment: its segments are spliced in; its binds are numbered after ours at render.
         public mutating func appendInterpolation(_ fragment: SQL) {
-            let offset = binds.count
+            segments += fragment.segments
             binds += fragment.binds
-            text += offset == 0 ? fragment.text : Self.renumber(fragment.text, by: offset)
-        }
-
-        /// Shifts every `$n` placeholder outside quotes by `offset`.
-        private static func renumber(_ sql: String, by offset: Int) -> String {
-            var result = ""
-            var characters = Array(sql)[...]
-            var quote: Character?
-            while let character = characters.popFirst() {
-                if let open = quote {
-                    result.append(character)
-                    if character == open { quote = nil }
-                    continue
-                }
-                if character == "'" || character == "\"" {
-                    quote = character
-                    result.append(character)
-                } else if character == "$", let first = characters.first, first.isASCII, first.isNumber {
-                    var digits = ""
-                    while let digit = characters.first, digit.isASCII, digit.isNumber {
-                        digits.append(digit)
-                        characters.removeFirst()
-                    }
-                    result += "$\((Int(digits) ?? 0) + offset)"
-                } else {
-                    result.append(character)
-                }
-            }
-            return result
         }
     }
 }

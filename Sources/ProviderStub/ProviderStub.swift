@@ -98,7 +98,7 @@ public final class ProviderStub: Sendable {
             conversation = value
         case .failure(let invalid):
             state.record(model: model, outcome: "invalid_request")
-            return StubErrors.invalidRequest(style: style, message: invalid.message, param: invalid.param, requestID: requestID)
+            return StubErrors.invalidRequest(style: style, message: invalid.message, param: invalid.param, code: invalid.code, requestID: requestID)
         }
 
         let behavior = StubBehavior(model: model)

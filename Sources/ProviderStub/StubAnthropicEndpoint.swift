@@ -1,3 +1,6 @@
+import Foundation
+import JSON
+
 /// `POST /v1/messages`: reading an Anthropic request and writing its reply.
 enum StubAnthropicEndpoint {
     static func conversation(from body: StubJSON) -> Result<StubConversation, StubValidationError> {
@@ -9,6 +12,9 @@ enum StubAnthropicEndpoint {
         }
         if let temperature = body["temperature"]?.double, !(0...1).contains(temperature) {
             return .failure(.init("temperature: Input should be less than or equal to 1"))
+        }
+        if let violation = StubAnthropicRules.check(body) {
+            return .failure(violation)
         }
         var conversation = StubConversation()
         conversation.messageCount = messages.count
@@ -46,7 +52,7 @@ enum StubAnthropicEndpoint {
                         return .failure(.init("messages.\(index).content.\(blockIndex).tool_use.input: Input should be a valid dictionary"))
                     }
                     toolUseIDs.insert(id)
-                    promptParts.append((block["name"]?.string ?? "") + (block["input"]?.encodedString ?? ""))
+                    promptParts.append((block["name"]?.string ?? "") + (block["input"]?.encodedString() ?? ""))
                 case "tool_result":
                     let id = block["tool_use_id"]?.string ?? ""
                     guard role == "user", previousToolUseIDs.contains(id) else {
@@ -79,7 +85,7 @@ enum StubAnthropicEndpoint {
                 return .failure(.init("tools.\(index).custom.input_schema: Field required"))
             }
             conversation.tools.append(.init(name: name, schema: schema))
-            promptParts.append(name + (tool["description"]?.string ?? "") + schema.encodedString)
+            promptParts.append(name + (tool["description"]?.string ?? "") + schema.encodedString())
         }
         if let choice = body["tool_choice"] {
             switch choice["type"]?.string {
@@ -97,6 +103,9 @@ enum StubAnthropicEndpoint {
         conversation.stopSequences = body["stop_sequences"]?.array?.compactMap(\.string) ?? []
         conversation.maxTokens = body["max_tokens"]?.int
         conversation.promptText = promptParts.joined(separator: "\n")
+        if let violation = StubAnthropicRules.checkContext(conversation) {
+            return .failure(violation)
+        }
         return .success(conversation)
     }
 
@@ -112,52 +121,81 @@ enum StubAnthropicEndpoint {
         }
     }
 
+    /// The reply body, written straight to bytes (no value tree, no Codable).
     static func success(
         model: String, conversation: StubConversation, reply: StubReply, behavior: StubBehavior,
         requestID: String, idSuffix: String
     ) -> StubHTTPReply {
-        var content: [StubJSON] = []
-        if let text = reply.text {
-            content.append(["type": "text", "text": .string(text)])
-        }
-        for (index, call) in reply.toolCalls.enumerated() {
-            content.append([
-                "type": "tool_use", "id": .string("toolu_stub\(idSuffix)\(index)"),
-                "name": .string(call.name), "input": call.arguments,
-            ])
-        }
         let stopReason: String
-        var stopSequence: StubJSON = .null
+        var stopSequence: String?
         switch reply.finish {
         case .endTurn: stopReason = "end_turn"
         case .maxTokens: stopReason = "max_tokens"
         case .stopSequence(let sequence):
             stopReason = "stop_sequence"
-            stopSequence = .string(sequence)
+            stopSequence = sequence
         case .toolCalls: stopReason = "tool_use"
         case .refusal: stopReason = "refusal"
         }
-        var body: [String: StubJSON] = [
-            "id": .string("msg_stub\(idSuffix)"),
-            "type": "message",
-            "role": "assistant",
-            "model": .string(model),
-            "content": .array(content),
-            "stop_reason": .string(stopReason),
-            "stop_sequence": stopSequence,
-        ]
+
+        var writer = JSONWriter(capacity: 512 + (reply.text?.utf8.count ?? 0))
+        writer.beginObject()
+        writer.key("id")
+        writer.string("msg_stub\(idSuffix)")
+        writer.key("type")
+        writer.raw(messageTypeAndRole)
+        writer.key("model")
+        writer.string(model)
+        writer.key("content")
+        writer.beginArray()
+        if let text = reply.text {
+            writer.beginObject()
+            writer.key("type")
+            writer.string("text")
+            writer.key("text")
+            writer.string(text)
+            writer.endObject()
+        }
+        for (index, call) in reply.toolCalls.enumerated() {
+            writer.beginObject()
+            writer.key("type")
+            writer.string("tool_use")
+            writer.key("id")
+            writer.string("toolu_stub\(idSuffix)\(index)")
+            writer.key("name")
+            writer.string(call.name)
+            writer.key("input")
+            writer.value(call.arguments)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("stop_reason")
+        writer.string(stopReason)
+        writer.key("stop_sequence")
+        if let stopSequence { writer.string(stopSequence) } else { writer.null() }
         if !behavior.omitUsage {
             let input = conversation.inputTokens
             // Anthropic's input_tokens excludes what was read from the cache.
             let cacheRead = behavior.reportCache ? input / 2 : 0
-            body["usage"] = [
-                "input_tokens": .int(input - cacheRead),
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": .int(cacheRead),
-                "output_tokens": .int(reply.outputTokens),
-                "service_tier": "standard",
-            ]
+            writer.key("usage")
+            writer.beginObject()
+            writer.key("input_tokens")
+            writer.int(input - cacheRead)
+            writer.key("cache_creation_input_tokens")
+            writer.int(0)
+            writer.key("cache_read_input_tokens")
+            writer.int(cacheRead)
+            writer.key("output_tokens")
+            writer.int(reply.outputTokens)
+            writer.key("service_tier")
+            writer.string("standard")
+            writer.endObject()
         }
-        return .json(200, .object(body), headers: [("request-id", requestID)])
+        writer.endObject()
+        return StubHTTPReply(
+            status: 200, headers: [("content-type", "application/json"), ("request-id", requestID)], body: Data(writer.bytes))
     }
+
+    /// `"message","role":"assistant"` after `"type":`.
+    private static let messageTypeAndRole = Array(#""message","role":"assistant""#.utf8)
 }

@@ -19,7 +19,7 @@
 /// | `no-usage` | omit usage from the reply |
 /// | `cache` | report half of the prompt as served from the prompt cache |
 /// | `reasoning` | report reasoning tokens (OpenAI format) |
-/// | `refusal` | the model refuses (OpenAI `content_filter`, Anthropic `refusal`) |
+/// | `refusal` | the model refuses (OpenAI `message.refusal` with finish_reason `stop`, Anthropic `refusal`) |
 /// | `tool` | call a tool whenever tools are offered and tool_choice allows |
 struct StubBehavior: Equatable {
     enum InjectedError: Equatable {

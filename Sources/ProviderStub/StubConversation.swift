@@ -62,7 +62,7 @@ struct StubReply {
         if !calls.isEmpty {
             toolCalls = calls
             finish = .toolCalls
-            outputTokens = calls.reduce(0) { $0 + estimatedTokens($1.name) + estimatedTokens($1.arguments.encodedString) }
+            outputTokens = calls.reduce(0) { $0 + estimatedTokens($1.name) + estimatedTokens($1.arguments.encodedString()) }
             return
         }
 
@@ -120,11 +120,11 @@ struct StubReply {
     /// Arguments that satisfy the schema's required properties (all properties when none are
     /// listed): the first enum value, else a fixed value of the declared type.
     static func arguments(for schema: StubJSON) -> StubJSON {
-        guard let properties = schema["properties"]?.object else { return [:] }
-        let required = schema["required"]?.array?.compactMap(\.string) ?? Array(properties.keys)
-        var values: [String: StubJSON] = [:]
-        for name in required {
-            guard let property = properties[name] else { continue }
+        guard let properties = schema["properties"], properties.isObject else { return [:] }
+        let required = schema["required"]?.array?.compactMap(\.string) ?? properties.object?.map(\.key) ?? []
+        // Arguments in the schema's property order, as a model following the schema writes them.
+        var values: StubJSON = [:]
+        for (name, property) in properties.object ?? [] where required.contains(name) {
             if let first = property["enum"]?.array?.first {
                 values[name] = first
                 continue
@@ -139,6 +139,6 @@ struct StubReply {
             default: values[name] = .string("stub-\(name)")
             }
         }
-        return .object(values)
+        return values
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// `POST /v1/chat/completions`: reading an OpenAI request and writing its reply.
 enum StubOpenAIEndpoint {
@@ -9,6 +10,9 @@ enum StubOpenAIEndpoint {
         }
         guard !messages.isEmpty else {
             return .failure(.init("[] is too short - 'messages'", param: "messages"))
+        }
+        if let violation = StubOpenAIRules.check(body) {
+            return .failure(violation)
         }
         var conversation = StubConversation()
         conversation.messageCount = messages.count
@@ -51,7 +55,7 @@ enum StubOpenAIEndpoint {
             }
             let schema = function["parameters"] ?? ["type": "object", "properties": [:]]
             conversation.tools.append(.init(name: name, schema: schema))
-            promptParts.append(name + (function["description"]?.string ?? "") + schema.encodedString)
+            promptParts.append(name + (function["description"]?.string ?? "") + schema.encodedString())
         }
         if let choice = body["tool_choice"] {
             guard !tools.isEmpty else {
@@ -105,45 +109,77 @@ enum StubOpenAIEndpoint {
         }
     }
 
+    /// The reply body, written straight to bytes: fixed parts are pre-encoded fragments, the rest
+    /// goes through the JSON writer (no value tree, no Codable).
     static func success(
         model: String, conversation: StubConversation, reply: StubReply, behavior: StubBehavior,
         requestID: String, idSuffix: String
     ) -> StubHTTPReply {
-        var message: [String: StubJSON] = [
-            "role": "assistant", "content": reply.text.map(StubJSON.string) ?? .null, "refusal": .null, "annotations": [],
-        ]
-        if reply.finish == .refusal {
-            // OpenAI's refusals come as `refusal`, with no content.
-            message["content"] = .null
-            message["refusal"] = reply.text.map(StubJSON.string) ?? .null
-        }
-        if !reply.toolCalls.isEmpty {
-            message["tool_calls"] = .array(reply.toolCalls.enumerated().map { index, call in
-                [
-                    "id": .string("call_stub\(idSuffix)\(index)"), "type": "function",
-                    "function": ["name": .string(call.name), "arguments": .string(call.arguments.encodedString)],
-                ]
-            })
-        }
         let finishReason: String
         switch reply.finish {
         case .endTurn, .stopSequence: finishReason = "stop"
         case .maxTokens: finishReason = "length"
-        case .refusal: finishReason = "content_filter"
+        // OpenAI's refusals finish with "stop" and carry `message.refusal`.
+        case .refusal: finishReason = "stop"
         // OpenAI says "stop", not "tool_calls", when tool_choice named the function.
         case .toolCalls:
             if case .named = conversation.toolChoice { finishReason = "stop" } else { finishReason = "tool_calls" }
         }
 
-        var body: [String: StubJSON] = [
-            "id": .string("chatcmpl-stub\(idSuffix)"),
-            "object": "chat.completion",
-            "created": .int(Int(Date().timeIntervalSince1970)),
-            "model": .string(model),
-            "choices": [["index": 0, "message": .object(message), "logprobs": .null, "finish_reason": .string(finishReason)]],
-            "service_tier": "default",
-            "system_fingerprint": "fp_stub",
-        ]
+        var writer = JSONWriter(capacity: 640 + (reply.text?.utf8.count ?? 0))
+        writer.beginObject()
+        writer.key("id")
+        writer.string("chatcmpl-stub\(idSuffix)")
+        writer.key("object")
+        writer.string("chat.completion")
+        writer.key("created")
+        writer.int(Int(Date().timeIntervalSince1970))
+        writer.key("model")
+        writer.string(model)
+        writer.key("choices")
+        writer.beginArray()
+        writer.beginObject()
+        writer.key("index")
+        writer.int(0)
+        writer.key("message")
+        writer.beginObject()
+        writer.key("role")
+        writer.string("assistant")
+        writer.key("content")
+        if reply.finish != .refusal, let text = reply.text { writer.string(text) } else { writer.null() }
+        writer.key("refusal")
+        // OpenAI's refusals come as `refusal`, with no content.
+        if reply.finish == .refusal, let text = reply.text { writer.string(text) } else { writer.null() }
+        writer.key("annotations")
+        writer.beginArray()
+        writer.endArray()
+        if !reply.toolCalls.isEmpty {
+            writer.key("tool_calls")
+            writer.beginArray()
+            for (index, call) in reply.toolCalls.enumerated() {
+                writer.beginObject()
+                writer.key("id")
+                writer.string("call_stub\(idSuffix)\(index)")
+                writer.key("type")
+                writer.string("function")
+                writer.key("function")
+                writer.beginObject()
+                writer.key("name")
+                writer.string(call.name)
+                writer.key("arguments")
+                writer.string(call.arguments.encodedString())
+                writer.endObject()
+                writer.endObject()
+            }
+            writer.endArray()
+        }
+        writer.endObject()
+        writer.key("logprobs")
+        writer.null()
+        writer.key("finish_reason")
+        writer.string(finishReason)
+        writer.endObject()
+        writer.endArray()
         if !behavior.omitUsage {
             let input = conversation.inputTokens
             let reasoning = behavior.reportReasoning ? reply.outputTokens * 2 : 0
@@ -151,28 +187,55 @@ enum StubOpenAIEndpoint {
             // OpenAI caches in 128-token steps once a prompt reaches 1024 tokens; the stub
             // only needs a plausible share, so it reports half of the prompt.
             let cached = behavior.reportCache ? input / 2 : 0
-            body["usage"] = [
-                "prompt_tokens": .int(input),
-                "completion_tokens": .int(output),
-                "total_tokens": .int(input + output),
-                "prompt_tokens_details": ["cached_tokens": .int(cached), "audio_tokens": 0],
-                "completion_tokens_details": [
-                    "reasoning_tokens": .int(reasoning), "audio_tokens": 0,
-                    "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0,
-                ],
-            ]
+            writer.key("usage")
+            writer.beginObject()
+            writer.key("prompt_tokens")
+            writer.int(input)
+            writer.key("completion_tokens")
+            writer.int(output)
+            writer.key("total_tokens")
+            writer.int(input + output)
+            writer.key("prompt_tokens_details")
+            writer.beginObject()
+            writer.key("cached_tokens")
+            writer.int(cached)
+            writer.key("audio_tokens")
+            writer.int(0)
+            writer.endObject()
+            writer.key("completion_tokens_details")
+            writer.beginObject()
+            writer.key("reasoning_tokens")
+            writer.int(reasoning)
+            writer.key("audio_tokens")
+            writer.raw(zeroPredictionTail)
+            writer.endObject()
+            writer.endObject()
         }
-        return .json(200, .object(body), headers: [("x-request-id", requestID), ("openai-processing-ms", "1")])
+        writer.key("service_tier")
+        writer.raw(serviceTierTail)
+        writer.endObject()
+        return StubHTTPReply(
+            status: 200,
+            headers: [("content-type", "application/json"), ("x-request-id", requestID), ("openai-processing-ms", "1")],
+            body: Data(writer.bytes))
     }
+
+    /// `0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0` after `"audio_tokens":`.
+    private static let zeroPredictionTail = Array(#"0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0"#.utf8)
+    /// `"default","system_fingerprint":"fp_stub"` after `"service_tier":`.
+    private static let serviceTierTail = Array(#""default","system_fingerprint":"fp_stub""#.utf8)
 }
 
 /// A request the stub rejects as the real API would.
 struct StubValidationError: Error {
     var message: String
     var param: String?
+    /// OpenAI's error code (`unsupported_parameter`…); Anthropic has none.
+    var code: String?
 
-    init(_ message: String, param: String? = nil) {
+    init(_ message: String, param: String? = nil, code: String? = nil) {
         self.message = message
         self.param = param
+        self.code = code
     }
 }

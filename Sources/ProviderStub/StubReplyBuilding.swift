@@ -29,10 +29,10 @@ enum StubErrors {
     }
 
     /// A 400 for a request the stub finds invalid, as the real API words it.
-    static func invalidRequest(style: StubAPIStyle, message: String, param: String? = nil, requestID: String) -> StubHTTPReply {
+    static func invalidRequest(style: StubAPIStyle, message: String, param: String? = nil, code: String? = nil, requestID: String) -> StubHTTPReply {
         switch style {
         case .openAI:
-            return openAIError(400, message: message, type: "invalid_request_error", param: param, code: nil, requestID: requestID)
+            return openAIError(400, message: message, type: "invalid_request_error", param: param, code: code, requestID: requestID)
         case .anthropic:
             return anthropicError(400, type: "invalid_request_error", message: message, requestID: requestID)
         }

@@ -34,7 +34,7 @@ public struct CredentialResolver: Sendable {
     /// The key for `provider`: `nil` when the provider needs none (no `apiKeyEnv`, e.g. a local
     /// Ollama); throws `missing_credentials` when the named variable is unset or blank.
     public func apiKey(for provider: Provider) throws(ProviderError) -> APIKey? {
-        guard let variable = provider.apiKeyEnv?.trimmingCharacters(in: .whitespaces), !variable.isEmpty else {
+        guard let variable = provider.apiKeyEnv?.trimmedWhitespace, !variable.isEmpty else {
             return nil
         }
         // Defence in depth: the API refuses these names, but the table can be edited with SQL.
@@ -45,7 +45,7 @@ public struct CredentialResolver: Sendable {
                 detectedLocally: true
             )
         }
-        let value = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let value = environment[variable]?.trimmedWhitespace ?? ""
         guard !value.isEmpty else {
             throw ProviderError(
                 .missingCredentials,

@@ -1,53 +1,120 @@
-import Foundation
-
-// Neutral request → Messages body.
+// Neutral request → Messages body, written straight to bytes.
 //
 // The neutral (OpenAI-shaped) conversation differs from Messages in ways that need rewriting:
 // system turns become the top-level `system`; a `tool` turn becomes a user turn holding a
 // `tool_result` block; assistant tool calls become `tool_use` blocks whose `input` is an object
 // rather than JSON text; and turns of the same role that end up adjacent are merged, since
-// Messages alternates user and assistant.
+// Messages alternates user and assistant. On top of that, requests OpenAI accepts but Messages
+// rejects are repaired here, each with a warning: blank stop sequences, temperature together with
+// top_p, empty turns, a first turn from the assistant, an email as user id, tool ids outside
+// `^[a-zA-Z0-9_-]+$` or repeated, tool arguments that are not a JSON object, and a max_tokens that
+// would overflow the context window.
 
 extension AnthropicMessagesAdapter {
     public func makeBody(for request: ChatRequest, model: String, options: ChatCallOptions) throws(ProviderError) -> TranslatedBody {
         var warnings: [String] = []
         if let temperature = request.temperature, !(0...1).contains(temperature) {
             throw ProviderError(
-                .invalidRequest,
+                .unsupportedParameter,
                 message: "temperature \(temperature) is outside Anthropic's range 0–1",
                 detectedLocally: true)
         }
 
-        var body = JSONObjectBuilder()
-        body["model"] = .string(model)
-        body["max_tokens"] = .int(request.maxTokens ?? options.defaultMaxTokens ?? Self.fallbackMaxTokens)
-
-        let systemText = request.messages.filter { $0.role == .system }.map(\.text).filter { !$0.isEmpty }
-        if !systemText.isEmpty {
-            body["system"] = .string(systemText.joined(separator: "\n\n"))
-        }
+        let systemText = request.messages.lazy.filter { $0.role == .system }.map(\.text).filter { !$0.isEmpty }
         if request.messages.contains(where: { $0.role == .system && $0.content.contains(where: \.isImage) }) {
             warnings.append("images in system messages are not supported by Anthropic; dropped")
         }
         if request.messages.contains(where: { $0.name != nil }) {
             warnings.append("message name is not supported by Anthropic; dropped")
         }
-        body["messages"] = .array(try Self.conversation(request.messages).map { turn in
-            ["role": .string(turn.role), "content": Self.content(turn.blocks)]
-        })
+        let turns = try Self.conversation(request.messages, warnings: &warnings)
 
-        if !request.stop.isEmpty {
-            body["stop_sequences"] = .array(request.stop.map(JSONValue.string))
+        var writer = JSONWriter(capacity: 256 + request.messages.count * 128)
+        writer.beginObject()
+        writer.key("model")
+        writer.string(model)
+        if !systemText.isEmpty {
+            writer.key("system")
+            writer.string(systemText.joined(separator: "\n\n"))
         }
-        body["temperature"] = request.temperature.map(JSONValue.double)
-        body["top_p"] = request.topP.map(JSONValue.double)
+        writer.key("messages")
+        writer.beginArray()
+        for turn in turns { Self.write(turn, to: &writer) }
+        writer.endArray()
+
+        let stops = request.stop.filter { $0.contains { !$0.isWhitespace } }
+        if stops.count < request.stop.count {
+            warnings.append("stop sequences that are empty or only whitespace are not accepted by Anthropic; dropped")
+        }
+        if !stops.isEmpty {
+            writer.key("stop_sequences")
+            writer.beginArray()
+            for stop in stops { writer.string(stop) }
+            writer.endArray()
+        }
+        if let temperature = request.temperature {
+            writer.key("temperature")
+            writer.double(temperature)
+            if request.topP != nil {
+                // Claude Sonnet 4.5, Haiku 4.5 and later refuse both; temperature wins.
+                warnings.append("temperature and top_p cannot both be sent to Anthropic; top_p dropped")
+            }
+        } else if let topP = request.topP {
+            writer.key("top_p")
+            writer.double(topP)
+        }
+        // JSON output has no parameter in Messages: with no tools of the caller's own, it is asked
+        // for with one forced tool whose input schema is the requested schema; the response parser
+        // turns that tool's input back into the reply text.
+        let jsonSchema = Self.emulatedJSONSchema(request.responseFormat)
+        if request.tools.isEmpty, let jsonSchema {
+            writer.key("tools")
+            writer.beginArray()
+            writer.beginObject()
+            writer.key("name")
+            writer.string(Self.jsonResponseToolName)
+            writer.key("description")
+            writer.string("Give the answer as this JSON object.")
+            writer.key("input_schema")
+            writer.value(jsonSchema)
+            writer.endObject()
+            writer.endArray()
+            Self.writeToolChoice(.tool(name: Self.jsonResponseToolName), parallel: nil, to: &writer)
+        }
         if !request.tools.isEmpty {
-            body["tools"] = .array(request.tools.map(Self.tool))
-            body["tool_choice"] = Self.toolChoice(request.toolChoice, parallel: request.parallelToolCalls)
+            writer.key("tools")
+            writer.beginArray()
+            for tool in request.tools {
+                writer.beginObject()
+                writer.key("name")
+                writer.string(tool.name)
+                if let description = tool.description {
+                    writer.key("description")
+                    writer.string(description)
+                }
+                writer.key("input_schema")
+                writer.value(tool.parameters)
+                writer.endObject()
+            }
+            writer.endArray()
+            Self.writeToolChoice(request.toolChoice, parallel: request.parallelToolCalls, to: &writer)
         }
         if let user = request.user {
-            body["metadata"] = ["user_id": .string(user)]
+            if Self.looksLikeContactDetails(user) {
+                warnings.append("user looks like an email address or phone number, which Anthropic refuses as metadata.user_id; dropped")
+            } else {
+                writer.key("metadata")
+                writer.beginObject()
+                writer.key("user_id")
+                writer.string(user)
+                writer.endObject()
+            }
         }
+
+        let maxTokens = Self.maxTokens(request: request, options: options, warnings: &warnings)
+        writer.key("max_tokens")
+        writer.int(maxTokens)
+        writer.endObject()
 
         if request.frequencyPenalty != nil {
             warnings.append("frequency_penalty is not supported by Anthropic; dropped")
@@ -58,23 +125,123 @@ extension AnthropicMessagesAdapter {
         if request.seed != nil {
             warnings.append("seed is not supported by Anthropic; dropped")
         }
-        switch request.responseFormat {
-        case .jsonObject?, .jsonSchema?:
-            warnings.append("response_format is not supported by Anthropic Messages; dropped (ask for JSON in the prompt)")
-        case .text?, nil:
-            break
+        if case .jsonSchema? = request.responseFormat, jsonSchema == nil {
+            warnings.append("response_format json_schema whose root is not an object cannot be emulated for Anthropic; dropped")
         }
-        return TranslatedBody(json: body.value, warnings: warnings)
+        if jsonSchema != nil {
+            warnings.append(request.tools.isEmpty
+                ? "response_format is emulated for Anthropic with a forced tool; the reply text is that tool's JSON input"
+                : "response_format cannot be combined with tools for Anthropic Messages; dropped (ask for JSON in the prompt)")
+        }
+        return TranslatedBody(bytes: writer.bytes, warnings: warnings, minimumTimeout: Self.timeoutFor(outputTokens: maxTokens))
+    }
+
+    // MARK: - JSON output
+
+    /// The tool that carries a JSON reply; the response parser recognises it by this name.
+    static let jsonResponseToolName = "switchboard_json_response"
+
+    /// The input schema for JSON output: the requested schema when it describes an object (tool
+    /// inputs must be objects, as OpenAI's structured outputs require too), any object for
+    /// `json_object`; `nil` for text or a schema of another type.
+    static func emulatedJSONSchema(_ format: ResponseFormat?) -> JSONValue? {
+        switch format {
+        case .jsonSchema(_, let schema, _)?:
+            return schema["type"] == "object" ? schema : nil
+        case .jsonObject?:
+            return ["type": "object", "additionalProperties": true]
+        case .text?, nil:
+            return nil
+        }
+    }
+
+    // MARK: - max_tokens and timeout
+
+    /// The request's `max_tokens`, else the default budget; either way no more than fits the
+    /// context window after the (estimated) input, since Anthropic refuses "input length and
+    /// `max_tokens` exceed context limit".
+    static func maxTokens(request: ChatRequest, options: ChatCallOptions, warnings: inout [String]) -> Int {
+        let input = estimatedInputTokens(request)
+        guard let requested = request.maxTokens else {
+            if options.defaultMaxTokens == nil, options.maxOutputTokens == nil, options.contextWindow == nil {
+                return fallbackMaxTokens
+            }
+            return options.defaultOutputBudget(estimatedInputTokens: input)
+        }
+        if let window = options.contextWindow, requested + input > window, window - input >= 1 {
+            warnings.append("max_tokens \(requested) plus about \(input) input tokens exceeds the \(window)-token context window; sent \(window - input)")
+            return window - input
+        }
+        return requested
+    }
+
+    /// A generous upper estimate of the prompt's tokens without a tokenizer: three UTF-8 bytes per
+    /// token (real text averages about four), plus a fixed cost per image and per message.
+    static func estimatedInputTokens(_ request: ChatRequest) -> Int {
+        var bytes = 0
+        var images = 0
+        for message in request.messages {
+            bytes += 12
+            for part in message.content {
+                switch part {
+                case .text(let text): bytes += text.utf8.count
+                case .image: images += 1
+                }
+            }
+            for call in message.toolCalls { bytes += call.name.utf8.count + call.arguments.utf8.count + 24 }
+        }
+        for tool in request.tools {
+            bytes += tool.name.utf8.count + (tool.description?.utf8.count ?? 0) + tool.parameters.encodedBytes().count
+        }
+        return bytes / 3 + images * 1600
+    }
+
+    /// How long a non-streaming answer of `outputTokens` may take: Anthropic's SDKs assume up to an
+    /// hour per 128k output tokens and refuse non-streaming calls expected to take over ten
+    /// minutes; so the budget is that share of an hour plus a minute, capped at ten minutes.
+    static func timeoutFor(outputTokens: Int) -> Duration {
+        let seconds = min(600, 60 + 3600 * Double(outputTokens) / 128_000)
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    /// Anthropic refuses `metadata.user_id` values that look like an email address or a phone number.
+    static func looksLikeContactDetails(_ text: String) -> Bool {
+        if let at = text.firstIndex(of: "@"), text[text.index(after: at)...].contains(".") { return true }
+        let digits = text.filter(\.isNumber).count
+        let phoneCharacters = text.allSatisfy { $0.isNumber || " +-().".contains($0) }
+        return phoneCharacters && digits >= 7
+    }
+
+    // MARK: - Turns
+
+    /// One content block of a turn, before it is written.
+    enum Block {
+        case text(String)
+        case image(ImageSource)
+        case toolUse(id: String, name: String, input: JSONValue)
+        case toolResult(id: String, text: String, blocks: [Block]?)
+
+        var isToolResult: Bool {
+            if case .toolResult = self { return true }
+            return false
+        }
+    }
+
+    enum ImageSource {
+        case base64(mediaType: String, data: String)
+        case url(String)
     }
 
     struct Turn {
         var role: String
-        var blocks: [JSONValue]
+        var blocks: [Block]
     }
 
-    /// Non-system messages as alternating user/assistant turns of content blocks.
-    static func conversation(_ messages: [ChatMessage]) throws(ProviderError) -> [Turn] {
+    /// Non-system messages as alternating user/assistant turns of content blocks that Messages accepts.
+    static func conversation(_ messages: [ChatMessage], warnings: inout [String]) throws(ProviderError) -> [Turn] {
+        var ids = ToolIDMap()
         var turns: [Turn] = []
+        var droppedEmpty = false
         for message in messages where message.role != .system {
             let turn: Turn
             switch message.role {
@@ -85,11 +252,16 @@ extension AnthropicMessagesAdapter {
             case .assistant:
                 var blocks = try contentBlocks(message.content)
                 for call in message.toolCalls {
-                    blocks.append(try toolUseBlock(call))
+                    blocks.append(toolUseBlock(call, id: ids.assign(call.id), warnings: &warnings))
                 }
                 turn = Turn(role: "assistant", blocks: blocks)
             case .tool:
-                turn = Turn(role: "user", blocks: [try toolResultBlock(message)])
+                turn = Turn(role: "user", blocks: [try toolResultBlock(message, ids: ids)])
+            }
+            guard !turn.blocks.isEmpty else {
+                // Messages refuses empty turns ("all messages must have non-empty content").
+                droppedEmpty = true
+                continue
             }
             if let last = turns.last, last.role == turn.role {
                 turns[turns.count - 1].blocks += turn.blocks
@@ -97,122 +269,232 @@ extension AnthropicMessagesAdapter {
                 turns.append(turn)
             }
         }
-        // Messages requires tool results to open their user turn; merging a tool turn with a
-        // following user turn keeps them first already, this also covers the reverse order.
+        if droppedEmpty { warnings.append("empty messages are not accepted by Anthropic; dropped") }
+        if ids.renamed { warnings.append("tool call ids were rewritten to Anthropic's pattern ^[a-zA-Z0-9_-]+$ and made unique") }
+        // Messages requires tool results to open their user turn.
         for index in turns.indices where turns[index].role == "user" {
-            let results = turns[index].blocks.filter(isToolResult)
-            if !results.isEmpty {
-                turns[index].blocks = results + turns[index].blocks.filter { !isToolResult($0) }
+            if turns[index].blocks.contains(where: \.isToolResult) {
+                turns[index].blocks = turns[index].blocks.filter(\.isToolResult) + turns[index].blocks.filter { !$0.isToolResult }
             }
+        }
+        // The conversation must open with a user turn (and cannot be empty).
+        if turns.first?.role != "user" {
+            warnings.append("Anthropic needs the conversation to start with a user message; a placeholder \"(continue)\" was added")
+            turns.insert(Turn(role: "user", blocks: [.text("(continue)")]), at: 0)
+        }
+        // A final assistant turn (a prefill) may not end in whitespace.
+        if let last = turns.indices.last, turns[last].role == "assistant",
+            case .text(let text)? = turns[last].blocks.last, text.last?.isWhitespace == true
+        {
+            let trimmed = String(text.reversed().drop(while: \.isWhitespace).reversed())
+            turns[last].blocks[turns[last].blocks.count - 1] = .text(trimmed)
+            if trimmed.isEmpty { turns[last].blocks.removeLast() }
+            if turns[last].blocks.isEmpty { turns.removeLast() }
         }
         return turns
     }
 
-    /// One block as a plain string when it is lone text, otherwise the block array.
-    static func content(_ blocks: [JSONValue]) -> JSONValue {
-        if blocks.count == 1, blocks[0]["type"] == "text", let text = blocks[0]["text"] {
-            return text
-        }
-        return .array(blocks)
-    }
-
-    static func isToolResult(_ block: JSONValue) -> Bool {
-        block["type"] == "tool_result"
-    }
-
-    static func contentBlocks(_ parts: [ContentPart]) throws(ProviderError) -> [JSONValue] {
-        var blocks: [JSONValue] = []
+    static func contentBlocks(_ parts: [ContentPart]) throws(ProviderError) -> [Block] {
+        var blocks: [Block] = []
         for part in parts {
-            if let block = try contentBlock(part) { blocks.append(block) }
+            switch part {
+            case .text(let text):
+                // Messages rejects empty and whitespace-only text blocks.
+                if text.contains(where: { !$0.isWhitespace }) { blocks.append(.text(text)) }
+            case .image(let url, _):
+                blocks.append(.image(try imageSource(url)))
+            }
         }
         return blocks
     }
 
-    /// Text and image parts; empty text is dropped because Messages rejects empty text blocks.
-    static func contentBlock(_ part: ContentPart) throws(ProviderError) -> JSONValue? {
-        switch part {
-        case .text(let text):
-            return text.isEmpty ? nil : ["type": "text", "text": .string(text)]
-        case .image(let url, _):
-            return ["type": "image", "source": try imageSource(url)]
-        }
-    }
-
-    /// `data:` URLs become base64 sources, web URLs become url sources.
-    static func imageSource(_ url: String) throws(ProviderError) -> JSONValue {
-        if url.hasPrefix("data:") {
-            let rest = url.dropFirst("data:".count)
-            guard let comma = rest.firstIndex(of: ","), rest[..<comma].hasSuffix(";base64") else {
-                throw ProviderError(
-                    .invalidRequest, message: "image data URLs must be base64-encoded (data:<type>;base64,…)",
-                    detectedLocally: true)
-            }
-            let mediaType = String(rest[..<comma].dropLast(";base64".count))
-            return ["type": "base64", "media_type": .string(mediaType), "data": .string(String(rest[rest.index(after: comma)...]))]
-        }
-        return ["type": "url", "url": .string(url)]
-    }
-
-    /// `arguments` JSON text → `input` object.
-    static func toolUseBlock(_ call: ToolCall) throws(ProviderError) -> JSONValue {
-        let trimmed = call.arguments.trimmingCharacters(in: .whitespacesAndNewlines)
-        let input: JSONValue
-        if trimmed.isEmpty {
-            input = [:]
-        } else if let parsed = JSONValue.parse(trimmed), parsed.objectValue != nil {
-            input = parsed
-        } else {
+    /// `data:` URLs become base64 sources (jpeg, png, gif or webp, the types Messages takes), web
+    /// URLs become url sources.
+    static func imageSource(_ url: String) throws(ProviderError) -> ImageSource {
+        guard url.hasPrefix("data:") else { return .url(url) }
+        let rest = url.dropFirst("data:".count)
+        guard let comma = rest.firstIndex(of: ","), rest[..<comma].hasSuffix(";base64") else {
             throw ProviderError(
-                .invalidRequest,
-                message: "arguments of tool call \(call.id) (\(call.name)) are not a JSON object",
+                .unsupportedParameter, message: "image data URLs must be base64-encoded (data:<type>;base64,…)",
                 detectedLocally: true)
         }
-        return ["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": input]
+        // `data:image/png;name=x;base64,` → image/png
+        let mediaType = rest[..<comma].split(separator: ";").first.map { String($0).lowercased() } ?? ""
+        guard ["image/jpeg", "image/png", "image/gif", "image/webp"].contains(mediaType) else {
+            throw ProviderError(
+                .unsupportedParameter, message: "image type \(mediaType) is not supported by Anthropic (jpeg, png, gif, webp)",
+                detectedLocally: true)
+        }
+        return .base64(mediaType: mediaType, data: String(rest[rest.index(after: comma)...]))
     }
 
-    static func toolResultBlock(_ message: ChatMessage) throws(ProviderError) -> JSONValue {
+    /// `arguments` JSON text → `input` object. Stored history may hold arguments a model cut off or
+    /// got wrong; rather than making the conversation unsendable forever, they are kept as text
+    /// under `_raw` (and an empty or `null` text becomes `{}`), with a warning.
+    static func toolUseBlock(_ call: ToolCall, id: String, warnings: inout [String]) -> Block {
+        let input: JSONValue
+        let parsed = JSONValue.parse(call.arguments)
+        switch parsed {
+        case .object?:
+            input = parsed ?? [:]
+        case .null?:
+            input = [:]
+        case nil where call.arguments.allSatisfy(\.isWhitespace):
+            input = [:]
+        default:
+            warnings.append("arguments of tool call \(call.id) (\(call.name)) are not a JSON object; sent as {\"_raw\": text}")
+            input = ["_raw": .string(call.arguments)]
+        }
+        return .toolUse(id: id, name: call.name, input: input)
+    }
+
+    static func toolResultBlock(_ message: ChatMessage, ids: ToolIDMap) throws(ProviderError) -> Block {
         guard let callID = message.toolCallID else {
             throw ProviderError(.invalidRequest, message: "a tool message has no tool_call_id", detectedLocally: true)
         }
-        let content: JSONValue
+        let id = ids.resultID(for: callID)
         if message.content.contains(where: \.isImage) {
-            content = .array(try contentBlocks(message.content))
-        } else {
-            content = .string(message.text)
+            return .toolResult(id: id, text: "", blocks: try contentBlocks(message.content))
         }
-        return ["type": "tool_result", "tool_use_id": .string(callID), "content": content]
+        return .toolResult(id: id, text: message.text, blocks: nil)
     }
 
-    static func tool(_ tool: ToolDefinition) -> JSONValue {
-        var fields = JSONObjectBuilder()
-        fields["name"] = .string(tool.name)
-        fields["description"] = tool.description.map(JSONValue.string)
-        fields["input_schema"] = tool.parameters
-        return fields.value
+    // MARK: - Writing
+
+    static func write(_ turn: Turn, to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("role")
+        writer.string(turn.role)
+        writer.key("content")
+        if turn.blocks.count == 1, case .text(let text) = turn.blocks[0] {
+            writer.string(text)
+        } else {
+            write(turn.blocks, to: &writer)
+        }
+        writer.endObject()
+    }
+
+    static func write(_ blocks: [Block], to writer: inout JSONWriter) {
+        writer.beginArray()
+        for block in blocks {
+            writer.beginObject()
+            switch block {
+            case .text(let text):
+                writer.key("type")
+                writer.string("text")
+                writer.key("text")
+                writer.string(text)
+            case .image(let source):
+                writer.key("type")
+                writer.string("image")
+                writer.key("source")
+                writer.beginObject()
+                switch source {
+                case .base64(let mediaType, let data):
+                    writer.key("type")
+                    writer.string("base64")
+                    writer.key("media_type")
+                    writer.string(mediaType)
+                    writer.key("data")
+                    writer.string(data)
+                case .url(let url):
+                    writer.key("type")
+                    writer.string("url")
+                    writer.key("url")
+                    writer.string(url)
+                }
+                writer.endObject()
+            case .toolUse(let id, let name, let input):
+                writer.key("type")
+                writer.string("tool_use")
+                writer.key("id")
+                writer.string(id)
+                writer.key("name")
+                writer.string(name)
+                writer.key("input")
+                writer.value(input)
+            case .toolResult(let id, let text, let blocks):
+                writer.key("type")
+                writer.string("tool_result")
+                writer.key("tool_use_id")
+                writer.string(id)
+                writer.key("content")
+                if let blocks { write(blocks, to: &writer) } else { writer.string(text) }
+            }
+            writer.endObject()
+        }
+        writer.endArray()
     }
 
     /// `required` is Anthropic's `any`; `parallel: false` is its `disable_parallel_tool_use`.
-    static func toolChoice(_ choice: ToolChoice?, parallel: Bool?) -> JSONValue? {
-        var fields = JSONObjectBuilder()
+    static func writeToolChoice(_ choice: ToolChoice?, parallel: Bool?, to writer: inout JSONWriter) {
+        let type: String
+        var name: String?
         switch choice {
         case nil:
-            guard parallel == false else { return nil }
-            fields["type"] = "auto"
-        case .auto?:
-            fields["type"] = "auto"
+            guard parallel == false else { return }
+            type = "auto"
+        case .auto?: type = "auto"
         case .none?:
             // `none` takes no parallelism flag.
-            return ["type": "none"]
-        case .required?:
-            fields["type"] = "any"
-        case .tool(let name)?:
-            fields["type"] = "tool"
-            fields["name"] = .string(name)
+            writer.key("tool_choice")
+            writer.beginObject()
+            writer.key("type")
+            writer.string("none")
+            writer.endObject()
+            return
+        case .required?: type = "any"
+        case .tool(let toolName)?:
+            type = "tool"
+            name = toolName
+        }
+        writer.key("tool_choice")
+        writer.beginObject()
+        writer.key("type")
+        writer.string(type)
+        if let name {
+            writer.key("name")
+            writer.string(name)
         }
         if parallel == false {
-            fields["disable_parallel_tool_use"] = true
+            writer.key("disable_parallel_tool_use")
+            writer.bool(true)
         }
-        return fields.value
+        writer.endObject()
+    }
+}
+
+/// Maps the conversation's tool call ids to ids Anthropic accepts: only `[a-zA-Z0-9_-]`, unique
+/// across the request. A result refers to the latest call with its id (two tool rounds from a
+/// server that numbers calls `call_0` each time both answer correctly).
+struct ToolIDMap {
+    private var latest: [String: String] = [:]
+    private var used: Set<String> = []
+    private(set) var renamed = false
+
+    mutating func assign(_ original: String) -> String {
+        var id = Self.sanitized(original)
+        if used.contains(id) {
+            var suffix = 2
+            while used.contains("\(id)_\(suffix)") { suffix += 1 }
+            id = "\(id)_\(suffix)"
+        }
+        if id != original { renamed = true }
+        used.insert(id)
+        latest[original] = id
+        return id
+    }
+
+    func resultID(for original: String) -> String {
+        latest[original] ?? Self.sanitized(original)
+    }
+
+    static func sanitized(_ id: String) -> String {
+        let allowed = id.unicodeScalars.map { scalar -> Character in
+            let ok = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-")
+            return ok ? Character(scalar) : "_"
+        }
+        return allowed.isEmpty ? "toolu_empty" : String(allowed)
     }
 }
 

@@ -17,6 +17,7 @@ extension AnthropicMessagesAdapter {
 
         var texts: [String] = []
         var toolCalls: [ToolCall] = []
+        var jsonReply: JSONValue?
         for (index, block) in blocks.enumerated() {
             switch block["type"]?.stringValue {
             case "text":
@@ -24,6 +25,11 @@ extension AnthropicMessagesAdapter {
             case "tool_use":
                 guard let id = block["id"]?.stringValue, let name = block["name"]?.stringValue else {
                     throw malformed("tool_use block \(index) has no id or name", response)
+                }
+                if name == Self.jsonResponseToolName {
+                    // The emulated JSON output (see makeBody): its input is the reply.
+                    jsonReply = block["input"] ?? [:]
+                    continue
                 }
                 // `input` is an object; the neutral form is its JSON text, as OpenAI sends it.
                 let arguments = (block["input"] ?? [:]).encodedString()
@@ -35,16 +41,22 @@ extension AnthropicMessagesAdapter {
         }
 
         let rawStop = json["stop_reason"]?.stringValue
+        var finishReason = rawStop.flatMap(Self.finishReason)
+        var text = texts.isEmpty ? nil : texts.joined()
+        if let jsonReply {
+            text = jsonReply.encodedString()
+            if toolCalls.isEmpty, finishReason == .toolCalls { finishReason = .stop }
+        }
         return ChatResponse(
-            text: texts.isEmpty ? nil : texts.joined(),
+            text: text,
             toolCalls: toolCalls,
-            finishReason: rawStop.flatMap(Self.finishReason),
+            finishReason: finishReason,
             providerFinishReason: rawStop,
             stopSequence: json["stop_sequence"]?.stringValue,
             usage: Self.usage(json["usage"]),
             model: json["model"]?.stringValue,
             responseID: json["id"]?.stringValue,
-            requestID: response.header("request-id")
+            requestID: response.headerValue("request-id")
         )
     }
 

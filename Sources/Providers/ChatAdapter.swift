@@ -25,30 +25,96 @@ public protocol ChatAdapter: Sendable {
     func parse(_ response: CurlHTTPResponse, apiKey: APIKey?) throws(ProviderError) -> ChatResponse
 }
 
-/// Per-call settings that are not part of the neutral request.
+/// Per-call settings that are not part of the neutral request: what the catalog knows about the
+/// model, so adapters send only what that model accepts.
 public struct ChatCallOptions: Sendable, Equatable {
-    /// `max_tokens` to send when the request sets none and the API requires one (Anthropic);
-    /// the gateway passes the model's catalog `max_output_tokens` here.
+    /// Upper bound for the `max_tokens` sent when the request sets none and the API requires one
+    /// (Anthropic). The gateway passes the model's catalog `max_output_tokens` here; the value sent
+    /// is the smallest of this, `defaultOutputTokens` and what fits the context window.
     public var defaultMaxTokens: Int?
     /// Overrides the provider's whole-request timeout for this call.
     public var timeout: Duration?
+    /// The model's context window (input + output tokens), from the catalog.
+    public var contextWindow: Int?
+    /// The model's largest output, from the catalog (`max_output_tokens`).
+    public var maxOutputTokens: Int?
+    /// The temperatures the model accepts, from the catalog (gpt-5 and o-series: 1…1). A request
+    /// temperature outside it is dropped with a warning.
+    public var temperatureRange: ClosedRange<Double>?
+    /// Whether the model is a reasoning model (OpenAI o-series, gpt-5): `nil` derives it from the
+    /// model name. Reasoning models get `max_completion_tokens` and no sampling parameters.
+    public var isReasoningModel: Bool?
+    /// Request parameters (wire names: `top_p`, `stop`, `parallel_tool_calls`…) this model refuses;
+    /// they are dropped with a warning. Added to what the adapter knows from the model name.
+    public var unsupportedParameters: Set<String>
 
-    public init(defaultMaxTokens: Int? = nil, timeout: Duration? = nil) {
+    /// `max_tokens` sent by default when neither the request nor the catalog limit is smaller: a
+    /// long answer, but not so long that a non-streaming call outlives its timeout or that input
+    /// plus output overflows the context window.
+    public static let defaultOutputTokens = 8192
+
+    public init(
+        defaultMaxTokens: Int? = nil,
+        timeout: Duration? = nil,
+        contextWindow: Int? = nil,
+        maxOutputTokens: Int? = nil,
+        temperatureRange: ClosedRange<Double>? = nil,
+        isReasoningModel: Bool? = nil,
+        unsupportedParameters: Set<String> = []
+    ) {
         self.defaultMaxTokens = defaultMaxTokens
         self.timeout = timeout
+        self.contextWindow = contextWindow
+        self.maxOutputTokens = maxOutputTokens
+        self.temperatureRange = temperatureRange
+        self.isReasoningModel = isReasoningModel
+        self.unsupportedParameters = unsupportedParameters
+    }
+
+    /// The catalog's facts about `model`: limits, temperature range and the `reasoning` capability.
+    public init(model: LLMModel, timeout: Duration? = nil) {
+        let range = model.minTemperature <= model.maxTemperature ? model.minTemperature...model.maxTemperature : nil
+        self.init(
+            defaultMaxTokens: model.maxOutputTokens,
+            timeout: timeout,
+            contextWindow: model.contextWindow,
+            maxOutputTokens: model.maxOutputTokens,
+            temperatureRange: range,
+            isReasoningModel: model.provider == "openai" && model.capabilities.contains("reasoning") ? true : nil)
+    }
+
+    /// The output budget when the request sets none: min(catalog limit, `defaultOutputTokens`,
+    /// context window − estimated input), at least 1.
+    func defaultOutputBudget(estimatedInputTokens: Int) -> Int {
+        var budget = Self.defaultOutputTokens
+        if let limit = defaultMaxTokens ?? maxOutputTokens { budget = min(budget, limit) }
+        if let contextWindow { budget = min(budget, contextWindow - estimatedInputTokens) }
+        return max(1, budget)
     }
 }
 
-/// A request body and the parts of the neutral request that were left out of it.
+/// A request body (JSON bytes, written directly by the adapter) and the parts of the neutral
+/// request that were left out of it.
 public struct TranslatedBody: Sendable, Equatable {
-    public var json: JSONValue
+    public var bytes: [UInt8]
     /// Human-readable notes such as "frequency_penalty is not supported by Anthropic; dropped".
     public var warnings: [String]
+    /// The least whole-request timeout that lets the requested output finish (long non-streaming
+    /// answers); the provider's timeout applies when it is longer.
+    public var minimumTimeout: Duration?
+
+    public init(bytes: [UInt8], warnings: [String] = [], minimumTimeout: Duration? = nil) {
+        self.bytes = bytes
+        self.warnings = warnings
+        self.minimumTimeout = minimumTimeout
+    }
 
     public init(json: JSONValue, warnings: [String] = []) {
-        self.json = json
-        self.warnings = warnings
+        self.init(bytes: json.encodedBytes(), warnings: warnings)
     }
+
+    /// The body parsed back (for tests and diagnostics; `.null` if the bytes were not JSON).
+    public var json: JSONValue { JSONValue.parse(bytes) ?? .null }
 }
 
 /// An HTTP request ready to send, with the translation warnings to attach to the result.
@@ -58,32 +124,49 @@ public struct PreparedRequest: Sendable {
 }
 
 extension ChatAdapter {
-    /// The full URL: the base URL (which carries no `/v1`) plus the endpoint path. A base URL
-    /// that already ends in `/v1` is tolerated, since that is how most providers document it.
+    /// The full URL. A base URL without a path gets the whole endpoint path (`/v1/chat/completions`);
+    /// a base URL with its own path is taken to include the version, as in the OpenAI SDKs
+    /// (`…/v1`, Gemini's `…/v1beta/openai`), and gets the rest (`/chat/completions`).
     public var endpointURL: String {
-        var base = provider.baseURL.trimmingCharacters(in: .whitespaces)
+        var base = provider.baseURL.trimmedWhitespace
         while base.hasSuffix("/") { base.removeLast() }
-        if base.hasSuffix("/v1"), endpointPath.hasPrefix("/v1/") {
-            base.removeLast(3)
+        let hasPath: Bool = {
+            guard let scheme = base.range(of: "://") else { return false }
+            return base[scheme.upperBound...].contains("/")
+        }()
+        guard hasPath, endpointPath.hasPrefix("/v1/") else { return base + endpointPath }
+        if base.hasSuffix("/v1") || providerPathIncludesVersion {
+            return base + endpointPath.dropFirst(3)
         }
         return base + endpointPath
     }
 
+    /// Whether a base URL with a path is a versioned root (OpenAI style: yes; Anthropic: only `/v1`).
+    var providerPathIncludesVersion: Bool { provider.apiStyle == .openai }
     /// Builds the complete HTTP request for one call.
     public func prepare(
         _ request: ChatRequest, model: String, apiKey: APIKey?, options: ChatCallOptions = ChatCallOptions()
     ) throws(ProviderError) -> PreparedRequest {
         let body = try makeBody(for: request, model: model, options: options)
+        var timeout = options.timeout ?? Self.duration(seconds: provider.requestTimeoutSeconds)
+        // A long answer needs longer than the usual row timeout (120 s) to arrive non-streaming.
+        // Rows set under a minute are deliberate fast-fail settings and are kept as they are.
+        if options.timeout == nil, timeout >= Self.shortestStretchableTimeout, let minimum = body.minimumTimeout, minimum > timeout {
+            timeout = minimum
+        }
         let httpRequest = CurlHTTPRequest(
             method: "POST",
             url: endpointURL,
             headers: [("Content-Type", "application/json"), ("Accept", "application/json")] + headers(apiKey: apiKey),
-            body: body.json.encoded(),
-            timeout: options.timeout ?? Self.duration(seconds: provider.requestTimeoutSeconds),
+            body: Data(body.bytes),
+            timeout: timeout,
             connectTimeout: Self.duration(seconds: provider.connectTimeoutSeconds)
         )
         return PreparedRequest(httpRequest: httpRequest, warnings: body.warnings)
     }
+
+    /// Provider timeouts from this length up are stretched to fit the requested output.
+    static var shortestStretchableTimeout: Duration { .seconds(60) }
 
     static func duration(seconds: Double) -> Duration {
         guard seconds.isFinite, seconds > 0 else { return .seconds(1) }
@@ -98,7 +181,7 @@ extension ChatAdapter {
                 .malformedResponse,
                 message: "response body is not a JSON object (\(response.body.count) bytes)",
                 httpStatus: response.status,
-                requestID: response.header("x-request-id") ?? response.header("request-id"))
+                requestID: response.providerRequestID)
         }
         return json
     }
@@ -115,12 +198,25 @@ extension ChatAdapter {
     func malformed(_ what: String, _ response: CurlHTTPResponse) -> ProviderError {
         ProviderError(
             .malformedResponse, message: what, httpStatus: response.status,
-            requestID: response.header("x-request-id") ?? response.header("request-id"))
+            requestID: response.providerRequestID)
     }
 }
 
 /// Picks the adapter for a provider row.
 public enum ChatAdapters {
+    /// The lowercased host of an http(s) URL, without port or credentials (no Foundation URL
+    /// parsing: this runs on every call).
+    static func host(of url: String) -> String {
+        var rest = Substring(url.trimmedWhitespace)
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostAndPort = authority.split(separator: "@").last ?? authority
+        if hostAndPort.hasPrefix("[") {
+            return String(hostAndPort.prefix { $0 != "]" }).lowercased() + "]"
+        }
+        return String(hostAndPort.prefix { $0 != ":" }).lowercased()
+    }
+
     /// Anthropic-style rows get the Messages adapter. OpenAI-style rows get the OpenAI dialect
     /// when they are named `openai` or point at api.openai.com (so a local `openai` row aimed at
     /// provider-stub behaves like production), and the OpenAI-compatible dialect otherwise
@@ -130,9 +226,31 @@ public enum ChatAdapters {
         case .anthropic:
             return AnthropicMessagesAdapter(provider: provider)
         case .openai:
-            let host = URLComponents(string: provider.baseURL)?.host?.lowercased() ?? ""
-            let isOpenAI = host == "api.openai.com" || provider.name.lowercased() == "openai"
+            let isOpenAI = provider.name.equalsIgnoringASCIICase("openai") || Self.host(of: provider.baseURL) == "api.openai.com"
             return OpenAIChatAdapter(provider: provider, dialect: isOpenAI ? .openAI : .compatible)
         }
     }
+}
+
+/// Builds a JSON object in insertion order, leaving out keys whose value is absent, so adapters can
+/// write `body["temperature"] = request.temperature.map(JSONValue.double)` without `if let` ladders.
+struct JSONObjectBuilder {
+    private(set) var members: [(key: String, value: JSONValue)] = []
+
+    init() {
+        members.reserveCapacity(8)
+    }
+
+    subscript(key: String) -> JSONValue? {
+        get { members.first { $0.key == key }?.value }
+        set {
+            if let index = members.firstIndex(where: { $0.key == key }) {
+                if let newValue { members[index].value = newValue } else { members.remove(at: index) }
+            } else if let newValue {
+                members.append((key, newValue))
+            }
+        }
+    }
+
+    var value: JSONValue { .object(members) }
 }

@@ -1,108 +1,254 @@
-// Neutral request → Chat Completions body.
+// Neutral request → Chat Completions body, written straight to bytes.
 
 extension OpenAIChatAdapter {
     public func makeBody(for request: ChatRequest, model: String, options: ChatCallOptions) throws(ProviderError) -> TranslatedBody {
-        var body = JSONObjectBuilder()
-        body["model"] = .string(model)
-        body["messages"] = .array(request.messages.map(Self.message))
+        var warnings: [String] = []
+        let reasoning = options.isReasoningModel ?? Self.isReasoningModel(model)
+        var refused = options.unsupportedParameters
+        if reasoning {
+            // o-series and gpt-5 answer 400 unsupported_parameter / unsupported_value for these.
+            refused.formUnion(["top_p", "frequency_penalty", "presence_penalty", "stop"])
+            if Self.isOSeries(model) { refused.insert("parallel_tool_calls") }
+        }
+        func accepts(_ parameter: String) -> Bool {
+            guard refused.contains(parameter) else { return true }
+            warnings.append("\(parameter) is not supported by \(model); dropped")
+            return false
+        }
+
+        var writer = JSONWriter(capacity: 256 + request.messages.count * 128)
+        writer.beginObject()
+        writer.key("model")
+        writer.string(model)
+        writer.key("messages")
+        writer.beginArray()
+        for message in request.messages {
+            Self.writeMessage(message, to: &writer, warnings: &warnings)
+        }
+        writer.endArray()
         if !request.tools.isEmpty {
-            body["tools"] = .array(request.tools.map(Self.tool))
+            writer.key("tools")
+            writer.beginArray()
+            for tool in request.tools { Self.writeTool(tool, to: &writer) }
+            writer.endArray()
+            if let choice = request.toolChoice {
+                writer.key("tool_choice")
+                Self.writeToolChoice(choice, to: &writer)
+            }
+            if let parallel = request.parallelToolCalls, accepts("parallel_tool_calls") {
+                writer.key("parallel_tool_calls")
+                writer.bool(parallel)
+            }
+        } else if request.toolChoice != nil || request.parallelToolCalls != nil {
             // OpenAI rejects tool_choice and parallel_tool_calls when no tools are offered.
-            body["tool_choice"] = request.toolChoice.map(Self.toolChoice)
-            body["parallel_tool_calls"] = request.parallelToolCalls.map(JSONValue.bool)
+            warnings.append("tool_choice and parallel_tool_calls need tools; dropped")
         }
-        if !request.stop.isEmpty {
-            body["stop"] = .array(request.stop.map(JSONValue.string))
+        if !request.stop.isEmpty, accepts("stop") {
+            writer.key("stop")
+            writer.beginArray()
+            for stop in request.stop { writer.string(stop) }
+            writer.endArray()
         }
-        body["temperature"] = request.temperature.map(JSONValue.double)
-        body["top_p"] = request.topP.map(JSONValue.double)
-        let maxTokensKey = dialect == .openAI ? "max_completion_tokens" : "max_tokens"
-        body[maxTokensKey] = request.maxTokens.map(JSONValue.int)
-        body["frequency_penalty"] = request.frequencyPenalty.map(JSONValue.double)
-        body["presence_penalty"] = request.presencePenalty.map(JSONValue.double)
-        body["response_format"] = request.responseFormat.map(Self.responseFormat)
-        body["user"] = request.user.map(JSONValue.string)
-        body["seed"] = request.seed.map(JSONValue.int)
-        return TranslatedBody(json: body.value)
+        if let temperature = request.temperature {
+            if reasoning, temperature != 1 {
+                warnings.append("temperature \(temperature) is not supported by reasoning model \(model) (only 1); dropped")
+            } else if let range = options.temperatureRange, !range.contains(temperature) {
+                warnings.append("temperature \(temperature) is outside \(model)'s range \(range.lowerBound)–\(range.upperBound); dropped")
+            } else if accepts("temperature") {
+                writer.key("temperature")
+                writer.double(temperature)
+            }
+        }
+        if let topP = request.topP, accepts("top_p") {
+            writer.key("top_p")
+            writer.double(topP)
+        }
+        if let maxTokens = request.maxTokens {
+            // OpenAI itself and every reasoning model (also behind Azure or a proxy) take only
+            // max_completion_tokens; other compatible servers understand max_tokens.
+            writer.key(dialect == .openAI || reasoning ? "max_completion_tokens" : "max_tokens")
+            writer.int(maxTokens)
+        }
+        if let penalty = request.frequencyPenalty, accepts("frequency_penalty") {
+            writer.key("frequency_penalty")
+            writer.double(penalty)
+        }
+        if let penalty = request.presencePenalty, accepts("presence_penalty") {
+            writer.key("presence_penalty")
+            writer.double(penalty)
+        }
+        if let format = request.responseFormat, accepts("response_format") {
+            writer.key("response_format")
+            Self.writeResponseFormat(format, to: &writer)
+        }
+        if let user = request.user, accepts("user") {
+            writer.key("user")
+            writer.string(user)
+        }
+        if let seed = request.seed, accepts("seed") {
+            writer.key("seed")
+            writer.int(seed)
+        }
+        writer.endObject()
+        return TranslatedBody(bytes: writer.bytes, warnings: warnings)
     }
 
-    static func message(_ message: ChatMessage) -> JSONValue {
-        var fields = JSONObjectBuilder()
-        fields["role"] = .string(message.role.rawValue)
+    /// o1, o3, o4-mini… and gpt-5 (not gpt-5-chat, which is a plain chat model).
+    static func isReasoningModel(_ model: String) -> Bool {
+        let name = Substring(model.split(separator: "/").last ?? Substring(model)).lowercased()
+        if isOSeries(model) { return true }
+        return name.hasPrefix("gpt-5") && !name.hasPrefix("gpt-5-chat")
+    }
+
+    static func isOSeries(_ model: String) -> Bool {
+        let name = Substring(model.split(separator: "/").last ?? Substring(model)).lowercased().utf8
+        guard name.count >= 2, name.first == UInt8(ascii: "o") else { return false }
+        let second = name[name.index(after: name.startIndex)]
+        return second >= UInt8(ascii: "1") && second <= UInt8(ascii: "9")
+    }
+
+    static func writeMessage(_ message: ChatMessage, to writer: inout JSONWriter, warnings: inout [String]) {
+        writer.beginObject()
+        writer.key("role")
+        writer.string(message.role.rawValue)
+        writer.key("content")
         switch message.role {
         case .system, .tool:
-            // Both take text only (OpenAI accepts text parts here, but a string is what every
+            // Both take text only here (OpenAI accepts text parts, but a string is what every
             // compatible server understands).
-            fields["content"] = .string(message.text)
+            if message.content.contains(where: \.isImage) {
+                warnings.append("images in \(message.role.rawValue) messages are not supported by the Chat Completions format; dropped")
+            }
+            writer.string(message.text)
         case .user:
-            fields["content"] = content(message.content)
+            writeContent(message.content, to: &writer)
         case .assistant:
             // `null` content is how OpenAI writes an assistant turn that only called tools.
-            fields["content"] = message.content.isEmpty ? .null : content(message.content)
+            if message.content.isEmpty { writer.null() } else { writeContent(message.content, to: &writer) }
         }
         if !message.toolCalls.isEmpty {
-            fields["tool_calls"] = .array(message.toolCalls.map(toolCall))
+            writer.key("tool_calls")
+            writer.beginArray()
+            for call in message.toolCalls {
+                writer.beginObject()
+                writer.key("id")
+                writer.string(call.id)
+                writer.key("type")
+                writer.string("function")
+                writer.key("function")
+                writer.beginObject()
+                writer.key("name")
+                writer.string(call.name)
+                writer.key("arguments")
+                writer.string(call.arguments)
+                writer.endObject()
+                writer.endObject()
+            }
+            writer.endArray()
         }
-        fields["tool_call_id"] = message.toolCallID.map(JSONValue.string)
-        fields["name"] = message.name.map(JSONValue.string)
-        return fields.value
+        if let callID = message.toolCallID {
+            writer.key("tool_call_id")
+            writer.string(callID)
+        }
+        if let name = message.name {
+            writer.key("name")
+            writer.string(name)
+        }
+        writer.endObject()
     }
 
     /// A lone text part as a plain string; anything else as an array of parts.
-    static func content(_ parts: [ContentPart]) -> JSONValue {
+    static func writeContent(_ parts: [ContentPart], to writer: inout JSONWriter) {
         if parts.count == 1, case .text(let text) = parts[0] {
-            return .string(text)
+            writer.string(text)
+            return
         }
-        return .array(parts.map { part in
+        writer.beginArray()
+        for part in parts {
+            writer.beginObject()
             switch part {
             case .text(let text):
-                return ["type": "text", "text": .string(text)]
+                writer.key("type")
+                writer.string("text")
+                writer.key("text")
+                writer.string(text)
             case .image(let url, let detail):
-                var image = JSONObjectBuilder()
-                image["url"] = .string(url)
-                image["detail"] = detail.map { .string($0.rawValue) }
-                return ["type": "image_url", "image_url": image.value]
+                writer.key("type")
+                writer.string("image_url")
+                writer.key("image_url")
+                writer.beginObject()
+                writer.key("url")
+                writer.string(url)
+                if let detail {
+                    writer.key("detail")
+                    writer.string(detail.rawValue)
+                }
+                writer.endObject()
             }
-        })
+            writer.endObject()
+        }
+        writer.endArray()
     }
 
-    static func toolCall(_ call: ToolCall) -> JSONValue {
-        [
-            "id": .string(call.id),
-            "type": "function",
-            "function": ["name": .string(call.name), "arguments": .string(call.arguments)],
-        ]
+    static func writeTool(_ tool: ToolDefinition, to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("type")
+        writer.string("function")
+        writer.key("function")
+        writer.beginObject()
+        writer.key("name")
+        writer.string(tool.name)
+        if let description = tool.description {
+            writer.key("description")
+            writer.string(description)
+        }
+        writer.key("parameters")
+        writer.value(tool.parameters)
+        writer.endObject()
+        writer.endObject()
     }
 
-    static func tool(_ tool: ToolDefinition) -> JSONValue {
-        var function = JSONObjectBuilder()
-        function["name"] = .string(tool.name)
-        function["description"] = tool.description.map(JSONValue.string)
-        function["parameters"] = tool.parameters
-        return ["type": "function", "function": function.value]
-    }
-
-    static func toolChoice(_ choice: ToolChoice) -> JSONValue {
+    static func writeToolChoice(_ choice: ToolChoice, to writer: inout JSONWriter) {
         switch choice {
-        case .auto: return "auto"
-        case .none: return "none"
-        case .required: return "required"
-        case .tool(let name): return ["type": "function", "function": ["name": .string(name)]]
+        case .auto: writer.string("auto")
+        case .none: writer.string("none")
+        case .required: writer.string("required")
+        case .tool(let name):
+            writer.beginObject()
+            writer.key("type")
+            writer.string("function")
+            writer.key("function")
+            writer.beginObject()
+            writer.key("name")
+            writer.string(name)
+            writer.endObject()
+            writer.endObject()
         }
     }
 
-    static func responseFormat(_ format: ResponseFormat) -> JSONValue {
+    static func writeResponseFormat(_ format: ResponseFormat, to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("type")
         switch format {
         case .text:
-            return ["type": "text"]
+            writer.string("text")
         case .jsonObject:
-            return ["type": "json_object"]
+            writer.string("json_object")
         case .jsonSchema(let name, let schema, let strict):
-            var jsonSchema = JSONObjectBuilder()
-            jsonSchema["name"] = .string(name)
-            jsonSchema["schema"] = schema
-            jsonSchema["strict"] = strict.map(JSONValue.bool)
-            return ["type": "json_schema", "json_schema": jsonSchema.value]
+            writer.string("json_schema")
+            writer.key("json_schema")
+            writer.beginObject()
+            writer.key("name")
+            writer.string(name)
+            // Written in the caller's member order: the model generates fields in this order.
+            writer.key("schema")
+            writer.value(schema)
+            if let strict {
+                writer.key("strict")
+                writer.bool(strict)
+            }
+            writer.endObject()
         }
+        writer.endObject()
     }
 }

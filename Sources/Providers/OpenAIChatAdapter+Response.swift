@@ -18,12 +18,19 @@ extension OpenAIChatAdapter {
             throw malformed("response has no choice with a message", response)
         }
 
-        let toolCalls = try Self.toolCalls(message["tool_calls"], response: response, adapter: self)
+        let responseID = json["id"]?.stringValue
+        let toolCalls = try Self.toolCalls(message["tool_calls"], responseID: responseID, response: response, adapter: self)
         let rawFinish = choice["finish_reason"]?.stringValue
         var finishReason = rawFinish.flatMap(Self.finishReason)
         // OpenAI reports "stop" when tool_choice named a function; the caller still has to run it.
         if !toolCalls.isEmpty, finishReason == .stop {
             finishReason = .toolCalls
+        }
+        // A refusal arrives as `message.refusal` with finish_reason "stop": normalised to the one
+        // refusal reason every provider shares (Anthropic's `stop_reason: "refusal"`).
+        let refusal = message["refusal"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        if refusal != nil {
+            finishReason = .contentFilter
         }
         let text = Self.text(message["content"])
         return ChatResponse(
@@ -31,11 +38,11 @@ extension OpenAIChatAdapter {
             toolCalls: toolCalls,
             finishReason: finishReason,
             providerFinishReason: rawFinish,
-            refusal: message["refusal"]?.stringValue,
+            refusal: refusal,
             usage: Self.usage(json["usage"]),
             model: json["model"]?.stringValue,
-            responseID: json["id"]?.stringValue,
-            requestID: response.header("x-request-id")
+            responseID: responseID,
+            requestID: response.headerValue("x-request-id")
         )
     }
 
@@ -52,7 +59,9 @@ extension OpenAIChatAdapter {
         }
     }
 
-    static func toolCalls(_ value: JSONValue?, response: CurlHTTPResponse, adapter: OpenAIChatAdapter) throws(ProviderError) -> [ToolCall] {
+    static func toolCalls(
+        _ value: JSONValue?, responseID: String?, response: CurlHTTPResponse, adapter: OpenAIChatAdapter
+    ) throws(ProviderError) -> [ToolCall] {
         guard let calls = value?.arrayValue else { return [] }
         var result: [ToolCall] = []
         for (index, call) in calls.enumerated() {
@@ -66,11 +75,23 @@ extension OpenAIChatAdapter {
             case .none, .null?: arguments = "{}"
             case let other?: arguments = other.encodedString()
             }
-            // Some compatible servers omit ids; the caller needs one to answer the call.
-            let id = call["id"]?.stringValue ?? "call_\(index)"
+            // Some compatible servers omit ids; the caller needs one to answer the call, and ids
+            // must stay unique across the conversation (Anthropic rejects a repeated id on
+            // replay), so an invented id carries the response id or a random part.
+            let id = call["id"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+                ?? "call_\(Self.idStem(responseID))_\(index)"
             result.append(ToolCall(id: id, name: name, arguments: arguments))
         }
         return result
+    }
+
+    /// The response id reduced to id-safe characters, or 16 random hex digits when there is none.
+    static func idStem(_ responseID: String?) -> String {
+        if let responseID {
+            let safe = ToolIDMap.sanitized(responseID)
+            if safe != "toolu_empty" { return safe }
+        }
+        return String(UInt64.random(in: 0...UInt64.max), radix: 16)
     }
 
     /// OpenAI's reasons, plus the spellings of TGI (`eos_token`, `stop_sequence`) and others.

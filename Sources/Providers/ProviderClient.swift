@@ -33,11 +33,17 @@ public struct ProviderClient: Sendable {
         let httpResponse: CurlHTTPResponse
         do {
             httpResponse = try await transport.send(prepared.httpRequest)
-        } catch let error as CurlHTTPError {
-            throw ProviderErrorClassifier.classify(transportError: error)
-        } catch is CancellationError {
-            throw ProviderError(.connection, message: "the call was cancelled")
         } catch {
+            // A cancelled task is cancellation, whatever error the transport surfaced for it (an
+            // aborted transfer can look like a connection error): never a retryable failure.
+            if Task.isCancelled || error is CancellationError {
+                throw ProviderError(.cancelled, message: "the call was cancelled")
+            }
+            if let error = error as? CurlHTTPError {
+                var classified = ProviderErrorClassifier.classify(transportError: error)
+                classified.message = APIKey.redact(classified.message, key: apiKey)
+                throw classified
+            }
             throw ProviderError(.connection, message: "transport failed: \(type(of: error))")
         }
 

@@ -1,5 +1,21 @@
+/// What the gateway does after a failed attempt. One place decides it: `ProviderErrorClass.gatewayAction`.
+public enum ProviderErrorAction: String, Sendable, CaseIterable {
+    /// Send the same request to the same model again after a backoff (honouring `retryAfter`);
+    /// when that model's retries are spent, move on to the next model; when every model failed
+    /// transiently, requeue the job with backoff until `max_attempts`.
+    case retry
+    /// This model cannot serve this request; try the next model in the chain at once.
+    case nextModel = "next_model"
+    /// The request is invalid for every model; fail the job without fallback.
+    case failJob = "fail_job"
+    /// The call was cancelled (shutdown, job cancelled): stop, record no failed attempt and release
+    /// the job without spending an attempt.
+    case release
+}
+
 /// What kind of failure a provider call ended in. The gateway decides retries and fallbacks from
 /// this alone, so each case is defined by what the caller should do, not by what went wrong inside.
+/// Raw values are stored in `model_usage.error_class`: never change one, only add.
 public enum ProviderErrorClass: String, Sendable, Codable, CaseIterable {
     /// 429: too many requests or tokens per minute for this key.
     case rateLimited = "rate_limited"
@@ -18,32 +34,50 @@ public enum ProviderErrorClass: String, Sendable, Codable, CaseIterable {
     case auth
     /// The provider does not serve this model (404).
     case modelNotFound = "model_not_found"
-    /// The prompt (or the whole request) is too large for the model.
+    /// The prompt plus the requested output does not fit the model's context window.
     case contextLengthExceeded = "context_length_exceeded"
-    /// The request is malformed or has invalid parameters.
+    /// This model cannot take a parameter or value of the request (OpenAI `unsupported_parameter` /
+    /// `unsupported_value`, a combination a model refuses, tools on a server without tool support),
+    /// or the adapter found locally that this provider's API cannot express it.
+    case unsupportedParameter = "unsupported_parameter"
+    /// The request body is larger than the provider accepts (Anthropic 413 `request_too_large`), or
+    /// one request needs more tokens than the key's per-minute limit (OpenAI 429 "Request too large").
+    case requestTooLarge = "request_too_large"
+    /// The request is malformed or has invalid parameters, for every model.
     case invalidRequest = "invalid_request"
-    /// The provider's content policy rejected the input.
+    /// The provider's content policy rejected the input (including OpenAI `invalid_prompt`).
     case contentFilter = "content_filter"
     /// The environment variable holding the provider's key is unset or empty; nothing was sent.
     case missingCredentials = "missing_credentials"
+    /// The provider row cannot be used (its base URL is not a usable http(s) URL); nothing was sent.
+    case providerMisconfigured = "provider_misconfigured"
     /// A success status with a body we cannot read as a completion.
     case malformedResponse = "malformed_response"
+    /// The caller cancelled the call (shutdown, job cancelled). Not a provider failure.
+    case cancelled
 
-    /// Whether sending the same request to the same model again, after a pause, can succeed.
-    public var isRetryable: Bool {
+    /// What the gateway does next; the README's class table lists the same.
+    public var gatewayAction: ProviderErrorAction {
         switch self {
         case .rateLimited, .overloaded, .serverError, .timeout, .connection, .malformedResponse:
-            return true
-        case .quotaExhausted, .auth, .modelNotFound, .contextLengthExceeded, .invalidRequest,
-            .contentFilter, .missingCredentials:
-            return false
+            return .retry
+        case .quotaExhausted, .auth, .modelNotFound, .contextLengthExceeded, .unsupportedParameter,
+            .requestTooLarge, .contentFilter, .missingCredentials, .providerMisconfigured:
+            return .nextModel
+        case .invalidRequest:
+            return .failJob
+        case .cancelled:
+            return .release
         }
     }
 
-    /// Whether another model (possibly at another provider) may succeed where this one failed.
-    /// Only a request the provider judged invalid is expected to be invalid for every model.
+    /// Whether sending the same request to the same model again, after a pause, can succeed.
+    public var isRetryable: Bool { gatewayAction == .retry }
+
+    /// Whether another model (possibly at another provider) may succeed where this one failed
+    /// (at once for `nextModel`, after the retries for `retry`).
     public var allowsFallback: Bool {
-        self != .invalidRequest
+        gatewayAction == .retry || gatewayAction == .nextModel
     }
 }
 
@@ -58,12 +92,13 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
     /// The provider's error code (`insufficient_quota`, `context_length_exceeded`…).
     public var providerErrorCode: String?
     public var message: String
-    /// How long the provider asked us to wait (`retry-after-ms`, `Retry-After`).
+    /// How long the provider asked us to wait (`retry-after-ms`, `Retry-After`, or the reset time
+    /// of an exhausted rate limit), clamped to a day.
     public var retryAfter: Duration?
     /// The provider's request id header, for support tickets.
     public var requestID: String?
     /// True when the adapter decided before sending anything (missing key, a parameter this
-    /// provider cannot take): such a request may still be fine for another provider.
+    /// provider cannot take).
     public var detectedLocally: Bool
 
     public init(
@@ -86,14 +121,14 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
         self.detectedLocally = detectedLocally
     }
 
+    /// What the gateway does next (the class decides).
+    public var gatewayAction: ProviderErrorAction { errorClass.gatewayAction }
+
     /// Whether retrying the same model can help.
     public var isRetryable: Bool { errorClass.isRetryable }
 
-    /// Whether the next model in the chain should be tried. A request rejected locally as invalid
-    /// was invalid for this provider's API only (e.g. temperature 1.5 for Anthropic).
-    public var allowsFallback: Bool {
-        errorClass.allowsFallback || (errorClass == .invalidRequest && detectedLocally)
-    }
+    /// Whether the next model in the chain should be tried.
+    public var allowsFallback: Bool { errorClass.allowsFallback }
 
     public var description: String {
         var parts = [errorClass.rawValue]

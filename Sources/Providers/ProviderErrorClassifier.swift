@@ -15,7 +15,7 @@ public enum ProviderErrorClassifier {
         now: Date = Date()
     ) -> ProviderError {
         let body = ProviderErrorBody(parsing: response.body)
-        let requestID = response.header("x-request-id") ?? response.header("request-id") ?? body.requestID
+        let requestID = response.providerRequestID ?? body.requestID
         let errorClass = classify(status: response.status, body: body)
         let fallbackMessage = "HTTP \(response.status) without an error message"
         return ProviderError(
@@ -31,9 +31,10 @@ public enum ProviderErrorClassifier {
 
     /// Classifies a status and an error body already read.
     static func classify(status: Int, body: ProviderErrorBody) -> ProviderErrorClass {
-        if let byCode = classByCode(body) { return byCode }
+        if let byCode = classByCode(body, status: status) { return byCode }
+        if let byMessage = classByMessageBeforeStatus(body.message, status: status) { return byMessage }
         if let byStatus = classByStatus(status) { return byStatus }
-        if let byMessage = classByMessage(body.message) { return byMessage }
+        if let byMessage = classByMessage(body.message, status: status) { return byMessage }
         return status >= 500 ? .serverError : .invalidRequest
     }
 
@@ -47,15 +48,15 @@ public enum ProviderErrorClassifier {
         case .responseTooLarge:
             // A provider answering with an unbounded body is broken, not a client mistake.
             return ProviderError(.malformedResponse, message: error.description)
-        case .invalidURL, .unsupportedScheme:
+        case .invalidURL, .unsupportedScheme, .invalidHeader:
             // The provider row's base URL is unusable: no retry helps, another provider may.
-            return ProviderError(.invalidRequest, message: "provider base URL rejected: \(error.description)", detectedLocally: true)
+            return ProviderError(.providerMisconfigured, message: "provider base URL rejected: \(error.description)", detectedLocally: true)
         }
     }
 
     // MARK: - Evidence, strongest first
 
-    private static func classByCode(_ body: ProviderErrorBody) -> ProviderErrorClass? {
+    private static func classByCode(_ body: ProviderErrorBody, status: Int) -> ProviderErrorClass? {
         let code = body.code?.lowercased()
         let type = body.type?.lowercased()
         if code == "insufficient_quota" || type == "insufficient_quota" || type == "billing_error"
@@ -64,16 +65,24 @@ public enum ProviderErrorClassifier {
             return .quotaExhausted
         }
         switch code {
-        case "context_length_exceeded", "string_above_max_length":
+        case "context_length_exceeded":
             return .contextLengthExceeded
+        case "unsupported_parameter", "unsupported_value":
+            return .unsupportedParameter
         case "model_not_found", "model_not_supported":
             return .modelNotFound
-        case "content_filter", "content_policy_violation":
+        case "content_filter", "content_policy_violation", "invalid_prompt":
             return .contentFilter
         case "invalid_api_key", "invalid_organization", "unsupported_country_region_territory":
             return .auth
         case "rate_limit_exceeded":
-            return .rateLimited
+            // OpenAI words a single request above the tokens-per-minute limit as a rate limit;
+            // waiting cannot make it fit (documented text rule, see classByMessageBeforeStatus).
+            return isTooLargeForRateLimit(body.message) ? .requestTooLarge : .rateLimited
+        case "string_above_max_length":
+            // A field longer than allowed (`user` over 64 characters, a long tool description):
+            // not a context error, and just as invalid for every model.
+            return .invalidRequest
         default:
             break
         }
@@ -87,7 +96,7 @@ public enum ProviderErrorClassifier {
         case "not_found_error", "notfounderror":
             return .modelNotFound
         case "request_too_large":
-            return .contextLengthExceeded
+            return .requestTooLarge
         case "timeout_error":
             return .timeout
         default:
@@ -102,7 +111,7 @@ public enum ProviderErrorClassifier {
         case 404: return .modelNotFound
         case 408, 504: return .timeout
         case 409: return .serverError
-        case 413: return .contextLengthExceeded
+        case 413: return .requestTooLarge
         case 429: return .rateLimited
         case 503, 529: return .overloaded
         case 500...599: return .serverError
@@ -110,21 +119,49 @@ public enum ProviderErrorClassifier {
         }
     }
 
-    /// Last resort, documented: phrases providers use when they send only a 400 and prose.
-    private static func classByMessage(_ message: String?) -> ProviderErrorClass? {
+    /// Text rules that must win over the status: the few messages whose status says "rate limit"
+    /// while waiting cannot help.
+    private static func classByMessageBeforeStatus(_ message: String?, status: Int) -> ProviderErrorClass? {
+        if status == 429, isTooLargeForRateLimit(message) { return .requestTooLarge }
+        return nil
+    }
+
+    /// OpenAI: "Request too large for gpt-4o in organization org-… on tokens per min (TPM): Limit
+    /// 30000, Requested 45000."
+    private static func isTooLargeForRateLimit(_ message: String?) -> Bool {
+        message?.lowercased().contains("request too large for") ?? false
+    }
+
+    /// Last resort, documented in the README: phrases servers use when they send only a 4xx and
+    /// prose (Anthropic's 400s carry only `invalid_request_error`; TGI, vLLM and Ollama have no codes).
+    static let contextPhrases = [
+        "prompt is too long",  // Anthropic
+        "exceed context limit",  // Anthropic: "input length and `max_tokens` exceed context limit: …"
+        "maximum context length",  // OpenAI wording, copied by vLLM and others
+        "context length", "context window", "too many tokens", "input is too long", "reduce the length",
+        "`inputs` tokens + `max_new_tokens`", "inputs tokens + max_new_tokens",  // TGI
+    ]
+    static let unsupportedPhrases = [
+        "unsupported parameter", "unsupported value",  // OpenAI behind proxies that drop the code
+        "cannot both be specified",  // Anthropic: "`temperature` and `top_p` cannot both be specified for this model"
+        "is not supported with this model", "does not support tools",  // Ollama
+        "tool choice requires", "--enable-auto-tool-choice",  // vLLM without tool parsing
+        "does not support parameters",
+    ]
+
+    private static func classByMessage(_ message: String?, status: Int) -> ProviderErrorClass? {
         guard let text = message?.lowercased() else { return nil }
-        let contextPhrases = [
-            "prompt is too long", "maximum context length", "context length", "context window",
-            "too many tokens", "input is too long", "reduce the length",
-        ]
         if contextPhrases.contains(where: text.contains) { return .contextLengthExceeded }
-        if text.contains("content filtering policy") || text.contains("content management policy") {
+        if text.contains("content filtering policy") || text.contains("content management policy")
+            || text.contains("flagged as potentially violating")
+        {
             return .contentFilter
         }
         if text.contains("credit balance is too low") || text.contains("spend limit") || text.contains("exceeded your current quota") {
             return .quotaExhausted
         }
-        if text.contains("model"), text.contains("not found") || text.contains("does not exist") || text.contains("not supported") {
+        if unsupportedPhrases.contains(where: text.contains) { return .unsupportedParameter }
+        if text.contains("model"), text.contains("not found") || text.contains("does not exist") {
             return .modelNotFound
         }
         return nil

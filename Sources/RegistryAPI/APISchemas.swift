@@ -6,7 +6,7 @@ import Foundation
 enum APISchemas {
     static let components: [String: JSONSchema] = {
         var all: [String: JSONSchema] = [:]
-        for part in [common, models, providers, agents, changes, system] {
+        for part in [common, models, providers, agents, changes, jobs, system] {
             all.merge(part) { first, _ in first }
         }
         return all
@@ -270,15 +270,29 @@ enum APISchemas {
             "role": .enumeration(["primary", "fallback", "not_configured"], "The model's place in the agent's current configuration."),
             "requests": .integer("Provider attempts, including retries and fallbacks."), "successes": .integer(), "errors": .integer(),
             "error_rate": JSONSchema.number().orNull,
-            "input_tokens": JSONSchema.integer().orNull, "output_tokens": JSONSchema.integer().orNull,
-            "cached_input_tokens": JSONSchema.integer().orNull,
+            "fallback_requests": .integer("Attempts made as a fallback (fallback_depth > 0)."),
+            "input_tokens": .integer(), "output_tokens": .integer(), "cached_input_tokens": .integer(),
+            "cache_creation_input_tokens": .integer(), "reasoning_tokens": .integer(),
             "cost": JSONSchema.number("USD, sum of known costs; null when none was known.").orNull,
             "unpriced_requests": .integer("Attempts with an unknown price (excluded from cost)."),
-            "avg_latency_ms": JSONSchema.number().orNull, "p95_latency_ms": JSONSchema.number().orNull,
-            "first_used_at": JSONSchema.string(format: "date-time").orNull, "last_used_at": JSONSchema.string(format: "date-time").orNull,
+            "avg_latency_ms": JSONSchema.number().orNull,
+            "first_used_day": JSONSchema.string(format: "date", "First UTC day with usage in the window.").orNull,
+            "last_used_at": JSONSchema.string(format: "date-time").orNull,
         ], required: [
-            "model_id", "provider", "role", "requests", "successes", "errors", "error_rate", "input_tokens", "output_tokens",
-            "cached_input_tokens", "cost", "unpriced_requests", "avg_latency_ms", "p95_latency_ms", "first_used_at", "last_used_at",
+            "model_id", "provider", "role", "requests", "successes", "errors", "error_rate", "fallback_requests", "input_tokens",
+            "output_tokens", "cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens", "cost", "unpriced_requests",
+            "avg_latency_ms", "first_used_day", "last_used_at",
+        ]),
+        "AgentUsageStats": .object([
+            "total_tokens": .integer("Input + output tokens."),
+            "total_cost": JSONSchema.number("USD, exact sum of known costs; null when none was known.").orNull,
+            "total_requests": .integer("Provider attempts."),
+            "avg_tokens_per_request": JSONSchema.number("total_tokens / total_requests, 2 decimals; null without requests.").orNull,
+            "last_used_at": JSONSchema.string(format: "date-time").orNull,
+            "unpriced_requests": .integer(), "successes": .integer(), "errors": .integer(), "fallback_requests": .integer(),
+        ], required: [
+            "total_tokens", "total_cost", "total_requests", "avg_tokens_per_request", "last_used_at", "unpriced_requests",
+            "successes", "errors", "fallback_requests",
         ]),
         "AgentModelUsage": .object([
             "agent_id": .string(format: "uuid"),
@@ -288,14 +302,17 @@ enum APISchemas {
                 "status": modelStatus.orNull, "in_catalog": .boolean(),
             ], required: ["model_id", "provider", "display_name", "status", "in_catalog"]),
             "configuration": .ref("ModelConfiguration"),
-            "usage_stats": JSONSchema.map(.anyValue, "agents.model_usage_stats as maintained by the gateway, keyed by model id."),
-            "models": .array(.ref("ModelUsageEntry"), "Per-model totals from model_usage rows, most requested first."),
+            "window": .object([
+                "from": JSONSchema.string(format: "date").orNull, "to": JSONSchema.string(format: "date").orNull,
+            ], required: ["from", "to"]),
+            "usage_stats": .ref("AgentUsageStats"),
+            "models": .array(.ref("ModelUsageEntry"), "Per provider and model over the window (agent_usage_daily), most requested first."),
             "totals": .object([
                 "requests": .integer(), "successes": .integer(), "errors": .integer(),
                 "input_tokens": .integer(), "output_tokens": .integer(),
                 "cost": JSONSchema.number().orNull, "unpriced_requests": .integer(),
             ], required: ["requests", "successes", "errors", "input_tokens", "output_tokens", "cost", "unpriced_requests"]),
-        ], required: ["agent_id", "agent_name", "current_model", "configuration", "usage_stats", "models", "totals"]),
+        ], required: ["agent_id", "agent_name", "current_model", "configuration", "window", "usage_stats", "models", "totals"]),
         "AgentRecommendations": .object([
             "agent_id": .string(format: "uuid"),
             "task_types": .array(.object(["task_type": .string(), "reason": .string()], required: ["task_type", "reason"])),

@@ -1,3 +1,4 @@
+import JSON
 import Catalog
 import Foundation
 import Storage
@@ -133,13 +134,15 @@ struct AgentModelUsageBody: Encodable, Sendable {
             case provider, role, requests, successes, errors, cost
             case modelID = "model_id"
             case errorRate = "error_rate"
+            case fallbackRequests = "fallback_requests"
             case inputTokens = "input_tokens"
             case outputTokens = "output_tokens"
             case cachedInputTokens = "cached_input_tokens"
+            case cacheCreationInputTokens = "cache_creation_input_tokens"
+            case reasoningTokens = "reasoning_tokens"
             case unpricedRequests = "unpriced_requests"
             case averageLatency = "avg_latency_ms"
-            case p95Latency = "p95_latency_ms"
-            case firstUsedAt = "first_used_at"
+            case firstUsedDay = "first_used_day"
             case lastUsedAt = "last_used_at"
         }
 
@@ -152,15 +155,58 @@ struct AgentModelUsageBody: Encodable, Sendable {
             try c.encode(totals.successes, forKey: .successes)
             try c.encode(totals.errors, forKey: .errors)
             try c.encode(totals.errorRate, forKey: .errorRate)
+            try c.encode(totals.fallbackRequests, forKey: .fallbackRequests)
             try c.encode(totals.inputTokens, forKey: .inputTokens)
             try c.encode(totals.outputTokens, forKey: .outputTokens)
             try c.encode(totals.cachedInputTokens, forKey: .cachedInputTokens)
+            try c.encode(totals.cacheCreationInputTokens, forKey: .cacheCreationInputTokens)
+            try c.encode(totals.reasoningTokens, forKey: .reasoningTokens)
             try c.encode(totals.cost, forKey: .cost)
             try c.encode(totals.unpricedRequests, forKey: .unpricedRequests)
             try c.encode(totals.averageLatencyMilliseconds, forKey: .averageLatency)
-            try c.encode(totals.p95LatencyMilliseconds, forKey: .p95Latency)
-            try c.encode(totals.firstUsedAt, forKey: .firstUsedAt)
+            try c.encode(totals.firstUsedDay?.description, forKey: .firstUsedDay)
             try c.encode(totals.lastUsedAt, forKey: .lastUsedAt)
+        }
+    }
+
+    /// The PRD's usage shape over the window.
+    struct Stats: Encodable, Sendable {
+        var stats: UsageRepository.Stats
+
+        enum CodingKeys: String, CodingKey {
+            case successes, errors
+            case totalTokens = "total_tokens"
+            case totalCost = "total_cost"
+            case totalRequests = "total_requests"
+            case averageTokensPerRequest = "avg_tokens_per_request"
+            case lastUsedAt = "last_used_at"
+            case unpricedRequests = "unpriced_requests"
+            case fallbackRequests = "fallback_requests"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(stats.totalTokens, forKey: .totalTokens)
+            try c.encode(stats.totalCost, forKey: .totalCost)
+            try c.encode(stats.totalRequests, forKey: .totalRequests)
+            try c.encode(stats.averageTokensPerRequest, forKey: .averageTokensPerRequest)
+            try c.encode(stats.lastUsedAt, forKey: .lastUsedAt)
+            try c.encode(stats.unpricedRequests, forKey: .unpricedRequests)
+            try c.encode(stats.successes, forKey: .successes)
+            try c.encode(stats.errors, forKey: .errors)
+            try c.encode(stats.fallbackRequests, forKey: .fallbackRequests)
+        }
+    }
+
+    struct Window: Encodable, Sendable {
+        var window: UsageRepository.Window
+
+        enum CodingKeys: String, CodingKey { case from, to }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(window.from?.description, forKey: .from)
+            try c.encode(window.to?.description, forKey: .to)
         }
     }
 
@@ -185,8 +231,8 @@ struct AgentModelUsageBody: Encodable, Sendable {
                 requests += entry.requests
                 successes += entry.successes
                 errors += entry.errors
-                inputTokens += entry.inputTokens ?? 0
-                outputTokens += entry.outputTokens ?? 0
+                inputTokens += entry.inputTokens
+                outputTokens += entry.outputTokens
                 unpricedRequests += entry.unpricedRequests
                 if let entryCost = entry.cost { cost = (cost ?? 0) + entryCost }
             }
@@ -209,12 +255,27 @@ struct AgentModelUsageBody: Encodable, Sendable {
     var agentName: String
     var currentModel: CurrentModel
     var configuration: ModelConfiguration
-    var usageStats: JSONValue
+    var window: Window
+    var usageStats: Stats
     var models: [Entry]
     var totals: Totals
 
+    init(
+        agentID: String, agentName: String, currentModel: CurrentModel, configuration: ModelConfiguration,
+        window: UsageRepository.Window, usageStats: UsageRepository.Stats, models: [Entry], totals: Totals
+    ) {
+        self.agentID = agentID
+        self.agentName = agentName
+        self.currentModel = currentModel
+        self.configuration = configuration
+        self.window = Window(window: window)
+        self.usageStats = Stats(stats: usageStats)
+        self.models = models
+        self.totals = totals
+    }
+
     enum CodingKeys: String, CodingKey {
-        case configuration, models, totals
+        case configuration, models, totals, window
         case agentID = "agent_id"
         case agentName = "agent_name"
         case currentModel = "current_model"

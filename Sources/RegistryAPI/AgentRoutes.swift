@@ -1,3 +1,4 @@
+import JSON
 import Catalog
 import Foundation
 import Hummingbird
@@ -71,9 +72,13 @@ struct AgentRoutes: Sendable {
                 handler: putModelConfig),
             APIRoute(
                 method: .get, path: "/api/agents/{id}/model-usage", operationID: "getAgentModelUsage", tag: "agents",
-                summary: "Current model, configuration, usage stats and a per-model breakdown from model_usage rows.",
-                parameters: [Self.idParameter],
-                responses: [.init(200, "Usage.", .ref("AgentModelUsage"))], errors: [404],
+                summary: "Current model, configuration, usage stats (total_tokens, total_cost, total_requests, avg_tokens_per_request, last_used_at) and a per-model breakdown, from the usage counters (agent_usage_daily), optionally for a window of UTC days.",
+                parameters: [
+                    Self.idParameter,
+                    .query("from", .string(format: "date"), "First UTC day (YYYY-MM-DD), included."),
+                    .query("to", .string(format: "date"), "Last UTC day (YYYY-MM-DD), included."),
+                ],
+                responses: [.init(200, "Usage.", .ref("AgentModelUsage"))], errors: [400, 404],
                 handler: modelUsage),
             APIRoute(
                 method: .get, path: "/api/agents/{id}/recommendations", operationID: "getAgentRecommendations", tag: "agents",
@@ -203,23 +208,33 @@ struct AgentRoutes: Sendable {
     // MARK: - Usage and recommendations
 
     func modelUsage(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let window = UsageRepository.Window(from: try dayParameter(request, "from"), to: try dayParameter(request, "to"))
+        if let from = window.from, let to = window.to, from > to { throw APIError.badParameter("from", "must not be after to") }
         let agent = try await findAgent(context)
         let config = agent.effectiveModelConfig
         let current = try await services.models.find(config.modelID)?.model
-        let totals = try await services.usage.modelTotals(agentID: agent.id)
-        let entries = totals.map { entry in
+        async let totals = services.usage.modelTotals(agentID: agent.id, window: window)
+        async let stats = services.usage.stats(agentID: agent.id, window: window)
+        let entries = try await totals.map { entry in
             AgentModelUsageBody.Entry(
                 totals: entry,
                 role: entry.modelID == config.modelID ? "primary"
                     : config.fallbackModelIDs.contains(entry.modelID) ? "fallback" : "not_configured")
         }
-        let stats = (try? JSONParser.parse(Array(agent.modelUsageStatsJSON.utf8))) ?? .object([])
         return try respond(AgentModelUsageBody(
             agentID: agent.id.jsonString, agentName: agent.name,
             currentModel: .init(
                 modelID: config.modelID, provider: current?.provider ?? config.provider, displayName: current?.displayName,
-                status: current?.effectiveStatus(on: Date()), inCatalog: current != nil),
-            configuration: config, usageStats: stats, models: entries, totals: .init(totals)), request, context)
+                status: current?.effectiveStatus(on: services.now), inCatalog: current != nil),
+            configuration: config, window: window, usageStats: try await stats, models: entries,
+            totals: .init(entries.map(\.totals))), request, context)
+    }
+
+    /// A `YYYY-MM-DD` (UTC day) query parameter.
+    func dayParameter(_ request: Request, _ name: String) throws -> CalendarDate? {
+        guard let text = request.query(name) else { return nil }
+        guard let day = CalendarDate(text) else { throw APIError.badParameter(name, "must be a day, YYYY-MM-DD (UTC)") }
+        return day
     }
 
     func recommendations(_ request: Request, _ context: RegistryContext) async throws -> Response {

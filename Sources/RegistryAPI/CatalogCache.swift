@@ -95,6 +95,11 @@ struct CatalogCacheListener: Service {
                     logger.info("registry.catalog_cache.listening", metadata: ["postgres.reconnect": "\(isReconnect)"])
                 case .notification(let notification):
                     if CatalogCache.concernsCatalog(notification.payload) { cache.invalidate() }
+                case .resync:
+                    // Notifications were dropped while this consumer lagged: any of them may have
+                    // changed the catalog.
+                    cache.invalidate()
+                    logger.notice("registry.catalog_cache.resync")
                 }
             }
         } onGracefulShutdown: {

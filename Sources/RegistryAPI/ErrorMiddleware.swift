@@ -49,7 +49,7 @@ struct ErrorMiddleware: RouterMiddleware {
     /// Constraint violations the API did not catch first are still the client's mistake.
     private static func apiError(for error: PostgresError, logger: Logger) -> APIError {
         switch error.kind {
-        case .connection, .connectionLost, .shutdown:
+        case .connection, .connectionLost, .shutdown, .poolTimeout:
             logger.error("registry.database.unavailable", metadata: ["error.message": "\(error.message)"])
             return .databaseUnavailable
         // Constraint and table names stay in the log: they describe the schema, not the request.

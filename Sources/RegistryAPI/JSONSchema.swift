@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A JSON Schema (the subset OpenAPI 3.1 documents use here), written once per request and response
 /// shape. The same value is emitted into `/openapi.json` and checks incoming bodies, so the

@@ -1,3 +1,4 @@
+import JSON
 /// Builds `/openapi.json` (OpenAPI 3.1) from the route table the router is built from, and the
 /// named schemas request bodies are checked against.
 enum OpenAPIDocument {
@@ -22,7 +23,8 @@ enum OpenAPIDocument {
                 ("title", .string("Switchboard model registry")),
                 ("version", .string(version)),
                 ("description", .string(
-                    "Model catalog, providers, agents' model configuration, recommendations, cost estimates and catalog import. "
+                    "Model catalog, providers, agents' model configuration, recommendations, cost estimates, catalog import, "
+                        + "LLM jobs (enqueue, long-poll, cancel) and workflow executions. "
                         + "Errors are {\"error\":{\"code\",\"message\",\"details\":[{\"field\",\"message\"}]}}. "
                         + "Request bodies are limited to 1 MiB (413), except the catalog import (16 MiB); unknown fields are rejected (400). "
                         + "POST, PUT and PATCH under /api need Content-Type: application/json (415). A wrong method on a known path is 405 with Allow. "
@@ -40,7 +42,7 @@ enum OpenAPIDocument {
                 ])),
                 ("responses", .object(standardErrors.map { ($0.name, errorResponse($0.description)) })),
             ])),
-            ("tags", .array(["models", "providers", "agents", "changes", "operations"].map { .object([("name", .string($0))]) })),
+            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "operations"].map { .object([("name", .string($0))]) })),
         ])
     }
 

@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import Hummingbird
 import Logging
@@ -51,7 +52,8 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
         document.value.withLock { $0 }
     })
     let routes = ModelRoutes(services: services).routes + ProviderRoutes(services: services).routes
-        + AgentRoutes(services: services).routes + ChangeRoutes(services: services).routes + system.routes
+        + AgentRoutes(services: services).routes + ChangeRoutes(services: services).routes
+        + JobRoutes(services: services).routes + ExecutionRoutes(services: services).routes + system.routes
     let built = OpenAPIDocument.build(routes: routes, version: configuration.version)
     document.value.withLock { $0 = built }
     return routes
@@ -62,16 +64,21 @@ final class OpenAPIDocumentHolder: Sendable {
 }
 
 /// The router with every route and middleware: errors as JSON (outermost after metrics, so even
-/// 401/404/413 use the API's shape), request metrics, bearer auth.
-public func buildRouter(configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger) -> Router<RegistryContext> {
-    buildRouter(configuration: configuration, pool: pool, logger: logger, catalogCache: CatalogCache())
+/// 401/404/413 use the API's shape), request metrics, bearer auth. `completions` serves the jobs
+/// long-poll; its owner shuts it down (a hub made here is only started by a long-poll).
+public func buildRouter(
+    configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger, completions: JobCompletionHub? = nil
+) -> Router<RegistryContext> {
+    buildRouter(configuration: configuration, pool: pool, logger: logger, completions: completions, catalogCache: CatalogCache())
 }
 
 func buildRouter(
-    configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger, catalogCache: CatalogCache
+    configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger, completions: JobCompletionHub?,
+    catalogCache: CatalogCache
 ) -> Router<RegistryContext> {
     let services = RegistryServices(
-        pool: pool, migrations: configuration.migrations, logger: logger, clock: configuration.clock,
+        pool: pool, migrations: configuration.migrations, logger: logger,
+        completions: completions ?? JobCompletionHub(pool: pool, logger: logger), clock: configuration.clock,
         providerPolicy: configuration.providerPolicy, tokens: configuration.tokens, catalogCache: catalogCache)
     let routes = registryRoutes(configuration: configuration, services: services)
     var templates: [String: String] = [:]
@@ -116,11 +123,16 @@ public func buildApplication(
         logger.warning("registry.migrations.unknown", metadata: ["error.message": "\(error)"])
     }
     let catalogCache = CatalogCache()
-    let router = buildRouter(configuration: configuration, pool: pool, logger: logger, catalogCache: catalogCache)
+    let completions = JobCompletionHub(pool: pool, logger: logger)
+    let router = buildRouter(
+        configuration: configuration, pool: pool, logger: logger, completions: completions, catalogCache: catalogCache)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "model-registry"),
-        services: [CatalogCacheListener(cache: catalogCache, configuration: pool.configuration, logger: logger)],
+        services: [
+            JobCompletionHubService(hub: completions),
+            CatalogCacheListener(cache: catalogCache, configuration: pool.configuration, logger: logger),
+        ],
         logger: logger
     )
 }

@@ -13,6 +13,10 @@ struct RegistryServices: Sendable {
     let agents: AgentRepository
     let usage: UsageRepository
     let changes: ConfigChangeRepository
+    let jobs: JobRepository
+    let executions: ExecutionRepository
+    /// The long-poll hub (one LISTEN connection for the process).
+    let completions: JobCompletionHub
     let importer: CatalogImporter
     let migrator: Migrator
     let logger: Logger
@@ -24,7 +28,8 @@ struct RegistryServices: Sendable {
     let catalogCache: CatalogCache
 
     init(
-        pool: PostgresPool, migrations: [Migration], logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
+        pool: PostgresPool, migrations: [Migration], logger: Logger, completions: JobCompletionHub,
+        clock: @escaping @Sendable () -> Date = { Date() },
         providerPolicy: ProviderPolicy = ProviderPolicy(), tokens: APITokens = APITokens(write: nil),
         catalogCache: CatalogCache = CatalogCache()
     ) {
@@ -38,6 +43,9 @@ struct RegistryServices: Sendable {
         agents = AgentRepository(pool: pool)
         usage = UsageRepository(pool: pool)
         changes = ConfigChangeRepository(pool: pool)
+        jobs = JobRepository(pool: pool)
+        executions = ExecutionRepository(pool: pool)
+        self.completions = completions
         importer = CatalogImporter(pool: pool, logger: logger)
         migrator = Migrator(pool: pool, migrations: migrations, logger: logger)
         self.logger = logger

@@ -3,7 +3,8 @@ import Foundation
 import Postgres
 
 /// A row of `agents`: identity, the legacy model columns (read-only for Switchboard, kept for
-/// older readers), the structured `model_config` and the gateway's usage counters.
+/// older readers), and the structured `model_config`
+/// (usage lives in `agent_usage_daily`; `model_usage_stats` is deprecated and not read).
 public struct AgentRecord: Sendable, Equatable {
     public var id: UUID
     public var name: String
@@ -17,8 +18,6 @@ public struct AgentRecord: Sendable, Equatable {
     public var maxTokens: Int?
     /// nil: a row written by pre-Switchboard code; `effectiveModelConfig` derives one.
     public var modelConfig: ModelConfiguration?
-    /// `model_usage_stats` as stored (a JSON object keyed by model id), passed through verbatim.
-    public var modelUsageStatsJSON: String
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -27,7 +26,7 @@ public struct AgentRecord: Sendable, Equatable {
     public init(
         id: UUID = UUID(), name: String, agentType: String, description: String? = nil, skills: [String] = [],
         status: String = "active", preferredModel: String? = nil, temperature: Double? = nil, maxTokens: Int? = nil,
-        modelConfig: ModelConfiguration? = nil, modelUsageStatsJSON: String = "{}",
+        modelConfig: ModelConfiguration? = nil,
         createdAt: Date = Date(), updatedAt: Date = Date()
     ) {
         self.id = id
@@ -40,7 +39,6 @@ public struct AgentRecord: Sendable, Equatable {
         self.temperature = temperature
         self.maxTokens = maxTokens
         self.modelConfig = modelConfig
-        self.modelUsageStatsJSON = modelUsageStatsJSON
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -55,7 +53,7 @@ public struct AgentRecord: Sendable, Equatable {
 extension AgentRecord {
     static let columns: SQL = """
         id, name, agent_type, description, skills, status, preferred_model, temperature, max_tokens,
-        model_config, model_usage_stats, created_at, updated_at
+        model_config, created_at, updated_at
         """
 
     init(row: PostgresRow) throws {
@@ -70,7 +68,6 @@ extension AgentRecord {
             temperature: try row.decode("temperature"),
             maxTokens: try row.decode("max_tokens"),
             modelConfig: try row.decode("model_config", as: PostgresJSON<ModelConfiguration>?.self)?.value,
-            modelUsageStatsJSON: try row.decode("model_usage_stats", as: PostgresJSONText.self).text,
             createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at")
         )

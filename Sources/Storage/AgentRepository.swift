@@ -35,7 +35,7 @@ public struct AgentRepository: Sendable {
     }
 
     public func page(_ filter: Filter) async throws -> (agents: [AgentRecord], total: Int) {
-        let condition = Self.condition(filter)
+        let condition = try Self.condition(filter)
         let total = try await pool.query("SELECT count(*) AS total FROM agents WHERE \(condition)").rows.first?
             .decode("total", as: Int.self) ?? 0
         let agents = try await pool.query("""
@@ -47,14 +47,16 @@ public struct AgentRepository: Sendable {
         return (agents, total)
     }
 
-    static func condition(_ filter: Filter) -> SQL {
+    static func condition(_ filter: Filter) throws -> SQL {
         var conditions: [SQL] = ["TRUE"]
         if let status = filter.status { conditions.append("status = \(status)") }
         if let agentType = filter.agentType { conditions.append("agent_type = \(agentType)") }
         if let modelID = filter.modelID {
+            let primary = try PostgresJSON(["model_id": modelID])
+            let fallback = try PostgresJSON(["fallback_model_ids": [modelID]])
             conditions.append("""
-                (model_config @> \(PostgresJSON(["model_id": modelID]))
-                 OR model_config @> \(PostgresJSON(["fallback_model_ids": [modelID]]))
+                (model_config @> \(primary)
+                 OR model_config @> \(fallback)
                  OR (model_config IS NULL
                      AND coalesce(nullif(btrim(preferred_model), ''), \(LegacyModelMapping.defaultModelID)) = \(modelID)))
                 """)
@@ -81,11 +83,12 @@ public struct AgentRepository: Sendable {
     }
 
     private func insert(_ agent: AgentRecord, on connection: PostgresConnection) async throws -> AgentRecord {
+        let modelConfig = try agent.modelConfig.map(PostgresJSON.init)
         let rows = try await connection.query("""
             INSERT INTO agents (id, name, agent_type, description, skills, status, preferred_model, temperature,
                                 max_tokens, model_config)
             VALUES (\(agent.id), \(agent.name), \(agent.agentType), \(agent.description), \(agent.skills), \(agent.status),
-                    \(agent.preferredModel), \(agent.temperature), \(agent.maxTokens), \(agent.modelConfig.map(PostgresJSON.init)))
+                    \(agent.preferredModel), \(agent.temperature), \(agent.maxTokens), \(modelConfig))
             RETURNING \(AgentRecord.columns)
             """).rows
         guard let row = rows.first else { throw PostgresError(kind: .decoding, message: "INSERT … RETURNING returned no row") }
@@ -116,7 +119,7 @@ public struct AgentRepository: Sendable {
                    SET name = \(agent.name), agent_type = \(agent.agentType), description = \(agent.description),
                        skills = \(agent.skills), status = \(agent.status), preferred_model = \(agent.preferredModel),
                        temperature = \(agent.temperature), max_tokens = \(agent.maxTokens),
-                       model_config = \(agent.modelConfig.map(PostgresJSON.init)), updated_at = now()
+                       model_config = \(try agent.modelConfig.map(PostgresJSON.init)), updated_at = now()
                  WHERE id = \(id)
                 RETURNING \(AgentRecord.columns)
                 """).rows

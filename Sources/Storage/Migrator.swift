@@ -28,14 +28,19 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(upTo version: String? = nil) async throws -> [String] {
         try await pool.withConnection { connection in
+            // A migration may build an index for minutes, and another process's migrations may
+            // hold the lock that long: no statement or lock timeout while migrating (RESET
+            // restores the connection's configured values afterwards).
+            try await connection.query("SET statement_timeout = 0; SET lock_timeout = 0")
             try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))")
             do {
                 let applied = try await apply(on: connection, upTo: version)
                 try await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))")
+                try await connection.query("RESET statement_timeout; RESET lock_timeout")
                 return applied
             } catch {
                 // A broken connection released the lock with its session.
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))")
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey)); RESET statement_timeout; RESET lock_timeout")
                 throw error
             }
         }

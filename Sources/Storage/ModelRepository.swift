@@ -98,8 +98,8 @@ public struct ModelRepository: Sendable {
     /// a `model_config` whose legacy `preferred_model` resolves to it (same rule as 0002's backfill),
     /// read inside the caller's transaction.
     public func agentsUsing(_ modelID: String, on connection: PostgresConnection) async throws -> [ModelUsageByAgent] {
-        let primary = PostgresJSON(["model_id": modelID])
-        let fallback = PostgresJSON(["fallback_model_ids": [modelID]])
+        let primary = try PostgresJSON(["model_id": modelID])
+        let fallback = try PostgresJSON(["fallback_model_ids": [modelID]])
         let rows = try await connection.query("""
             SELECT id, name, status,
                    coalesce(model_config ->> 'model_id',

@@ -19,12 +19,15 @@ struct PeerContext: RequestContext {
 final class TestHTTPServer: Sendable {
     let port: Int
     private let task: Task<Void, any Error>
+    /// Requests to `/sleep/…` being served at once, as the server saw them.
+    let sleepers: InFlightCounter
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, task: Task<Void, any Error>) {
+    private init(port: Int, task: Task<Void, any Error>, sleepers: InFlightCounter) {
         self.port = port
         self.task = task
+        self.sleepers = sleepers
     }
 
     static func start() async throws -> TestHTTPServer {
@@ -82,7 +85,7 @@ final class TestHTTPServer: Sendable {
             task.cancel()
             throw CancellationError()
         }
-        return TestHTTPServer(port: port, task: task)
+        return TestHTTPServer(port: port, task: task, sleepers: inFlight)
     }
 
     func stop() { task.cancel() }

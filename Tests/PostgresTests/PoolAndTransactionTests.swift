@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 import Testing
 import TestSupport
 
@@ -68,7 +69,39 @@ struct Boom: Error {}
             #expect(results.allSatisfy { $0.1 == $0.0 * 2 })
             let mostOpen = results.map(\.2).max() ?? 0
             #expect(mostOpen <= 8)
-            #expect(mostOpen >= 2, "tasks should actually run concurrently")
+        }
+    }
+
+    /// Eight statements that each check in (a sequence: visible to every session at once, not
+    /// transactional) and then wait, on the server, until all eight have: they can only all
+    /// finish if the pool really runs them at the same time on eight connections.
+    @Test func eightTasksRunTogetherOnEightConnections() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let pool = PostgresPool(configuration: configuration, maxConnections: 8)
+            defer { pool.shutdown() }
+            try await pool.query("CREATE SEQUENCE arrivals")
+            let reached = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await pool.query("""
+                            DO $$
+                            DECLARE deadline timestamptz := clock_timestamp() + interval '20 seconds';
+                            BEGIN
+                              PERFORM nextval('arrivals');
+                              WHILE (SELECT last_value FROM arrivals) < 8 LOOP
+                                IF clock_timestamp() >= deadline THEN RAISE EXCEPTION 'barrier not reached'; END IF;
+                                PERFORM pg_sleep(0.01);
+                              END LOOP;
+                            END $$
+                            """)
+                        return true
+                    }
+                }
+                var reached = 0
+                for try await ok in group where ok { reached += 1 }
+                return reached
+            }
+            #expect(reached == 8)
         }
     }
 
@@ -144,5 +177,40 @@ struct Boom: Error {}
         let error = await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(configuration) }
         #expect(error?.kind == .connection)
         #expect(error?.description.contains("s3cret-pw") == false)
+    }
+}
+
+@Suite struct PoolShutdownTests {
+    @Test func shutdownFailsWaitersAndClosesConnectionsInUseOnRelease() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let applicationName = "shutdown-\(UUID().uuidString.prefix(8))"
+            var named = configuration
+            named.applicationName = applicationName
+            let pool = PostgresPool(configuration: named, maxConnections: 1, acquireTimeout: nil)
+            let admin = try await PostgresConnection.connect(configuration)
+            let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
+            let holding = Atomic<Bool>(false)
+            let holder = Task {
+                try await pool.withConnection { connection in
+                    holding.store(true, ordering: .sequentiallyConsistent)
+                    for await _ in release { break }
+                    // Still usable while held, even though the pool has shut down meanwhile.
+                    return try await connection.query("SELECT 1 AS one").rows.count
+                }
+            }
+            try await waitUntil { holding.load(ordering: .sequentiallyConsistent) }
+            let waiter = Task { try await pool.query("SELECT 1") }
+            try await Task.sleep(for: .milliseconds(100))
+            pool.shutdown()
+            let error = await #expect(throws: PostgresError.self) { try await waiter.value }
+            #expect(error?.kind == .shutdown)
+            releaseContinuation.yield()
+            #expect(try await holder.value == 1)
+            // The released connection was closed, not kept: no session of this pool is left.
+            try await waitUntil {
+                try await admin.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = \(applicationName)").rows[0].decode("n", as: Int.self) == 0
+            }
+            await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        }
     }
 }

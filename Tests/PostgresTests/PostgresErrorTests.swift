@@ -38,7 +38,8 @@ import TestSupport
         let message = error?.description ?? ""
         #expect(error?.kind == .connection)
         #expect(message.contains("127.0.0.1:1"))
-        #expect(message.contains("refused") || message.contains("could not connect"))
+        // libpq's own reason, not merely our "could not connect" prefix.
+        #expect(message.contains("Connection refused"))
         #expect(!message.contains("s3cret-pa55"))
         #expect(!configuration.description.contains("s3cret-pa55"))
     }
@@ -56,5 +57,29 @@ import TestSupport
         let configuration = PostgresConfiguration(connectionString: connectionString(server.connectionString, database: "no_such_db_here"))
         let error = await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(configuration) }
         #expect(error?.description.contains("no_such_db_here") == true)
+    }
+
+    @Test func unencodedAtSignInThePasswordNeverShowsAnyOfIt() async throws {
+        // `s3cret@pw` with its `@` not percent-encoded: libpq reads host `pw@127.0.0.1`.
+        let configuration = PostgresConfiguration(connectionString: "postgresql://app:s3cret@pw@127.0.0.1:1/db", connectTimeoutSeconds: 2)
+        let error = await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(configuration) }
+        let message = error?.description ?? ""
+        #expect(error?.kind == .connection)
+        #expect(!message.contains("s3cret"))
+        #expect(!message.contains("pw@"))
+        #expect(message.contains("127.0.0.1"))
+        #expect(!configuration.description.contains("pw@"))
+        #expect(!configuration.description.contains("s3cret"))
+    }
+
+    @Test func conninfoPasswordWithASpaceNeverShows() async throws {
+        let configuration = PostgresConfiguration(connectionString: "host=127.0.0.1 port=1 user=app password=open sesame", connectTimeoutSeconds: 2)
+        let error = await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(configuration) }
+        let message = error?.description ?? ""
+        #expect(error?.kind == .connection)
+        #expect(message.contains("does not parse"))
+        #expect(!message.contains("sesame"))
+        #expect(!message.contains("open"))
+        #expect(!configuration.description.contains("sesame"))
     }
 }

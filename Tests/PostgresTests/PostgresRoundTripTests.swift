@@ -88,7 +88,7 @@ import TestSupport
             let connection = try await PostgresConnection.connect(configuration)
             try await connection.query("CREATE TABLE configs (config jsonb NOT NULL)")
             let config = ModelConfig(modelID: "meta-llama/Llama-3.1-8B-Instruct", temperature: 0.7, fallbacks: ["gpt-4o-mini"])
-            try await connection.execute("INSERT INTO configs VALUES (\(PostgresJSON(config)))")
+            try await connection.execute("INSERT INTO configs VALUES (\(try PostgresJSON(config)))")
             let row = try await connection.query("SELECT config, config->>'model_id' AS model FROM configs").rows[0]
             #expect(try row.decodeJSON("config", as: ModelConfig.self) == config)
             #expect(try row.decode("model", as: String.self) == "meta-llama/Llama-3.1-8B-Instruct")

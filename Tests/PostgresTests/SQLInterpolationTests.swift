@@ -31,3 +31,30 @@ import Testing
         #expect(sql.binds[0].text == nil)
     }
 }
+
+@Suite struct SQLSplicingEdgeCaseTests {
+    /// Fragments are spliced as segments: nothing inside comments, E'' strings or $$ bodies is
+    /// ever rewritten, and placeholders are numbered once, in bind order.
+    @Test func commentsEscapedStringsAndDollarQuotesAreLeftAlone() {
+        let fragment: SQL = "a = \(10) -- don't touch\n AND b = \(20) AND c = E'it\\'s $1' AND d = $$ literal $1 $$ AND e = \(30)"
+        let sql: SQL = "SELECT \(1), \(2), \(3) WHERE \(fragment)"
+        #expect(sql.text == "SELECT $1, $2, $3 WHERE a = $4 -- don't touch\n AND b = $5 AND c = E'it\\'s $1' AND d = $$ literal $1 $$ AND e = $6")
+        #expect(sql.binds.map(\.text) == ["1", "2", "3", "10", "20", "30"])
+    }
+
+    @Test func fragmentsWithoutBindsAreCopiedVerbatim() {
+        let raw = SQL.unsafeSQL("note = '$1' /* $2 */")
+        let sql: SQL = "SELECT \(5) WHERE \(raw) AND \(raw)"
+        #expect(sql.text == "SELECT $1 WHERE note = '$1' /* $2 */ AND note = '$1' /* $2 */")
+        #expect(sql.binds.count == 1)
+    }
+
+    @Test func nestedAndAppendedFragmentsNumberInOrder() {
+        let inner: SQL = "x = \("a")"
+        let middle: SQL = "(\(inner) OR y = \("b"))"
+        var sql: SQL = "SELECT \(0) WHERE \(middle)"
+        sql.append(" AND z = \("c")")
+        #expect(sql.text == "SELECT $1 WHERE (x = $2 OR y = $3) AND z = $4")
+        #expect(sql.binds.map(\.text) == ["0", "a", "b", "c"])
+    }
+}

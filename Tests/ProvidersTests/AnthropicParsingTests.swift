@@ -46,8 +46,9 @@ struct AnthropicParsingTests {
         let parsed = try anthropic.parse(response(200, body), apiKey: nil)
         #expect(parsed.text == "I'll check.")
         #expect(parsed.finishReason == .toolCalls)
+        // The input's members keep the order the model wrote them in.
         #expect(parsed.toolCalls == [
-            ToolCall(id: "toolu_01A09q90qw90lq917835lq9", name: "get_weather", arguments: #"{"city":"Paris","unit":"celsius"}"#)
+            ToolCall(id: "toolu_01A09q90qw90lq917835lq9", name: "get_weather", arguments: #"{"unit":"celsius","city":"Paris"}"#)
         ])
         // No cache fields: the breakdown is unknown.
         #expect(parsed.usage == TokenUsage(inputTokens: 472, outputTokens: 91))

@@ -1,7 +1,7 @@
 import Catalog
 import CurlHTTP
 import Foundation
-import Providers
+@testable import Providers
 import Testing
 
 @Suite("Anthropic request translation")
@@ -39,21 +39,126 @@ struct AnthropicTranslationTests {
         #expect(body.json["max_tokens"] == .int(expected))
     }
 
-    @Test("sampling parameters: stop → stop_sequences, user → metadata.user_id")
+    @Test("sampling parameters: stop → stop_sequences, user → metadata.user_id; top_p only without temperature")
     func parameters() throws {
-        let request = ChatRequest(messages: [.user("Hi")], stop: ["###"], temperature: 0.3, topP: 0.8, maxTokens: 50, user: "agent-7")
+        let request = ChatRequest(messages: [.user("Hi")], stop: ["###"], temperature: 0.3, maxTokens: 50, user: "agent-7")
         let body = try anthropic.makeBody(for: request, model: "claude-sonnet-4-5", options: .init())
         try expectJSON(body.json, equals: """
             {"model":"claude-sonnet-4-5","max_tokens":50,"messages":[{"role":"user","content":"Hi"}],
-             "stop_sequences":["###"],"temperature":0.3,"top_p":0.8,"metadata":{"user_id":"agent-7"}}
+             "stop_sequences":["###"],"temperature":0.3,"metadata":{"user_id":"agent-7"}}
             """)
+        #expect(body.warnings.isEmpty)
+        let topPOnly = try anthropic.makeBody(for: ChatRequest(messages: [.user("Hi")], topP: 0.8), model: "c", options: .init())
+        #expect(topPOnly.json["top_p"] == 0.8)
+    }
+
+    @Test("temperature and top_p together: temperature wins, top_p dropped with a warning (Sonnet 4.5 refuses both)")
+    func temperatureWithTopP() throws {
+        let request = ChatRequest(messages: [.user("Hi")], temperature: 0.3, topP: 0.8)
+        let body = try anthropic.makeBody(for: request, model: "claude-sonnet-4-5", options: .init())
+        #expect(body.json["temperature"] == 0.3)
+        #expect(body.json["top_p"] == nil)
+        #expect(body.warnings == ["temperature and top_p cannot both be sent to Anthropic; top_p dropped"])
+    }
+
+    @Test("blank stop sequences are dropped with a warning")
+    func blankStops() throws {
+        let request = ChatRequest(messages: [.user("Hi")], stop: ["END", "\n\n", "", " \t"])
+        let body = try anthropic.makeBody(for: request, model: "c", options: .init())
+        #expect(body.json["stop_sequences"] == ["END"])
+        #expect(body.warnings.count == 1)
+        let onlyBlank = try anthropic.makeBody(for: ChatRequest(messages: [.user("Hi")], stop: ["\n"]), model: "c", options: .init())
+        #expect(onlyBlank.json["stop_sequences"] == nil)
+    }
+
+    @Test("empty turns are dropped, and the neighbours merged; the conversation starts with a user turn")
+    func emptyTurns() throws {
+        let request = ChatRequest(messages: [
+            .assistant("Hello, how can I help?"), .user(""), .assistant(""), .user("Weather?"), .user("   "), .assistant("Sunny. "),
+        ])
+        let body = try anthropic.makeBody(for: request, model: "c", options: .init())
+        try expectJSON(#require(body.json["messages"]), equals: """
+            [{"role":"user","content":"(continue)"},
+             {"role":"assistant","content":"Hello, how can I help?"},
+             {"role":"user","content":"Weather?"},
+             {"role":"assistant","content":"Sunny."}]
+            """)
+        #expect(body.warnings.contains { $0.contains("empty messages") })
+        #expect(body.warnings.contains { $0.contains("start with a user message") })
+
+        let systemOnly = try anthropic.makeBody(for: ChatRequest(messages: [.system("Be brief.")]), model: "c", options: .init())
+        try expectJSON(#require(systemOnly.json["messages"]), equals: #"[{"role":"user","content":"(continue)"}]"#)
+    }
+
+    @Test("an email or phone number is not sent as metadata.user_id", arguments: [
+        ("jane.doe@example.com", false), ("+1 (555) 010-9999", false), ("agent-7", true), ("user_42", true), ("team@ops", true),
+    ])
+    func userID(user: String, sent: Bool) throws {
+        let body = try anthropic.makeBody(for: ChatRequest(messages: [.user("Hi")], user: user), model: "c", options: .init())
+        #expect((body.json["metadata"]?["user_id"] == .string(user)) == sent)
+        #expect(body.warnings.isEmpty == sent)
+    }
+
+    @Test("tool ids are mapped to ^[a-zA-Z0-9_-]+$ and made unique; results follow their call")
+    func toolIDs() throws {
+        let request = ChatRequest(messages: [
+            .user("Go."),
+            .assistant(nil, toolCalls: [ToolCall(id: "functions.get_weather:0", name: "get_weather", arguments: "{}")]),
+            .tool(callID: "functions.get_weather:0", content: "sunny"),
+            .assistant(nil, toolCalls: [ToolCall(id: "call_0", name: "f", arguments: "{}")]),
+            .tool(callID: "call_0", content: "one"),
+            .assistant(nil, toolCalls: [ToolCall(id: "call_0", name: "f", arguments: "{}")]),
+            .tool(callID: "call_0", content: "two"),
+        ])
+        let body = try anthropic.makeBody(for: request, model: "c", options: .init())
+        let messages = try #require(body.json["messages"]?.arrayValue)
+        #expect(messages.count == 7)
+        #expect(messages[1]["content"]?.arrayValue?.first?["id"] == "functions_get_weather_0")
+        #expect(messages[2]["content"]?.arrayValue?.first?["tool_use_id"] == "functions_get_weather_0")
+        #expect(messages[3]["content"]?.arrayValue?.first?["id"] == "call_0")
+        #expect(messages[4]["content"]?.arrayValue?.first?["tool_use_id"] == "call_0")
+        #expect(messages[5]["content"]?.arrayValue?.first?["id"] == "call_0_2")
+        #expect(messages[6]["content"]?.arrayValue?.first?["tool_use_id"] == "call_0_2")
+        #expect(body.warnings.contains { $0.contains("tool call ids") })
+    }
+
+    @Test("max_tokens by default fits the context window and not the catalog's maximum")
+    func maxTokensFitsContext() throws {
+        let options = ChatCallOptions(defaultMaxTokens: 64_000, contextWindow: 200_000, maxOutputTokens: 64_000)
+        let short = try anthropic.makeBody(for: ChatRequest(messages: [.user("Hi")]), model: "c", options: options)
+        #expect(short.json["max_tokens"] == .int(ChatCallOptions.defaultOutputTokens))
+
+        // About 198,000 input tokens by the estimate: only the rest of the window is left.
+        let long = ChatRequest(messages: [.user(String(repeating: "x", count: 594_000))])
+        let body = try anthropic.makeBody(for: long, model: "c", options: options)
+        let sent = try #require(body.json["max_tokens"]?.intValue)
+        #expect(sent + AnthropicMessagesAdapter.estimatedInputTokens(long) <= 200_000)
+        #expect(sent < ChatCallOptions.defaultOutputTokens)
+
+        // An explicit max_tokens that overflows the window is reduced, with a warning.
+        let explicit = try anthropic.makeBody(for: ChatRequest(messages: long.messages, maxTokens: 64_000), model: "c", options: options)
+        #expect(explicit.json["max_tokens"]?.intValue == sent)
+        #expect(explicit.warnings.contains { $0.contains("context window") })
+    }
+
+    @Test("the timeout grows with max_tokens (long non-streaming answers), up to ten minutes")
+    func timeoutFitsOutput() throws {
+        let provider = Provider(name: "anthropic", apiStyle: .anthropic, baseURL: "https://api.anthropic.com", apiKeyEnv: nil, requestTimeoutSeconds: 120)
+        let adapter = AnthropicMessagesAdapter(provider: provider)
+        let small = try adapter.prepare(ChatRequest(messages: [.user("Hi")], maxTokens: 100), model: "c", apiKey: nil)
+        #expect(small.httpRequest.timeout == .seconds(120))
+        let large = try adapter.prepare(ChatRequest(messages: [.user("Hi")], maxTokens: 32_000), model: "c", apiKey: nil)
+        #expect(large.httpRequest.timeout == .seconds(600))
+        let explicit = try adapter.prepare(
+            ChatRequest(messages: [.user("Hi")], maxTokens: 32_000), model: "c", apiKey: nil, options: .init(timeout: .seconds(30)))
+        #expect(explicit.httpRequest.timeout == .seconds(30))
     }
 
     @Test("temperature outside 0–1 is rejected before any call, as a provider-specific problem", arguments: [1.2, -0.1, 2.0])
     func temperatureRange(temperature: Double) {
         let request = ChatRequest(messages: [.user("Hi")], temperature: temperature)
         let error = providerError { _ = try anthropic.makeBody(for: request, model: "claude-sonnet-4-5", options: .init()) }
-        #expect(error?.errorClass == .invalidRequest)
+        #expect(error?.errorClass == .unsupportedParameter)
         #expect(error?.detectedLocally == true)
         #expect(error?.allowsFallback == true)
         #expect(error?.isRetryable == false)
@@ -65,10 +170,37 @@ struct AnthropicTranslationTests {
         #expect(body.json["temperature"]?.doubleValue == temperature)
     }
 
-    @Test("penalties, seed and JSON response format are dropped with recorded warnings")
+    @Test("JSON output is asked for with one forced tool whose schema is the requested one")
+    func jsonOutputEmulation() throws {
+        let schema = try json(#"{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"boolean"}},"required":["reasoning","answer"]}"#)
+        let request = ChatRequest(messages: [.user("Is 17 prime?")], responseFormat: .jsonSchema(name: "verdict", schema: schema, strict: true))
+        let body = try anthropic.makeBody(for: request, model: "c", options: .init())
+        let text = String(decoding: body.bytes, as: UTF8.self)
+        #expect(text.contains(#""tools":[{"name":"switchboard_json_response","description":"Give the answer as this JSON object.","input_schema":{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"boolean"}},"required":["reasoning","answer"]}}],"tool_choice":{"type":"tool","name":"switchboard_json_response"}"#))
+        #expect(body.warnings.count == 1)
+
+        // The forced tool's input comes back as the reply text, members in the model's order.
+        let reply = """
+            {"id":"msg_1","type":"message","role":"assistant","model":"c","stop_reason":"tool_use","stop_sequence":null,
+             "content":[{"type":"tool_use","id":"toolu_1","name":"switchboard_json_response","input":{"reasoning":"no divisors","answer":true}}],
+             "usage":{"input_tokens":10,"output_tokens":5}}
+            """
+        let parsed = try anthropic.parse(response(200, reply), apiKey: nil)
+        #expect(parsed.text == #"{"reasoning":"no divisors","answer":true}"#)
+        #expect(parsed.toolCalls.isEmpty)
+        #expect(parsed.finishReason == .stop)
+
+        // With the caller's own tools it cannot be forced: dropped with a warning.
+        let withTools = try anthropic.makeBody(
+            for: ChatRequest(messages: [.user("Hi")], tools: [weatherTool], responseFormat: .jsonObject), model: "c", options: .init())
+        #expect(withTools.json["tools"]?.arrayValue?.count == 1)
+        #expect(withTools.warnings.contains { $0.contains("cannot be combined with tools") })
+    }
+
+    @Test("penalties, seed and a JSON response format with tools are dropped with recorded warnings")
     func droppedWithWarnings() throws {
         let request = ChatRequest(
-            messages: [.user("Hi")], frequencyPenalty: 0.5, presencePenalty: 0.2, responseFormat: .jsonObject, seed: 3)
+            messages: [.user("Hi")], tools: [weatherTool], frequencyPenalty: 0.5, presencePenalty: 0.2, responseFormat: .jsonObject, seed: 3)
         let body = try anthropic.makeBody(for: request, model: "claude-sonnet-4-5", options: .init())
         #expect(body.json["frequency_penalty"] == nil)
         #expect(body.json["presence_penalty"] == nil)
@@ -149,14 +281,21 @@ struct AnthropicTranslationTests {
             """)
     }
 
-    @Test("tool call arguments that are not a JSON object are rejected locally")
-    func badArguments() {
+    @Test("stored tool arguments that are not a JSON object keep the conversation sendable", arguments: [
+        ("[1,2]", #"{"_raw":"[1,2]"}"#, true),
+        (#"{"city":"Par"#, #"{"_raw":"{\"city\":\"Par"}"#, true),
+        ("null", "{}", false),
+        ("", "{}", false),
+        (#"{"b":1,"a":2}"#, #"{"b":1,"a":2}"#, false),
+    ])
+    func badArguments(arguments: String, expectedInput: String, warned: Bool) throws {
         let request = ChatRequest(messages: [
-            .user("Go."), .assistant(nil, toolCalls: [ToolCall(id: "t1", name: "f", arguments: "[1,2]")]),
+            .user("Go."), .assistant(nil, toolCalls: [ToolCall(id: "t1", name: "f", arguments: arguments)]),
         ])
-        let error = providerError { _ = try anthropic.makeBody(for: request, model: "c", options: .init()) }
-        #expect(error?.errorClass == .invalidRequest)
-        #expect(error?.detectedLocally == true)
+        let body = try anthropic.makeBody(for: request, model: "c", options: .init())
+        let input = try #require(body.json["messages"]?.arrayValue?.last?["content"]?.arrayValue?.first?["input"])
+        #expect(input.encodedString() == expectedInput)
+        #expect(body.warnings.contains { $0.contains("not a JSON object") } == warned)
     }
 
     @Test("images: data URLs become base64 sources, web URLs url sources; text in tool results with images becomes blocks")
@@ -173,11 +312,21 @@ struct AnthropicTranslationTests {
             """)
     }
 
+    @Test("data URL media types: parameters are stripped, types Anthropic does not take are refused locally")
+    func mediaTypes() throws {
+        let request = ChatRequest(messages: [.user([.image(url: "data:image/PNG;name=x.png;base64,iVBORw0KGgo=")])])
+        let body = try anthropic.makeBody(for: request, model: "c", options: .init())
+        #expect(body.json["messages"]?.arrayValue?.first?["content"]?.arrayValue?.first?["source"]?["media_type"] == "image/png")
+        let bmp = ChatRequest(messages: [.user([.image(url: "data:image/bmp;base64,Qk0=")])])
+        let error = providerError { _ = try anthropic.makeBody(for: bmp, model: "c", options: .init()) }
+        #expect(error?.errorClass == .unsupportedParameter)
+    }
+
     @Test("a data URL that is not base64 is rejected locally")
     func nonBase64Image() {
         let request = ChatRequest(messages: [.user([.image(url: "data:text/plain,hello")])])
         let error = providerError { _ = try anthropic.makeBody(for: request, model: "c", options: .init()) }
-        #expect(error?.errorClass == .invalidRequest)
+        #expect(error?.errorClass == .unsupportedParameter)
     }
 
     @Test("the HTTP request: /v1/messages, x-api-key, anthropic-version, no Authorization")
@@ -188,6 +337,7 @@ struct AnthropicTranslationTests {
         #expect(request.headers.contains { $0.name == "x-api-key" && $0.value == "sk-ant-secret" })
         #expect(request.headers.contains { $0.name == "anthropic-version" && $0.value == "2023-06-01" })
         #expect(!request.headers.contains { $0.name.lowercased() == "authorization" })
-        #expect(request.timeout == .seconds(120))
+        // max_tokens 4096 needs more than the provider's 120 s: 60 s + an hour per 128k tokens.
+        #expect(request.timeout == .milliseconds(175_200))
     }
 }

@@ -1,6 +1,6 @@
 import CurlHTTP
 import Foundation
-import Providers
+@testable import Providers
 import Testing
 
 /// One row of the classification table.
@@ -45,6 +45,27 @@ struct ErrorClassificationTests {
         .init(label: "OpenAI 400 invalid parameter", status: 400,
               body: #"{"error":{"message":"Invalid value for 'temperature': expected <= 2.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}"#,
               expected: .invalidRequest, retryable: false),
+        .init(label: "OpenAI 400 unsupported_parameter max_tokens", status: 400,
+              body: #"{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}"#,
+              expected: .unsupportedParameter, retryable: false),
+        .init(label: "OpenAI 400 unsupported_parameter parallel_tool_calls", status: 400,
+              body: #"{"error":{"message":"Unsupported parameter: 'parallel_tool_calls' is not supported with this model.","type":"invalid_request_error","param":"parallel_tool_calls","code":"unsupported_parameter"}}"#,
+              expected: .unsupportedParameter, retryable: false),
+        .init(label: "OpenAI 400 unsupported_value temperature", status: 400,
+              body: #"{"error":{"message":"Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.","type":"invalid_request_error","param":"temperature","code":"unsupported_value"}}"#,
+              expected: .unsupportedParameter, retryable: false),
+        .init(label: "OpenAI 400 unsupported parameter without a code (proxy; message text)", status: 400,
+              body: #"{"error":{"message":"Unsupported parameter: 'temperature' is not supported with this model.","type":"invalid_request_error","param":null,"code":null}}"#,
+              expected: .unsupportedParameter, retryable: false),
+        .init(label: "OpenAI 400 invalid_prompt", status: 400,
+              body: #"{"error":{"message":"Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please try again with a different prompt: https://platform.openai.com/docs/guides/reasoning#advice-on-prompting","type":"invalid_request_error","param":null,"code":"invalid_prompt"}}"#,
+              expected: .contentFilter, retryable: false),
+        .init(label: "OpenAI 400 string_above_max_length on user is not a context error", status: 400,
+              body: #"{"error":{"message":"Invalid 'user': string too long. Expected a string with maximum length 64, but got a string with length 80 instead.","type":"invalid_request_error","param":"user","code":"string_above_max_length"}}"#,
+              expected: .invalidRequest, retryable: false),
+        .init(label: "OpenAI 429 request larger than the TPM limit", status: 429,
+              body: #"{"error":{"message":"Request too large for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Requested 45000. The input or output tokens must be reduced in order to run successfully.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#,
+              expected: .requestTooLarge, retryable: false),
         .init(label: "OpenAI 500", status: 500,
               body: #"{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}"#,
               expected: .serverError, retryable: true),
@@ -79,7 +100,14 @@ struct ErrorClassificationTests {
               expected: .contextLengthExceeded, retryable: false),
         .init(label: "Anthropic 413 request too large", status: 413,
               body: #"{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}"#,
+              expected: .requestTooLarge, retryable: false),
+        .init(label: "Anthropic 400 input + max_tokens exceed context limit (message text)", status: 400,
+              body: #"{"type":"error","error":{"type":"invalid_request_error","message":"input length and `max_tokens` exceed context limit: 178959 + 64000 > 200000, decrease input length or `max_tokens` and try again"}}"#,
               expected: .contextLengthExceeded, retryable: false),
+        .init(label: "Anthropic 400 temperature and top_p together (message text)", status: 400,
+              body: #"{"type":"error","error":{"type":"invalid_request_error","message":"`temperature` and `top_p` cannot both be specified for this model. Please use only one."}}"#,
+              expected: .unsupportedParameter, retryable: false),
+        .init(label: "413 without a body", status: 413, body: "", expected: .requestTooLarge, retryable: false),
         .init(label: "Anthropic 400 content filtering (message text, last resort)", status: 400,
               body: #"{"type":"error","error":{"type":"invalid_request_error","message":"Output blocked by content filtering policy"}}"#,
               expected: .contentFilter, retryable: false),
@@ -114,7 +142,16 @@ struct ErrorClassificationTests {
               expected: .contextLengthExceeded, retryable: false),
         .init(label: "TGI 422 validation", status: 422,
               body: #"{"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 200 `max_new_tokens`","error_type":"validation"}"#,
+              expected: .contextLengthExceeded, retryable: false),
+        .init(label: "TGI 422 other validation", status: 422,
+              body: #"{"error":"Input validation error: `temperature` must be strictly positive","error_type":"validation"}"#,
               expected: .invalidRequest, retryable: false),
+        .init(label: "Ollama 400 model without tool support (message text)", status: 400,
+              body: #"{"error":{"message":"registry.ollama.ai/library/gemma:2b does not support tools","type":"api_error","param":null,"code":null}}"#,
+              expected: .unsupportedParameter, retryable: false),
+        .init(label: "vLLM 400 tool choice without a parser (message text)", status: 400,
+              body: #"{"object":"error","message":"\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set","type":"BadRequestError","param":null,"code":400}"#,
+              expected: .unsupportedParameter, retryable: false),
         .init(label: "HuggingFace router 400 unsupported model (message text)", status: 400,
               body: #"{"error":{"message":"The requested model 'org/none' is not supported by any provider you have enabled.","type":"invalid_request_error","param":"model","code":"model_not_supported"}}"#,
               expected: .modelNotFound, retryable: false),
@@ -130,7 +167,12 @@ struct ErrorClassificationTests {
         #expect(error.errorClass == row.expected)
         #expect(error.isRetryable == row.retryable)
         #expect(error.httpStatus == row.status)
-        #expect(!error.message.isEmpty)
+    }
+
+    @Test("a body without a message gets a placeholder naming the status")
+    func placeholderMessage() {
+        #expect(ProviderErrorClassifier.classify(response: response(502, "")).message == "HTTP 502 without an error message")
+        #expect(ProviderErrorClassifier.classify(response: response(400, #"{"error":{"message":"bad things"}}"#)).message == "bad things")
     }
 
     @Test("provider type and code are kept for the record")
@@ -147,14 +189,38 @@ struct ErrorClassificationTests {
         #expect(error.message.count <= 501)
     }
 
-    @Test("retryability per class: transient classes retry the same model, others move on or fail")
-    func classRetryability() {
-        let retryable = Set(ProviderErrorClass.allCases.filter(\.isRetryable))
-        #expect(retryable == [.rateLimited, .overloaded, .serverError, .timeout, .connection, .malformedResponse])
-        let noFallback = ProviderErrorClass.allCases.filter { !$0.allowsFallback }
-        #expect(noFallback == [.invalidRequest])
-        #expect(ProviderError(.invalidRequest, message: "x").allowsFallback == false)
-        #expect(ProviderError(.invalidRequest, message: "x", detectedLocally: true).allowsFallback == true)
+    @Test("the gateway action of every class (the README table)")
+    func gatewayActions() {
+        let expected: [ProviderErrorClass: ProviderErrorAction] = [
+            .rateLimited: .retry, .overloaded: .retry, .serverError: .retry, .timeout: .retry,
+            .connection: .retry, .malformedResponse: .retry,
+            .quotaExhausted: .nextModel, .auth: .nextModel, .modelNotFound: .nextModel,
+            .contextLengthExceeded: .nextModel, .unsupportedParameter: .nextModel, .requestTooLarge: .nextModel,
+            .contentFilter: .nextModel, .missingCredentials: .nextModel, .providerMisconfigured: .nextModel,
+            .invalidRequest: .failJob,
+            .cancelled: .release,
+        ]
+        #expect(Set(expected.keys) == Set(ProviderErrorClass.allCases))
+        for errorClass in ProviderErrorClass.allCases {
+            #expect(errorClass.gatewayAction == expected[errorClass], "\(errorClass)")
+            #expect(errorClass.isRetryable == (expected[errorClass] == .retry), "\(errorClass)")
+            let fallback = expected[errorClass] == .retry || expected[errorClass] == .nextModel
+            #expect(errorClass.allowsFallback == fallback, "\(errorClass)")
+            #expect(ProviderError(errorClass, message: "x").gatewayAction == errorClass.gatewayAction)
+        }
+    }
+
+    @Test("stored raw values never change")
+    func rawValues() {
+        let raw = ProviderErrorClass.allCases.map(\.rawValue)
+        for existing in ["rate_limited", "quota_exhausted", "overloaded", "server_error", "timeout", "connection", "auth",
+                         "model_not_found", "context_length_exceeded", "invalid_request", "content_filter",
+                         "missing_credentials", "malformed_response"] {
+            #expect(raw.contains(existing))
+        }
+        #expect(ProviderErrorClass(rawValue: "unsupported_parameter") == .unsupportedParameter)
+        #expect(ProviderErrorClass(rawValue: "request_too_large") == .requestTooLarge)
+        #expect(ProviderErrorClass(rawValue: "cancelled") == .cancelled)
     }
 
     @Test("transport failures", arguments: [
@@ -165,8 +231,8 @@ struct ErrorClassificationTests {
         (.connection("reset by peer"), .connection),
         (.transfer(code: 56, message: "Failure when receiving data"), .connection),
         (.shutdown, .connection),
-        (.invalidURL("::"), .invalidRequest),
-        (.unsupportedScheme("ftp"), .invalidRequest),
+        (.invalidURL("::"), .providerMisconfigured),
+        (.unsupportedScheme("ftp"), .providerMisconfigured),
     ])
     func transport(error: CurlHTTPError, expected: ProviderErrorClass) {
         let classified = ProviderErrorClassifier.classify(transportError: error)
@@ -214,6 +280,49 @@ struct RetryAfterTests {
     func millisecondsFirst() {
         let headers: [(name: String, value: String)] = [("retry-after", "20"), ("retry-after-ms", "250.5")]
         #expect(RetryAfter.parse(headers: headers, now: Self.now) == .milliseconds(251))
+    }
+
+    @Test("hostile values are clamped to a day instead of trapping", arguments: [
+        [("Retry-After", "1e17")], [("Retry-After", "99999999999999999")], [("retry-after-ms", "1e19")],
+        [("retry-after-ms", "99999999999999999999999")], [("Retry-After", "1e400")], [("retry-after-ms", "inf")],
+        [("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")],
+    ] as [[(name: String, value: String)]])
+    func clamped(headers: [(name: String, value: String)]) {
+        #expect(RetryAfter.parse(headers: headers, now: Self.now) == .seconds(86_400))
+    }
+
+    @Test("negative and NaN values", arguments: [("-5", Duration.zero), ("nan", nil)] as [(String, Duration?)])
+    func negative(text: String, expected: Duration?) {
+        #expect(RetryAfter.parse(headers: [("Retry-After", text)], now: Self.now) == expected)
+    }
+
+    @Test("Anthropic reset headers of an exhausted limit, when Retry-After is absent")
+    func anthropicReset() {
+        let headers: [(name: String, value: String)] = [
+            ("anthropic-ratelimit-requests-limit", "50"), ("anthropic-ratelimit-requests-remaining", "0"),
+            ("anthropic-ratelimit-requests-reset", "2015-10-21T07:28:20Z"),
+            ("anthropic-ratelimit-tokens-remaining", "12000"),
+            ("anthropic-ratelimit-tokens-reset", "2015-10-21T07:29:00Z"),
+            ("anthropic-ratelimit-output-tokens-remaining", "0"),
+            ("anthropic-ratelimit-output-tokens-reset", "2015-10-21T07:28:30.500Z"),
+        ]
+        // The tokens limit is not exhausted, so its later reset does not count.
+        #expect(RetryAfter.parse(headers: headers, now: Self.now) == .milliseconds(30_500))
+        #expect(RetryAfter.parse(headers: headers + [("retry-after", "7")], now: Self.now) == .seconds(7))
+    }
+
+    @Test("OpenAI x-ratelimit-reset durations of an exhausted limit")
+    func openAIReset() {
+        let headers: [(name: String, value: String)] = [
+            ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "6m0s"),
+            ("x-ratelimit-remaining-tokens", "100"), ("x-ratelimit-reset-tokens", "1h"),
+        ]
+        #expect(RetryAfter.parse(headers: headers, now: Self.now) == .seconds(360))
+        #expect(RetryAfter.parseGoDuration("1h2m3.5s") == 3723.5)
+        #expect(RetryAfter.parseGoDuration("20ms") == 0.02)
+        #expect(RetryAfter.parseGoDuration("6m0s") == 360)
+        #expect(RetryAfter.parseGoDuration("soon") == nil)
+        #expect(RetryAfter.parseGoDuration("5") == nil)
     }
 
     @Test("absent or unreadable values give nil", arguments: [[], [("Retry-After", "soon")], [("X-Other", "5")]] as [[(name: String, value: String)]])

@@ -102,6 +102,11 @@ struct OpenAIParsingTests {
         let parsed = try openAI.parse(response(200, body), apiKey: nil)
         #expect(parsed.text == nil)
         #expect(parsed.refusal == "I'm sorry, I can't help with that.")
+        // OpenAI says "stop"; the neutral reason is the one refusal reason of every provider.
+        #expect(parsed.finishReason == .contentFilter)
+        #expect(parsed.providerFinishReason == "stop")
+        let empty = try openAI.parse(response(200, body.replacingOccurrences(of: #""I'm sorry, I can't help with that.""#, with: "null")), apiKey: nil)
+        #expect(empty.finishReason == .stop)
     }
 
     @Test("a compatible server's reply without usage records unknown usage, never zero")
@@ -127,7 +132,12 @@ struct OpenAIParsingTests {
     func lenientToolCalls() throws {
         let body = #"{"id":"x","model":"m","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":"","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"a":1}}}]}}]}"#
         let parsed = try compatible.parse(response(200, body), apiKey: nil)
-        #expect(parsed.toolCalls == [ToolCall(id: "call_0", name: "f", arguments: #"{"a":1}"#)])
+        #expect(parsed.toolCalls == [ToolCall(id: "call_x_0", name: "f", arguments: #"{"a":1}"#)])
+        // Without a response id the invented ids are still unique across responses.
+        let anonymous = body.replacingOccurrences(of: #""id":"x","#, with: "")
+        let first = try compatible.parse(response(200, anonymous), apiKey: nil).toolCalls.first?.id
+        let second = try compatible.parse(response(200, anonymous), apiKey: nil).toolCalls.first?.id
+        #expect(first != nil && first != second)
     }
 
     @Test("bodies that are not a completion are malformed_response", arguments: [

@@ -41,6 +41,81 @@ struct OpenAITranslationTests {
             """)
     }
 
+    @Test("reasoning models (o-series, gpt-5): max_completion_tokens, no sampling parameters they refuse", arguments: [
+        ("o3", true), ("o4-mini", true), ("o1", true), ("gpt-5", false), ("gpt-5-mini", false), ("openai/gpt-5-nano", false),
+    ])
+    func reasoningModels(model: String, refusesParallel: Bool) throws {
+        let request = ChatRequest(
+            messages: [.user("Hi")], tools: [weatherTool], parallelToolCalls: false, stop: ["END"], temperature: 0.2,
+            topP: 0.9, maxTokens: 256, frequencyPenalty: 0.5, presencePenalty: 0.1)
+        for adapter in [openAI, compatible] {
+            let body = try adapter.makeBody(for: request, model: model, options: .init())
+            #expect(body.json["max_completion_tokens"] == 256)
+            #expect(body.json["max_tokens"] == nil)
+            for dropped in ["temperature", "top_p", "frequency_penalty", "presence_penalty", "stop"] {
+                #expect(body.json[dropped] == nil, "\(model) \(dropped)")
+            }
+            #expect((body.json["parallel_tool_calls"] == nil) == refusesParallel)
+            #expect(body.warnings.count == (refusesParallel ? 6 : 5))
+        }
+        // temperature 1, the only value they take, is kept.
+        let one = try openAI.makeBody(for: ChatRequest(messages: [.user("Hi")], temperature: 1), model: model, options: .init())
+        #expect(one.json["temperature"] == 1)
+    }
+
+    @Test("gpt-5-chat and gpt-4o are not reasoning models")
+    func notReasoning() throws {
+        for model in ["gpt-5-chat-latest", "gpt-4o", "omni-moderation"] {
+            let body = try openAI.makeBody(for: ChatRequest(messages: [.user("Hi")], temperature: 0.2), model: model, options: .init())
+            #expect(body.json["temperature"] == 0.2, "\(model)")
+        }
+    }
+
+    @Test("the catalog's temperature range and refused parameters are applied, with warnings")
+    func catalogFacts() throws {
+        let options = ChatCallOptions(temperatureRange: 1...1, isReasoningModel: false, unsupportedParameters: ["seed", "user"])
+        let request = ChatRequest(messages: [.user("Hi")], temperature: 0.2, user: "u", seed: 3)
+        let body = try compatible.makeBody(for: request, model: "some-model", options: options)
+        #expect(body.json["temperature"] == nil)
+        #expect(body.json["seed"] == nil)
+        #expect(body.json["user"] == nil)
+        #expect(body.warnings.count == 3)
+        // From the catalog row: gpt-5's 1…1 range and its reasoning capability.
+        let gpt5 = LLMModel(provider: "openai", modelID: "gpt-5", displayName: "GPT-5", capabilities: ["chat", "reasoning"],
+                            contextWindow: 272_000, maxOutputTokens: 128_000, minTemperature: 1, maxTemperature: 1)
+        let fromCatalog = ChatCallOptions(model: gpt5)
+        #expect(fromCatalog.temperatureRange == 1...1)
+        #expect(fromCatalog.isReasoningModel == true)
+        #expect(fromCatalog.contextWindow == 272_000)
+    }
+
+    @Test("images in system and tool messages, and tool_choice without tools, are dropped with warnings")
+    func silentDropsAreWarned() throws {
+        let request = ChatRequest(
+            messages: [ChatMessage(role: .system, content: [.text("Look"), .image(url: "https://x/y.png")]), .user("Hi")],
+            toolChoice: .required)
+        let body = try openAI.makeBody(for: request, model: "gpt-4o", options: .init())
+        #expect(body.json["tool_choice"] == nil)
+        #expect(body.warnings.count == 2)
+    }
+
+    @Test("a JSON schema reaches the provider with its properties in the order written")
+    func schemaOrder() throws {
+        let schema = try json(#"{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"string"}},"required":["reasoning","answer"],"additionalProperties":false}"#)
+        let request = ChatRequest(
+            messages: [.user("Hi")], tools: [ToolDefinition(name: "t", parameters: schema)],
+            responseFormat: .jsonSchema(name: "a", schema: schema, strict: true))
+        let body = try openAI.makeBody(for: request, model: "gpt-4o", options: .init())
+        let text = String(decoding: body.bytes, as: UTF8.self)
+        let expected = #"{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"string"}},"required":["reasoning","answer"],"additionalProperties":false}"#
+        #expect(text.contains(#""parameters":"# + expected))
+        #expect(text.contains(#""schema":"# + expected))
+        // And through the stored job form (ChatRequest JSON), too.
+        let stored = try ChatRequest(jsonBytes: request.jsonBytes())
+        let again = try openAI.makeBody(for: stored, model: "gpt-4o", options: .init())
+        #expect(again.bytes == body.bytes)
+    }
+
     @Test("JSON schema response format")
     func jsonSchema() throws {
         let schema: JSONValue = ["type": "object", "properties": ["answer": ["type": "string"]], "required": ["answer"]]
@@ -128,7 +203,7 @@ struct OpenAITranslationTests {
         #expect(request.headers.contains { $0.name == "Content-Type" && $0.value == "application/json" })
         #expect(request.timeout == .seconds(60))
         #expect(request.connectTimeout == .seconds(5))
-        let sent = try #require(request.body.flatMap(JSONValue.parse))
+        let sent = try #require(request.body.flatMap { JSONValue.parse($0) })
         #expect(sent["model"] == "gpt-4o")
     }
 
@@ -146,6 +221,10 @@ struct OpenAITranslationTests {
         ("https://router.huggingface.co/v1", "https://router.huggingface.co/v1/chat/completions"),
         ("https://router.huggingface.co/v1/", "https://router.huggingface.co/v1/chat/completions"),
         ("http://localhost:8000/", "http://localhost:8000/v1/chat/completions"),
+        // A base with its own path includes the version, as in the OpenAI SDKs.
+        ("https://generativelanguage.googleapis.com/v1beta/openai/", "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions"),
+        ("https://api.groq.com/openai/v1", "https://api.groq.com/openai/v1/chat/completions"),
+        ("https://api.together.xyz/v1", "https://api.together.xyz/v1/chat/completions"),
     ])
     func urlJoining(base: String, expected: String) {
         let provider = Provider(name: "vllm", apiStyle: .openai, baseURL: base, apiKeyEnv: nil)

@@ -76,7 +76,8 @@ struct ProviderClientTests {
             _ = try await client.complete(
                 ChatRequest(messages: [.user("Hi")], temperature: 1.7), model: "claude-sonnet-4-5", provider: anthropicProvider)
         }
-        #expect(error?.errorClass == .invalidRequest)
+        #expect(error?.errorClass == .unsupportedParameter)
+        #expect(error?.gatewayAction == .nextModel)
         #expect(transport.requests.isEmpty)
     }
 
@@ -94,7 +95,7 @@ struct ProviderClientTests {
         let sent = try #require(transport.requests.first)
         #expect(sent.headers.contains { $0.name == "x-api-key" && $0.value == "sk-ant-42" })
         #expect(sent.timeout == .seconds(3))
-        #expect(sent.body.flatMap(JSONValue.parse)?["max_tokens"] == .int(1000))
+        #expect(sent.body.flatMap { JSONValue.parse($0) }?["max_tokens"] == .int(1000))
     }
 
     @Test("transport errors are classified and never show the key")
@@ -105,7 +106,79 @@ struct ProviderClientTests {
             _ = try await client.complete(ChatRequest(messages: [.user("Hi")]), model: "gpt-4o", provider: openAIProvider)
         }
         #expect(error?.errorClass == .timeout)
-        #expect(error.map { !"\($0)".contains("sk-secret-value") } == true)
+
+        // A transport message that quotes the key (e.g. a URL with it in the query) is redacted.
+        let leaky = RecordingTransport { _ in throw CurlHTTPError.connection("failed for https://x/?key=sk-secret-value") }
+        let leakyClient = ProviderClient(transport: leaky, environment: ["OPENAI_API_KEY": "sk-secret-value"])
+        let leaked = await providerError {
+            _ = try await leakyClient.complete(ChatRequest(messages: [.user("Hi")]), model: "gpt-4o", provider: openAIProvider)
+        }
+        #expect(leaked?.errorClass == .connection)
+        #expect(leaked.map { !"\($0)".contains("sk-secret-value") && $0.message.contains("[redacted]") } == true)
+    }
+
+    @Test("a cancelled call is cancellation, never a retryable connection error")
+    func cancellation() async {
+        // The transport waits until cancelled, then fails the way an aborted transfer does.
+        let transport = SlowTransport()
+        let client = ProviderClient(transport: transport, environment: ["OPENAI_API_KEY": "sk-x"])
+        let task = Task { () async -> ProviderError? in
+            do {
+                _ = try await client.complete(ChatRequest(messages: [.user("Hi")]), model: "gpt-4o", provider: openAIProvider)
+                return nil
+            } catch let error as ProviderError {
+                return error
+            } catch {
+                return nil
+            }
+        }
+        await transport.started.wait()
+        task.cancel()
+        guard let error = await task.value else {
+            Issue.record("a cancelled call returned a response")
+            return
+        }
+        #expect(error.errorClass == .cancelled)
+        #expect(error.gatewayAction == .release)
+        #expect(!error.isRetryable)
+        #expect(!error.allowsFallback)
+    }
+}
+
+/// A transport that blocks until its task is cancelled, then throws a connection error (as curl
+/// reports an aborted transfer).
+final class SlowTransport: HTTPTransport {
+    let started = Signal()
+
+    func send(_ request: CurlHTTPRequest) async throws -> CurlHTTPResponse {
+        started.fire()
+        try? await Task.sleep(for: .seconds(3600))
+        throw CurlHTTPError.connection("transfer aborted")
+    }
+}
+
+/// A one-shot signal that async code can wait for.
+final class Signal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func fire() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.fired { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
     }
 }
 

@@ -4,18 +4,6 @@ import Foundation
 import Providers
 import Testing
 
-/// Numbers compared by value: `1` and `1.0` are the same JSON number.
-extension JSONValue {
-    var normalized: JSONValue {
-        switch self {
-        case .int(let value): return .double(Double(value))
-        case .array(let values): return .array(values.map(\.normalized))
-        case .object(let fields): return .object(fields.mapValues(\.normalized))
-        default: return self
-        }
-    }
-}
-
 /// Parses a fixture written as a Swift string literal; a broken fixture fails the test.
 func json(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
     try #require(JSONValue.parse(text), "fixture is not JSON", sourceLocation: sourceLocation)
@@ -25,7 +13,7 @@ func json(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) thr
 func expectJSON(_ actual: JSONValue, equals expectedText: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let expected = try json(expectedText, sourceLocation: sourceLocation)
     #expect(
-        actual.normalized == expected.normalized,
+        actual == expected,
         "\nactual:   \(actual.encodedString())\nexpected: \(expected.encodedString())",
         sourceLocation: sourceLocation)
 }

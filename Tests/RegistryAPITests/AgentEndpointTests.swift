@@ -244,20 +244,38 @@ import Testing
 
     // MARK: - Usage and recommendations
 
+    /// The current model's effective status is judged on the injected clock's day, not the machine's.
+    @Test func modelUsageJudgesDeprecationOnTheInjectedClock() async throws {
+        let pinned = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z
+        try await Registry.run(now: pinned) { api in
+            let id = try await api.createAgent(#"{"name": "C", "agent_type": "chat", "model_config": {"model_id": "gpt-4o"}}"#)
+            // Past for the machine, future for the pinned clock.
+            try await api.pool.execute("UPDATE llm_models SET deprecation_date = '2026-06-01', status = 'active' WHERE model_id = 'gpt-4o'")
+            let before = try await api.get("/api/agents/\(id)/model-usage").json()
+            #expect(before["current_model"]?["status"]?.string == "active", "\(before)")
+            try await api.pool.execute("UPDATE llm_models SET deprecation_date = '2025-12-31' WHERE model_id = 'gpt-4o'")
+            let after = try await api.get("/api/agents/\(id)/model-usage").json()
+            #expect(after["current_model"]?["status"]?.string == "deprecated", "\(after)")
+        }
+    }
+
+    /// The endpoint reads the counters the worker maintains (agent_usage_daily), not raw rows.
     @Test func modelUsageHasThePRDShapeAndAPerModelBreakdown() async throws {
         try await Registry.run { api in
             let id = try await api.createAgent(#"{"name": "U", "agent_type": "chat", "model_config": {"model_id": "gpt-4o", "fallback_model_ids": ["claude-haiku-4-5"]}}"#)
             let agentID = try #require(UUID(uuidString: id))
             try await api.pool.execute("""
-                INSERT INTO model_usage (agent_id, provider, model_id, fallback_depth, outcome, error_class, http_status,
-                                         input_tokens, output_tokens, cost, latency_ms, started_at, finished_at)
-                VALUES (\(agentID), 'openai', 'gpt-4o', 0, 'success', NULL, 200, 1000, 100, 0.0035, 800, now(), now()),
-                       (\(agentID), 'openai', 'gpt-4o', 0, 'error', 'rate_limited', 429, NULL, NULL, NULL, 50, now(), now()),
-                       (\(agentID), 'anthropic', 'claude-haiku-4-5', 1, 'success', NULL, 200, 1000, 200, 0.002, 600, now(), now()),
-                       (\(agentID), 'huggingface', 'meta-llama/Llama-3.1-8B-Instruct', 0, 'success', NULL, 200, 10, 10, NULL, 90, now(), now())
+                INSERT INTO agent_usage_daily (agent_id, day, provider, model_id, shard, requests, successes, errors, fallback_requests,
+                                               input_tokens, output_tokens, priced_requests, cost, latency_ms_sum, last_used_at)
+                VALUES (\(agentID), '2026-11-20', 'openai', 'gpt-4o', 0, 1, 1, 0, 0, 1000, 100, 1, 0.0035, 800, '2026-11-20T10:00:00Z'),
+                       (\(agentID), '2026-11-20', 'openai', 'gpt-4o', 3, 1, 0, 1, 0, 0, 0, 0, 0, 50, '2026-11-20T11:00:00Z'),
+                       (\(agentID), '2026-11-21', 'anthropic', 'claude-haiku-4-5', 1, 1, 1, 0, 1, 1000, 200, 1, 0.002, 600, '2026-11-21T09:00:00Z'),
+                       (\(agentID), '2026-11-22', 'huggingface', 'meta-llama/Llama-3.1-8B-Instruct', 0, 1, 1, 0, 0, 10, 10, 0, 0, 90, '2026-11-22T08:00:00Z')
                 """)
+            // A raw attempt row alone does not count: the counters are the source.
             try await api.pool.execute("""
-                UPDATE agents SET model_usage_stats = '{"gpt-4o": {"requests": 2, "cost": 0.0035}}'::jsonb WHERE id = \(agentID)
+                INSERT INTO model_usage (agent_id, provider, model_id, outcome, input_tokens, output_tokens, cost, latency_ms, started_at, finished_at)
+                VALUES (\(agentID), 'openai', 'gpt-4o', 'success', 5, 5, 1, 10, now(), now())
                 """)
             let reply = try await api.get("/api/agents/\(id)/model-usage")
             #expect(reply.status == .ok, "\(reply)")
@@ -265,7 +283,14 @@ import Testing
             #expect(body["current_model"]?["model_id"]?.string == "gpt-4o")
             #expect(body["current_model"]?["in_catalog"]?.bool == true)
             #expect(body["configuration"]?["fallback_model_ids"]?.array == [.string("claude-haiku-4-5")])
-            #expect(body["usage_stats"]?["gpt-4o"]?["requests"]?.int == 2)
+            let stats = try #require(body["usage_stats"])
+            #expect(stats["total_tokens"]?.int == 2320)
+            #expect(stats["total_cost"]?.decimal == Decimal(string: "0.0055"))
+            #expect(stats["total_requests"]?.int == 4)
+            #expect(stats["avg_tokens_per_request"]?.decimal == Decimal(580))
+            #expect(stats["last_used_at"]?.string == "2026-11-22T08:00:00.000Z")
+            #expect(stats["unpriced_requests"]?.int == 2)
+            #expect(stats["fallback_requests"]?.int == 1)
             let models = try #require(body["models"]?.array)
             #expect(models.compactMap { $0["model_id"]?.string } == ["gpt-4o", "claude-haiku-4-5", "meta-llama/Llama-3.1-8B-Instruct"])
             #expect(models.compactMap { $0["role"]?.string } == ["primary", "fallback", "not_configured"])
@@ -273,10 +298,27 @@ import Testing
             #expect(models[0]["errors"]?.int == 1)
             #expect(models[0]["unpriced_requests"]?.int == 1)
             #expect(models[0]["cost"]?.decimal == Decimal(string: "0.0035"))
+            #expect(models[0]["avg_latency_ms"]?.decimal == Decimal(425))
+            #expect(models[0]["first_used_day"]?.string == "2026-11-20")
             #expect(models[2]["cost"]?.isNull == true, "unknown cost stays null")
             #expect(body["totals"]?["requests"]?.int == 4)
             #expect(body["totals"]?["cost"]?.decimal == Decimal(string: "0.0055"))
             #expect(body["totals"]?["unpriced_requests"]?.int == 2)
+
+            // A window of UTC days, both ends included.
+            let day = try await api.get("/api/agents/\(id)/model-usage?from=2026-11-21&to=2026-11-21").json()
+            #expect(day["window"]?["from"]?.string == "2026-11-21")
+            #expect(day["usage_stats"]?["total_requests"]?.int == 1)
+            #expect(day["usage_stats"]?["total_cost"]?.decimal == Decimal(string: "0.002"))
+            #expect(day["models"]?.array?.compactMap { $0["model_id"]?.string } == ["claude-haiku-4-5"])
+            let unpriced = try await api.get("/api/agents/\(id)/model-usage?from=2026-11-22").json()
+            #expect(unpriced["usage_stats"]?["total_requests"]?.int == 1)
+            #expect(unpriced["usage_stats"]?["total_cost"]?.isNull == true)
+            let before = try await api.get("/api/agents/\(id)/model-usage?to=2026-11-20").json()
+            #expect(before["usage_stats"]?["total_requests"]?.int == 2)
+            for bad in ["from=2026-13-01", "to=yesterday", "from=2026-11-22&to=2026-11-21"] {
+                #expect(try await api.get("/api/agents/\(id)/model-usage?\(bad)").status == .badRequest, "\(bad)")
+            }
         }
     }
 
@@ -286,7 +328,11 @@ import Testing
             let body = try await api.get("/api/agents/\(id)/model-usage").json()
             #expect(body["models"]?.array == [])
             #expect(body["totals"]?["cost"]?.isNull == true)
-            #expect(body["usage_stats"] == .object([]))
+            #expect(body["usage_stats"]?["total_requests"]?.int == 0)
+            #expect(body["usage_stats"]?["total_tokens"]?.int == 0)
+            #expect(body["usage_stats"]?["total_cost"]?.isNull == true)
+            #expect(body["usage_stats"]?["avg_tokens_per_request"]?.isNull == true)
+            #expect(body["usage_stats"]?["last_used_at"]?.isNull == true)
         }
     }
 

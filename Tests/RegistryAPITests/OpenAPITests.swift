@@ -1,3 +1,4 @@
+import JSON
 import Catalog
 import Foundation
 import Hummingbird
@@ -108,6 +109,30 @@ import TestSupport
                 INSERT INTO model_usage (agent_id, provider, model_id, outcome, input_tokens, output_tokens, cost, latency_ms, started_at, finished_at)
                 VALUES (\(UUID(uuidString: agentID) ?? UUID()), 'openai', 'gpt-4o', 'success', 10, 5, 0.0001, 100, now(), now())
                 """)
+            let job = try await api.post("/api/jobs", #"{"agent_id": "\#(agentID)", "messages": [{"role": "user", "content": "hi"}], "idempotency_key": "o-1"}"#)
+            let jobID = try #require(try job.json()["id"]?.int)
+            let finished = try await api.post("/api/jobs", #"{"agent_id": "\#(agentID)", "messages": [{"role": "user", "content": "hi"}]}"#)
+            let finishedID = Int64(try #require(try finished.json()["id"]?.int))
+            try await Worker.claim(api.pool, finishedID)
+            try await api.pool.execute("""
+                INSERT INTO model_usage (job_id, agent_id, provider, model_id, outcome, error_class, http_status, latency_ms, started_at, finished_at)
+                VALUES (\(finishedID), \(UUID(uuidString: agentID) ?? UUID()), 'openai', 'gpt-4o', 'error', 'server_error', 500, 30, now(), now())
+                """)
+            try await api.pool.execute("""
+                UPDATE llm_jobs SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                       error = '{"code": "max_attempts_exceeded", "message": "every model failed",
+                                 "attempts": [{"job_attempt": 1, "model": "gpt-4o", "provider": "openai", "fallback_depth": 0, "outcome": "error",
+                                               "error_class": "server_error", "http_status": 500, "message": "boom", "latency_ms": 30,
+                                               "started_at": "2026-11-30T00:00:00Z"}],
+                                 "skipped": [{"model": "claude-haiku-4-5", "provider": "anthropic", "reason": "missing_credentials"}]}'::jsonb
+                 WHERE id = \(finishedID)
+                """)
+            let succeeded = try await api.post("/api/jobs", #"{"agent_id": "\#(agentID)", "messages": [{"role": "user", "content": "hi"}]}"#)
+            let succeededID = Int64(try #require(try succeeded.json()["id"]?.int))
+            try await Worker.claim(api.pool, succeededID)
+            try await Worker.succeed(api.pool, [succeededID])
+            let execution = try await api.post("/api/executions", #"{"workflow_name": "w", "steps": [{"step": "s", "agent_id": "\#(agentID)", "messages": [{"role": "user", "content": "hi"}]}]}"#)
+            let executionID = try #require(try execution.json()["id"]?.string)
             let cases: [(String, String, String?, String)] = [
                 ("GET", "/api/models", nil, "ModelList"),
                 ("GET", "/api/models/meta-llama/Llama-3.1-8B-Instruct", nil, "Model"),
@@ -133,6 +158,20 @@ import TestSupport
                 ("GET", "/api/changes", nil, "ConfigChangeList"),
                 ("GET", "/api/changes?entity=agent&limit=1", nil, "ConfigChangeList"),
                 ("GET", "/api/agents/\(agentID)/changes", nil, "ConfigChangeList"),
+                ("POST", "/api/jobs", #"{"agent_id": "\#(agentID)", "messages": [{"role": "user", "content": "hi"}], "idempotency_key": "o-1"}"#, "Job"),
+                ("POST", "/api/jobs/batch", #"{"jobs": [{"agent_id": "\#(agentID)", "messages": [{"role": "user", "content": "hi"}]}]}"#, "JobBatch"),
+                ("GET", "/api/jobs/\(jobID)", nil, "Job"),
+                ("GET", "/api/jobs/\(finishedID)?wait=1", nil, "Job"),
+                ("GET", "/api/jobs/\(succeededID)", nil, "Job"),
+                ("GET", "/api/jobs", nil, "JobList"),
+                ("GET", "/api/jobs?include=result&limit=2", nil, "JobList"),
+                ("POST", "/api/executions", #"{"workflow_name": "w2", "metadata": {"a": 1}, "steps": [{"step": "s", "agent_id": "\#(agentID)", "messages": [{"role": "user", "content": "hi"}]}]}"#, "Execution"),
+                ("GET", "/api/executions/\(executionID)", nil, "Execution"),
+                ("GET", "/api/executions", nil, "ExecutionList"),
+                ("GET", "/api/agents/\(agentID)/model-usage?from=2026-01-01", nil, "AgentModelUsage"),
+                ("POST", "/api/jobs/\(jobID)/cancel", nil, "Job"),
+                ("POST", "/api/jobs/\(jobID)/cancel", nil, "Error"),
+                ("POST", "/api/jobs", #"{"agent_id": "\#(agentID)", "messages": []}"#, "Error"),
                 ("GET", "/healthz", nil, "Health"),
                 ("GET", "/readyz", nil, "Readiness"),
                 ("GET", "/api/models/nope", nil, "Error"),

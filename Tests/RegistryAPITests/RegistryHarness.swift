@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -14,6 +15,8 @@ import TestSupport
 struct Registry: Sendable {
     let client: any TestClientProtocol
     let pool: PostgresPool
+    /// The long-poll hub the router uses.
+    var completions: JobCompletionHub? = nil
     /// Sent as `Authorization: Bearer …` on every request unless a call overrides it.
     var token: String?
 
@@ -32,10 +35,13 @@ struct Registry: Sendable {
             let pool = PostgresPool(configuration: configuration, maxConnections: 4)
             defer { pool.shutdown() }
             try await Migrator(pool: pool, migrations: migrations).migrate(upTo: version)
+            let completions = JobCompletionHub(pool: pool, logger: Logger(label: "registry-tests"))
+            defer { completions.shutdown() }
             let router = buildRouter(
                 configuration: RegistryConfiguration(
                     apiToken: token, readToken: readToken, providerPolicy: providerPolicy, migrations: migrations, clock: { now }),
-                pool: pool, logger: Logger(label: "registry-tests"), catalogCache: catalogCache ?? CatalogCache())
+                pool: pool, logger: Logger(label: "registry-tests"), completions: completions,
+                catalogCache: catalogCache ?? CatalogCache())
             // With a cache: its LISTEN connection runs beside the test, as under `serve`.
             let listening = catalogCache.map { cache in
                 Task { try await CatalogCacheListener(cache: cache, configuration: configuration, logger: Logger(label: "registry-tests")).run() }
@@ -46,7 +52,7 @@ struct Registry: Sendable {
             }
             let app = Application(router: router, logger: Logger(label: "registry-tests"))
             try await app.test(.router) { client in
-                try await body(Registry(client: client, pool: pool, token: token))
+                try await body(Registry(client: client, pool: pool, completions: completions, token: token))
             }
         }
     }
@@ -121,7 +127,6 @@ extension JSONValue {
     var double: Double? { if case .number(let text) = self { Double(text) } else { nil } }
     var array: [JSONValue]? { if case .array(let items) = self { items } else { nil } }
     var keys: [String] { if case .object(let members) = self { members.map(\.key) } else { [] } }
-    var isNull: Bool { self == .null }
     subscript(index: Int) -> JSONValue? {
         guard case .array(let items) = self, items.indices.contains(index) else { return nil }
         return items[index]

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Postgres
 import Testing
 @testable import RegistryAPI
 
@@ -72,6 +73,50 @@ import Testing
             // The write token still writes.
             #expect(try await api.send(.patch, "/api/providers/openai", json: #"{"enabled": false}"#,
                                        authorization: .some("Bearer write-secret")).status == .ok)
+        }
+    }
+
+    /// The jobs and executions routes sit in the same /api group: no token 401, the read token
+    /// reads (and long-polls) but cannot enqueue or cancel, and writes need the JSON content type.
+    @Test func jobsAndExecutionsFollowTheAPIGroupRules() async throws {
+        try await Registry.run(token: "write-secret", readToken: "read-secret") { api in
+            let agent = try await api.createAgent(#"{"name": "J", "agent_type": "chat", "model_config": {"model_id": "gpt-4o"}}"#)
+            let job = #"{"agent_id": "\#(agent)", "messages": [{"role": "user", "content": "hi"}]}"#
+            let created = try await api.post("/api/jobs", job)
+            #expect(created.status == .created, "\(created)")
+            let jobID = try #require(try created.json()["id"]?.int)
+            let read = "Bearer read-secret"
+
+            for path in ["/api/jobs", "/api/jobs/\(jobID)", "/api/executions"] {
+                #expect(try await api.send(.get, path, authorization: .some(nil)).status == .unauthorized, "\(path)")
+                #expect(try await api.send(.get, path, authorization: .some(read)).status == .ok, "\(path)")
+            }
+            #expect(try await api.send(.get, "/api/jobs/\(jobID)?wait=1", authorization: .some(read)).status == .ok)
+
+            let writes: [(String, String?)] = [
+                ("/api/jobs", job),
+                ("/api/jobs/batch", #"{"jobs": [\#(job)]}"#),
+                ("/api/jobs/\(jobID)/cancel", nil),
+                ("/api/executions", #"{"workflow_name": "w", "steps": [{"step": "s", "agent_id": "\#(agent)", "messages": [{"role": "user", "content": "hi"}]}]}"#),
+            ]
+            for (path, body) in writes {
+                #expect(try await api.send(.post, path, json: body, authorization: .some(nil)).status == .unauthorized, "\(path)")
+                let readOnly = try await api.send(.post, path, json: body, authorization: .some(read))
+                #expect(readOnly.status == .forbidden, "\(path): \(readOnly)")
+                #expect(readOnly.errorCode == "read_only_token")
+                let form = try await api.send(.post, path, json: body, headers: [.contentType: "text/plain"])
+                #expect(form.status == .unsupportedMediaType, "\(path): \(form)")
+            }
+            // Nothing above was enqueued, cancelled or started.
+            let counts = try await api.pool.query("""
+                SELECT (SELECT count(*) FROM llm_jobs) AS jobs, (SELECT count(*) FROM llm_jobs WHERE status = 'queued') AS queued,
+                       (SELECT count(*) FROM workflow_executions) AS executions
+                """).rows.first
+            #expect(try counts?.decode("jobs", as: Int.self) == 1)
+            #expect(try counts?.decode("queued", as: Int.self) == 1)
+            #expect(try counts?.decode("executions", as: Int.self) == 0)
+            // The write token, with JSON, still cancels.
+            #expect(try await api.send(.post, "/api/jobs/\(jobID)/cancel").status == .ok)
         }
     }
 

@@ -2,38 +2,78 @@
 /// "line 3, column 14: expected ',' or '}' after an object member". Foundation's decoders only say
 /// "not valid JSON", which does not help a client find a stray comma.
 ///
-/// Duplicate object keys are rejected (a second value silently winning hides mistakes), and
-/// nesting is capped so that a hostile body of a million `[` cannot exhaust the stack.
-struct JSONParser {
-    struct SyntaxError: Error, Equatable, CustomStringConvertible {
-        var line: Int
-        var column: Int
-        var reason: String
-        var description: String { "line \(line), column \(column): \(reason)" }
+/// One pass over the bytes, no Foundation. Duplicate object keys are rejected (a second value
+/// silently winning hides mistakes), and nesting is capped so that a hostile body of a million `[`
+/// cannot exhaust the stack.
+public struct JSONParser {
+    public struct SyntaxError: Error, Equatable, CustomStringConvertible {
+        public var line: Int
+        public var column: Int
+        public var reason: String
+        public var description: String { "line \(line), column \(column): \(reason)" }
+
+        public init(line: Int, column: Int, reason: String) {
+            self.line = line
+            self.column = column
+            self.reason = reason
+        }
     }
 
-    static let maximumDepth = 64
+    /// The registry's limit for request bodies; provider documents (deep tool schemas) may pass more.
+    public static let maximumDepth = 64
 
-    private let bytes: [UInt8]
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let depthLimit: Int
     private var index = 0
     private var depth = 0
 
-    private init(_ bytes: [UInt8]) { self.bytes = bytes }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, depthLimit: Int) {
+        self.bytes = bytes
+        self.depthLimit = depthLimit
+    }
 
-    static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes)
-        parser.skipWhitespace()
-        let value = try parser.parseValue()
-        parser.skipWhitespace()
-        if parser.index < bytes.count { throw parser.error("unexpected text after the JSON value") }
-        return value
+    /// Parses one JSON document; whitespace around it is allowed, anything else is an error.
+    public static func parse(_ bytes: [UInt8], maximumDepth: Int = JSONParser.maximumDepth) throws(SyntaxError) -> JSONValue {
+        let result: Result<JSONValue, SyntaxError> = bytes.withUnsafeBufferPointer { buffer in
+            parse(buffer: buffer, maximumDepth: maximumDepth)
+        }
+        return try result.get()
+    }
+
+    /// Parses from any contiguous bytes (`Data`, `ArraySlice`, `ByteBuffer` views) without copying.
+    public static func parse<Bytes: Sequence<UInt8>>(
+        contiguous bytes: Bytes, maximumDepth: Int = JSONParser.maximumDepth
+    ) throws(SyntaxError) -> JSONValue {
+        if let result = bytes.withContiguousStorageIfAvailable({ parse(buffer: $0, maximumDepth: maximumDepth) }) {
+            return try result.get()
+        }
+        return try parse(Array(bytes), maximumDepth: maximumDepth)
+    }
+
+    public static func parse(_ text: String, maximumDepth: Int = JSONParser.maximumDepth) throws(SyntaxError) -> JSONValue {
+        var text = text
+        let result: Result<JSONValue, SyntaxError> = text.withUTF8 { parse(buffer: $0, maximumDepth: maximumDepth) }
+        return try result.get()
+    }
+
+    static func parse(buffer: UnsafeBufferPointer<UInt8>, maximumDepth: Int) -> Result<JSONValue, SyntaxError> {
+        var parser = JSONParser(buffer, depthLimit: maximumDepth)
+        do throws(SyntaxError) {
+            parser.skipWhitespace()
+            let value = try parser.parseValue()
+            parser.skipWhitespace()
+            if parser.index < buffer.count { throw parser.error("unexpected text after the JSON value") }
+            return .success(value)
+        } catch {
+            return .failure(error)
+        }
     }
 
     // MARK: - Values
 
     private mutating func parseValue() throws(SyntaxError) -> JSONValue {
-        guard let byte = peek() else { throw error("unexpected end of input, expected a value") }
-        switch byte {
+        guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
+        switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
@@ -41,7 +81,7 @@ struct JSONParser {
         case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectWord("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default: throw error("unexpected character \(Self.show(byte)), expected a value")
+        case let byte: throw error("unexpected character \(Self.show(byte)), expected a value")
         }
     }
 
@@ -49,7 +89,6 @@ struct JSONParser {
         try enter()
         index += 1  // {
         var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -63,7 +102,10 @@ struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            if !seen.insert(key).inserted { throw error("duplicate member \"\(key)\"", at: keyStart) }
+            // Objects are small in practice: a linear scan beats hashing every key.
+            for member in members where member.key == key {
+                throw error("duplicate member \"\(key)\"", at: keyStart)
+            }
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after the member name \"\(key)\"") }
             index += 1
@@ -110,26 +152,37 @@ struct JSONParser {
 
     private mutating func parseString() throws(SyntaxError) -> String {
         index += 1  // opening quote
-        var scalars = String.UnicodeScalarView()
-        var runStart = index
-        func flush(_ parser: JSONParser, upTo end: Int) {
-            if end > runStart { scalars.append(contentsOf: String(decoding: parser.bytes[runStart..<end], as: UTF8.self).unicodeScalars) }
+        let start = index
+        // Fast path: no escapes, the common case; one validated UTF-8 decode.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                index += 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw error("control character \(Self.show(byte)) inside a string (escape it)") }
+            index += 1
         }
+        guard index < bytes.count else { throw error("unexpected end of input inside a string") }
+        // Slow path: escapes. Collect UTF-8 bytes, then decode once.
+        var utf8: [UInt8] = Array(bytes[start..<index])
         while true {
-            guard let byte = peek() else { throw error("unexpected end of input inside a string") }
+            guard index < bytes.count else { throw error("unexpected end of input inside a string") }
+            let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
-                flush(self, upTo: index)
                 index += 1
-                return String(scalars)
+                return String(decoding: utf8, as: UTF8.self)
             case UInt8(ascii: "\\"):
-                flush(self, upTo: index)
                 index += 1
-                scalars.append(try parseEscape())
-                runStart = index
+                let scalar = try parseEscape()
+                Self.appendUTF8(scalar, to: &utf8)
             case 0..<0x20:
                 throw error("control character \(Self.show(byte)) inside a string (escape it)")
             default:
+                utf8.append(byte)
                 index += 1
             }
         }
@@ -199,30 +252,40 @@ struct JSONParser {
             guard let byte = peek(), Self.isDigit(byte) else { throw error("expected a digit in the exponent") }
             while let byte = peek(), Self.isDigit(byte) { index += 1 }
         }
-        return String(decoding: bytes[start..<index], as: UTF8.self)
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
     private mutating func expectWord(_ word: StaticString) throws(SyntaxError) {
-        let text = word.withUTF8Buffer { Array($0) }
-        guard bytes.count - index >= text.count, Array(bytes[index..<index + text.count]) == text else {
+        let count = word.utf8CodeUnitCount
+        let matches = bytes.count - index >= count
+            && word.withUTF8Buffer { expected in
+                (0..<count).allSatisfy { bytes[index + $0] == expected[$0] }
+            }
+        guard matches else {
             throw error("invalid literal, expected \(word) (JSON literals are lowercase; strings need double quotes)")
         }
-        index += text.count
+        index += count
     }
 
     // MARK: - Helpers
 
     private mutating func enter() throws(SyntaxError) {
         depth += 1
-        if depth > Self.maximumDepth { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+        if depth > depthLimit { throw error("nesting deeper than \(depthLimit) levels") }
     }
 
+    @inline(__always)
     private func peek(_ offset: Int = 0) -> UInt8? {
         index + offset < bytes.count ? bytes[index + offset] : nil
     }
 
+    @inline(__always)
     private mutating func skipWhitespace() {
-        while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            index += 1
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset. Only computed for an error: it
@@ -235,13 +298,33 @@ struct JSONParser {
             line += 1
             lineStart = position + 1
         }
-        let column = String(decoding: bytes[lineStart..<end], as: UTF8.self).count + 1
+        let column = String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<end]), as: UTF8.self).count + 1
         return (line, column)
     }
 
     private func error(_ reason: String, at offset: Int? = nil) -> SyntaxError {
         let (line, column) = position(of: offset ?? index)
         return SyntaxError(line: line, column: column, reason: reason)
+    }
+
+    private static func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
+        let value = scalar.value
+        switch value {
+        case 0..<0x80:
+            bytes.append(UInt8(value))
+        case 0x80..<0x800:
+            bytes.append(UInt8(0xC0 | (value >> 6)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        case 0x800..<0x10000:
+            bytes.append(UInt8(0xE0 | (value >> 12)))
+            bytes.append(UInt8(0x80 | ((value >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        default:
+            bytes.append(UInt8(0xF0 | (value >> 18)))
+            bytes.append(UInt8(0x80 | ((value >> 12) & 0x3F)))
+            bytes.append(UInt8(0x80 | ((value >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        }
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
@@ -258,5 +341,17 @@ struct JSONParser {
     private static func show(_ byte: UInt8) -> String {
         if byte >= 0x20 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
         return "0x" + String(byte, radix: 16, uppercase: true)
+    }
+}
+
+extension JSONValue {
+    /// Parses a document; `nil` when the bytes are not JSON (use `JSONParser` for the error).
+    public static func parse<Bytes: Sequence<UInt8>>(_ bytes: Bytes, maximumDepth: Int = 512) -> JSONValue? {
+        try? JSONParser.parse(contiguous: bytes, maximumDepth: maximumDepth)
+    }
+
+    /// Parses JSON text; `nil` when the text is not JSON.
+    public static func parse(_ text: String, maximumDepth: Int = 512) -> JSONValue? {
+        try? JSONParser.parse(text, maximumDepth: maximumDepth)
     }
 }

@@ -1,5 +1,6 @@
+import JSON
 import Testing
-@testable import RegistryAPI
+
 
 @Suite struct JSONParserTests {
     @Test(arguments: [
