@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Collects runners' outcomes and writes them in batches: one transaction per batch (see
+/// `GatewayStore.complete`). One write at a time; outcomes arriving meanwhile form the next batch.
+/// A failed write (database down) is retried with backoff: outcomes are never dropped.
+final class Completer: Sendable {
+    private let store: GatewayStore
+    private let batchSize: Int
+    private let delay: Duration
+    private let metrics: GatewayMetrics
+    private let logger: Logger
+    private let pending = Mutex<[JobOutcome]>([])
+    private let wake = WakeSignal()
+    private let isStopping = Atomic<Bool>(false)
+    /// Outcomes handed in but not yet written (for draining at shutdown).
+    private let unwritten = Atomic<Int>(0)
+
+    init(store: GatewayStore, batchSize: Int, delay: Duration, metrics: GatewayMetrics, logger: Logger) {
+        self.store = store
+        self.batchSize = batchSize
+        self.delay = delay
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func submit(_ outcome: JobOutcome) {
+        unwritten.add(1, ordering: .relaxed)
+        let count = pending.withLock { pending in
+            pending.append(outcome)
+            return pending.count
+        }
+        if count == 1 || count >= batchSize { wake.signal() }
+    }
+
+    var unwrittenCount: Int { unwritten.load(ordering: .relaxed) }
+
+    /// Ends `run()` once everything submitted so far is written.
+    func finish() {
+        isStopping.store(true, ordering: .relaxed)
+        wake.signal()
+    }
+
+    func run() async {
+        var backoff = 0.05
+        while true {
+            let count = pending.withLock { $0.count }
+            if count == 0 {
+                if isStopping.load(ordering: .relaxed) { return }
+                await wake.wait(timeout: .milliseconds(250))
+                continue
+            }
+            // Let a partial batch fill for a moment (under load it is full at once).
+            if count < batchSize && !isStopping.load(ordering: .relaxed) {
+                try? await Task.sleep(for: delay)
+            }
+            let limit = batchSize * 4
+            let outcomes = pending.withLock { pending -> [JobOutcome] in
+                let taken = Array(pending.prefix(limit))
+                pending.removeFirst(taken.count)
+                return taken
+            }
+            let batch = CompletionBatch(outcomes)
+            while true {
+                do {
+                    let updated = try await store.complete(batch)
+                    metrics.recordCompletionBatch(outcomes.count)
+                    metrics.recordLostLeases(outcomes.count - updated)
+                    if updated < outcomes.count {
+                        logger.warning("gateway.completion.lease_lost", metadata: ["jobs.lost": "\(outcomes.count - updated)"])
+                    }
+                    for outcome in outcomes { metrics.recordCompleted(outcome) }
+                    break
+                } catch {
+                    logger.error("gateway.completion.failed", metadata: [
+                        "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
+                    ])
+                    try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                    backoff = min(backoff * 2, 5)
+                }
+            }
+            backoff = 0.05
+            unwritten.subtract(outcomes.count, ordering: .relaxed)
+        }
+    }
+}
