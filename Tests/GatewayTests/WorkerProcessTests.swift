@@ -1,3 +1,4 @@
+import CurlHTTP
 import Foundation
 import Postgres
 import TestSupport
@@ -78,6 +79,51 @@ struct WorkerProcessTests {
             try await expectCountersAgree(h)
             #expect(try await h.count("SELECT count(*) FROM llm_gateway_waiters") == 0)
         }
+    }
+
+    @Test("The metrics server answers /metrics, /healthz and /readyz", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    func metricsServer() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-metered", provider: "openai")
+            let agent = try await h.addAgent("metered", model: "gpt-metered")
+            let port = try Self.freePort()
+            let worker = try GatewayProcess(h: h, workerID: "metered", arguments: ["--metrics-port", String(port), "--metrics-host", "127.0.0.1"])
+            try await Self.insertJobs(h, agent: agent, count: 5)
+            try await h.waitForAllJobs()
+            let http = try CurlHTTPClient()
+            defer { http.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            try await h.waitUntil(seconds: 30, "readyz 200") {
+                (try? await http.send(CurlHTTPRequest(url: base + "/readyz")))?.status == 200
+            }
+            #expect(try await http.send(CurlHTTPRequest(url: base + "/healthz")).status == 200)
+            let metrics = try await http.send(CurlHTTPRequest(url: base + "/metrics")).bodyText
+            #expect(metrics.contains("gateway_jobs_claimed_total 5"))
+            #expect(metrics.contains(#"gateway_jobs_completed_total{status="succeeded"} 5"#))
+            #expect(metrics.contains("gateway_provider_calls_total{"))
+            #expect(metrics.contains("gateway_provider_call_duration_seconds_bucket{"))
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+        }
+    }
+
+    /// A port that was free a moment ago (bound to 0, read back, closed).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        guard bound == 0 else { throw HarnessError.timeout("bind failed") }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     @Test("kill -9 of a worker: its jobs are rescued after the lease and every job succeeds", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
