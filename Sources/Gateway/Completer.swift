@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Postgres
 import Synchronization
 
 /// Collects runners' outcomes and writes them in batches: one transaction per batch (see
@@ -42,6 +43,44 @@ final class Completer: Sendable {
         wake.signal()
     }
 
+    /// Writes `outcomes`, retrying while the database is unreachable. A batch the server rejects
+    /// for its data (SQLSTATE class 22/23: a value no column accepts) is written one outcome at a
+    /// time so one bad outcome cannot block every other; an outcome rejected alone is logged and
+    /// dropped (its lease expires and the rescuer requeues the job).
+    private func write(_ outcomes: [JobOutcome], backoff: inout Double) async {
+        while true {
+            do {
+                let updated = try await store.complete(CompletionBatch(outcomes))
+                recordWritten(outcomes, updated: updated)
+                return
+            } catch let error as PostgresError where error.isDataError {
+                guard outcomes.count > 1 else {
+                    logger.error("gateway.completion.rejected", metadata: [
+                        "error": "\(error)", "job.id": "\(outcomes.first.map { String($0.job.id) } ?? "")",
+                    ])
+                    return
+                }
+                for outcome in outcomes { await write([outcome], backoff: &backoff) }
+                return
+            } catch {
+                logger.error("gateway.completion.failed", metadata: [
+                    "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
+                ])
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                backoff = min(backoff * 2, 5)
+            }
+        }
+    }
+
+    private func recordWritten(_ outcomes: [JobOutcome], updated: Int) {
+        metrics.recordCompletionBatch(outcomes.count)
+        metrics.recordLostLeases(outcomes.count - updated)
+        if updated < outcomes.count {
+            logger.warning("gateway.completion.lease_lost", metadata: ["jobs.lost": "\(outcomes.count - updated)"])
+        }
+        for outcome in outcomes { metrics.recordCompleted(outcome) }
+    }
+
     func run() async {
         var backoff = 0.05
         while true {
@@ -61,27 +100,17 @@ final class Completer: Sendable {
                 pending.removeFirst(taken.count)
                 return taken
             }
-            let batch = CompletionBatch(outcomes)
-            while true {
-                do {
-                    let updated = try await store.complete(batch)
-                    metrics.recordCompletionBatch(outcomes.count)
-                    metrics.recordLostLeases(outcomes.count - updated)
-                    if updated < outcomes.count {
-                        logger.warning("gateway.completion.lease_lost", metadata: ["jobs.lost": "\(outcomes.count - updated)"])
-                    }
-                    for outcome in outcomes { metrics.recordCompleted(outcome) }
-                    break
-                } catch {
-                    logger.error("gateway.completion.failed", metadata: [
-                        "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
-                    ])
-                    try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
-                    backoff = min(backoff * 2, 5)
-                }
-            }
+            await write(outcomes, backoff: &backoff)
             backoff = 0.05
             unwritten.subtract(outcomes.count, ordering: .relaxed)
         }
+    }
+}
+
+extension PostgresError {
+    /// The statement was rejected for the data it carried (data exception or integrity violation).
+    var isDataError: Bool {
+        guard kind == .server, let sqlState else { return false }
+        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23")
     }
 }
