@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 
 /// The worker's Prometheus metrics (through swift-metrics; the executable bootstraps the
 /// Prometheus factory). Names are documented in the README ("llm-gateway").
@@ -35,14 +36,44 @@ struct GatewayMetrics: Sendable {
     }
 
     /// One provider call: `gateway_provider_calls_total{provider,model,outcome,error_class}` and
-    /// `gateway_provider_call_duration_seconds{provider,model,outcome}`.
+    /// `gateway_provider_call_duration_seconds{provider,model,outcome}`. The handles are cached per
+    /// label set (the factory's lookup takes a lock and hashes every label).
     func recordCall(_ call: CallRecord) {
-        let outcome = call.success ? "success" : "error"
-        Counter(label: "gateway_provider_calls_total", dimensions: [
-            ("provider", call.provider), ("model", call.modelID), ("outcome", outcome), ("error_class", call.errorClass ?? ""),
-        ]).increment()
-        Timer(label: "gateway_provider_call_duration_seconds", dimensions: [
-            ("provider", call.provider), ("model", call.modelID), ("outcome", outcome),
-        ]).recordMilliseconds(call.latencyMilliseconds)
+        let key = CallKey(provider: call.provider, model: call.modelID, errorClass: call.success ? nil : (call.errorClass ?? ""))
+        let handles = callHandles.handles(for: key)
+        handles.counter.increment()
+        handles.timer.recordMilliseconds(call.latencyMilliseconds)
+    }
+
+    private let callHandles = CallHandles()
+}
+
+private struct CallKey: Hashable {
+    var provider: String
+    var model: String
+    /// nil = success.
+    var errorClass: String?
+}
+
+private final class CallHandles: Sendable {
+    struct Handles: Sendable {
+        let counter: Counter
+        let timer: Timer
+    }
+
+    private let cache = Mutex<[CallKey: Handles]>([:])
+
+    func handles(for key: CallKey) -> Handles {
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        let outcome = key.errorClass == nil ? "success" : "error"
+        let handles = Handles(
+            counter: Counter(label: "gateway_provider_calls_total", dimensions: [
+                ("provider", key.provider), ("model", key.model), ("outcome", outcome), ("error_class", key.errorClass ?? ""),
+            ]),
+            timer: Timer(label: "gateway_provider_call_duration_seconds", dimensions: [
+                ("provider", key.provider), ("model", key.model), ("outcome", outcome),
+            ]))
+        cache.withLock { $0[key] = handles }
+        return handles
     }
 }

@@ -142,7 +142,9 @@ struct GatewayStore: Sendable {
                                          ELSE i.status END,
                            attempt = CASE WHEN i.status = 'released' THEN j.attempt - 1 ELSE j.attempt END,
                            result = CASE WHEN i.status = 'released' THEN j.result ELSE i.result END,
-                           error = CASE WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
+                           -- a success clears the history of earlier failed attempts (the result counts them)
+                           error = CASE WHEN i.status = 'succeeded' THEN NULL
+                                        WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
                            run_at = CASE WHEN i.status = 'queued' THEN now() + i.delay_ms * interval '1 millisecond'
                                          ELSE j.run_at END,
                            started_at = CASE WHEN i.status = 'released' THEN NULL ELSE j.started_at END,
