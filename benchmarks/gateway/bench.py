@@ -226,7 +226,7 @@ def main():
                       f"{r['gateway_ms_per_job']:.3f}, postgres {r['postgres_ms_per_job']:.3f}, stub "
                       f"{r['stub_ms_per_job']:.3f}; gateway peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
         if "pgbench" in only:
-            r = pgbench(url, postmaster, max(options.jobs, 200_000), 20)
+            r = pgbench(url, postmaster, max(options.jobs, 400_000), 20)
             print(f"pgbench (same SQL, no provider call, 2 clients, 20 s): {r['jobs_per_s']:.0f} jobs/s; "
                   f"postgres {r['postgres_ms_per_job']:.3f} CPU ms/job; {r['pgbench']}", flush=True)
         if "latency" in only:

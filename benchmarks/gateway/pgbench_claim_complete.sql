@@ -11,9 +11,10 @@ UPDATE llm_jobs j SET status = 'running', attempt = j.attempt + 1, lease_owner =
 RETURNING j.id, j.agent_id, j.execution_id, j.step, j.request::text, j.attempt, j.max_attempts, j.error::text,
           j.cancel_requested_at IS NOT NULL;
 -- pgbench cannot carry the RETURNING rows into the next statement, so the completion picks this
--- client's running jobs again (the same rows, by the lease index).
+-- client's running jobs again (the same rows, by the lease index). JSON literals keep a space after
+-- each colon: pgbench would read ":null" as a variable.
 SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'attempt', attempt, 'status', 'succeeded',
-         'result', '{"content":"Stub reply to: hello","tool_calls":[],"finish_reason":"stop","refusal":null,"model":"bench-model","provider":"openai","fallback_depth":0,"usage":{"input_tokens":12,"output_tokens":9,"cached_input_tokens":null,"cache_creation_input_tokens":null,"reasoning_tokens":null},"cost":0.00012,"provider_request_id":"req_1","response_id":"chatcmpl-1","warnings":[],"attempts":1}'::jsonb,
+         'result', '{"content": "Stub reply to: hello","tool_calls": [],"finish_reason": "stop","refusal": null,"model": "bench-model","provider": "openai","fallback_depth": 0,"usage": {"input_tokens": 12,"output_tokens": 9,"cached_input_tokens": null,"cache_creation_input_tokens": null,"reasoning_tokens": null},"cost": 0.00012,"provider_request_id": "req_1","response_id": "chatcmpl-1","warnings": [],"attempts": 1}'::jsonb,
          'error', NULL)), '[]')::text AS jobs,
        coalesce(jsonb_agg(jsonb_build_object('job_id', id, 'execution_id', NULL, 'agent_id', agent_id,
          'provider', 'openai', 'model_id', 'bench-model', 'fallback_depth', 0, 'attempt', attempt, 'outcome', 'success',
