@@ -47,6 +47,7 @@ final class ConfigCache: Sendable {
 
     /// Reloads everything.
     func reloadAll() async throws {
+        let started = ContinuousClock.now
         let models = try await ModelRepository(pool: pool).all()
         let providers = try await ProviderRepository(pool: pool).all()
         let agentRows = try await pool.query(Self.agentSelect(where: nil)).rows
@@ -64,6 +65,7 @@ final class ConfigCache: Sendable {
         snapshot.cooldowns = cooldowns
         state.withLock { $0 = snapshot }
         logger.debug("gateway.config.reloaded", metadata: [
+            "config.reload_ms": "\((ContinuousClock.now - started).milliseconds)",
             "config.agents": "\(agents.count)", "config.models": "\(snapshot.models.count)",
             "config.providers": "\(snapshot.providers.count)", "config.cooldowns": "\(cooldowns.count)",
         ])

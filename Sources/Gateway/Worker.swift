@@ -256,8 +256,10 @@ public final class Worker: Sendable {
         for await event in events {
             switch event {
             case .listening(let isReconnect):
-                // Notifications sent while the listener was down are lost: resynchronise.
-                if isReconnect { await reload { try await self.cache.reloadAll() } }
+                // Notifications sent before LISTEN took effect (the first load at start may have
+                // raced it) or while the listener was down are lost: resynchronise.
+                await reload { try await self.cache.reloadAll() }
+                if isReconnect { logger.notice("gateway.listener.resynchronised") }
                 claimWake.signal()
             case .notification(let notification):
                 switch notification.channel {
