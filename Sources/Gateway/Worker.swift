@@ -24,6 +24,8 @@ public final class Worker: Sendable {
     private let held = Mutex<[Int64: JobHandle]>([:])
     private let stopping = Atomic<Bool>(false)
     private let ready = Atomic<Bool>(false)
+    private let configLoaded = Atomic<Bool>(false)
+    private let configWake = WakeSignal()
 
     /// Connections the worker's pool opens (plus one for the listener).
     public static let poolConnections = 4
@@ -72,9 +74,7 @@ public final class Worker: Sendable {
             configuration: listenerConfiguration, channels: ["llm_jobs_new", "llm_jobs_cancel", "switchboard_config"],
             logger: logger)
         let events = listener.events()
-        try await cache.reloadAll()
-        ready.store(true, ordering: .relaxed)
-        logger.info("gateway.started", metadata: [
+        logger.info("gateway.starting", metadata: [
             "worker.id": "\(configuration.workerID)", "worker.concurrency": "\(configuration.concurrency)",
             "worker.batch_size": "\(configuration.batchSize)", "worker.lease_seconds": "\(configuration.leaseDuration.seconds)",
         ])
@@ -108,6 +108,12 @@ public final class Worker: Sendable {
             background.addTask { await self.every(.seconds(3600)) { _ = try await self.store.ensurePartitions() } }
             background.addTask { await self.every(.seconds(5)) { self.metrics.recordQueueDepth(try await self.store.readyJobCount()) } }
 
+            // The configuration is loaded once LISTEN is in place, so no change can slip between
+            // the load and the first notification.
+            while !configLoaded.load(ordering: .acquiring) && !stopping.load(ordering: .relaxed) {
+                await configWake.wait(timeout: .milliseconds(100))
+            }
+            ready.store(true, ordering: .relaxed)
             await claimLoop(runner)
             await drain()
             listener.stop()
@@ -256,10 +262,20 @@ public final class Worker: Sendable {
         for await event in events {
             switch event {
             case .listening(let isReconnect):
-                // Notifications sent before LISTEN took effect (the first load at start may have
-                // raced it) or while the listener was down are lost: resynchronise.
-                await reload { try await self.cache.reloadAll() }
+                // The first load happens here, after LISTEN; notifications sent while the
+                // listener was down are lost, so a reconnect reloads everything.
+                while !Task.isCancelled {
+                    do {
+                        try await cache.reloadAll()
+                        break
+                    } catch {
+                        logger.error("gateway.config.reload_failed", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
                 if isReconnect { logger.notice("gateway.listener.resynchronised") }
+                configLoaded.store(true, ordering: .releasing)
+                configWake.signal()
                 claimWake.signal()
             case .notification(let notification):
                 switch notification.channel {
