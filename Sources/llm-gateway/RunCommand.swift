@@ -96,6 +96,14 @@ struct RunCommand: AsyncParsableCommand {
         let port = metricsPort ?? env("GATEWAY_METRICS_PORT", Int.init) ?? 9464
         guard (0...65_535).contains(port) else { throw ValidationError("--metrics-port must be 0-65535") }
 
+        let openFiles = ProcessLimits.prepare()
+        if openFiles >= 0 && openFiles < configuration.concurrency + 64 {
+            logger.warning("gateway.open_file_limit_low", metadata: [
+                "process.open_files": "\(openFiles)", "worker.concurrency": "\(configuration.concurrency)",
+                "fix": "raise the hard limit (ulimit -Hn / LimitNOFILE) above --concurrency + 64",
+            ])
+        }
+
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 

@@ -93,6 +93,39 @@ struct JobExecutionTests {
         }
     }
 
+    @Test("llm_jobs_done is notified only for jobs someone waits on (llm_job_waiters)")
+    func longPollNotification() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-awaited", provider: "openai")
+            let agent = try await h.addAgent("awaited", model: "gpt-awaited")
+            let listener = PostgresListener(configuration: h.database, channels: ["llm_jobs_done"])
+            let events = listener.events()
+            defer { listener.stop() }
+            var iterator = events.makeAsyncIterator()
+            guard case .listening = await iterator.next() else {
+                Issue.record("listener did not start")
+                return
+            }
+            let (unwatched, watched) = try await h.withWorker { _ in
+                let unwatched = try await h.enqueue(agent: agent, text: "nobody waits")
+                try await h.waitForAllJobs()
+                let watched = try await h.enqueue(agent: agent, text: "someone waits", runAt: "2999-01-01T00:00:00Z")
+                // What the registry's long-poll does: register, then the job runs.
+                try await h.pool.execute("INSERT INTO llm_job_waiters (job_id, waiter) VALUES (\(watched), 'registry-1')")
+                try await h.pool.execute("UPDATE llm_jobs SET run_at = now() WHERE id = \(watched)")
+                try await h.waitForAllJobs()
+                return (unwatched, watched)
+            }
+            // The first notification is the watched job's: the unwatched one, finished earlier, sent none.
+            guard case .notification(let notification) = await iterator.next() else {
+                Issue.record("no notification")
+                return
+            }
+            #expect(notification.payload.split(separator: ",").map(String.init) == [String(watched)])
+            #expect(unwatched != watched)
+        }
+    }
+
     @Test("Priority order is honoured and a future run_at is not claimed")
     func priorityAndRunAt() async throws {
         try await GatewayHarness.run { h in
