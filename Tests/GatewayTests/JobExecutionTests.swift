@@ -93,6 +93,34 @@ struct JobExecutionTests {
         }
     }
 
+    @Test("A change whose notification was lost is picked up when the listener reconnects")
+    func resyncOnListenerReconnect() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-old", provider: "openai")
+            try await h.addModel("gpt-new", provider: "openai")
+            let agent = try await h.addAgent("resynced", model: "gpt-old")
+            try await h.withWorker { worker in
+                #expect(worker.configSnapshot.agents[agent]?.configuration.modelID == "gpt-old")
+                // A change that sends no notification (as if sent while the listener was down).
+                try await h.pool.execute("ALTER TABLE agents DISABLE TRIGGER agents_notify_config_update")
+                try await h.setAgentModel(agent, model: "gpt-new")
+                try await h.pool.execute("ALTER TABLE agents ENABLE TRIGGER agents_notify_config_update")
+                #expect(worker.configSnapshot.agents[agent]?.configuration.modelID == "gpt-old")
+                // Drop the worker's LISTEN connection: it reconnects and reloads everything.
+                try await h.pool.query("""
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = current_database() AND query LIKE 'LISTEN%'
+                    """)
+                try await h.waitUntil(seconds: 20, "resynchronised") {
+                    worker.configSnapshot.agents[agent]?.configuration.modelID == "gpt-new"
+                }
+                let job = try await h.enqueue(agent: agent)
+                try await h.waitForAllJobs()
+                #expect(try await h.job(job).result?["model"]?.string == "gpt-new")
+            }
+        }
+    }
+
     @Test("llm_jobs_done is notified only for jobs someone waits on (llm_job_waiters)")
     func longPollNotification() async throws {
         try await GatewayHarness.run { h in

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import Gateway
 import Postgres
 import Testing
@@ -79,6 +80,38 @@ struct LeaseTests {
             // A cancel request is reported by the heartbeat.
             try await h.pool.execute("UPDATE llm_jobs SET cancel_requested_at = now() WHERE id = \(alive)")
             #expect(try await a.heartbeat(lease: .seconds(60)) == [alive])
+        }
+    }
+}
+
+@Suite("Gateway: completer")
+struct CompleterTests {
+    @Test("One outcome the database rejects does not block the others in its batch")
+    func poisonOutcomeIsIsolated() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-lease", provider: "openai")
+            let agent = try await h.addAgent("poisoned", model: "gpt-lease")
+            let good = try await h.enqueue(agent: agent)
+            let bad = try await h.enqueue(agent: agent)
+            let store = GatewayStore(pool: h.pool, workerID: "c")
+            let claimed = try await store.claim(limit: 10, lease: .seconds(30))
+            #expect(claimed.count == 2)
+            var logger = Logger(label: "completer-test")
+            logger.logLevel = .critical
+            let completer = Completer(store: store, batchSize: 8, delay: .milliseconds(20), metrics: GatewayMetrics(), logger: logger)
+            let running = Task { await completer.run() }
+            for job in claimed {
+                var outcome = LeaseTests.outcome(job)
+                // model_usage_input_tokens_check rejects a negative token count.
+                if job.id == bad { outcome.calls[0].inputTokens = -1 }
+                completer.submit(outcome)
+            }
+            completer.finish()
+            await running.value
+            #expect(try await h.job(good).status == "succeeded")
+            #expect(try await h.job(bad).status == "running")  // left to the rescuer when its lease expires
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 1)
+            try await expectCountersAgree(h)
         }
     }
 }
