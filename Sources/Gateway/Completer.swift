@@ -18,7 +18,14 @@ final class Completer: Sendable {
     /// Outcomes handed in but not yet written (for draining at shutdown).
     private let unwritten = Atomic<Int>(0)
 
-    init(store: GatewayStore, batchSize: Int, delay: Duration, metrics: GatewayMetrics, logger: Logger) {
+    /// Told the ids of jobs whose outcome was written (or given up on).
+    private let onWritten: @Sendable ([Int64]) -> Void
+
+    init(
+        store: GatewayStore, batchSize: Int, delay: Duration, metrics: GatewayMetrics, logger: Logger,
+        onWritten: @escaping @Sendable ([Int64]) -> Void = { _ in }
+    ) {
+        self.onWritten = onWritten
         self.store = store
         self.batchSize = batchSize
         self.delay = delay
@@ -101,6 +108,7 @@ final class Completer: Sendable {
                 return taken
             }
             await write(outcomes, backoff: &backoff)
+            onWritten(outcomes.map(\.job.id))
             backoff = 0.05
             unwritten.subtract(outcomes.count, ordering: .relaxed)
         }

@@ -6,10 +6,13 @@ import Providers
 struct ErrorHistory {
     /// Earlier attempts' entries, as JSON text, oldest first.
     private(set) var previousAttempts: [String] = []
+    /// Provider calls among them (lease_expired entries written by the rescuer name no model).
+    private(set) var previousCalls = 0
 
     init(json: String?) {
         guard let json, let value = JSONValue.parse(json), let attempts = value["attempts"]?.arrayValue else { return }
         previousAttempts = attempts.map { $0.encodedString() }
+        previousCalls = attempts.filter { $0["model"]?.stringValue != nil }.count
     }
 
     func document(code: String, message: String, job: ClaimedJob, calls: [CallRecord], skipped: [SkippedModel]) -> String {

@@ -51,12 +51,14 @@ struct GatewayStore: Sendable {
 
     // MARK: Heartbeat and rescue
 
-    /// Extends every lease this worker holds; returns its jobs whose cancel was requested.
-    func heartbeat(lease: Duration) async throws -> [Int64] {
+    /// Extends the leases of `jobs` (the ones this process holds: a worker restarted under the
+    /// same id must not keep its previous life's jobs alive); returns those whose cancel was requested.
+    func heartbeat(_ jobs: [Int64], lease: Duration) async throws -> [Int64] {
+        guard !jobs.isEmpty else { return [] }
         let sql: SQL = """
             WITH beat AS (
                 UPDATE llm_jobs SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
-                 WHERE status = 'running' AND lease_owner = \(workerID)
+                 WHERE id = ANY(\(jobs.map(String.init))::bigint[]) AND status = 'running' AND lease_owner = \(workerID)
                 RETURNING id, cancel_requested_at)
             SELECT id FROM beat WHERE cancel_requested_at IS NOT NULL
             """

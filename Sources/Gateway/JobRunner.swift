@@ -71,7 +71,7 @@ struct JobRunner: Sendable {
                     metrics.recordCall(call)
                     let result = ResultDocument.make(
                         response: response, candidate: candidate, cost: call.cost,
-                        attempts: history.previousAttempts.count + calls.count)
+                        attempts: history.previousCalls + calls.count)
                     return JobOutcome(job: job, disposition: .succeeded(result: result), calls: calls)
                 } catch {
                     let elapsed = ContinuousClock.now - clock

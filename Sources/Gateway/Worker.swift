@@ -22,6 +22,9 @@ public final class Worker: Sendable {
     private let claimWake = WakeSignal()
     private let slotsWake = WakeSignal()
     private let held = Mutex<[Int64: JobHandle]>([:])
+    /// Jobs claimed and not yet completed (held by a runner or waiting for the completer): the
+    /// ones the heartbeat extends.
+    private let leased = LeasedJobs()
     private let stopping = Atomic<Bool>(false)
     private let ready = Atomic<Bool>(false)
     private let configLoaded = Atomic<Bool>(false)
@@ -38,8 +41,10 @@ public final class Worker: Sendable {
         http = try CurlHTTPClient()
         store = GatewayStore(pool: pool, workerID: configuration.workerID)
         cache = ConfigCache(pool: pool, logger: logger)
+        let leased = self.leased
         completer = Completer(
-            store: store, batchSize: configuration.batchSize, delay: configuration.completionDelay, metrics: metrics, logger: logger)
+            store: store, batchSize: configuration.batchSize, delay: configuration.completionDelay, metrics: metrics, logger: logger,
+            onWritten: { ids in leased.remove(ids) })
         cooldownTracker = CooldownTracker(threshold: configuration.cooldownThreshold, window: configuration.cooldownWindow)
     }
 
@@ -203,6 +208,7 @@ public final class Worker: Sendable {
 
     private func start(_ job: ClaimedJob, _ runner: JobRunner) {
         let handle = JobHandle(jobID: job.id)
+        leased.insert(job.id)
         let count = held.withLock { held in
             held[job.id] = handle
             return held.count
@@ -242,7 +248,7 @@ public final class Worker: Sendable {
     // MARK: Heartbeat, rescue, notifications
 
     private func heartbeat() async throws {
-        let cancelled = try await store.heartbeat(lease: configuration.leaseDuration)
+        let cancelled = try await store.heartbeat(leased.all, lease: configuration.leaseDuration)
         for id in cancelled { held.withLock { $0[id] }?.stop(.cancelRequested) }
     }
 
@@ -333,4 +339,13 @@ public final class Worker: Sendable {
             }
         }
     }
+}
+
+/// Jobs claimed and not yet completed.
+final class LeasedJobs: Sendable {
+    private let ids = Mutex<Set<Int64>>([])
+
+    func insert(_ id: Int64) { _ = ids.withLock { $0.insert(id) } }
+    func remove(_ removed: [Int64]) { ids.withLock { ids in for id in removed { ids.remove(id) } } }
+    var all: [Int64] { ids.withLock { Array($0) } }
 }
