@@ -17,7 +17,7 @@ struct WorkerProcessTests {
 
         init(h: GatewayHarness, workerID: String, arguments: [String]) throws {
             log = FileManager.default.temporaryDirectory.appendingPathComponent("llm-gateway-test-\(workerID)-\(UUID().uuidString.prefix(6)).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = WorkerProcessTests.executable
             process.arguments = ["run", "--worker-id", workerID, "--metrics-port", "0", "--poll-interval", "0.2"] + arguments
             var environment = ProcessInfo.processInfo.environment
