@@ -121,6 +121,30 @@ struct JobExecutionTests {
         }
     }
 
+    @Test("Database connections killed mid-run: the worker reconnects and every job succeeds once")
+    func survivesConnectionLoss() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("stub-steady-latency-20ms", provider: "openai")
+            let agent = try await h.addAgent("steady", model: "stub-steady-latency-20ms")
+            for index in 0..<200 { try await h.enqueue(agent: agent, text: "job \(index)") }
+            try await h.withWorker { _ in
+                try await h.waitUntil("some jobs done") {
+                    try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded'") >= 40
+                }
+                // Every other backend of this database: the worker's pool and its listener.
+                try await h.pool.query("""
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    """)
+                try await h.waitForAllJobs(seconds: 60)
+            }
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded' AND attempt = 1") == 200)
+            #expect(h.stats().requests(model: "stub-steady-latency-20ms") == 200)
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 200)
+            try await expectCountersAgree(h)
+        }
+    }
+
     @Test("llm_jobs_done is notified only for jobs someone waits on (llm_job_waiters)")
     func longPollNotification() async throws {
         try await GatewayHarness.run { h in
