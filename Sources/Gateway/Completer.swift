@@ -101,16 +101,20 @@ final class Completer: Sendable {
             if count < batchSize && !isStopping.load(ordering: .relaxed) {
                 try? await Task.sleep(for: delay)
             }
-            let limit = batchSize * 4
-            let outcomes = pending.withLock { pending -> [JobOutcome] in
-                let taken = Array(pending.prefix(limit))
-                pending.removeFirst(taken.count)
+            // Take everything (O(1) swap) and write it in transactions of at most 4 batches.
+            let taken = pending.withLock { pending -> [JobOutcome] in
+                var taken: [JobOutcome] = []
+                swap(&taken, &pending)
                 return taken
             }
-            await write(outcomes, backoff: &backoff)
-            onWritten(outcomes.map(\.job.id))
-            backoff = 0.05
-            unwritten.subtract(outcomes.count, ordering: .relaxed)
+            let limit = batchSize * 4
+            for start in stride(from: 0, to: taken.count, by: limit) {
+                let outcomes = Array(taken[start..<min(start + limit, taken.count)])
+                await write(outcomes, backoff: &backoff)
+                backoff = 0.05
+                unwritten.subtract(outcomes.count, ordering: .relaxed)
+                onWritten(outcomes.map(\.job.id))
+            }
         }
     }
 }

@@ -55,11 +55,19 @@ struct GatewayStore: Sendable {
     /// same id must not keep its previous life's jobs alive); returns those whose cancel was requested.
     func heartbeat(_ jobs: [Int64], lease: Duration) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
+        // SKIP LOCKED: a row the completer is finishing right now needs no extension, and a
+        // heartbeat that never waits cannot deadlock with the completer (measured: a plain UPDATE
+        // of thousands of leases deadlocked with a completion batch under load).
         let sql: SQL = """
-            WITH beat AS (
-                UPDATE llm_jobs SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
+            WITH mine AS (
+                SELECT id FROM llm_jobs
                  WHERE id = ANY(\(jobs.map(String.init))::bigint[]) AND status = 'running' AND lease_owner = \(workerID)
-                RETURNING id, cancel_requested_at)
+                 ORDER BY id
+                   FOR UPDATE SKIP LOCKED
+            ), beat AS (
+                UPDATE llm_jobs j SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
+                  FROM mine WHERE j.id = mine.id
+                RETURNING j.id, j.cancel_requested_at)
             SELECT id FROM beat WHERE cancel_requested_at IS NOT NULL
             """
         return try await pool.query(sql).rows.map { try $0.decode(at: 0) }

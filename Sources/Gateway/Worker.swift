@@ -42,9 +42,13 @@ public final class Worker: Sendable {
         store = GatewayStore(pool: pool, workerID: configuration.workerID)
         cache = ConfigCache(pool: pool, logger: logger)
         let leased = self.leased
+        let slotsWake = self.slotsWake
         completer = Completer(
             store: store, batchSize: configuration.batchSize, delay: configuration.completionDelay, metrics: metrics, logger: logger,
-            onWritten: { ids in leased.remove(ids) })
+            onWritten: { ids in
+                leased.remove(ids)
+                slotsWake.signal()
+            })
         cooldownTracker = CooldownTracker(threshold: configuration.cooldownThreshold, window: configuration.cooldownWindow)
     }
 
@@ -156,7 +160,11 @@ public final class Worker: Sendable {
         var idleRegistered = false
         var failures = 0
         while !stopping.load(ordering: .relaxed) {
-            let free = configuration.concurrency - inFlight
+            // Back-pressure: outcomes the completer has not written yet beyond a few batches take
+            // slots too, so a slow database slows claiming instead of piling up outcomes whose
+            // leases could expire.
+            let completionBacklog = max(0, completer.unwrittenCount - 4 * configuration.batchSize)
+            let free = configuration.concurrency - inFlight - completionBacklog
             if free <= 0 {
                 if idleRegistered {
                     try? await store.unregisterIdle()

@@ -200,14 +200,49 @@ def latency(url, samples):
     return {"samples": samples, "p50_ms": p50, "p99_ms": p99, "max_ms": worst}
 
 
+def claim_buffers(url):
+    """Shared buffers hit+read by the claim's picking SELECT (rolled back): flat = queue healthy."""
+    plan = psql(url, "BEGIN; EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id FROM llm_jobs WHERE status = 'queued' "
+                     "AND run_at <= now() AND attempt < max_attempts ORDER BY priority DESC, run_at, id LIMIT 64 "
+                     "FOR UPDATE SKIP LOCKED; ROLLBACK;")
+    import json
+    top = json.loads(plan[plan.index("["):plan.rindex("]") + 1])[0]["Plan"]
+    return top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+
+
+def sustained(url, postmaster, minutes, jobs):
+    """One worker for `minutes` on a large backlog: completions per minute and claim buffers."""
+    reset(url)
+    psql(url, file=os.path.join(HERE, "jobs.sql"), variables={"njobs": jobs})
+    psql(url, "VACUUM ANALYZE llm_jobs")
+    before = claim_buffers(url)
+    pg0 = postgres_cpu(postmaster)
+    worker = start_worker(url, "bench-sustained", 256, 64)
+    samples = []
+    for minute in range(minutes):
+        time.sleep(60)
+        samples.append(claim_buffers(url))
+    gateway_cpu = proc_cpu(worker.pid)
+    stop(worker)
+    pg1 = postgres_cpu(postmaster)
+    rows = psql(url, "SELECT count(*) FROM model_usage GROUP BY date_trunc('minute', created_at) ORDER BY 1")
+    per_minute = psql(url, "SELECT string_agg(n::text, ',' ORDER BY m) FROM (SELECT date_trunc('minute', created_at) m, "
+                           "count(*) n FROM model_usage GROUP BY 1) s")
+    done = int(psql(url, "SELECT count(*) FROM model_usage"))
+    return {"per_minute": per_minute, "claim_buffers": [before] + samples, "jobs": done,
+            "gateway_ms_per_job": gateway_cpu * 1000 / max(done, 1), "postgres_ms_per_job": (pg1 - pg0) * 1000 / max(done, 1)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--inflight-jobs", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--only", default="throughput,pgbench,latency,inflight")
-    parser.add_argument("--perf", action="store_true", help="perf record the 1-worker run's gateway for 5 s")
+    parser.add_argument("--only", default="throughput,pgbench,latency,inflight",
+                        help="comma-separated; also: sustained (not in the default set)")
+    parser.add_argument("--sustained-minutes", type=int, default=5)
+    parser.add_argument("--sustained-jobs", type=int, default=1_000_000)
     options = parser.parse_args()
     url = os.environ["DATABASE_URL"]
     postmaster = int(os.environ["BENCH_POSTMASTER_PID"])
@@ -233,6 +268,12 @@ def main():
             r = latency(url, 300)
             print(f"enqueue->start with an idle worker ({r['samples']} single inserts 20 ms apart): "
                   f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms", flush=True)
+        if "sustained" in only:
+            r = sustained(url, postmaster, options.sustained_minutes, options.sustained_jobs)
+            print(f"sustained, 1 worker, {options.sustained_minutes} min on a {options.sustained_jobs} backlog: "
+                  f"{r['jobs']} jobs; completions per wall-clock minute {r['per_minute']}; claim buffers "
+                  f"(start, then after each minute) {r['claim_buffers']}; CPU ms/job gateway {r['gateway_ms_per_job']:.3f}, "
+                  f"postgres {r['postgres_ms_per_job']:.3f}", flush=True)
         if "inflight" in only:
             stop(stub)
             stub = start_stub(port, 1000)
