@@ -225,7 +225,6 @@ def sustained(url, postmaster, minutes, jobs):
     gateway_cpu = proc_cpu(worker.pid)
     stop(worker)
     pg1 = postgres_cpu(postmaster)
-    rows = psql(url, "SELECT count(*) FROM model_usage GROUP BY date_trunc('minute', created_at) ORDER BY 1")
     per_minute = psql(url, "SELECT string_agg(n::text, ',' ORDER BY m) FROM (SELECT date_trunc('minute', created_at) m, "
                            "count(*) n FROM model_usage GROUP BY 1) s")
     done = int(psql(url, "SELECT count(*) FROM model_usage"))
