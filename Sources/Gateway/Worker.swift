@@ -123,6 +123,9 @@ public final class Worker: Sendable {
                 await configWake.wait(timeout: .milliseconds(100))
             }
             ready.store(true, ordering: .relaxed)
+            logger.info("gateway.ready", metadata: [
+                "config.agents": "\(cache.snapshot.agents.count)", "config.models": "\(cache.snapshot.models.count)",
+            ])
             await claimLoop(runner)
             await drain()
             listener.stop()
