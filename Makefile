@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the product, `make test` runs every test.
 # Both install what they need (as root) and work offline once installed.
-.PHONY: run test deps build migrate stop-db bench bench-registry bench-native clean
+.PHONY: run test deps build migrate stop-db bench bench-registry bench-native bench-providers bench-gateway clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,6 +27,10 @@ stop-db:
 # CPU cost of the native layers (CurlHTTP, Postgres) against a local hold server and libpq from C.
 bench-native: deps
 	@scripts/bench-native.sh
+
+# llm-gateway end to end (release build, throwaway cluster, provider-stub): see benchmarks/gateway/bench.py.
+bench-gateway: deps
+	@scripts/bench-gateway.sh
 
 clean:
 	rm -rf .build

@@ -94,6 +94,28 @@ let package = Package(
         // `make bench-native`: CPU per request/wakeup of CurlHTTP and per query of Postgres (release build, not a test).
         .executableTarget(name: "bench-native", dependencies: ["CurlHTTP", "Postgres"], path: "benchmarks/native/swift"),
 
+        // The llm-gateway worker: claimer, runners, batch completer, heartbeat/rescuer, config cache,
+        // metrics server. `llm-gateway` is its thin executable.
+        .target(name: "Gateway", dependencies: [
+            "Postgres", "Providers", "Catalog", "CurlHTTP", "Storage",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "llm-gateway", dependencies: [
+            "Gateway", "Postgres", "CurlHTTP",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
         // Shared test helpers: a fresh database per test, the repository's paths.
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport"),
 
@@ -118,6 +140,10 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "GatewayTests", dependencies: [
+            "Gateway", "Storage", "Catalog", "Postgres", "Providers", "CurlHTTP", "ProviderStub", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import Postgres
+import Synchronization
+
+/// Collects runners' outcomes and writes them in batches: one transaction per batch (see
+/// `GatewayStore.complete`). One write at a time; outcomes arriving meanwhile form the next batch.
+/// A failed write (database down) is retried with backoff: outcomes are never dropped.
+final class Completer: Sendable {
+    private let store: GatewayStore
+    private let batchSize: Int
+    private let delay: Duration
+    private let metrics: GatewayMetrics
+    private let logger: Logger
+    private let pending = Mutex<[JobOutcome]>([])
+    private let wake = WakeSignal()
+    private let isStopping = Atomic<Bool>(false)
+    /// Outcomes handed in but not yet written (for draining at shutdown).
+    private let unwritten = Atomic<Int>(0)
+
+    /// Told the ids of jobs whose outcome was written (or given up on).
+    private let onWritten: @Sendable ([Int64]) -> Void
+
+    init(
+        store: GatewayStore, batchSize: Int, delay: Duration, metrics: GatewayMetrics, logger: Logger,
+        onWritten: @escaping @Sendable ([Int64]) -> Void = { _ in }
+    ) {
+        self.onWritten = onWritten
+        self.store = store
+        self.batchSize = batchSize
+        self.delay = delay
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func submit(_ outcome: JobOutcome) {
+        unwritten.add(1, ordering: .relaxed)
+        let count = pending.withLock { pending in
+            pending.append(outcome)
+            return pending.count
+        }
+        if count == 1 || count >= batchSize { wake.signal() }
+    }
+
+    var unwrittenCount: Int { unwritten.load(ordering: .relaxed) }
+
+    /// Ends `run()` once everything submitted so far is written.
+    func finish() {
+        isStopping.store(true, ordering: .relaxed)
+        wake.signal()
+    }
+
+    /// Writes `outcomes`, retrying while the database is unreachable. A batch the server rejects
+    /// for its data (SQLSTATE class 22/23: a value no column accepts) is written one outcome at a
+    /// time so one bad outcome cannot block every other; an outcome rejected alone is logged and
+    /// dropped (its lease expires and the rescuer requeues the job).
+    private func write(_ outcomes: [JobOutcome], backoff: inout Double) async {
+        while true {
+            do {
+                let updated = try await store.complete(CompletionBatch(outcomes))
+                recordWritten(outcomes, updated: updated)
+                return
+            } catch let error as PostgresError where error.isDataError {
+                guard outcomes.count > 1 else {
+                    logger.error("gateway.completion.rejected", metadata: [
+                        "error": "\(error)", "job.id": "\(outcomes.first.map { String($0.job.id) } ?? "")",
+                    ])
+                    return
+                }
+                for outcome in outcomes { await write([outcome], backoff: &backoff) }
+                return
+            } catch {
+                logger.error("gateway.completion.failed", metadata: [
+                    "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
+                ])
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                backoff = min(backoff * 2, 5)
+            }
+        }
+    }
+
+    private func recordWritten(_ outcomes: [JobOutcome], updated: Int) {
+        metrics.recordCompletionBatch(outcomes.count)
+        metrics.recordLostLeases(outcomes.count - updated)
+        if updated < outcomes.count {
+            logger.warning("gateway.completion.lease_lost", metadata: ["jobs.lost": "\(outcomes.count - updated)"])
+        }
+        for outcome in outcomes { metrics.recordCompleted(outcome) }
+    }
+
+    func run() async {
+        var backoff = 0.05
+        while true {
+            let count = pending.withLock { $0.count }
+            if count == 0 {
+                if isStopping.load(ordering: .relaxed) { return }
+                await wake.wait(timeout: .milliseconds(250))
+                continue
+            }
+            // Let a partial batch fill for a moment (under load it is full at once).
+            if count < batchSize && !isStopping.load(ordering: .relaxed) {
+                try? await Task.sleep(for: delay)
+            }
+            // Take everything (O(1) swap) and write it in transactions of at most 4 batches.
+            let taken = pending.withLock { pending -> [JobOutcome] in
+                var taken: [JobOutcome] = []
+                swap(&taken, &pending)
+                return taken
+            }
+            let limit = batchSize * 4
+            for start in stride(from: 0, to: taken.count, by: limit) {
+                let outcomes = Array(taken[start..<min(start + limit, taken.count)])
+                await write(outcomes, backoff: &backoff)
+                backoff = 0.05
+                unwritten.subtract(outcomes.count, ordering: .relaxed)
+                onWritten(outcomes.map(\.job.id))
+            }
+        }
+    }
+}
+
+extension PostgresError {
+    /// The statement was rejected for the data it carried (data exception or integrity violation).
+    var isDataError: Bool {
+        guard kind == .server, let sqlState else { return false }
+        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23")
+    }
+}

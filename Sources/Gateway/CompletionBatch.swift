@@ -1,0 +1,160 @@
+import Foundation
+
+/// The JSON documents one completion transaction binds: job states, usage rows, and the counter
+/// deltas pre-aggregated per key (so each counter row is upserted once per batch).
+struct CompletionBatch: Sendable {
+    var jobsJSON = ""
+    var usageJSON = ""
+    var agentCountersJSON = ""
+    var executionCountersJSON = ""
+
+    private struct CounterKey: Hashable, Comparable {
+        var executionID: String
+        var agentID: String
+        var provider: String
+        var modelID: String
+
+        static func < (lhs: CounterKey, rhs: CounterKey) -> Bool {
+            (lhs.executionID, lhs.agentID, lhs.provider, lhs.modelID) < (rhs.executionID, rhs.agentID, rhs.provider, rhs.modelID)
+        }
+    }
+
+    private struct Counters {
+        var requests = 0
+        var successes = 0
+        var errors = 0
+        var fallbackRequests = 0
+        var inputTokens = 0
+        var outputTokens = 0
+        var cachedInputTokens = 0
+        var cacheCreationInputTokens = 0
+        var reasoningTokens = 0
+        var pricedRequests = 0
+        var cost = Decimal(0)
+        var latencySum = 0
+
+        mutating func add(_ call: CallRecord) {
+            requests += 1
+            if call.success { successes += 1 } else { errors += 1 }
+            if call.fallbackDepth > 0 { fallbackRequests += 1 }
+            inputTokens += call.inputTokens ?? 0
+            outputTokens += call.outputTokens ?? 0
+            cachedInputTokens += call.cachedInputTokens ?? 0
+            cacheCreationInputTokens += call.cacheCreationInputTokens ?? 0
+            reasoningTokens += call.reasoningTokens ?? 0
+            if let value = call.cost {
+                pricedRequests += 1
+                cost += value
+            }
+            latencySum += call.latencyMilliseconds
+        }
+    }
+
+    init(_ outcomes: [JobOutcome]) {
+        let ordered = outcomes.sorted { $0.job.id < $1.job.id }  // row locks in id order
+        var jobs = JSONWriter(capacity: 256 * ordered.count)
+        jobs.beginArray()
+        var usage = JSONWriter(capacity: 384 * ordered.count)
+        usage.beginArray()
+        var usageRows = 0
+        var agentCounters: [CounterKey: Counters] = [:]
+        var executionCounters: [CounterKey: Counters] = [:]
+        for outcome in ordered {
+            let job = outcome.job
+            jobs.beginObject()
+            jobs.member("id", Int(job.id))
+            jobs.member("attempt", job.attempt)
+            jobs.member("status", outcome.statusText)
+            switch outcome.disposition {
+            case .succeeded(let result):
+                jobs.key("result"); jobs.raw(result)
+                jobs.key("error"); jobs.null()
+            case .failed(let error):
+                jobs.key("result"); jobs.null()
+                jobs.key("error"); jobs.raw(error)
+            case .requeued(let delay, let error):
+                jobs.key("result"); jobs.null()
+                jobs.key("error"); jobs.raw(error)
+                jobs.member("delay_ms", delay.milliseconds)
+            case .cancelled(let error):
+                jobs.key("result"); jobs.null()
+                jobs.key("error")
+                if let error { jobs.raw(error) } else { jobs.null() }
+            case .released:
+                break
+            }
+            jobs.endObject()
+
+            let agentID = job.agentID.uuidString.lowercased()
+            let executionID = job.executionID?.uuidString.lowercased()
+            for call in outcome.calls {
+                usageRows += 1
+                usage.beginObject()
+                usage.member("job_id", Int(job.id))
+                usage.member("execution_id", executionID)
+                usage.member("agent_id", agentID)
+                usage.member("provider", call.provider)
+                usage.member("model_id", call.modelID)
+                usage.member("fallback_depth", call.fallbackDepth)
+                usage.member("attempt", job.attempt)
+                usage.member("outcome", call.success ? "success" : "error")
+                usage.member("error_class", call.errorClass)
+                usage.member("http_status", call.httpStatus)
+                usage.member("input_tokens", call.inputTokens)
+                usage.member("output_tokens", call.outputTokens)
+                usage.member("cached_input_tokens", call.cachedInputTokens)
+                usage.member("cache_creation_input_tokens", call.cacheCreationInputTokens)
+                usage.member("reasoning_tokens", call.reasoningTokens)
+                usage.member("cost", call.cost)
+                usage.member("latency_ms", call.latencyMilliseconds)
+                usage.member("provider_request_id", call.providerRequestID)
+                usage.member("started_at", Timestamp.rfc3339(call.startedAt))
+                usage.member("finished_at", Timestamp.rfc3339(max(call.finishedAt, call.startedAt)))
+                usage.endObject()
+
+                let agentKey = CounterKey(executionID: "", agentID: agentID, provider: call.provider, modelID: call.modelID)
+                agentCounters[agentKey, default: Counters()].add(call)
+                if let executionID {
+                    var executionKey = agentKey
+                    executionKey.executionID = executionID
+                    executionCounters[executionKey, default: Counters()].add(call)
+                }
+            }
+        }
+        jobs.endArray()
+        usage.endArray()
+        jobsJSON = ordered.isEmpty ? "" : jobs.string
+        usageJSON = usageRows == 0 ? "" : usage.string
+        agentCountersJSON = Self.countersJSON(agentCounters, withExecution: false)
+        executionCountersJSON = Self.countersJSON(executionCounters, withExecution: true)
+    }
+
+    /// Sorted by key (the SQL also orders by the primary key, so locks are taken in key order).
+    private static func countersJSON(_ counters: [CounterKey: Counters], withExecution: Bool) -> String {
+        guard !counters.isEmpty else { return "" }
+        var writer = JSONWriter(capacity: 256 * counters.count)
+        writer.beginArray()
+        for (key, value) in counters.sorted(by: { $0.key < $1.key }) {
+            writer.beginObject()
+            if withExecution { writer.member("execution_id", key.executionID) }
+            writer.member("agent_id", key.agentID)
+            writer.member("provider", key.provider)
+            writer.member("model_id", key.modelID)
+            writer.member("requests", value.requests)
+            writer.member("successes", value.successes)
+            writer.member("errors", value.errors)
+            writer.member("fallback_requests", value.fallbackRequests)
+            writer.member("input_tokens", value.inputTokens)
+            writer.member("output_tokens", value.outputTokens)
+            writer.member("cached_input_tokens", value.cachedInputTokens)
+            writer.member("cache_creation_input_tokens", value.cacheCreationInputTokens)
+            writer.member("reasoning_tokens", value.reasoningTokens)
+            writer.member("priced_requests", value.pricedRequests)
+            writer.member("cost", value.cost)
+            writer.member("latency_ms_sum", value.latencySum)
+            writer.endObject()
+        }
+        writer.endArray()
+        return writer.string
+    }
+}

@@ -1,0 +1,364 @@
+import Foundation
+import Postgres
+
+/// Every statement the worker runs. All batched: one claim, one heartbeat, one rescue and one
+/// completion transaction per batch, whatever the batch size.
+struct GatewayStore: Sendable {
+    let pool: PostgresPool
+    let workerID: String
+
+    // MARK: Claim
+
+    /// Claims up to `limit` ready jobs in one statement (the single-table layout of 0006/0013).
+    /// A queued row whose attempts are used up is never claimed (the attempt check would fail
+    /// the whole statement); completion and rescue never leave one behind.
+    func claim(limit: Int, lease: Duration) async throws -> [ClaimedJob] {
+        let sql: SQL = """
+            WITH c AS (
+                SELECT id FROM llm_jobs
+                 WHERE status = 'queued' AND run_at <= now() AND attempt < max_attempts
+                 ORDER BY priority DESC, run_at, id
+                 LIMIT \(limit)
+                   FOR UPDATE SKIP LOCKED)
+            UPDATE llm_jobs j
+               SET status = 'running', attempt = j.attempt + 1, lease_owner = \(workerID),
+                   lease_expires_at = now() + \(lease.seconds) * interval '1 second',
+                   started_at = now(), updated_at = now()
+              FROM c
+             WHERE j.id = c.id
+            RETURNING j.id, j.agent_id, j.execution_id, j.step, j.request::text, j.attempt, j.max_attempts,
+                      j.error::text, j.cancel_requested_at IS NOT NULL
+            """
+        return try await pool.query(sql).rows.map(ClaimedJob.init(row:))
+    }
+
+    /// Registers this worker as idle, so the next insert of a ready job NOTIFYs `llm_jobs_new`.
+    func registerIdle() async throws {
+        try await pool.execute("""
+            INSERT INTO llm_gateway_waiters (worker_id) VALUES (\(workerID))
+            ON CONFLICT (worker_id) DO UPDATE SET since = now()
+            """)
+    }
+
+    func unregisterIdle() async throws {
+        try await pool.execute("DELETE FROM llm_gateway_waiters WHERE worker_id = \(workerID)")
+    }
+
+    /// Rows of killed workers only cost an occasional needless NOTIFY; drop those older than a minute.
+    func removeStaleWaiters() async throws {
+        try await pool.execute("DELETE FROM llm_gateway_waiters WHERE since < now() - interval '1 minute'")
+    }
+
+    // MARK: Heartbeat and rescue
+
+    /// Extends the leases of `jobs` (the ones this process holds: a worker restarted under the
+    /// same id must not keep its previous life's jobs alive); returns those whose cancel was requested.
+    func heartbeat(_ jobs: [Int64], lease: Duration) async throws -> [Int64] {
+        guard !jobs.isEmpty else { return [] }
+        // SKIP LOCKED: a row the completer is finishing right now needs no extension, and a
+        // heartbeat that never waits cannot deadlock with the completer (measured: a plain UPDATE
+        // of thousands of leases deadlocked with a completion batch under load).
+        let sql: SQL = """
+            WITH mine AS (
+                SELECT id FROM llm_jobs
+                 WHERE id = ANY(\(jobs.map(String.init))::bigint[]) AND status = 'running' AND lease_owner = \(workerID)
+                 ORDER BY id
+                   FOR UPDATE SKIP LOCKED
+            ), beat AS (
+                UPDATE llm_jobs j SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
+                  FROM mine WHERE j.id = mine.id
+                RETURNING j.id, j.cancel_requested_at)
+            SELECT id FROM beat WHERE cancel_requested_at IS NOT NULL
+            """
+        return try await pool.query(sql).rows.map { try $0.decode(at: 0) }
+    }
+
+    /// Requeues (or fails, or cancels) up to `limit` jobs whose lease expired, whoever held them.
+    /// The attempt was counted at claim; a job out of attempts fails with `lease_expired`.
+    func rescueExpired(limit: Int) async throws -> (requeued: Int, finished: Int) {
+        try await pool.withTransaction { connection in
+            let sql: SQL = """
+                WITH expired AS (
+                    SELECT id FROM llm_jobs
+                     WHERE status = 'running' AND lease_expires_at < now()
+                     ORDER BY lease_expires_at
+                     LIMIT \(limit)
+                       FOR UPDATE SKIP LOCKED)
+                UPDATE llm_jobs j
+                   SET status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+                                     WHEN j.attempt >= j.max_attempts THEN 'failed'
+                                     ELSE 'queued' END,
+                       finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL OR j.attempt >= j.max_attempts
+                                          THEN now() END,
+                       error = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.error ELSE jsonb_build_object(
+                                   'code', CASE WHEN j.attempt >= j.max_attempts THEN 'lease_expired'
+                                                ELSE coalesce(j.error->>'code', 'lease_expired') END,
+                                   'message', 'the lease of worker ' || coalesce(j.lease_owner, '?')
+                                              || ' expired during job attempt ' || j.attempt || ' of ' || j.max_attempts,
+                                   'attempts', coalesce(j.error->'attempts', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+                                       'job_attempt', j.attempt, 'model', NULL, 'provider', NULL, 'fallback_depth', NULL,
+                                       'outcome', 'error', 'error_class', 'lease_expired', 'http_status', NULL,
+                                       'message', 'lease of worker ' || coalesce(j.lease_owner, '?') || ' expired',
+                                       'latency_ms', NULL, 'started_at', j.started_at)),
+                                   'skipped', coalesce(j.error->'skipped', '[]'::jsonb)) END,
+                       run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                  FROM expired e
+                 WHERE j.id = e.id
+                RETURNING j.id, j.execution_id::text, j.status
+                """
+            let rows = try await connection.query(sql).rows
+            var finishedIDs: [String] = []
+            var executions: [String] = []
+            var requeued = 0
+            for row in rows {
+                let status: String = try row.decode(at: 2)
+                if status == "queued" {
+                    requeued += 1
+                } else {
+                    finishedIDs.append(String(try row.decode(at: 0, as: Int64.self)))
+                    if let execution: String = try row.decode(at: 1) { executions.append(execution) }
+                }
+            }
+            try await notifyDone(finishedIDs, on: connection)
+            try await finaliseExecutions(executions, on: connection)
+            if requeued > 0 {
+                try await connection.query(
+                    "SELECT pg_notify('llm_jobs_new', '') WHERE EXISTS (SELECT 1 FROM llm_gateway_waiters)")
+            }
+            return (requeued, finishedIDs.count)
+        }
+    }
+
+    // MARK: Completion
+
+    /// Writes a batch of outcomes in one transaction: job rows (guarded by lease and attempt),
+    /// one usage row per call, the sharded counter upserts (pre-aggregated, in key order), the
+    /// long-poll wake-up when someone waits, and the finalisation of finished executions.
+    /// Returns how many job rows were updated (the rest had lost their lease).
+    func complete(_ batch: CompletionBatch) async throws -> Int {
+        try await pool.withTransaction { connection in
+            var updated = 0
+            var finishedIDs: [String] = []
+            var executions: [String] = []
+            if !batch.jobsJSON.isEmpty {
+                let sql: SQL = """
+                    WITH input AS (
+                        SELECT * FROM jsonb_to_recordset(\(PostgresJSONText(batch.jobsJSON)))
+                            AS i(id bigint, attempt integer, status text, result jsonb, error jsonb, delay_ms bigint))
+                    UPDATE llm_jobs j
+                       SET status = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NOT NULL
+                                         THEN 'cancelled'
+                                         WHEN i.status = 'released' THEN 'queued'
+                                         ELSE i.status END,
+                           attempt = CASE WHEN i.status = 'released' THEN j.attempt - 1 ELSE j.attempt END,
+                           result = CASE WHEN i.status = 'released' THEN j.result ELSE i.result END,
+                           -- a success clears the history of earlier failed attempts (the result counts them)
+                           error = CASE WHEN i.status = 'succeeded' THEN NULL
+                                        WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
+                           run_at = CASE WHEN i.status = 'queued' THEN now() + i.delay_ms * interval '1 millisecond'
+                                         ELSE j.run_at END,
+                           started_at = CASE WHEN i.status = 'released' THEN NULL ELSE j.started_at END,
+                           finished_at = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NULL
+                                              THEN NULL ELSE now() END,
+                           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                      FROM input i
+                     WHERE j.id = i.id AND j.status = 'running' AND j.lease_owner = \(workerID) AND j.attempt = i.attempt
+                    RETURNING j.id, j.execution_id::text, j.status
+                    """
+                let rows = try await connection.query(sql).rows
+                updated = rows.count
+                for row in rows {
+                    let status: String = try row.decode(at: 2)
+                    guard status == "succeeded" || status == "failed" || status == "cancelled" else { continue }
+                    finishedIDs.append(String(try row.decode(at: 0, as: Int64.self)))
+                    if let execution: String = try row.decode(at: 1) { executions.append(execution) }
+                }
+            }
+            if !batch.usageJSON.isEmpty {
+                try await connection.execute("""
+                    INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
+                                             outcome, error_class, http_status, input_tokens, output_tokens,
+                                             cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
+                                             latency_ms, worker_id, provider_request_id, started_at, finished_at)
+                    SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
+                           u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
+                           u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
+                           u.latency_ms, \(workerID), u.provider_request_id, u.started_at, u.finished_at
+                      FROM jsonb_to_recordset(\(PostgresJSONText(batch.usageJSON)))
+                        AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
+                             fallback_depth integer, attempt integer, outcome text, error_class text, http_status integer,
+                             input_tokens integer, output_tokens integer, cached_input_tokens integer,
+                             cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
+                             latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz)
+                    """)
+            }
+            if !batch.agentCountersJSON.isEmpty {
+                try await connection.execute("""
+                    INSERT INTO agent_usage_daily AS c
+                           (agent_id, day, provider, model_id, shard, requests, successes, errors, fallback_requests,
+                            input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens,
+                            reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at)
+                    SELECT d.agent_id, (now() AT TIME ZONE 'UTC')::date, d.provider, d.model_id,
+                           (hashtext(\(workerID)) & 15)::smallint, d.requests, d.successes, d.errors,
+                           d.fallback_requests, d.input_tokens, d.output_tokens, d.cached_input_tokens,
+                           d.cache_creation_input_tokens, d.reasoning_tokens, d.priced_requests, d.cost,
+                           d.latency_ms_sum, now()
+                      FROM jsonb_to_recordset(\(PostgresJSONText(batch.agentCountersJSON))) AS d(\(Self.counterColumns))
+                     ORDER BY d.agent_id, d.provider, d.model_id
+                    ON CONFLICT (agent_id, day, provider, model_id, shard) DO UPDATE SET
+                        \(Self.counterUpdates)
+                    """)
+            }
+            if !batch.executionCountersJSON.isEmpty {
+                try await connection.execute("""
+                    INSERT INTO execution_usage AS c
+                           (execution_id, agent_id, provider, model_id, shard, requests, successes, errors,
+                            fallback_requests, input_tokens, output_tokens, cached_input_tokens,
+                            cache_creation_input_tokens, reasoning_tokens, priced_requests, cost, latency_ms_sum,
+                            last_used_at)
+                    SELECT d.execution_id, d.agent_id, d.provider, d.model_id, (hashtext(\(workerID)) & 15)::smallint,
+                           d.requests, d.successes, d.errors, d.fallback_requests, d.input_tokens, d.output_tokens,
+                           d.cached_input_tokens, d.cache_creation_input_tokens, d.reasoning_tokens,
+                           d.priced_requests, d.cost, d.latency_ms_sum, now()
+                      FROM jsonb_to_recordset(\(PostgresJSONText(batch.executionCountersJSON)))
+                        AS d(execution_id uuid, \(Self.counterColumns))
+                     ORDER BY d.execution_id, d.agent_id, d.provider, d.model_id
+                    ON CONFLICT (execution_id, agent_id, provider, model_id, shard) DO UPDATE SET
+                        \(Self.counterUpdates)
+                    """)
+            }
+            try await notifyDone(finishedIDs, on: connection)
+            try await finaliseExecutions(executions, on: connection)
+            return updated
+        }
+    }
+
+    private static let counterColumns: SQL = """
+        agent_id uuid, provider text, model_id text, requests bigint, successes bigint, errors bigint,
+        fallback_requests bigint, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
+        cache_creation_input_tokens bigint, reasoning_tokens bigint, priced_requests bigint, cost numeric,
+        latency_ms_sum bigint
+        """
+
+    private static let counterUpdates: SQL = """
+        requests = c.requests + EXCLUDED.requests,
+        successes = c.successes + EXCLUDED.successes,
+        errors = c.errors + EXCLUDED.errors,
+        fallback_requests = c.fallback_requests + EXCLUDED.fallback_requests,
+        input_tokens = c.input_tokens + EXCLUDED.input_tokens,
+        output_tokens = c.output_tokens + EXCLUDED.output_tokens,
+        cached_input_tokens = c.cached_input_tokens + EXCLUDED.cached_input_tokens,
+        cache_creation_input_tokens = c.cache_creation_input_tokens + EXCLUDED.cache_creation_input_tokens,
+        reasoning_tokens = c.reasoning_tokens + EXCLUDED.reasoning_tokens,
+        priced_requests = c.priced_requests + EXCLUDED.priced_requests,
+        cost = c.cost + EXCLUDED.cost,
+        latency_ms_sum = c.latency_ms_sum + EXCLUDED.latency_ms_sum,
+        last_used_at = greatest(c.last_used_at, EXCLUDED.last_used_at)
+        """
+
+    /// `pg_notify('llm_jobs_done', '<id>,<id>,…')` in payloads under 7,000 bytes, only when a
+    /// long-poller waits on one of the jobs.
+    private func notifyDone(_ ids: [String], on connection: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        var payloads: [String] = []
+        var current = ""
+        for id in ids {
+            if !current.isEmpty && current.utf8.count + id.utf8.count + 1 > 7000 {
+                payloads.append(current)
+                current = ""
+            }
+            current += current.isEmpty ? id : "," + id
+        }
+        if !current.isEmpty { payloads.append(current) }
+        try await connection.query("""
+            SELECT pg_notify('llm_jobs_done', p) FROM unnest(\(payloads)) AS p
+             WHERE EXISTS (SELECT 1 FROM llm_job_waiters WHERE job_id = ANY(\(ids)::bigint[]))
+            """)
+    }
+
+    /// Finishes every execution among `ids` whose jobs are all terminal: status from its jobs,
+    /// models_used from execution_usage. Completers of one execution serialise on a transaction
+    /// advisory lock (taken in id order: no deadlock; memory only: no row write), and the check
+    /// runs in a later statement, whose snapshot sees the other completer's committed jobs, so the
+    /// last one to finish always finalises.
+    func finaliseExecutions(_ ids: [String], on connection: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        let unique = Array(Set(ids)).sorted()
+        try await connection.query("""
+            SELECT pg_advisory_xact_lock(hashtextextended(e.id::text, 8813))
+              FROM (SELECT unnest(\(unique)::uuid[]) AS id ORDER BY 1) e
+            """)
+        try await connection.query("""
+            WITH done AS (
+                SELECT e.id,
+                       CASE WHEN bool_or(j.status = 'failed') THEN 'failed'
+                            WHEN bool_or(j.status = 'cancelled') THEN 'cancelled'
+                            ELSE 'succeeded' END AS status
+                  FROM workflow_executions e
+                  JOIN llm_jobs j ON j.execution_id = e.id
+                 WHERE e.id = ANY(\(unique)::uuid[]) AND e.status = 'running'
+                 GROUP BY e.id
+                HAVING bool_and(j.status IN ('succeeded', 'failed', 'cancelled'))
+            ), per_model AS (
+                SELECT u.execution_id, u.agent_id, u.model_id,
+                       jsonb_build_object(
+                           'requests', sum(u.requests), 'successes', sum(u.successes), 'errors', sum(u.errors),
+                           'input_tokens', sum(u.input_tokens), 'output_tokens', sum(u.output_tokens),
+                           'cached_input_tokens', sum(u.cached_input_tokens),
+                           'cost', CASE WHEN sum(u.priced_requests) > 0 THEN sum(u.cost) END,
+                           'unpriced_requests', sum(u.requests) - sum(u.priced_requests)) AS totals
+                  FROM execution_usage u JOIN done d ON d.id = u.execution_id
+                 GROUP BY u.execution_id, u.agent_id, u.model_id
+            ), per_agent AS (
+                SELECT execution_id, agent_id, jsonb_object_agg(model_id, totals) AS models
+                  FROM per_model GROUP BY execution_id, agent_id
+            ), used AS (
+                SELECT d.id, coalesce(jsonb_object_agg(a.agent_id::text, a.models) FILTER (WHERE a.agent_id IS NOT NULL),
+                                      '{}'::jsonb) AS models_used
+                  FROM done d LEFT JOIN per_agent a ON a.execution_id = d.id
+                 GROUP BY d.id
+            )
+            UPDATE workflow_executions e
+               SET status = d.status, finished_at = now(), updated_at = now(), models_used = u.models_used
+              FROM done d JOIN used u ON u.id = d.id
+             WHERE e.id = d.id AND e.status = 'running'
+            """)
+    }
+
+    // MARK: Cooldowns, partitions, settings, queue depth
+
+    /// Cools a model down for every worker and tells them (they reload their cooldowns).
+    func coolDown(_ key: CooldownKey, for duration: Duration, errorClass: String, reason: String) async throws {
+        try await pool.query("""
+            WITH up AS (
+                INSERT INTO llm_model_cooldowns (provider, model_id, until, error_class, reason, worker_id, updated_at)
+                VALUES (\(key.provider), \(key.modelID), now() + \(duration.seconds) * interval '1 second',
+                        \(errorClass), \(reason), \(workerID), now())
+                ON CONFLICT (provider, model_id) DO UPDATE
+                   SET until = greatest(llm_model_cooldowns.until, EXCLUDED.until), error_class = EXCLUDED.error_class,
+                       reason = EXCLUDED.reason, worker_id = EXCLUDED.worker_id, updated_at = now()
+                RETURNING 1)
+            SELECT pg_notify('switchboard_config', '{"table":"llm_model_cooldowns"}') FROM up
+            """)
+    }
+
+    func ensurePartitions() async throws -> Int {
+        try await pool.query("SELECT model_usage_ensure_partitions(7)").rows.first?.decode(at: 0) ?? 0
+    }
+
+    /// `autovacuum` and `autovacuum_naptime` as the server runs them.
+    func autovacuumSettings() async throws -> (enabled: Bool, naptimeSeconds: Double) {
+        let row = try await pool.query("""
+            SELECT current_setting('autovacuum') = 'on',
+                   extract(epoch FROM current_setting('autovacuum_naptime')::interval)::float8
+            """).rows.first
+        return (try row?.decode(at: 0) ?? false, try row?.decode(at: 1) ?? 60)
+    }
+
+    /// Ready jobs, counted up to 100,000 (a bounded index scan, never the whole backlog).
+    func readyJobCount() async throws -> Int {
+        try await pool.query("""
+            SELECT count(*) FROM (SELECT 1 FROM llm_jobs WHERE status = 'queued' AND run_at <= now() LIMIT 100001) s
+            """).rows.first?.decode(at: 0) ?? 0
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// One provider call made for a job: a `model_usage` row and an entry of the error history.
+struct CallRecord: Sendable {
+    var provider: String
+    var modelID: String
+    var fallbackDepth: Int
+    var success: Bool
+    /// ProviderErrorClass raw value (or `cancelled`); nil on success.
+    var errorClass: String?
+    var httpStatus: Int?
+    var message: String?
+    var inputTokens: Int?
+    var outputTokens: Int?
+    var cachedInputTokens: Int?
+    var cacheCreationInputTokens: Int?
+    var reasoningTokens: Int?
+    /// Exact USD; nil when the price (or the token count) is unknown.
+    var cost: Decimal?
+    var latencyMilliseconds: Int
+    var providerRequestID: String?
+    var startedAt: Date
+    var finishedAt: Date
+    /// Whether the error class is one that retrying can fix (for the requeue decision).
+    var transient: Bool
+}
+
+/// A model of the chain that was not called, and why.
+struct SkippedModel: Sendable, Equatable {
+    enum Reason: String, Sendable {
+        case retired
+        case providerDisabled = "provider_disabled"
+        case missingCredentials = "missing_credentials"
+        case contextTooSmall = "context_too_small"
+        case coolingDown = "cooling_down"
+        case unknownModel = "unknown_model"
+    }
+
+    var modelID: String
+    var provider: String?
+    var reason: Reason
+}
+
+/// What a runner hands to the completer.
+struct JobOutcome: Sendable {
+    enum Disposition: Sendable {
+        /// `result` is the contract's result document.
+        case succeeded(result: String)
+        /// `error` is the contract's error document (with the whole history).
+        case failed(error: String)
+        /// Every usable model failed transiently: back to the queue after `delay`, history kept.
+        case requeued(delay: Duration, error: String)
+        /// Cancel requested: no further attempt; the history so far is kept in `error`.
+        case cancelled(error: String?)
+        /// Graceful shutdown: back to the queue without spending the attempt.
+        case released
+    }
+
+    var job: ClaimedJob
+    var disposition: Disposition
+    /// Calls made during this claim, in order; each becomes a model_usage row.
+    var calls: [CallRecord]
+
+    var statusText: String {
+        switch disposition {
+        case .succeeded: return "succeeded"
+        case .failed: return "failed"
+        case .requeued: return "queued"
+        case .cancelled: return "cancelled"
+        case .released: return "released"
+        }
+    }
+}

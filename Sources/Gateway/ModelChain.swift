@@ -1,0 +1,88 @@
+import Catalog
+import Foundation
+import Providers
+
+/// One model of an agent's chain that may be called now.
+struct ChainCandidate: Sendable {
+    var model: LLMModel
+    var provider: Provider
+    /// Index in the agent's chain (0 = primary): `model_usage.fallback_depth`.
+    var depth: Int
+}
+
+/// Resolves an agent's chain against the cached catalog: which models to call, in order, and
+/// which to skip with the reason (recorded in the job's error `skipped` list).
+enum ModelChain {
+    static func resolve(
+        _ configuration: ModelConfiguration, snapshot: ConfigSnapshot, credentials: CredentialResolver,
+        estimatedPromptTokens: Int, now: Date = Date()
+    ) -> (candidates: [ChainCandidate], skipped: [SkippedModel]) {
+        var candidates: [ChainCandidate] = []
+        var skipped: [SkippedModel] = []
+        for (depth, modelID) in configuration.modelChain.enumerated() {
+            guard let model = snapshot.models[modelID] else {
+                skipped.append(SkippedModel(modelID: modelID, provider: nil, reason: .unknownModel))
+                continue
+            }
+            func skip(_ reason: SkippedModel.Reason) {
+                skipped.append(SkippedModel(modelID: modelID, provider: model.provider, reason: reason))
+            }
+            if model.status == .retired { skip(.retired); continue }
+            guard let provider = snapshot.providers[model.provider] else { skip(.providerDisabled); continue }
+            if !provider.enabled { skip(.providerDisabled); continue }
+            if !credentials.hasCredentials(for: provider) { skip(.missingCredentials); continue }
+            if let until = snapshot.cooldowns[CooldownKey(provider: provider.name, modelID: modelID)], until > now {
+                skip(.coolingDown)
+                continue
+            }
+            if let window = model.contextWindow, window > 0, estimatedPromptTokens > window {
+                skip(.contextTooSmall)
+                continue
+            }
+            candidates.append(ChainCandidate(model: model, provider: provider, depth: depth))
+        }
+        return (candidates, skipped)
+    }
+
+    /// A deliberately generous prompt-size estimate, made before any call: 1 token per 4 UTF-8
+    /// bytes of text (English averages ~4.2 characters per token for GPT/Claude tokenizers;
+    /// bytes over-count non-ASCII text, which errs towards a larger model), plus 4 tokens per
+    /// message for role and framing, 85 per image (a low-detail image tile), the tool
+    /// definitions' JSON at the same rate, and 16 for the reply priming.
+    static func estimatePromptTokens(_ request: ChatRequest) -> Int {
+        var bytes = 0
+        var tokens = 16
+        for message in request.messages {
+            tokens += 4
+            for part in message.content {
+                switch part {
+                case .text(let text): bytes += text.utf8.count
+                case .image: tokens += 85
+                }
+            }
+            for call in message.toolCalls { bytes += call.name.utf8.count + call.arguments.utf8.count }
+        }
+        for tool in request.tools {
+            bytes += tool.name.utf8.count + (tool.description?.utf8.count ?? 0) + tool.parameters.encoded().count
+        }
+        return tokens + (bytes + 3) / 4
+    }
+
+    /// The agent's sampling parameters under the job's own, clamped to what the catalog says
+    /// the model accepts.
+    static func effectiveRequest(_ request: ChatRequest, configuration: ModelConfiguration, model: LLMModel) -> ChatRequest {
+        var effective = request
+        effective.temperature = request.temperature ?? configuration.temperature
+        effective.maxTokens = request.maxTokens ?? configuration.maxTokens
+        effective.topP = request.topP ?? configuration.topP
+        effective.frequencyPenalty = request.frequencyPenalty ?? configuration.frequencyPenalty
+        effective.presencePenalty = request.presencePenalty ?? configuration.presencePenalty
+        if let temperature = effective.temperature, model.minTemperature <= model.maxTemperature {
+            effective.temperature = min(max(temperature, model.minTemperature), model.maxTemperature)
+        }
+        if let maxTokens = effective.maxTokens, let limit = model.maxOutputTokens, limit > 0 {
+            effective.maxTokens = min(maxTokens, limit)
+        }
+        return effective
+    }
+}

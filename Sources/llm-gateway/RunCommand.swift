@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import CurlHTTP
+import Gateway
+import Hummingbird
+import Logging
+import Metrics
+import Postgres
+import Prometheus
+import ServiceLifecycle
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Claim and run jobs until SIGTERM/SIGINT.",
+        discussion: """
+            Every option has an environment equivalent (flags win): DATABASE_URL, GATEWAY_WORKER_ID, \
+            GATEWAY_CONCURRENCY, GATEWAY_BATCH_SIZE, GATEWAY_LEASE_SECONDS, GATEWAY_POLL_INTERVAL, \
+            GATEWAY_GRACE_PERIOD, GATEWAY_METRICS_PORT, LOG_LEVEL. Provider keys come from the variables \
+            named by llm_providers.api_key_env.
+            """)
+
+    @Option(help: "PostgreSQL URL or conninfo (default: DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "Worker id used in leases and usage rows (default: <host>-<pid>).")
+    var workerID: String?
+
+    @Option(help: "Most jobs (provider calls) in flight at once (default 256).")
+    var concurrency: Int?
+
+    @Option(help: "Most jobs per claim and per completion transaction (default 64).")
+    var batchSize: Int?
+
+    @Option(help: "Lease length in seconds; heartbeats every third of it (default 60).")
+    var leaseSeconds: Double?
+
+    @Option(help: "Idle poll interval in seconds (NOTIFY usually wakes the worker first; default 1).")
+    var pollInterval: Double?
+
+    @Option(help: "Seconds in-flight calls may run after SIGTERM before they are released (default 30).")
+    var gracePeriod: Double?
+
+    @Option(help: "Port of /metrics, /healthz, /readyz (default 9464; 0 = no metrics server).")
+    var metricsPort: Int?
+
+    @Option(help: "Interface of the metrics server.")
+    var metricsHost = "0.0.0.0"
+
+    @Option(help: "Retries of the same model after a transient error (default 2).")
+    var maxRetries: Int?
+
+    @Option(help: "First retry delay in milliseconds, doubled per retry with full jitter (default 250).")
+    var retryBaseMs: Int?
+
+    @Option(help: "Base requeue delay in milliseconds when every model failed transiently (default 2000).")
+    var requeueBaseMs: Int?
+
+    @Option(help: "Per-call timeout in seconds (the provider's request timeout when shorter; default 60).")
+    var callTimeout: Double?
+
+    @Option(help: "Seconds a model is skipped by every worker after repeated transient failures (default 60).")
+    var cooldownSeconds: Double?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        func env<T>(_ name: String, _ parse: (String) -> T?) -> T? { environment[name].flatMap(parse) }
+        func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }
+
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "llm-gateway")
+        logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+
+        let database: PostgresConfiguration
+        if let databaseURL {
+            database = PostgresConfiguration(connectionString: databaseURL, applicationName: "llm-gateway")
+        } else {
+            database = try PostgresConfiguration.fromEnvironment(environment, applicationName: "llm-gateway")
+        }
+
+        let defaults = GatewayConfiguration()
+        let lease = leaseSeconds ?? env("GATEWAY_LEASE_SECONDS", Double.init) ?? 60
+        guard lease >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
+        let configuration = GatewayConfiguration(
+            workerID: workerID ?? environment["GATEWAY_WORKER_ID"] ?? defaults.workerID,
+            concurrency: concurrency ?? env("GATEWAY_CONCURRENCY", Int.init) ?? defaults.concurrency,
+            batchSize: batchSize ?? env("GATEWAY_BATCH_SIZE", Int.init) ?? defaults.batchSize,
+            leaseDuration: seconds(lease),
+            pollInterval: seconds(pollInterval ?? env("GATEWAY_POLL_INTERVAL", Double.init) ?? 1),
+            gracePeriod: seconds(gracePeriod ?? env("GATEWAY_GRACE_PERIOD", Double.init) ?? 30),
+            maxRetriesPerModel: maxRetries ?? defaults.maxRetriesPerModel,
+            retryBaseDelay: .milliseconds(retryBaseMs ?? 250),
+            callTimeout: seconds(callTimeout ?? 60),
+            requeueBaseDelay: .milliseconds(requeueBaseMs ?? 2000),
+            cooldownDuration: seconds(cooldownSeconds ?? 60),
+            environment: environment)
+        let port = metricsPort ?? env("GATEWAY_METRICS_PORT", Int.init) ?? 9464
+        guard (0...65_535).contains(port) else { throw ValidationError("--metrics-port must be 0-65535") }
+
+        let openFiles = ProcessLimits.prepareForManyConnections()
+        if openFiles >= 0 && openFiles < configuration.concurrency + 64 {
+            logger.warning("gateway.open_file_limit_low", metadata: [
+                "process.open_files": "\(openFiles)", "worker.concurrency": "\(configuration.concurrency)",
+                "fix": "raise the hard limit (ulimit -Hn / LimitNOFILE) above --concurrency + 64",
+            ])
+        }
+
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let worker = try Worker(configuration: configuration, database: database, logger: logger)
+        var services: [any Service] = []
+        if port != 0 {
+            services.append(GatewayMetricsServer.application(
+                host: metricsHost, port: port, worker: worker, registry: registry, logger: logger))
+        }
+        // Shut down in reverse order: the worker drains first, the metrics server last.
+        services.append(GatewayService(worker: worker))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+@testable import Gateway
+import Postgres
+import Testing
+
+/// The lease guard and the rescuer, through the worker's own statements.
+@Suite("Gateway: leases")
+struct LeaseTests {
+    static func outcome(_ job: ClaimedJob, model: String = "gpt-lease") -> JobOutcome {
+        let now = Date()
+        let call = CallRecord(
+            provider: "openai", modelID: model, fallbackDepth: 0, success: true, errorClass: nil, httpStatus: 200,
+            message: nil, inputTokens: 10, outputTokens: 5, cachedInputTokens: nil, cacheCreationInputTokens: nil,
+            reasoningTokens: nil, cost: Decimal(string: "0.0000750"), latencyMilliseconds: 12, providerRequestID: "req_x",
+            startedAt: now, finishedAt: now, transient: false)
+        return JobOutcome(job: job, disposition: .succeeded(result: #"{"content":"late"}"#), calls: [call])
+    }
+
+    @Test("A completion whose lease was lost leaves the job to its new owner but still records the call")
+    func lostLeaseIsNotOverwritten() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-lease", provider: "openai")
+            let agent = try await h.addAgent("leased", model: "gpt-lease")
+            let id = try await h.enqueue(agent: agent)
+            let a = GatewayStore(pool: h.pool, workerID: "a")
+            let b = GatewayStore(pool: h.pool, workerID: "b")
+            let claimedByA = try await a.claim(limit: 10, lease: .seconds(30))
+            #expect(claimedByA.map(\.id) == [id])
+            #expect(claimedByA.first?.attempt == 1)
+
+            // A stalls; its lease runs out; B rescues and claims the job again.
+            try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(id)")
+            let rescued = try await b.rescueExpired(limit: 10)
+            #expect(rescued.requeued == 1)
+            let rescuedRow = try await h.job(id)
+            #expect(rescuedRow.status == "queued")
+            #expect(rescuedRow.error?["attempts"]?[0]?["error_class"]?.string == "lease_expired")
+            let claimedByB = try await b.claim(limit: 10, lease: .seconds(30))
+            #expect(claimedByB.first?.attempt == 2)
+
+            // A's late completion changes nothing on the job, but its call is recorded.
+            let updated = try await a.complete(CompletionBatch([Self.outcome(claimedByA[0])]))
+            #expect(updated == 0)
+            let row = try await h.job(id)
+            #expect(row.status == "running")
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE id = \(id) AND lease_owner = 'b'") == 1)
+            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(id) AND worker_id = 'a' AND attempt = 1") == 1)
+
+            // B's completion lands.
+            #expect(try await b.complete(CompletionBatch([Self.outcome(claimedByB[0])])) == 1)
+            #expect(try await h.job(id).status == "succeeded")
+            #expect(try await h.job(id).error == nil)
+            try await expectCountersAgree(h)
+        }
+    }
+
+    @Test("An expired lease on the last attempt fails the job with lease_expired; heartbeats keep leases alive")
+    func rescueFailsAtMaxAttempts() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-lease", provider: "openai")
+            let agent = try await h.addAgent("leased", model: "gpt-lease")
+            let execution = try await h.addExecution()
+            let last = try await h.enqueue(agent: agent, execution: execution, maxAttempts: 1)
+            let alive = try await h.enqueue(agent: agent, maxAttempts: 1)
+            let a = GatewayStore(pool: h.pool, workerID: "a")
+            #expect(try await a.claim(limit: 10, lease: .seconds(1)).count == 2)
+            try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(last)")
+            // The heartbeat extends only what is still running under a's name.
+            #expect(try await a.heartbeat([last, alive], lease: .seconds(60)).isEmpty)
+            try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(last)")
+            let rescued = try await GatewayStore(pool: h.pool, workerID: "b").rescueExpired(limit: 10)
+            #expect(rescued.finished == 1)
+            let row = try await h.job(last)
+            #expect(row.status == "failed")
+            #expect(row.error?["code"]?.string == "lease_expired")
+            #expect(try await h.job(alive).status == "running")
+            // The execution's only job ended: the rescuer finalised it.
+            #expect(try await h.count("SELECT count(*) FROM workflow_executions WHERE id = \(execution) AND status = 'failed'") == 1)
+            // A cancel request is reported by the heartbeat.
+            try await h.pool.execute("UPDATE llm_jobs SET cancel_requested_at = now() WHERE id = \(alive)")
+            #expect(try await a.heartbeat([alive], lease: .seconds(60)) == [alive])
+            // Only the listed jobs are extended: a job of a previous life under the same id is not.
+            try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(alive)")
+            #expect(try await a.heartbeat([], lease: .seconds(60)).isEmpty)
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE id = \(alive) AND lease_expires_at < now()") == 1)
+        }
+    }
+}
+
+@Suite("Gateway: completer")
+struct CompleterTests {
+    @Test("One outcome the database rejects does not block the others in its batch")
+    func poisonOutcomeIsIsolated() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-lease", provider: "openai")
+            let agent = try await h.addAgent("poisoned", model: "gpt-lease")
+            let good = try await h.enqueue(agent: agent)
+            let bad = try await h.enqueue(agent: agent)
+            let store = GatewayStore(pool: h.pool, workerID: "c")
+            let claimed = try await store.claim(limit: 10, lease: .seconds(30))
+            #expect(claimed.count == 2)
+            var logger = Logger(label: "completer-test")
+            logger.logLevel = .critical
+            let completer = Completer(store: store, batchSize: 8, delay: .milliseconds(20), metrics: GatewayMetrics(), logger: logger)
+            let running = Task { await completer.run() }
+            for job in claimed {
+                var outcome = LeaseTests.outcome(job)
+                // model_usage_input_tokens_check rejects a negative token count.
+                if job.id == bad { outcome.calls[0].inputTokens = -1 }
+                completer.submit(outcome)
+            }
+            completer.finish()
+            await running.value
+            #expect(try await h.job(good).status == "succeeded")
+            #expect(try await h.job(bad).status == "running")  // left to the rescuer when its lease expires
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 1)
+            try await expectCountersAgree(h)
+        }
+    }
+}

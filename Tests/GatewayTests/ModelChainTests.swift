@@ -1,0 +1,95 @@
+import Catalog
+import Foundation
+@testable import Gateway
+import Providers
+import Testing
+
+/// Chain resolution, parameter merging and the error-class policy, without I/O.
+@Suite("Gateway: model chain and policy")
+struct ModelChainTests {
+    static func model(_ id: String, provider: String = "openai", window: Int? = 1000, status: ModelStatus = .active) -> LLMModel {
+        LLMModel(
+            provider: provider, modelID: id, displayName: id, contextWindow: window, maxOutputTokens: 100,
+            inputCostPer1K: 1, outputCostPer1K: 1, status: status, minTemperature: 0, maxTemperature: 1)
+    }
+
+    static var snapshot: ConfigSnapshot {
+        var snapshot = ConfigSnapshot()
+        for model in [
+            model("a"), model("retired", status: .retired), model("keyless", provider: "nokey"), model("off", provider: "off"),
+            model("tiny", window: 10), model("cool"), model("b", provider: "anthropic"),
+        ] { snapshot.models[model.modelID] = model }
+        snapshot.providers["openai"] = Provider(name: "openai", apiStyle: .openai, baseURL: "http://x", apiKeyEnv: "K")
+        snapshot.providers["anthropic"] = Provider(name: "anthropic", apiStyle: .anthropic, baseURL: "http://x", apiKeyEnv: "K")
+        snapshot.providers["nokey"] = Provider(name: "nokey", apiStyle: .openai, baseURL: "http://x", apiKeyEnv: "UNSET_KEY")
+        snapshot.providers["off"] = Provider(name: "off", apiStyle: .openai, baseURL: "http://x", apiKeyEnv: "K", enabled: false)
+        snapshot.cooldowns[CooldownKey(provider: "openai", modelID: "cool")] = Date().addingTimeInterval(60)
+        return snapshot
+    }
+
+    @Test("Skips retired, unknown, keyless, disabled, too-small and cooling-down models, keeping chain depths")
+    func skipReasons() {
+        let configuration = ModelConfiguration(
+            modelID: "retired", fallbackModelIDs: ["missing", "keyless", "off", "tiny", "cool", "a", "b"])
+        let (candidates, skipped) = ModelChain.resolve(
+            configuration, snapshot: Self.snapshot, credentials: CredentialResolver(environment: ["K": "key"]),
+            estimatedPromptTokens: 50)
+        #expect(candidates.map(\.model.modelID) == ["a", "b"])
+        #expect(candidates.map(\.depth) == [6, 7])
+        #expect(candidates.map(\.provider.name) == ["openai", "anthropic"])
+        #expect(skipped.map(\.reason) == [.retired, .unknownModel, .missingCredentials, .providerDisabled, .contextTooSmall, .coolingDown])
+    }
+
+    @Test("The job's parameters override the agent's, clamped to the model's limits")
+    func parameters() {
+        let configuration = ModelConfiguration(modelID: "a", temperature: 0.3, maxTokens: 500, topP: 0.9)
+        var request = ChatRequest(messages: [.user("hi")])
+        var effective = ModelChain.effectiveRequest(request, configuration: configuration, model: Self.model("a"))
+        #expect(effective.temperature == 0.3)
+        #expect(effective.maxTokens == 100)  // clamped to max_output_tokens
+        #expect(effective.topP == 0.9)
+        request.temperature = 1.7
+        effective = ModelChain.effectiveRequest(request, configuration: configuration, model: Self.model("a"))
+        #expect(effective.temperature == 1.0)  // the job's value, clamped to the model's max
+    }
+
+    @Test("The prompt estimate grows with the text")
+    func estimate() {
+        let short = ModelChain.estimatePromptTokens(ChatRequest(messages: [.user("hi")]))
+        let long = ModelChain.estimatePromptTokens(ChatRequest(messages: [.user(String(repeating: "a", count: 4000))]))
+        #expect(short < 30)
+        #expect(long >= 1000)
+    }
+
+    @Test("Error classes map to retry, next model or fail")
+    func policy() {
+        #expect(RetryPolicy.action(for: ProviderError(.serverError, message: "")) == .retrySameModel)
+        #expect(RetryPolicy.action(for: ProviderError(.rateLimited, message: "")) == .retrySameModel)
+        #expect(RetryPolicy.action(for: ProviderError(.auth, message: "")) == .nextModel)
+        #expect(RetryPolicy.action(for: ProviderError(.contextLengthExceeded, message: "")) == .nextModel)
+        #expect(RetryPolicy.action(for: ProviderError(.quotaExhausted, message: "")) == .nextModel)
+        #expect(RetryPolicy.action(for: ProviderError(.invalidRequest, message: "")) == .failJob)
+        // Adapters report a request only this provider refuses as unsupported_parameter (next
+        // model); an invalid request is invalid for every model, wherever it was detected.
+        #expect(RetryPolicy.action(for: ProviderError(.unsupportedParameter, message: "", detectedLocally: true)) == .nextModel)
+        #expect(RetryPolicy.action(for: ProviderError(.invalidRequest, message: "", detectedLocally: true)) == .failJob)
+        #expect(RetryPolicy.action(for: ProviderError(.requestTooLarge, message: "")) == .nextModel)
+    }
+
+    @Test("Three transient failures within the window cool a model down; a success resets the streak")
+    func cooldownStreak() {
+        let tracker = CooldownTracker(threshold: 3, window: .seconds(30))
+        let key = CooldownKey(provider: "p", modelID: "m")
+        let now = Date()
+        #expect(!tracker.recordTransientFailure(key, at: now))
+        #expect(!tracker.recordTransientFailure(key, at: now))
+        tracker.recordSuccess(key)
+        #expect(!tracker.recordTransientFailure(key, at: now))
+        #expect(!tracker.recordTransientFailure(key, at: now))
+        #expect(tracker.recordTransientFailure(key, at: now))
+        // Spread over more than the window: no cooldown.
+        #expect(!tracker.recordTransientFailure(key, at: now))
+        #expect(!tracker.recordTransientFailure(key, at: now.addingTimeInterval(20)))
+        #expect(!tracker.recordTransientFailure(key, at: now.addingTimeInterval(40)))
+    }
+}

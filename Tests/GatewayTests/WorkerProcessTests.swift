@@ -1,0 +1,188 @@
+import CurlHTTP
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// Real `llm-gateway run` processes (the built executable) against the test database and the
+/// in-process stub: several workers, kill -9, SIGTERM.
+@Suite("Gateway: worker processes", .serialized)
+struct WorkerProcessTests {
+    static let executable = TestDatabase.repositoryRoot.appendingPathComponent(".build/debug/llm-gateway")
+
+    /// A running `llm-gateway run`; its output goes to a log file named in failures.
+    final class GatewayProcess: @unchecked Sendable {
+        let process = Process()
+        let log: URL
+
+        init(h: GatewayHarness, workerID: String, arguments: [String]) throws {
+            log = FileManager.default.temporaryDirectory.appendingPathComponent("llm-gateway-test-\(workerID)-\(UUID().uuidString.prefix(6)).log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.executableURL = WorkerProcessTests.executable
+            process.arguments = ["run", "--worker-id", workerID, "--metrics-port", "0", "--poll-interval", "0.2"] + arguments
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = h.database.connectionString
+            environment["STUB_KEY"] = "sk-stub-test"
+            environment["LOG_LEVEL"] = "notice"
+            process.environment = environment
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+        }
+
+        func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+        /// Waits (bounded) for the process to exit; returns its status.
+        func waitForExit(seconds: Double = 60) async throws -> Int32 {
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                Issue.record("llm-gateway did not exit; log: \(log.path)")
+                while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            return process.terminationStatus
+        }
+
+        deinit {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+
+    static func insertJobs(_ h: GatewayHarness, agent: UUID, count: Int) async throws {
+        try await h.pool.execute("""
+            INSERT INTO llm_jobs (agent_id, request)
+            SELECT \(agent), jsonb_build_object('messages', jsonb_build_array(
+                       jsonb_build_object('role', 'user', 'content', 'job ' || g)))
+              FROM generate_series(1, \(count)) g
+            """)
+    }
+
+    @Test("Two worker processes run 2,000 jobs, each exactly once", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    func twoWorkersRunEachJobOnce() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("stub-queue-latency-5ms", provider: "openai")
+            let agent = try await h.addAgent("bulk", model: "stub-queue-latency-5ms")
+            let workers = try ["p1", "p2"].map { try GatewayProcess(h: h, workerID: $0, arguments: ["--concurrency", "64", "--batch-size", "32"]) }
+            try await Self.insertJobs(h, agent: agent, count: 2000)
+            try await h.waitForAllJobs(seconds: 120)
+            for worker in workers { worker.signal(SIGTERM) }
+            for worker in workers { #expect(try await worker.waitForExit() == 0) }
+
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded' AND attempt = 1") == 2000)
+            #expect(h.stats().requests(model: "stub-queue-latency-5ms") == 2000)
+            #expect(try await h.count("SELECT count(DISTINCT job_id) FROM model_usage") == 2000)
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 2000)
+            // Both workers took part.
+            #expect(try await h.count("SELECT count(DISTINCT worker_id) FROM model_usage") == 2)
+            try await expectCountersAgree(h)
+            #expect(try await h.count("SELECT count(*) FROM llm_gateway_waiters") == 0)
+        }
+    }
+
+    @Test("The metrics server answers /metrics, /healthz and /readyz", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    func metricsServer() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-metered", provider: "openai")
+            let agent = try await h.addAgent("metered", model: "gpt-metered")
+            let port = try Self.freePort()
+            let worker = try GatewayProcess(h: h, workerID: "metered", arguments: ["--metrics-port", String(port), "--metrics-host", "127.0.0.1"])
+            try await Self.insertJobs(h, agent: agent, count: 5)
+            try await h.waitForAllJobs()
+            let http = try CurlHTTPClient()
+            defer { http.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            try await h.waitUntil(seconds: 30, "readyz 200") {
+                (try? await http.send(CurlHTTPRequest(url: base + "/readyz")))?.status == 200
+            }
+            #expect(try await http.send(CurlHTTPRequest(url: base + "/healthz")).status == 200)
+            let metrics = try await http.send(CurlHTTPRequest(url: base + "/metrics")).bodyText
+            #expect(metrics.contains("gateway_jobs_claimed_total 5"))
+            #expect(metrics.contains(#"gateway_jobs_completed_total{status="succeeded"} 5"#))
+            #expect(metrics.contains("gateway_provider_calls_total{"))
+            #expect(metrics.contains("gateway_provider_call_duration_seconds_bucket{"))
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+        }
+    }
+
+    /// A port that was free a moment ago (bound to 0, read back, closed).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        guard bound == 0 else { throw HarnessError.timeout("bind failed") }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test("kill -9 of a worker: its jobs are rescued after the lease and every job succeeds", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    func killedWorkerIsRescued() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("stub-rescue-latency-30ms", provider: "openai")
+            let agent = try await h.addAgent("rescued", model: "stub-rescue-latency-30ms")
+            try await Self.insertJobs(h, agent: agent, count: 2000)
+            let doomed = try GatewayProcess(h: h, workerID: "doomed", arguments: ["--concurrency", "64", "--lease-seconds", "2"])
+            let survivor = try GatewayProcess(h: h, workerID: "survivor", arguments: ["--concurrency", "64", "--lease-seconds", "2"])
+            try await h.waitUntil(seconds: 60, "doomed worker busy") {
+                try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'running' AND lease_owner = 'doomed'") > 0
+                    && h.stats().totalRequests > 300
+            }
+            doomed.signal(SIGKILL)
+            _ = try await doomed.waitForExit()
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'running' AND lease_owner = 'doomed'") > 0)
+            try await h.waitForAllJobs(seconds: 120)
+            survivor.signal(SIGTERM)
+            #expect(try await survivor.waitForExit() == 0)
+
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded'") == 2000)
+            // Rescued jobs ran again (attempt 2) on the survivor.
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE attempt = 2") > 0)
+            #expect(try await h.count("SELECT count(*) FROM model_usage u JOIN llm_jobs j ON j.id = u.job_id WHERE j.attempt = 2 AND u.attempt = 2 AND u.worker_id = 'survivor'") > 0)
+            try await expectCountersAgree(h)
+        }
+    }
+
+    @Test("SIGTERM: in-flight calls finish, unstarted jobs stay queued with no attempt spent", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    func sigtermDrains() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("stub-drain-latency-1500ms", provider: "openai")
+            let agent = try await h.addAgent("drained", model: "stub-drain-latency-1500ms")
+            try await Self.insertJobs(h, agent: agent, count: 100)
+            let worker = try GatewayProcess(h: h, workerID: "draining", arguments: ["--concurrency", "10", "--grace-period", "20"])
+            try await h.waitUntil(seconds: 60, "10 calls in flight") { h.stats().inFlight == 10 }
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+            let succeeded = try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded'")
+            #expect(succeeded == h.stats().requests(model: "stub-drain-latency-1500ms"))
+            #expect(succeeded >= 10)
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'queued' AND attempt = 0 AND lease_owner IS NULL") == 100 - succeeded)
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'running'") == 0)
+        }
+    }
+
+    @Test("SIGTERM with a short grace period: calls still running are cancelled and released without spending an attempt", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    func sigtermReleases() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("stub-long-latency-20s", provider: "openai")
+            let agent = try await h.addAgent("released", model: "stub-long-latency-20s")
+            try await Self.insertJobs(h, agent: agent, count: 30)
+            let worker = try GatewayProcess(h: h, workerID: "releasing", arguments: ["--concurrency", "10", "--grace-period", "0.5"])
+            try await h.waitUntil(seconds: 60, "10 calls in flight") { h.stats().inFlight == 10 }
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'queued' AND attempt = 0 AND lease_owner IS NULL AND started_at IS NULL") == 30)
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 0)
+        }
+    }
+}
