@@ -70,6 +70,13 @@ extension Provider {
 
     /// May the key be sent to `url`? https always; http only to loopback or to a host the operator
     /// listed (`allowedHTTPHosts`, compared case-insensitively); never with userinfo or a query.
+    /// The hosts an operator lets keys reach over plain http: `SWITCHBOARD_ALLOWED_HTTP_HOSTS`,
+    /// comma-separated, lowercased. Read the same way by the registry and the gateway.
+    public static func allowedHTTPHosts(environment: [String: String]) -> Set<String> {
+        Set((environment["SWITCHBOARD_ALLOWED_HTTP_HOSTS"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+    }
+
     public static func keyMaySendTo(url: String, allowedHTTPHosts: Set<String>) -> Bool {
         guard let parts = parseBaseURL(url), !parts.host.isEmpty, !parts.hasUserinfo, !parts.hasQueryOrFragment else { return false }
         if parts.scheme == "https" { return true }

@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 
 /// Everything one `llm-gateway run` process is told, with the documented defaults.
@@ -36,6 +37,9 @@ public struct GatewayConfiguration: Sendable {
     public var rescueInterval: Duration
     /// Environment the provider key variables are read from.
     public var environment: [String: String]
+    /// Hosts a provider key may reach over plain http besides loopback
+    /// (`SWITCHBOARD_ALLOWED_HTTP_HOSTS`, the registry's rule, checked again before every call).
+    public var allowedHTTPHosts: Set<String>
 
     public init(
         workerID: String = GatewayConfiguration.defaultWorkerID(),
@@ -73,6 +77,7 @@ public struct GatewayConfiguration: Sendable {
         self.cooldownDuration = cooldownDuration
         self.rescueInterval = rescueInterval ?? max(.milliseconds(500), leaseDuration / 3)
         self.environment = environment
+        self.allowedHTTPHosts = Provider.allowedHTTPHosts(environment: environment)
     }
 
     public static func defaultWorkerID() -> String {

@@ -34,6 +34,10 @@ struct SkippedModel: Sendable, Equatable {
         case contextTooSmall = "context_too_small"
         case coolingDown = "cooling_down"
         case unknownModel = "unknown_model"
+        /// The provider's base_url would carry its key somewhere the key rules forbid (plain
+        /// http to a host that is neither loopback nor operator-listed, userinfo, a query): a row
+        /// edited behind the API's back must not leak a key.
+        case unsafeBaseURL = "unsafe_base_url"
     }
 
     var modelID: String

@@ -46,7 +46,8 @@ struct JobRunner: Sendable {
         let snapshot = cache.snapshot
         let (candidates, skipped) = ModelChain.resolve(
             agent.configuration, snapshot: snapshot, credentials: client.credentials,
-            estimatedPromptTokens: ModelChain.estimatePromptTokens(request))
+            estimatedPromptTokens: ModelChain.estimatePromptTokens(request),
+            allowedHTTPHosts: configuration.allowedHTTPHosts)
 
         var calls: [CallRecord] = []
         var sawTransient = skipped.contains { $0.reason == .coolingDown }

@@ -15,7 +15,7 @@ struct ChainCandidate: Sendable {
 enum ModelChain {
     static func resolve(
         _ configuration: ModelConfiguration, snapshot: ConfigSnapshot, credentials: CredentialResolver,
-        estimatedPromptTokens: Int, now: Date = Date()
+        estimatedPromptTokens: Int, allowedHTTPHosts: Set<String> = [], now: Date = Date()
     ) -> (candidates: [ChainCandidate], skipped: [SkippedModel]) {
         var candidates: [ChainCandidate] = []
         var skipped: [SkippedModel] = []
@@ -31,6 +31,11 @@ enum ModelChain {
             guard let provider = snapshot.providers[model.provider] else { skip(.providerDisabled); continue }
             if !provider.enabled { skip(.providerDisabled); continue }
             if !credentials.hasCredentials(for: provider) { skip(.missingCredentials); continue }
+            if provider.apiKeyEnv != nil,
+               !Provider.keyMaySendTo(url: provider.baseURL, allowedHTTPHosts: allowedHTTPHosts) {
+                skip(.unsafeBaseURL)
+                continue
+            }
             if let until = snapshot.cooldowns[CooldownKey(provider: provider.name, modelID: modelID)], until > now {
                 skip(.coolingDown)
                 continue

@@ -18,7 +18,9 @@ public struct ProviderPolicy: Sendable {
         func list(_ name: String) -> Set<String> {
             Set((environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
-        self.init(allowedHTTPHosts: list("SWITCHBOARD_ALLOWED_HTTP_HOSTS"), allowedKeyVariables: list("SWITCHBOARD_ALLOWED_KEY_VARS"))
+        self.init(
+            allowedHTTPHosts: Provider.allowedHTTPHosts(environment: environment),
+            allowedKeyVariables: list("SWITCHBOARD_ALLOWED_KEY_VARS"))
     }
 }
 

@@ -17,12 +17,14 @@ struct ModelChainTests {
         var snapshot = ConfigSnapshot()
         for model in [
             model("a"), model("retired", status: .retired), model("keyless", provider: "nokey"), model("off", provider: "off"),
-            model("tiny", window: 10), model("cool"), model("b", provider: "anthropic"),
+            model("tiny", window: 10), model("cool"), model("b", provider: "anthropic"), model("leaky", provider: "leaky"),
         ] { snapshot.models[model.modelID] = model }
-        snapshot.providers["openai"] = Provider(name: "openai", apiStyle: .openai, baseURL: "http://x", apiKeyEnv: "K")
-        snapshot.providers["anthropic"] = Provider(name: "anthropic", apiStyle: .anthropic, baseURL: "http://x", apiKeyEnv: "K")
-        snapshot.providers["nokey"] = Provider(name: "nokey", apiStyle: .openai, baseURL: "http://x", apiKeyEnv: "UNSET_KEY")
-        snapshot.providers["off"] = Provider(name: "off", apiStyle: .openai, baseURL: "http://x", apiKeyEnv: "K", enabled: false)
+        // A key over plain http to a host that is neither loopback nor operator-listed.
+        snapshot.providers["leaky"] = Provider(name: "leaky", apiStyle: .openai, baseURL: "http://collector.example", apiKeyEnv: "K")
+        snapshot.providers["openai"] = Provider(name: "openai", apiStyle: .openai, baseURL: "http://127.0.0.1:9", apiKeyEnv: "K")
+        snapshot.providers["anthropic"] = Provider(name: "anthropic", apiStyle: .anthropic, baseURL: "http://127.0.0.1:9", apiKeyEnv: "K")
+        snapshot.providers["nokey"] = Provider(name: "nokey", apiStyle: .openai, baseURL: "http://127.0.0.1:9", apiKeyEnv: "UNSET_KEY")
+        snapshot.providers["off"] = Provider(name: "off", apiStyle: .openai, baseURL: "http://127.0.0.1:9", apiKeyEnv: "K", enabled: false)
         snapshot.cooldowns[CooldownKey(provider: "openai", modelID: "cool")] = Date().addingTimeInterval(60)
         return snapshot
     }
@@ -30,14 +32,25 @@ struct ModelChainTests {
     @Test("Skips retired, unknown, keyless, disabled, too-small and cooling-down models, keeping chain depths")
     func skipReasons() {
         let configuration = ModelConfiguration(
-            modelID: "retired", fallbackModelIDs: ["missing", "keyless", "off", "tiny", "cool", "a", "b"])
+            modelID: "retired", fallbackModelIDs: ["missing", "keyless", "off", "tiny", "cool", "leaky", "a", "b"])
         let (candidates, skipped) = ModelChain.resolve(
             configuration, snapshot: Self.snapshot, credentials: CredentialResolver(environment: ["K": "key"]),
             estimatedPromptTokens: 50)
         #expect(candidates.map(\.model.modelID) == ["a", "b"])
-        #expect(candidates.map(\.depth) == [6, 7])
+        #expect(candidates.map(\.depth) == [7, 8])
         #expect(candidates.map(\.provider.name) == ["openai", "anthropic"])
-        #expect(skipped.map(\.reason) == [.retired, .unknownModel, .missingCredentials, .providerDisabled, .contextTooSmall, .coolingDown])
+        #expect(skipped.map(\.reason) == [.retired, .unknownModel, .missingCredentials, .providerDisabled, .contextTooSmall, .coolingDown, .unsafeBaseURL])
+    }
+
+    @Test("An operator-listed host may receive a key over plain http")
+    func operatorListedHTTPHost() {
+        let configuration = ModelConfiguration(modelID: "leaky")
+        let (candidates, skipped) = ModelChain.resolve(
+            configuration, snapshot: Self.snapshot, credentials: CredentialResolver(environment: ["K": "key"]),
+            estimatedPromptTokens: 50,
+            allowedHTTPHosts: Provider.allowedHTTPHosts(environment: ["SWITCHBOARD_ALLOWED_HTTP_HOSTS": " Collector.example ,x"]))
+        #expect(candidates.map(\.model.modelID) == ["leaky"])
+        #expect(skipped.isEmpty)
     }
 
     @Test("The job's parameters override the agent's, clamped to the model's limits")
