@@ -96,7 +96,7 @@ let package = Package(
         // The llm-gateway worker: claimer, runners, batch completer, heartbeat/rescuer, config cache,
         // metrics server. `llm-gateway` is its thin executable.
         .target(name: "Gateway", dependencies: [
-            "Postgres", "Providers", "Catalog", "CurlHTTP", "Storage",
+            "Postgres", "Providers", "Catalog", "CurlHTTP", "Storage", "JSON",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The JSON documents one completion transaction binds: job states, usage rows, and the counter
 /// deltas pre-aggregated per key (so each counter row is upserted once per batch).
@@ -52,9 +53,9 @@ struct CompletionBatch: Sendable {
 
     init(_ outcomes: [JobOutcome]) {
         let ordered = outcomes.sorted { $0.job.id < $1.job.id }  // row locks in id order
-        var jobs = JSONWriter(capacity: 256 * ordered.count)
+        var jobs = JSONWriter.forJSONB(capacity: 256 * ordered.count)
         jobs.beginArray()
-        var usage = JSONWriter(capacity: 384 * ordered.count)
+        var usage = JSONWriter.forJSONB(capacity: 384 * ordered.count)
         usage.beginArray()
         var usageRows = 0
         var agentCounters: [CounterKey: Counters] = [:]
@@ -132,7 +133,7 @@ struct CompletionBatch: Sendable {
     /// Sorted by key (the SQL also orders by the primary key, so locks are taken in key order).
     private static func countersJSON(_ counters: [CounterKey: Counters], withExecution: Bool) -> String {
         guard !counters.isEmpty else { return "" }
-        var writer = JSONWriter(capacity: 256 * counters.count)
+        var writer = JSONWriter.forJSONB(capacity: 256 * counters.count)
         writer.beginArray()
         for (key, value) in counters.sorted(by: { $0.key < $1.key }) {
             writer.beginObject()

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Providers
 
 /// The job's `error` document (contract shape): the history of every call across job attempts,
@@ -16,7 +17,7 @@ struct ErrorHistory {
     }
 
     func document(code: String, message: String, job: ClaimedJob, calls: [CallRecord], skipped: [SkippedModel]) -> String {
-        var writer = JSONWriter(capacity: 512)
+        var writer = JSONWriter.forJSONB(capacity: 512)
         writer.beginObject()
         writer.member("code", code)
         writer.member("message", String(message.prefix(1000)))
@@ -56,7 +57,7 @@ struct ErrorHistory {
 /// The job's `result` document on success (contract shape, keys exactly).
 enum ResultDocument {
     static func make(response: ChatResponse, candidate: ChainCandidate, cost: Decimal?, attempts: Int) -> String {
-        var writer = JSONWriter(capacity: 256 + (response.text?.utf8.count ?? 0))
+        var writer = JSONWriter.forJSONB(capacity: 256 + (response.text?.utf8.count ?? 0))
         writer.beginObject()
         writer.member("content", response.text)
         writer.key("tool_calls")

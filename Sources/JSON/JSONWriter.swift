@@ -7,10 +7,19 @@ public struct JSONWriter {
     public private(set) var bytes: [UInt8]
     /// Whether the next value or key at the current level needs a comma first.
     private var needsComma = false
+    /// Write NUL in strings as U+FFFD instead of `\u0000`: PostgreSQL's jsonb refuses `\u0000`,
+    /// so documents bound as jsonb (the gateway's results, errors and batches) replace it.
+    private let replacingNUL: Bool
 
-    public init(capacity: Int = 512) {
+    public init(capacity: Int = 512, replacingNUL: Bool = false) {
         bytes = []
         bytes.reserveCapacity(capacity)
+        self.replacingNUL = replacingNUL
+    }
+
+    /// A writer for documents PostgreSQL stores as jsonb (NUL written as U+FFFD).
+    public static func forJSONB(capacity: Int = 512) -> JSONWriter {
+        JSONWriter(capacity: capacity, replacingNUL: true)
     }
 
     // MARK: - Structure
@@ -168,6 +177,8 @@ public struct JSONWriter {
                 case 0x09: bytes.append(UInt8(ascii: "t"))
                 case 0x08: bytes.append(UInt8(ascii: "b"))
                 case 0x0C: bytes.append(UInt8(ascii: "f"))
+                case 0x00 where replacingNUL:
+                    bytes.append(contentsOf: "ufffd".utf8)
                 default:
                     bytes.append(contentsOf: "u00".utf8)
                     bytes.append(Self.hexDigits[Int(byte >> 4)])

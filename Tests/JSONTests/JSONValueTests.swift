@@ -90,6 +90,15 @@ import Testing
             == #"{"model":"gpt","messages":[{"role":"user"},{"x":1}],"n":3,"t":0.5,"ok":false,"none":null}"#)
     }
 
+    @Test func aJSONBWriterReplacesNULWhichPostgresRefuses() {
+        var plain = JSONWriter()
+        plain.string("a\u{0}b")
+        #expect(String(decoding: plain.bytes, as: UTF8.self) == #""a\u0000b""#)
+        var forJSONB = JSONWriter.forJSONB()
+        forJSONB.string("a\u{0}b\u{1}")
+        #expect(String(decoding: forJSONB.bytes, as: UTF8.self) == #""a\ufffdb\u0001""#)
+    }
+
     @Test func parsesFromDataLikeBuffersAndStrings() throws {
         let bytes: ArraySlice<UInt8> = Array(#"xx{"k":"v"}"#.utf8)[2...]
         #expect(try JSONParser.parse(contiguous: bytes) == ["k": "v"])
