@@ -64,6 +64,8 @@ public enum SQLState {
     public static let uniqueViolation = "23505"
     public static let foreignKeyViolation = "23503"
     public static let checkViolation = "23514"
+    /// A text or jsonb value PostgreSQL cannot store, e.g. `\u0000` inside jsonb.
+    public static let untranslatableCharacter = "22P05"
     public static let notNullViolation = "23502"
     public static let serializationFailure = "40001"
     public static let deadlockDetected = "40P01"

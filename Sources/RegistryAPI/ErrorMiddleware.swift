@@ -59,6 +59,12 @@ struct ErrorMiddleware: RouterMiddleware {
         case .server where error.sqlState == SQLState.checkViolation:
             logger.notice("registry.database.check_violation", metadata: ["postgres.constraint": "\(error.constraint ?? "")"])
             return .validation([.init(field: "body", message: "a value is out of the allowed range")], message: "a value is out of range")
+        case .server where error.sqlState == SQLState.untranslatableCharacter:
+            // JSON may carry \u0000 but PostgreSQL's jsonb and text cannot: the client's input.
+            logger.notice("registry.database.untranslatable_character")
+            return .validation(
+                [.init(field: "body", message: "a string contains the NUL character (\\u0000), which cannot be stored")],
+                message: "a string contains the NUL character")
         case .server where error.isForeignKeyViolation:
             logger.notice("registry.database.foreign_key_violation", metadata: ["postgres.constraint": "\(error.constraint ?? "")"])
             return .conflict("refers to or is referred to by another row")

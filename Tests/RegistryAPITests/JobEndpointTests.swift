@@ -11,6 +11,17 @@ import Testing
         try await api.pool.query("SELECT count(*) AS n FROM llm_jobs WHERE \(condition)").rows.first?.decode("n", as: Int.self) ?? -1
     }
 
+    @Test func aNULInAMessageIsAClearErrorNotA500() async throws {
+        // PostgreSQL's jsonb cannot store \u0000: the request is refused naming the problem,
+        // and nothing is enqueued.
+        try await Registry.run { api in
+            let agent = try await api.createAgent(#"{"name": "N", "agent_type": "chat"}"#)
+            let reply = try await api.post("/api/jobs", #"{"agent_id": "\#(agent)", "messages": [{"role": "user", "content": "a\u0000b"}]}"#)
+            #expect(reply.status == .badRequest, "\(reply)")
+            #expect(try await count(api) == 0)
+        }
+    }
+
     @Test func createsAJobStoringTheNeutralChatRequest() async throws {
         try await Registry.run { api in
             let agent = try await api.createAgent(#"{"name": "J", "agent_type": "chat"}"#)

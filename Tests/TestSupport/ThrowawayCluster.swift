@@ -89,11 +89,14 @@ public final class ThrowawayCluster: Sendable {
         let outputPath = NSTemporaryDirectory() + "throwaway-cluster-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let assignments = environment.map { "\($0.key)=\(quoted($0.value))" }.sorted()
-        // A server started from here inherits this process's open descriptors (thousands while
-        // other tests hold connections) and refuses to start when too few remain under the soft
-        // limit: give the child the hard limit.
-        let line = "ulimit -n $(ulimit -Hn); " + (assignments + command.map(quoted)).joined(separator: " ")
+        // A server started from here would inherit this process's open descriptors (hundreds
+        // while other tests hold connections), and `runuser` resets the open-file limit through
+        // PAM, so the server refused to start ("insufficient file descriptors"). Close every
+        // inherited descriptor above stderr before running the command.
+        let closeInherited = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; "#
+        let script = closeInherited + (assignments + command.map(quoted)).joined(separator: " ")
             + " </dev/null >\(quoted(outputPath)) 2>&1"
+        let line = "/bin/bash -c " + quoted(script)
         let status: Int32 = await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: system(line)) }
         }
