@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(name: "bench-providers", dependencies: ["Providers", "CurlHTTP", "Catalog"]),
 
         .executableTarget(name: "provider-stub", dependencies: [
-            "ProviderStub",
+            "ProviderStub", "CurlHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),

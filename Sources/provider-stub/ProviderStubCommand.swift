@@ -1,4 +1,5 @@
 import ArgumentParser
+import CurlHTTP
 import Foundation
 import Logging
 import ProviderStub
@@ -64,7 +65,7 @@ struct ProviderStubCommand: AsyncParsableCommand {
         var logger = Logger(label: "provider-stub")
         logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
 
-        raiseOpenFileLimit()
+        ProcessLimits.prepareForManyConnections()
         let server = ProviderStubServer(
             configuration: ProviderStubConfiguration(
                 host: host,

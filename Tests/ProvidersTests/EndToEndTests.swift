@@ -349,7 +349,7 @@ struct EndToEndTests {
 
     @Test("2,000 concurrent requests are all held open at once and answered")
     func concurrency() async throws {
-        raiseOpenFileLimit()
+        ProcessLimits.prepareForManyConnections()
         let count = 2_000
         // `stub-gather-2000` holds every request until all 2,000 are in flight together, so the
         // test proves concurrency without depending on timing; the hang duration bounds a failure.
