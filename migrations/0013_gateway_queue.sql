@@ -121,8 +121,9 @@ COMMENT ON TABLE llm_model_cooldowns IS
 ------------------------------------------------------------------------------
 
 -- One row per (agent, UTC day, provider, model, shard). `shard` is the writer's
--- slot (e.g. hashtext(worker_id) & 15), so two workers never update one row and
--- completion transactions never wait on each other. Each batch upserts its
+-- slot (hashtext(worker_id) & 15), so two workers rarely update one row and
+-- completion transactions rarely wait on each other (16 slots: with several
+-- workers some share a slot; their deltas still add up). Each batch upserts its
 -- per-key deltas sorted by the primary key (locks in key order: no deadlocks).
 -- These survive model_usage retention (they are the daily rollup).
 CREATE TABLE agent_usage_daily (

@@ -11,13 +11,8 @@ final class JobHandle: Sendable {
         case release = 2
     }
 
-    let jobID: Int64
     private let reason = Atomic<Int>(0)
     private let task = Mutex<Task<Void, Never>?>(nil)
-
-    init(jobID: Int64) {
-        self.jobID = jobID
-    }
 
     var stopReason: StopReason { StopReason(rawValue: reason.load(ordering: .acquiring)) ?? .none }
 

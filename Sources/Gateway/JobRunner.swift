@@ -23,7 +23,9 @@ struct JobRunner: Sendable {
         }
         let request: ChatRequest
         do {
-            request = try JSONDecoder().decode(ChatRequest.self, from: Data(job.requestJSON.utf8))
+            // One pass of the JSON target: no Foundation decoder on the hot path, and tool and
+            // response schemas keep their member order and exact numbers.
+            request = try ChatRequest(jsonBytes: job.requestJSON.utf8)
         } catch {
             let document = history.document(
                 code: "invalid_request", message: "the job's request is not a valid chat request: \(error)",

@@ -140,17 +140,13 @@ public final class Worker: Sendable {
     // MARK: Start
 
     private func startupChecks() async throws {
-        do {
-            let settings = try await store.autovacuumSettings()
-            if !settings.enabled || settings.naptimeSeconds > 5 {
-                logger.warning("gateway.postgres.autovacuum_too_slow", metadata: [
-                    "postgres.autovacuum": "\(settings.enabled ? "on" : "off")",
-                    "postgres.autovacuum_naptime_seconds": "\(settings.naptimeSeconds)",
-                    "fix": "ALTER SYSTEM SET autovacuum = on; ALTER SYSTEM SET autovacuum_naptime = '1s'; SELECT pg_reload_conf(); (the job queue's dead index entries pile up otherwise)",
-                ])
-            }
-        } catch {
-            throw error
+        let settings = try await store.autovacuumSettings()
+        if !settings.enabled || settings.naptimeSeconds > 5 {
+            logger.warning("gateway.postgres.autovacuum_too_slow", metadata: [
+                "postgres.autovacuum": "\(settings.enabled ? "on" : "off")",
+                "postgres.autovacuum_naptime_seconds": "\(settings.naptimeSeconds)",
+                "fix": "ALTER SYSTEM SET autovacuum = on; ALTER SYSTEM SET autovacuum_naptime = '1s'; SELECT pg_reload_conf(); (the job queue's dead index entries pile up otherwise)",
+            ])
         }
         let created = try await store.ensurePartitions()
         if created > 0 { logger.info("gateway.partitions.created", metadata: ["partitions.created": "\(created)"]) }
@@ -218,7 +214,7 @@ public final class Worker: Sendable {
     }
 
     private func start(_ job: ClaimedJob, _ runner: JobRunner) {
-        let handle = JobHandle(jobID: job.id)
+        let handle = JobHandle()
         leased.insert(job.id)
         let count = held.withLock { held in
             held[job.id] = handle

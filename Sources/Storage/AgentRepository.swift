@@ -30,10 +30,6 @@ public struct AgentRepository: Sendable {
     }
 
     /// A page of agents and how many match the filter in all.
-    public func list(_ filter: Filter) async throws -> [AgentRecord] {
-        try await page(filter).agents
-    }
-
     public func page(_ filter: Filter) async throws -> (agents: [AgentRecord], total: Int) {
         let condition = try Self.condition(filter)
         let total = try await pool.query("SELECT count(*) AS total FROM agents WHERE \(condition)").rows.first?

@@ -182,6 +182,11 @@ public struct ExecutionRepository: Sendable {
     /// `models_used` built from `execution_usage`. Used when the API cancels the last open job of
     /// an execution (no worker completes a job that never ran).
     static func finishIfComplete(_ id: UUID, on connection: PostgresConnection) async throws {
+        // The worker's completer finalises executions under this same transaction lock
+        // (GatewayStore.finaliseExecutions): without it, an API cancel of the last queued job and
+        // a worker completing the last running one could each see the other's job as open, and
+        // the execution would stay running with nobody left to finish it.
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(id.uuidString.lowercased()), 8813))")
         try await connection.query("""
             WITH jobs AS (
                 SELECT count(*) FILTER (WHERE status IN ('queued', 'running')) AS open,
