@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Storage
 
 /// Every statement the worker runs. All batched: one claim, one heartbeat, one rescue and one
 /// completion transaction per batch, whatever the batch size.
@@ -276,53 +277,10 @@ struct GatewayStore: Sendable {
             """)
     }
 
-    /// Finishes every execution among `ids` whose jobs are all terminal: status from its jobs,
-    /// models_used from execution_usage. Completers of one execution serialise on a transaction
-    /// advisory lock (taken in id order: no deadlock; memory only: no row write), and the check
-    /// runs in a later statement, whose snapshot sees the other completer's committed jobs, so the
-    /// last one to finish always finalises.
+    /// Finishes the executions among `ids` whose jobs are all terminal (one place for the rule:
+    /// `ExecutionRepository.finishCompleted`, which the API's cancel uses too).
     func finaliseExecutions(_ ids: [String], on connection: PostgresConnection) async throws {
-        guard !ids.isEmpty else { return }
-        let unique = Array(Set(ids)).sorted()
-        try await connection.query("""
-            SELECT pg_advisory_xact_lock(hashtextextended(e.id::text, 8813))
-              FROM (SELECT unnest(\(unique)::uuid[]) AS id ORDER BY 1) e
-            """)
-        try await connection.query("""
-            WITH done AS (
-                SELECT e.id,
-                       CASE WHEN bool_or(j.status = 'failed') THEN 'failed'
-                            WHEN bool_or(j.status = 'cancelled') THEN 'cancelled'
-                            ELSE 'succeeded' END AS status
-                  FROM workflow_executions e
-                  JOIN llm_jobs j ON j.execution_id = e.id
-                 WHERE e.id = ANY(\(unique)::uuid[]) AND e.status = 'running'
-                 GROUP BY e.id
-                HAVING bool_and(j.status IN ('succeeded', 'failed', 'cancelled'))
-            ), per_model AS (
-                SELECT u.execution_id, u.agent_id, u.model_id,
-                       jsonb_build_object(
-                           'requests', sum(u.requests), 'successes', sum(u.successes), 'errors', sum(u.errors),
-                           'input_tokens', sum(u.input_tokens), 'output_tokens', sum(u.output_tokens),
-                           'cached_input_tokens', sum(u.cached_input_tokens),
-                           'cost', CASE WHEN sum(u.priced_requests) > 0 THEN sum(u.cost) END,
-                           'unpriced_requests', sum(u.requests) - sum(u.priced_requests)) AS totals
-                  FROM execution_usage u JOIN done d ON d.id = u.execution_id
-                 GROUP BY u.execution_id, u.agent_id, u.model_id
-            ), per_agent AS (
-                SELECT execution_id, agent_id, jsonb_object_agg(model_id, totals) AS models
-                  FROM per_model GROUP BY execution_id, agent_id
-            ), used AS (
-                SELECT d.id, coalesce(jsonb_object_agg(a.agent_id::text, a.models) FILTER (WHERE a.agent_id IS NOT NULL),
-                                      '{}'::jsonb) AS models_used
-                  FROM done d LEFT JOIN per_agent a ON a.execution_id = d.id
-                 GROUP BY d.id
-            )
-            UPDATE workflow_executions e
-               SET status = d.status, finished_at = now(), updated_at = now(), models_used = u.models_used
-              FROM done d JOIN used u ON u.id = d.id
-             WHERE e.id = d.id AND e.status = 'running'
-            """)
+        try await ExecutionRepository.finishCompleted(ids.compactMap(UUID.init(uuidString:)), on: connection)
     }
 
     // MARK: Cooldowns, partitions, settings, queue depth

@@ -177,45 +177,54 @@ public struct ExecutionRepository: Sendable {
         }
     }
 
-    /// Finishes a running execution whose jobs are all terminal, as the worker's completer does:
-    /// succeeded (all succeeded) | failed (any failed) | cancelled (none failed, any cancelled), with
-    /// `models_used` built from `execution_usage`. Used when the API cancels the last open job of
-    /// an execution (no worker completes a job that never ran).
-    static func finishIfComplete(_ id: UUID, on connection: PostgresConnection) async throws {
-        // The worker's completer finalises executions under this same transaction lock
-        // (GatewayStore.finaliseExecutions): without it, an API cancel of the last queued job and
-        // a worker completing the last running one could each see the other's job as open, and
-        // the execution would stay running with nobody left to finish it.
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(id.uuidString.lowercased()), 8813))")
+    /// Finishes every running execution among `ids` whose jobs are all terminal: succeeded (all
+    /// succeeded) | failed (any failed) | cancelled (none failed, any cancelled), finished_at, and
+    /// models_used built from execution_usage. Called by the worker's completer and by the API when
+    /// it cancels the last open job of an execution (no worker completes a job that never ran).
+    /// Finishers of one execution serialise on a transaction advisory lock (taken in id order: no
+    /// deadlock; memory only: no row write), and the check runs in a later statement, whose
+    /// snapshot sees the other finisher's committed jobs, so the last one to finish finalises.
+    public static func finishCompleted(_ ids: [UUID], on connection: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        let unique = Array(Set(ids.map { $0.uuidString.lowercased() })).sorted()
         try await connection.query("""
-            WITH jobs AS (
-                SELECT count(*) FILTER (WHERE status IN ('queued', 'running')) AS open,
-                       count(*) FILTER (WHERE status = 'failed') AS failed,
-                       count(*) FILTER (WHERE status = 'cancelled') AS cancelled
-                  FROM llm_jobs WHERE execution_id = \(id)
-            ), usage AS (
-                SELECT agent_id, model_id, sum(requests) AS requests, sum(successes) AS successes, sum(errors) AS errors,
-                       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-                       sum(cached_input_tokens) AS cached_input_tokens,
-                       CASE WHEN sum(priced_requests) > 0 THEN sum(cost) END AS cost,
-                       sum(requests) - sum(priced_requests) AS unpriced_requests
-                  FROM execution_usage WHERE execution_id = \(id)
-                 GROUP BY agent_id, model_id
+            SELECT pg_advisory_xact_lock(hashtextextended(e.id::text, 8813))
+              FROM (SELECT unnest(\(unique)::uuid[]) AS id ORDER BY 1) e
+            """)
+        try await connection.query("""
+            WITH done AS (
+                SELECT e.id,
+                       CASE WHEN bool_or(j.status = 'failed') THEN 'failed'
+                            WHEN bool_or(j.status = 'cancelled') THEN 'cancelled'
+                            ELSE 'succeeded' END AS status
+                  FROM workflow_executions e
+                  JOIN llm_jobs j ON j.execution_id = e.id
+                 WHERE e.id = ANY(\(unique)::uuid[]) AND e.status = 'running'
+                 GROUP BY e.id
+                HAVING bool_and(j.status IN ('succeeded', 'failed', 'cancelled'))
+            ), per_model AS (
+                SELECT u.execution_id, u.agent_id, u.model_id,
+                       jsonb_build_object(
+                           'requests', sum(u.requests), 'successes', sum(u.successes), 'errors', sum(u.errors),
+                           'input_tokens', sum(u.input_tokens), 'output_tokens', sum(u.output_tokens),
+                           'cached_input_tokens', sum(u.cached_input_tokens),
+                           'cost', CASE WHEN sum(u.priced_requests) > 0 THEN sum(u.cost) END,
+                           'unpriced_requests', sum(u.requests) - sum(u.priced_requests)) AS totals
+                  FROM execution_usage u JOIN done d ON d.id = u.execution_id
+                 GROUP BY u.execution_id, u.agent_id, u.model_id
             ), per_agent AS (
-                SELECT agent_id::text AS agent_id,
-                       jsonb_object_agg(model_id, jsonb_build_object(
-                           'requests', requests, 'successes', successes, 'errors', errors,
-                           'input_tokens', input_tokens, 'output_tokens', output_tokens,
-                           'cached_input_tokens', cached_input_tokens, 'cost', cost,
-                           'unpriced_requests', unpriced_requests)) AS models
-                  FROM usage GROUP BY agent_id
+                SELECT execution_id, agent_id, jsonb_object_agg(model_id, totals) AS models
+                  FROM per_model GROUP BY execution_id, agent_id
+            ), used AS (
+                SELECT d.id, coalesce(jsonb_object_agg(a.agent_id::text, a.models) FILTER (WHERE a.agent_id IS NOT NULL),
+                                      '{}'::jsonb) AS models_used
+                  FROM done d LEFT JOIN per_agent a ON a.execution_id = d.id
+                 GROUP BY d.id
             )
             UPDATE workflow_executions e
-               SET status = CASE WHEN jobs.failed > 0 THEN 'failed' WHEN jobs.cancelled > 0 THEN 'cancelled' ELSE 'succeeded' END,
-                   finished_at = now(), updated_at = now(),
-                   models_used = coalesce((SELECT jsonb_object_agg(agent_id, models) FROM per_agent), '{}'::jsonb)
-              FROM jobs
-             WHERE e.id = \(id) AND e.status = 'running' AND jobs.open = 0
+               SET status = d.status, finished_at = now(), updated_at = now(), models_used = u.models_used
+              FROM done d JOIN used u ON u.id = d.id
+             WHERE e.id = d.id AND e.status = 'running'
             """)
     }
 }

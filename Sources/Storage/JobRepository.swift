@@ -287,7 +287,7 @@ public struct JobRepository: Sendable {
                      WHERE EXISTS (SELECT 1 FROM llm_job_waiters WHERE job_id = \(id))
                     """)
                 if let executionID = updated.executionID {
-                    try await ExecutionRepository.finishIfComplete(executionID, on: connection)
+                    try await ExecutionRepository.finishCompleted([executionID], on: connection)
                 }
                 return .cancelled(updated)
             case "running":
