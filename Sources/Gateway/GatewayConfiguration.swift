@@ -7,7 +7,8 @@ public struct GatewayConfiguration: Sendable {
     public var workerID: String
     /// Most jobs running (provider calls in flight) at once.
     public var concurrency: Int
-    /// Most jobs claimed by one statement, and most outcomes written by one completion transaction.
+    /// Most jobs claimed by one statement. A completion transaction writes the outcomes gathered
+    /// meanwhile, up to four batches when they pile up (fewer, larger transactions under load).
     public var batchSize: Int
     /// How long a claim holds a job without a heartbeat; the heartbeat runs every lease/3.
     public var leaseDuration: Duration

@@ -1,3 +1,5 @@
+import Storage
+
 /// Schemas of `/api/jobs` and `/api/executions` (request bodies are checked against them: a
 /// member not listed is rejected as unknown).
 extension APISchemas {
@@ -33,7 +35,7 @@ extension APISchemas {
     /// characters of the default string bound.
     static let providerTextMaxLength = 64 << 20
 
-    static let jobStatus = JSONSchema.enumeration(["queued", "running", "succeeded", "failed", "cancelled"])
+    static let jobStatus = JSONSchema.enumeration(JobRecord.statuses)
 
     static func openObject(_ fields: [(name: String, schema: JSONSchema)], required: [String] = [], _ description: String? = nil) -> JSONSchema {
         JSONSchema(kind: .object(properties: fields, required: required, additional: .anyValue), description: description)
@@ -172,7 +174,7 @@ extension APISchemas {
     static let executionFields: [(name: String, schema: JSONSchema)] = [
         ("id", .string(format: "uuid")),
         ("workflow_name", .string()),
-        ("status", .enumeration(["running", "succeeded", "failed", "cancelled"])),
+        ("status", .enumeration(ExecutionRecord.statuses)),
         ("metadata", JSONSchema.map(.anyValue)),
         ("started_at", .string(format: "date-time")),
         ("finished_at", JSONSchema.string(format: "date-time").orNull),

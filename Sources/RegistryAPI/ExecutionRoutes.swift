@@ -38,7 +38,7 @@ struct ExecutionRoutes: Sendable {
         ]
     }
 
-    static let statuses = ["running", "succeeded", "failed", "cancelled"]
+    static let statuses = ExecutionRecord.statuses
 
     func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
         let (document, _) = try await request.readJSON(schema: .ref("ExecutionCreate"), context: context)

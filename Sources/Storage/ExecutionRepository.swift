@@ -3,6 +3,8 @@ import Postgres
 
 /// A row of `workflow_executions`.
 public struct ExecutionRecord: Sendable, Equatable {
+    /// The values of workflow_executions.status (0005's CHECK).
+    public static let statuses = ["running", "succeeded", "failed", "cancelled"]
     public var id: UUID
     public var name: String
     /// running | succeeded | failed | cancelled

@@ -29,7 +29,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Most jobs (provider calls) in flight at once (default 256).")
     var concurrency: Int?
 
-    @Option(help: "Most jobs per claim and per completion transaction (default 64).")
+    @Option(help: "Most jobs per claim (default 64); a completion transaction writes up to 4 batches.")
     var batchSize: Int?
 
     @Option(help: "Lease length in seconds; heartbeats every third of it (default 60).")
