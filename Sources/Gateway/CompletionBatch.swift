@@ -81,8 +81,8 @@ struct CompletionBatch: Sendable {
                 jobs.key("result"); jobs.null()
                 jobs.key("error")
                 if let error { jobs.raw(error) } else { jobs.null() }
-            case .released:
-                break
+            case .released(let delay):
+                jobs.member("delay_ms", delay.milliseconds)
             }
             jobs.endObject()
 

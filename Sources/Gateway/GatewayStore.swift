@@ -156,7 +156,8 @@ struct GatewayStore: Sendable {
                            -- a success clears the history of earlier failed attempts (the result counts them)
                            error = CASE WHEN i.status = 'succeeded' THEN NULL
                                         WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
-                           run_at = CASE WHEN i.status = 'queued' THEN now() + i.delay_ms * interval '1 millisecond'
+                           run_at = CASE WHEN i.status IN ('queued', 'released')
+                                         THEN now() + i.delay_ms * interval '1 millisecond'
                                          ELSE j.run_at END,
                            started_at = CASE WHEN i.status = 'released' THEN NULL ELSE j.started_at END,
                            finished_at = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NULL

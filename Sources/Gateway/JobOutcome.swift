@@ -56,8 +56,11 @@ struct JobOutcome: Sendable {
         case requeued(delay: Duration, error: String)
         /// Cancel requested: no further attempt; the history so far is kept in `error`.
         case cancelled(error: String?)
-        /// Graceful shutdown: back to the queue without spending the attempt.
-        case released
+        /// Graceful shutdown, or a job that could not start: back to the queue without spending
+        /// the attempt, claimable again after `delay`
+        /// (0 for a shutdown release; a pause when the job could not start, so a job whose agent
+        /// cannot be loaded is not claimed again at once, over and over).
+        case released(delay: Duration)
     }
 
     var job: ClaimedJob

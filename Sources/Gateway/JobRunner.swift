@@ -37,7 +37,7 @@ struct JobRunner: Sendable {
             agent = try await cache.agent(job.agentID)
         } catch {
             // The database is unreachable: try again later without spending the job's attempts.
-            return JobOutcome(job: job, disposition: .released, calls: [])
+            return JobOutcome(job: job, disposition: .released(delay: .seconds(1)), calls: [])
         }
         guard let agent else {
             let document = history.document(
@@ -119,7 +119,7 @@ struct JobRunner: Sendable {
 
         switch handle.stopReason {
         case .release:
-            return JobOutcome(job: job, disposition: .released, calls: calls)
+            return JobOutcome(job: job, disposition: .released(delay: .zero), calls: calls)
         case .cancelRequested:
             let document = history.document(code: "cancelled", message: "cancelled while running", job: job, calls: calls, skipped: skipped)
             return JobOutcome(job: job, disposition: .cancelled(error: document), calls: calls)
