@@ -12,3 +12,7 @@ echo "tests use $DATABASE_URL"
 scripts/install-openapi-validator.sh
 swift build --build-tests
 swift test --skip-build "$@"
+# With no arguments (the whole suite), the Python integration tests follow on the same cluster.
+if [ $# -eq 0 ]; then
+  SKIP_BUILD=1 scripts/test-integration.sh
+fi
