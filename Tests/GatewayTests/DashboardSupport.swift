@@ -91,6 +91,23 @@ enum DashboardSupport {
             connectionString: try #require(login.string), applicationName: "dashboard-tests", statementTimeout: nil)
     }
 
+    /// A fresh login role made by the initdb script around `body`, dropped afterwards (roles
+    /// outlive the test database).
+    static func withLoginRole<T>(
+        database: PostgresConfiguration, admin: PostgresPool, _ body: (PostgresConfiguration) async throws -> T
+    ) async throws -> T {
+        let name = "dash_" + UUID().uuidString.prefix(8).lowercased()
+        let login = try createLoginRole(name, password: "reader-secret", database: database)
+        do {
+            let value = try await body(login)
+            try await admin.execute(.unsafeSQL("DROP ROLE \(name)"))
+            return value
+        } catch {
+            _ = try? await admin.execute(.unsafeSQL("DROP ROLE \(name)"))
+            throw error
+        }
+    }
+
     /// Exact decimal of a JSON number or numeric text.
     static func decimal(_ value: JSONValue?) -> Decimal? {
         value?.scalarText.flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) }

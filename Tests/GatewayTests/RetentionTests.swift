@@ -220,6 +220,39 @@ struct RetentionTests {
         }
     }
 
+    @Test("llm-gateway run prunes on its schedule (two processes, --retention-interval 1s); a bad retention flag is refused",
+          .enabled(if: FileManager.default.fileExists(atPath: WorkerProcessTests.executable.path)))
+    func gatewayProcessesPrune() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-scheduled", provider: "openai")
+            let agent = try await h.addAgent("scheduled", model: "gpt-scheduled")
+            try await WorkerProcessTests.insertJobs(h, agent: agent, count: 30)
+            let arguments = ["--retention-jobs", "1d", "--retention-usage", "30d", "--retention-interval", "1s"]
+            let workers = try ["r1", "r2"].map { try WorkerProcessTests.GatewayProcess(h: h, workerID: $0, arguments: arguments) }
+            try await h.waitForAllJobs()
+            try await h.pool.execute("""
+                UPDATE llm_jobs SET created_at = now() - interval '3 days', finished_at = now() - interval '3 days'
+                 WHERE id <= (SELECT min(id) + 19 FROM llm_jobs)
+                """)
+            try await h.waitUntil(seconds: 60, "the gateways pruned the 20 old jobs") {
+                try await h.count("SELECT count(*) FROM llm_jobs") == 10
+            }
+            for worker in workers { worker.signal(SIGTERM) }
+            for worker in workers { #expect(try await worker.waitForExit() == 0) }
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE created_at > now() - interval '1 day'") == 10)
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 30)
+            #expect(try await h.count("SELECT sum(requests) FROM agent_usage_daily") == 30)
+
+            let refused = try WorkerProcessTests.GatewayProcess(h: h, workerID: "bad", arguments: ["--retention-usage", "1d"])
+            #expect(try await refused.waitForExit() != 0)
+            let log = try String(contentsOf: refused.log, encoding: .utf8)
+            #expect(log.contains("--retention-usage must be 0 (keep) or at least 2d"))
+            let typo = try WorkerProcessTests.GatewayProcess(h: h, workerID: "typo", arguments: ["--retention-jobs", "7 days"])
+            #expect(try await typo.waitForExit() != 0)
+            #expect(try String(contentsOf: typo.log, encoding: .utf8).contains("is not a duration"))
+        }
+    }
+
     @Test("Retention durations: 0 or off disables, s/m/h/d units, anything else is refused")
     func durations() throws {
         #expect(try RetentionPolicy.parseDuration("7d") == .seconds(7 * 86_400))
