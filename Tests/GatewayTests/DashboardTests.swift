@@ -217,6 +217,37 @@ struct DashboardTests {
         }
     }
 
+    @Test("Every panel and query uses the provisioned datasource; the provider loads the dashboards folder")
+    func provisioningIsConsistent() throws {
+        let root = DashboardSupport.dashboardFile.deletingLastPathComponent().deletingLastPathComponent()
+        let datasource = try String(contentsOf: root.appendingPathComponent("provisioning/datasources/switchboard.yml"), encoding: .utf8)
+        let provider = try String(contentsOf: root.appendingPathComponent("provisioning/dashboards/switchboard.yml"), encoding: .utf8)
+        #expect(datasource.contains("uid: switchboard-postgres"))
+        #expect(datasource.contains("type: grafana-postgresql-datasource"))
+        #expect(datasource.contains("user: grafana_reader"))
+        #expect(datasource.contains("password: ${GRAFANA_DB_PASSWORD}"))
+        #expect(provider.contains("path: /var/lib/grafana/dashboards"))
+
+        let text = try String(contentsOf: DashboardSupport.dashboardFile, encoding: .utf8)
+        let document = try #require(JSONValue.parse(text))
+        #expect(document["uid"]?.stringValue == "switchboard-usage")
+        #expect(document["timezone"]?.stringValue == "utc")  // the views' days are UTC days
+        let panels = try #require(document["panels"]?.arrayValue)
+        #expect(panels.count == 11)
+        var ids = Set<Int>()
+        for panel in panels {
+            let title = panel["title"]?.stringValue ?? "?"
+            let (isNew, _) = ids.insert(panel["id"]?.intValue ?? -1)
+            #expect(isNew, "duplicate panel id: \(title)")
+            for source in [panel["datasource"]] + (panel["targets"]?.arrayValue ?? []).map({ $0["datasource"] }) {
+                #expect(source?["uid"]?.stringValue == "switchboard-postgres", "\(title)")
+                #expect(source?["type"]?.stringValue == "grafana-postgresql-datasource", "\(title)")
+            }
+            let format = panel["targets"]?.arrayValue?.first?["format"]?.stringValue
+            #expect(format == (panel["type"]?.stringValue == "timeseries" ? "time_series" : "table"), "\(title)")
+        }
+    }
+
     @Test("The views agree with the raw rows; the read-only role reads the views and nothing else")
     func viewsAndReadOnlyRole() async throws {
         try await GatewayHarness.run { h in
