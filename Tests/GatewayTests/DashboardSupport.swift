@@ -108,6 +108,22 @@ enum DashboardSupport {
         }
     }
 
+    /// The statements of README "Dashboards"' query block for Metabase / psql users.
+    static func readmeQueries() throws -> [String] {
+        let readme = try String(contentsOf: TestDatabase.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "**Metabase / psql**"), "README has no Metabase queries")
+        let rest = readme[section.upperBound...]
+        let open = try #require(rest.range(of: "```sql\n"))
+        let close = try #require(rest[open.upperBound...].range(of: "```"))
+        let block = rest[open.upperBound..<close.lowerBound]
+        return block.components(separatedBy: ";\n")
+            .map { statement in
+                statement.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }
+                    .joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            .filter { !$0.isEmpty }
+    }
+
     /// Exact decimal of a JSON number or numeric text.
     static func decimal(_ value: JSONValue?) -> Decimal? {
         value?.scalarText.flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) }

@@ -287,6 +287,12 @@ struct DashboardTests {
                              "llm_queue_status", "usage_daily", "usage_by_agent_model", "agent_usage_stats"] {
                     _ = try await reader.query(.unsafeSQL("SELECT * FROM \(view) LIMIT 1"))
                 }
+                // README's queries for Metabase users run as the role too (views only, valid SQL).
+                let queries = try DashboardSupport.readmeQueries()
+                #expect(queries.count == 8)
+                for query in queries {
+                    _ = try await reader.query(.unsafeSQL(query))
+                }
                 // Prompts and results (llm_jobs), configuration, the audit trail, raw rows and counters: denied.
                 for table in ["llm_jobs", "agents", "llm_providers", "llm_models", "config_changes", "workflow_executions",
                               "model_usage", "agent_usage_daily", "execution_usage", "schema_migrations", "retention_cursor"] {
