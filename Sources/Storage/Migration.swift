@@ -11,6 +11,17 @@ public struct Migration: Sendable, Equatable {
         self.sql = sql
     }
 
+    /// The first-line marker of a file that must run outside a transaction block.
+    public static let noTransactionMarker = "-- switchboard:no-transaction"
+
+    /// Whether the file's first line is `-- switchboard:no-transaction` (`CREATE INDEX
+    /// CONCURRENTLY`, `ALTER SYSTEM`, `VACUUM`: statements PostgreSQL refuses inside a transaction).
+    /// Such a file holds ONE statement: several would run as one implicit transaction again.
+    public var runsOutsideTransaction: Bool {
+        let firstLine = sql.prefix { $0 != "\n" && $0 != "\r" }
+        return firstLine.trimmingCharacters(in: .whitespaces) == Self.noTransactionMarker
+    }
+
     /// Reads every `*.sql` file of a folder, sorted by name.
     public static func load(from directory: URL) throws -> [Migration] {
         let names: [String]

@@ -16,7 +16,8 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Every option has an environment equivalent (flags win): DATABASE_URL, GATEWAY_WORKER_ID, \
             GATEWAY_CONCURRENCY, GATEWAY_BATCH_SIZE, GATEWAY_LEASE_SECONDS, GATEWAY_POLL_INTERVAL, \
-            GATEWAY_GRACE_PERIOD, GATEWAY_METRICS_PORT, LOG_LEVEL. Provider keys come from the variables \
+            GATEWAY_GRACE_PERIOD, GATEWAY_METRICS_PORT, GATEWAY_RETENTION_JOBS, GATEWAY_RETENTION_USAGE, \
+            GATEWAY_RETENTION_INTERVAL, LOG_LEVEL. Provider keys come from the variables \
             named by llm_providers.api_key_env.
             """)
 
@@ -62,6 +63,15 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds a model is skipped by every worker after repeated transient failures (default 60).")
     var cooldownSeconds: Double?
 
+    @Option(help: "Delete finished jobs older than this: 0 = keep forever, or e.g. 36h, 7d (default 7d).")
+    var retentionJobs: String?
+
+    @Option(help: "Drop model_usage day partitions older than this: 0 = keep forever (default 30d). Counters are kept.")
+    var retentionUsage: String?
+
+    @Option(help: "How often to prune (one gateway at a time): 0 = never (default 1h).")
+    var retentionInterval: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         func env<T>(_ name: String, _ parse: (String) -> T?) -> T? { environment[name].flatMap(parse) }
@@ -97,6 +107,8 @@ struct RunCommand: AsyncParsableCommand {
         let port = metricsPort ?? env("GATEWAY_METRICS_PORT", Int.init) ?? 9464
         guard (0...65_535).contains(port) else { throw ValidationError("--metrics-port must be 0-65535") }
 
+        let retention = try retentionPolicy(environment)
+
         let openFiles = ProcessLimits.prepareForManyConnections()
         if openFiles >= 0 && openFiles < configuration.concurrency + 64 {
             logger.warning("gateway.open_file_limit_low", metadata: [
@@ -114,6 +126,7 @@ struct RunCommand: AsyncParsableCommand {
             services.append(GatewayMetricsServer.application(
                 host: metricsHost, port: port, worker: worker, registry: registry, logger: logger))
         }
+        services.append(RetentionService(policy: retention, database: database, logger: logger))
         // Shut down in reverse order: the worker drains first, the metrics server last.
         services.append(GatewayService(worker: worker))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
@@ -121,5 +134,28 @@ struct RunCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// The retention flags, else their GATEWAY_RETENTION_* variables, else the defaults.
+    private func retentionPolicy(_ environment: [String: String]) throws -> RetentionPolicy {
+        func parse(_ flag: String?, _ variable: String, _ name: String, default value: Duration) throws -> Duration? {
+            guard let text = flag ?? environment[variable] else { return value }
+            do {
+                return try RetentionPolicy.parseDuration(text)
+            } catch {
+                throw ValidationError("--\(name) (\(variable)): \(error)")
+            }
+        }
+        let usage = try parse(retentionUsage, "GATEWAY_RETENTION_USAGE", "retention-usage", default: RetentionPolicy.defaultUsage)
+        // model_usage_ensure_partitions() keeps yesterday's partition: a shorter retention would
+        // drop and recreate it every round.
+        if let usage, usage < .seconds(2 * 86_400) {
+            throw ValidationError("--retention-usage must be 0 (keep) or at least 2d")
+        }
+        return RetentionPolicy(
+            jobs: try parse(retentionJobs, "GATEWAY_RETENTION_JOBS", "retention-jobs", default: RetentionPolicy.defaultJobs),
+            usage: usage,
+            interval: try parse(
+                retentionInterval, "GATEWAY_RETENTION_INTERVAL", "retention-interval", default: RetentionPolicy.defaultInterval))
     }
 }
