@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The demo half of `make run` (scripts/run.sh), over the registry's own HTTP API; stdlib only.
 
-  run-demo.py wait-ready [--seconds N] URL...    waits until every URL answers 200
+  run-demo.py wait-ready [--seconds N] [--pids "PID…"] URL...
+                                                  waits until every URL answers 200 (fails when a PID exits)
   run-demo.py seed --api URL --token TOKEN        demo agents + one demo workflow, waits for it
 
 `seed` (demo mode only: the providers point at provider-stub) makes sure the demo catalog model and
@@ -59,10 +60,22 @@ class API:
         return status, (json.loads(text) if text else None)
 
 
-def wait_ready(urls: list[str], seconds: float) -> int:
+def exited(pid: int) -> bool:
+    """True when the process is gone or a zombie (our parent has not reaped it yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def wait_ready(urls: list[str], seconds: float, pids: list[int]) -> int:
     deadline = time.monotonic() + seconds
     pending = list(urls)
     while pending and time.monotonic() < deadline:
+        if any(exited(pid) for pid in pids):
+            print("a service exited while starting", file=sys.stderr)
+            return 1
         for url in list(pending):
             try:
                 with urllib.request.urlopen(url, timeout=2) as reply:
@@ -152,6 +165,7 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     ready = commands.add_parser("wait-ready")
     ready.add_argument("--seconds", type=float, default=60)
+    ready.add_argument("--pids", default="", help="space-separated process ids that must keep running")
     ready.add_argument("urls", nargs="+")
     demo = commands.add_parser("seed")
     demo.add_argument("--api", required=True)
@@ -159,7 +173,7 @@ def main() -> int:
     demo.add_argument("--wait", type=float, default=60, help="seconds to wait for the workflow")
     arguments = parser.parse_args()
     if arguments.command == "wait-ready":
-        return wait_ready(arguments.urls, arguments.seconds)
+        return wait_ready(arguments.urls, arguments.seconds, [int(p) for p in arguments.pids.split()])
     return seed(API(arguments.api, arguments.token), arguments.wait)
 
 

@@ -20,6 +20,7 @@
 #   PROVIDER_STUB_PORT      provider-stub port in demo mode (default 8090)
 #   GATEWAY_METRICS_PORT    llm-gateway /metrics, /readyz port (default 9464)
 #   GATEWAY_GRACE_PERIOD    seconds in-flight calls may finish after Ctrl-C (default here 10)
+#   SWITCHBOARD_DEMO        0: no demo mode even without keys (the providers are left as they are)
 #   SWITCHBOARD_BUILD       release (default) or debug
 #   SWITCHBOARD_BIN_DIR     run these built executables instead of building (tests)
 #   SWITCHBOARD_RUN_DIR     logs and the generated token (default .build/run)
@@ -114,6 +115,13 @@ for executable in model-registry llm-gateway provider-stub; do
   [ -x "$bin_dir/$executable" ] || die "$bin_dir/$executable is missing"
 done
 
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+check_port() { # PORT VARIABLE WHAT
+  if port_in_use "$1"; then die "port $1 ($3) is in use: stop what listens there or set $2"; fi
+}
+check_port "$registry_port" PORT model-registry
+check_port "$gateway_metrics_port" GATEWAY_METRICS_PORT "llm-gateway metrics"
+
 # --- 2. database -------------------------------------------------------------------------------
 if [ -z "${DATABASE_URL:-}" ]; then
   local_database=true
@@ -125,14 +133,20 @@ LOG_LEVEL=warning "$bin_dir/model-registry" migrate
 psql_run() { psql -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@"; }
 
 # --- 3. demo mode or real providers ------------------------------------------------------------
-if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${ANTHROPIC_API_KEY:-}" ] && [ -z "${HF_TOKEN:-}" ]; then
+if [ -z "${OPENAI_API_KEY:-}" ] && [ -z "${ANTHROPIC_API_KEY:-}" ] && [ -z "${HF_TOKEN:-}" ] \
+    && [ "${SWITCHBOARD_DEMO:-auto}" != 0 ]; then
   demo=true
 else
   demo=false
 fi
 
 if [ "$demo" = true ]; then
+  check_port "$stub_port" PROVIDER_STUB_PORT provider-stub
   say "demo mode: no OPENAI_API_KEY / ANTHROPIC_API_KEY / HF_TOKEN — using the local provider-stub"
+  if [ "$local_database" != true ]; then
+    say "  (this points the providers of the database at DATABASE_URL to the stub; a later run with a key"
+    say "   restores them; SWITCHBOARD_DEMO=0 runs without demo)"
+  fi
   export "$demo_key_env=demo-key-for-provider-stub"
   # The audit trigger records the values replaced here; a later run with keys restores them.
   psql_run -v stub_url="http://127.0.0.1:$stub_port" -v key_env="$demo_key_env" <<'SQL'
@@ -189,7 +203,7 @@ start_process model-registry serve --port "$registry_port" --host 127.0.0.1
 api=http://127.0.0.1:$registry_port
 ready_urls=("$api/readyz" "http://127.0.0.1:$gateway_metrics_port/readyz")
 [ "$demo" = true ] && ready_urls+=("http://127.0.0.1:$stub_port/healthz")
-if ! python3 scripts/run-demo.py wait-ready --seconds 120 "${ready_urls[@]}"; then
+if ! python3 scripts/run-demo.py wait-ready --seconds 120 --pids "${pids[*]}" "${ready_urls[@]}"; then
   for name in "${names[@]}"; do say "--- $run_dir/$name.log"; tail -n 20 "$run_dir/$name.log" || true; done
   die "the services did not become ready"
 fi

@@ -268,3 +268,32 @@ def test_second_run_reuses_the_demo_agents_and_keys_undo_the_demo(tmp_path, clus
     assert "PostgreSQL (local cluster dev) stopped" not in real.output()
     assert sql(url, "SELECT 1") == [(1,)]
     cluster.command("stop")
+
+
+def test_a_service_that_dies_at_start_stops_the_rest_and_the_database(tmp_path, cluster):
+    # The gateway refuses a lease under 1 s and exits at once.
+    run = Run(tmp_path, cluster, {"GATEWAY_LEASE_SECONDS": "0.5"})
+    try:
+        status = run.process.wait(240)
+    except subprocess.TimeoutExpired:
+        run.interrupt()
+        pytest.fail(f"run.sh kept running with a dead gateway\n{run.logs()}")
+    output = run.output()
+    assert status != 0, output
+    assert "--lease-seconds must be at least 1" in output, output  # the dead service's log, shown
+    assert "PostgreSQL (local cluster dev) stopped" in output, output
+    assert children_of(run.process.pid) == []
+    assert cluster.postmaster_pid() is None
+
+
+def test_a_busy_port_is_named_before_anything_starts(tmp_path, cluster):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = Run(tmp_path, cluster, {"PORT": str(port)})
+        status = run.process.wait(120)
+    assert status != 0
+    assert f"port {port} (model-registry) is in use" in run.output(), run.output()
+    assert cluster.postmaster_pid() is None
