@@ -186,12 +186,14 @@ SQL
 fi
 
 # --- 4. the API token --------------------------------------------------------------------------
-token_note="from SWITCHBOARD_API_TOKEN"
+token_shown="(the value of SWITCHBOARD_API_TOKEN)"  # the operator's own secret is not echoed
+token_note="from your environment"
 if [ -z "${SWITCHBOARD_API_TOKEN:-}" ]; then
   if [ ! -s "$run_dir/api-token" ]; then
     (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(24))' >"$run_dir/api-token")
   fi
   SWITCHBOARD_API_TOKEN=$(cat "$run_dir/api-token")
+  token_shown=$SWITCHBOARD_API_TOKEN
   token_note="generated, kept in $run_dir/api-token"
 fi
 export SWITCHBOARD_API_TOKEN
@@ -212,7 +214,7 @@ say
 say "Switchboard is running:"
 say "  UI              $api/"
 say "  API             $api/api/…   (OpenAPI: $api/openapi.json)"
-say "  API token       $SWITCHBOARD_API_TOKEN   ($token_note; send Authorization: Bearer <token>)"
+say "  API token       $token_shown   ($token_note; send Authorization: Bearer <token>)"
 if [ "$local_database" = true ]; then
   say "  database        $DATABASE_URL   (local cluster dev; psql \"$DATABASE_URL\")"
 else
