@@ -101,7 +101,8 @@ def test_postgres_has_a_named_volume_a_healthcheck_and_the_queue_settings(tmp_pa
     assert any(v.endswith(":/docker-entrypoint-initdb.d:ro") and "postgres/initdb.d" in v for v in postgres["volumes"])
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     command = " ".join(postgres["command"])
-    for setting in ("autovacuum_naptime=1s", "idle_in_transaction_session_timeout=", "max_connections="):
+    for setting in ("autovacuum_naptime=1s", "autovacuum_work_mem=", "idle_in_transaction_session_timeout=",
+                    "max_connections="):
         assert setting in command
 
 
