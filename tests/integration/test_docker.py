@@ -125,6 +125,7 @@ def test_demo_and_dashboards_profiles(tmp_path):
     assert services["provider-stub"]["profiles"] == ["demo"]
     grafana = services["grafana"]
     assert grafana["profiles"] == ["dashboards"]
+    assert grafana["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     volumes = grafana["volumes"]
     assert any(v.endswith("docker/grafana/provisioning:/etc/grafana/provisioning:ro") for v in volumes)
     assert any(v.endswith("docker/grafana/dashboards:/var/lib/grafana/dashboards:ro") for v in volumes)
