@@ -32,7 +32,9 @@ class Cluster:
     directory: str
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "SWITCHBOARD_PG_DIR": self.directory}
+        # Without DATABASE_URL (the harness's server): local-postgres.sh would use that instead.
+        environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        return {**environment, "SWITCHBOARD_PG_DIR": self.directory}
 
     def command(self, action: str) -> str:
         result = subprocess.run([str(LOCAL_POSTGRES), action, "dev"], env=self.environment(),
