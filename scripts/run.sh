@@ -128,7 +128,12 @@ if [ -z "${DATABASE_URL:-}" ]; then
   database_line=$(scripts/local-postgres.sh start dev)
   export "${database_line?}"
 fi
-LOG_LEVEL=warning "$bin_dir/model-registry" migrate
+if "$bin_dir/model-registry" migrate >"$run_dir/migrate.log" 2>&1; then
+  tail -n 1 "$run_dir/migrate.log"
+else
+  cat "$run_dir/migrate.log" >&2
+  die "model-registry migrate failed"
+fi
 
 psql_run() { psql -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@"; }
 
