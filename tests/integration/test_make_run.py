@@ -143,6 +143,8 @@ class Run:
         return reply.json()
 
     def interrupt(self, seconds: float = 120) -> int:
+        if self.process.poll() is not None:
+            return self.process.returncode
         os.killpg(self.process.pid, signal.SIGINT)
         try:
             return self.process.wait(seconds)
@@ -175,6 +177,8 @@ def demo_execution_id(run: Run) -> str:
 
 def test_demo_run_shows_succeeded_jobs_then_ctrl_c_stops_everything(tmp_path, cluster):
     run = Run(tmp_path, cluster)
+    services: dict[str, int] = {}
+    postmaster = None
     try:
         run.wait_running()
         output = run.output()
@@ -218,7 +222,7 @@ def test_demo_run_shows_succeeded_jobs_then_ctrl_c_stops_everything(tmp_path, cl
     assert "PostgreSQL (local cluster dev) stopped" in run.output()
     for name, pid in services.items():
         assert not process_alive(pid), f"{name} ({pid}) still runs"
-    assert not process_alive(postmaster), "the local PostgreSQL still runs"
+    assert postmaster is not None and not process_alive(postmaster), "the local PostgreSQL still runs"
     assert cluster.postmaster_pid() is None  # a clean shutdown removes postmaster.pid
 
 
