@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import requests
 
-from stack import REPOSITORY_ROOT, bin_dir, free_port
+from stack import REPOSITORY_ROOT, bin_dir
 
 RUN_SH = REPOSITORY_ROOT / "scripts" / "run.sh"
 LOCAL_POSTGRES = REPOSITORY_ROOT / "scripts" / "local-postgres.sh"
@@ -50,6 +50,27 @@ class Cluster:
             return int(Path(self.directory, "data", "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return None
+
+
+def quiet_port(taken: tuple[int, ...] = ()) -> int:
+    """A free port below the kernel's ephemeral range (and below the band local-postgres.sh uses),
+    so that no outgoing connection of another test can take it between this check and the bind."""
+    import random
+    import socket
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for port in random.sample(range(low - 3000, low - 700), 200):
+        if port in taken:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def process_alive(pid: int) -> bool:
@@ -84,7 +105,9 @@ class Run:
     """One `scripts/run.sh` process, its output in a file."""
 
     def __init__(self, tmp_path: Path, cluster: Cluster, extra_env: dict[str, str] | None = None) -> None:
-        self.registry_port, self.stub_port, self.metrics_port = free_port(), free_port(), free_port()
+        self.registry_port = quiet_port()
+        self.stub_port = quiet_port((self.registry_port,))
+        self.metrics_port = quiet_port((self.registry_port, self.stub_port))
         self.output_path = tmp_path / f"run-{secrets.token_hex(3)}.out"
         self.run_dir = tmp_path / "run"
         environment = {k: v for k, v in cluster.environment().items()
