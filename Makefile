@@ -8,7 +8,9 @@ deps:
 build: deps
 	swift build
 
-run: build
+# Release build, local PostgreSQL (or DATABASE_URL), migrations, registry + one gateway; demo mode
+# (provider-stub, demo agents and workflow) without provider keys. Ctrl-C stops it all. See scripts/run.sh.
+run: deps
 	@scripts/run.sh
 
 test: deps
