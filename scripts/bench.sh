@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || EXTRA_APT_PACKAGES=wrk scripts/install-deps.sh
 command -v perf >/dev/null || echo "perf not found: the gateway profile will be empty (apt-get install linux-perf)" >&2
 for product in llm-gateway provider-stub model-registry; do
-  swift build -c release --product "$product" 2>&1 | grep -E 'error|warning: unre|Compiling|Build complete' | tail -n 2
+  echo "swift build -c release --product $product"
+  out=$(swift build -c release --product "$product" 2>&1) || { echo "$out" | tail -n 40 >&2; exit 1; }
 done
 export BENCH_BIN
 BENCH_BIN=$(swift build -c release --show-bin-path)
