@@ -7,7 +7,7 @@ builds of llm-gateway and provider-stub. Scenarios (--only, comma-separated):
                database's own timestamps (first started_at .. last finished_at), gateway and Postgres
                CPU seconds per 1,000 jobs (/proc; Postgres = every backend + reaped children)
   pgbench      the ceiling: pgbench_gateway.sql (the gateway's claim + completion SQL, generated from
-               GatewayStore.swift by pgbench_script.py) at the same batch size, 2 clients, no provider call
+               GatewayStore.swift by pgbench_script.py) at the same batch size, 4 clients (--pgbench-clients), no provider call
   profile      a third 1-worker run under `perf record -g` (kept apart so the profiler does not cost the
                measured runs anything): the gateway's CPU by library and the top symbols
   concurrency  provider-stub at 1 s, 2,000 jobs, one worker --concurrency 2000: wall time, peak RSS
@@ -101,7 +101,7 @@ def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, e
             "peak_rss_mb": rss, "concurrency": concurrency, "batch": batch}
 
 
-def pgbench(url, postmaster, jobs, seconds, batch, clients=2):
+def pgbench(url, postmaster, jobs, seconds, batch, clients):
     backlog(url, jobs)
     pg0 = postgres_cpu(postmaster)
     out = subprocess.run([os.path.join(PGBIN, "pgbench"), "-n", "-M", "prepared", "-c", str(clients),
@@ -206,6 +206,8 @@ def main():
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--pgbench-seconds", type=int, default=20)
+    parser.add_argument("--pgbench-clients", type=int, default=4,
+                        help="2 workers run 4 sessions at once (a claimer and a completer each)")
     parser.add_argument("--pgbench-jobs", type=int, default=600_000)
     parser.add_argument("--concurrency-jobs", type=int, default=2_000)
     parser.add_argument("--latency-samples", type=int, default=300)
@@ -230,10 +232,11 @@ def main():
                                 f"{r['jobs']:,} jobs, {r['succeeded']:,} succeeded, {r['usage_rows']:,} usage rows; "
                                 f"--concurrency {r['concurrency']} --batch-size {r['batch']}"))
         if "pgbench" in only:
-            r = data["pgbench"] = pgbench(url, postmaster, options.pgbench_jobs, options.pgbench_seconds, options.batch)
+            r = data["pgbench"] = pgbench(url, postmaster, options.pgbench_jobs, options.pgbench_seconds, options.batch,
+                                              options.pgbench_clients)
             rows.append(row("ceiling: pgbench, the gateway's SQL, no provider",
                             f"{r['jobs_per_s']:,.0f} jobs/s; Postgres CPU s per 1,000 jobs {r['postgres_cpu_s_per_1k']:.3f}",
-                            f"2 clients, batch {r['batch']}, {r['seconds']} s, pgbench_gateway.sql"))
+                            f"{r['clients']} clients, batch {r['batch']}, {r['seconds']} s, pgbench_gateway.sql"))
             for workers in (1, 2):
                 t = data.get(f"throughput_{workers}")
                 if t:
@@ -247,9 +250,10 @@ def main():
             r = data["profile_run"] = run_jobs(url, postmaster, 1, options.profile_jobs, options.concurrency,
                                                options.batch, profile=profile)
             data["profile"] = perf_summary(profile)
-            rows.append(row("profiled run (perf -F 499 -g), 1 worker",
-                            f"{r['jobs_per_s']:,.0f} jobs/s; gateway {r['gateway_cpu_s_per_1k']:.3f} CPU s per 1,000",
-                            "not a measured row: see data.profile"))
+            libraries = "; ".join(" ".join(line.split()[:2]) for line in data["profile"]["by_library"][:7])
+            rows.append(row("profile of the gateway (perf -F 499 -g, 1 worker)", libraries,
+                            f"a separate run of {r['jobs']:,} jobs ({r['jobs_per_s']:,.0f} jobs/s under perf); "
+                            "top symbols in data.profile"))
             for line in data["profile"]["by_library"]:
                 print("    " + line)
         if "concurrency" in only:
