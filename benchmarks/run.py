@@ -48,6 +48,16 @@ def table(rows):
     return "\n".join(lines)
 
 
+def markdown(result):
+    """The table as README "Performance" shows it."""
+    lines = [f"`{result['command']}`, {result['started_utc'][:16].replace('T', ' ')} UTC, commit {result['commit']}, "
+             f"{result['cpus']} CPUs, load average {result['loadavg_start'][0]:.1f} at the start and "
+             f"{result['loadavg_end'][0]:.1f} at the end", "", "| scenario | result | details |", "|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['scenario']} | {r['result']} | {r.get('note', '')} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--parts", default=",".join(DEFAULT))
@@ -100,11 +110,13 @@ def main():
         json.dump(result, f, indent=2)
     copy = os.path.join(os.path.dirname(options.out), f"results-{started:%Y%m%dT%H%M%SZ}.json")
     shutil.copyfile(options.out, copy)
+    with open(os.path.splitext(options.out)[0] + ".md", "w") as f:
+        f.write(markdown(result))
     print(f"\n{result['command']}: {result['started_utc']} .. {result['finished_utc']}, load average "
           f"{result['loadavg_start']} → {result['loadavg_end']} ({os.cpu_count()} CPUs)\n")
     if result["rows"]:
         print(table(result["rows"]))
-    print(f"\nJSON: {options.out}\n      {copy}")
+    print(f"\nJSON: {options.out}\n      {copy}\nMarkdown: {os.path.splitext(options.out)[0]}.md")
     sys.exit(1 if failed else 0)
 
 

@@ -82,8 +82,8 @@ def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, e
     procs = [start_worker(url, f"w{i}", concurrency, batch, extra) for i in range(workers)]
     perf = None
     if profile:
-        perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "-g", "-o", profile, "-p", str(procs[0].pid)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", profile, "-p", str(procs[0].pid)],
+                                stdout=subprocess.DEVNULL, stderr=open(profile + ".log", "w"))
     wait_done(url, jobs)
     wall = time.monotonic() - began
     gateway_cpu = sum(proc_cpu(p.pid) for p in procs)
