@@ -33,10 +33,39 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT = "00000000-0000-0000-0000-00000000be0c"
 
 
-def start_worker(url, name, concurrency, batch, extra=(), env_extra=None):
-    env = dict(os.environ, DATABASE_URL=url, BENCH_KEY="sk-bench", LOG_LEVEL="warning", **(env_extra or {}))
-    return start([os.path.join(BIN, "llm-gateway"), "run", "--worker-id", name, "--concurrency", str(concurrency),
-                  "--batch-size", str(batch), "--metrics-port", "0", *extra], f"bench-{name}.log", env)
+def start_worker(url, name, concurrency, batch, extra=(), prefix=()):
+    env = dict(os.environ, DATABASE_URL=url, BENCH_KEY="sk-bench", LOG_LEVEL="warning")
+    return start([*prefix, os.path.join(BIN, "llm-gateway"), "run", "--worker-id", name, "--concurrency",
+                  str(concurrency), "--batch-size", str(batch), "--metrics-port", "0", *extra], f"bench-{name}.log", env)
+
+
+class Child:
+    """The llm-gateway started by `perf record -- llm-gateway …`: its PID, for /proc and signals."""
+    def __init__(self, parent):
+        self.parent = parent
+        for _ in range(200):
+            try:
+                with open(f"/proc/{parent.pid}/task/{parent.pid}/children") as f:
+                    children = f.read().split()
+            except FileNotFoundError:
+                children = []
+            if children:
+                self.pid = int(children[0])
+                return
+            time.sleep(0.01)
+        raise SystemExit("perf did not start llm-gateway")
+
+    def poll(self):
+        return self.parent.poll()
+
+    def send_signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def wait(self, timeout=None):
+        return self.parent.wait(timeout=timeout)
+
+    def kill(self):
+        os.kill(self.pid, signal.SIGKILL)
 
 
 def setup(url, stub_port):
@@ -79,19 +108,17 @@ def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, e
     backlog(url, jobs)
     pg0 = postgres_cpu(postmaster)
     began = time.monotonic()
-    procs = [start_worker(url, f"w{i}", concurrency, batch, extra) for i in range(workers)]
-    perf = None
+    # The profiled worker runs under perf from its first instruction (attaching with -p later
+    # missed the threads the worker starts after the attach).
+    prefix = ["perf", "record", "-F", "499", "-g", "-o", profile, "--"] if profile else []
+    procs = [start_worker(url, f"w{i}", concurrency, batch, extra, prefix) for i in range(workers)]
     if profile:
-        perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", profile, "-p", str(procs[0].pid)],
-                                stdout=subprocess.DEVNULL, stderr=open(profile + ".log", "w"))
+        procs[0] = Child(procs[0])
     wait_done(url, jobs)
     wall = time.monotonic() - began
     gateway_cpu = sum(proc_cpu(p.pid) for p in procs)
     pg1 = postgres_cpu(postmaster)
     rss = max(peak_rss_mb(p.pid) for p in procs)
-    if perf:
-        perf.send_signal(signal.SIGINT)
-        perf.wait(timeout=120)
     for p in procs:
         stop(p)
     count, seconds, succeeded, usage, retried = window(url)
