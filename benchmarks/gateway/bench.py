@@ -103,10 +103,11 @@ def window(url):
     return int(count), float(seconds), int(succeeded), int(usage), int(retried)
 
 
-def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, extra=()):
+def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, extra=(), stub=None):
     """A backlog of `jobs`, then `workers` workers until every job is done. CPU in seconds."""
     backlog(url, jobs)
     pg0 = postgres_cpu(postmaster)
+    stub0 = proc_cpu(stub.pid) if stub else 0.0
     began = time.monotonic()
     # The profiled worker runs under perf from its first instruction (attaching with -p later
     # missed the threads the worker starts after the attach).
@@ -118,6 +119,7 @@ def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, e
     wall = time.monotonic() - began
     gateway_cpu = sum(proc_cpu(p.pid) for p in procs)
     pg1 = postgres_cpu(postmaster)
+    stub1 = proc_cpu(stub.pid) if stub else 0.0
     rss = max(peak_rss_mb(p.pid) for p in procs)
     for p in procs:
         stop(p)
@@ -125,7 +127,7 @@ def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, e
     return {"workers": workers, "jobs": count, "succeeded": succeeded, "usage_rows": usage, "retried": retried,
             "seconds": seconds, "wall_seconds": wall, "jobs_per_s": count / seconds,
             "gateway_cpu_s_per_1k": gateway_cpu * 1000 / count, "postgres_cpu_s_per_1k": (pg1 - pg0) * 1000 / count,
-            "peak_rss_mb": rss, "concurrency": concurrency, "batch": batch}
+            "stub_cpu_s_per_1k": (stub1 - stub0) * 1000 / count, "peak_rss_mb": rss, "concurrency": concurrency, "batch": batch}
 
 
 def pgbench(url, postmaster, jobs, seconds, batch, clients):
@@ -252,11 +254,12 @@ def main():
         if "throughput" in only:
             for workers in (1, 2):
                 r = data[f"throughput_{workers}"] = run_jobs(url, postmaster, workers, options.jobs,
-                                                             options.concurrency, options.batch)
+                                                             options.concurrency, options.batch, stub=stub)
                 rows.append(row(f"throughput, {workers} worker{'s' if workers > 1 else ''}, stub 0 ms",
                                 f"{r['jobs_per_s']:,.0f} jobs/s; CPU s per 1,000 jobs: gateway "
                                 f"{r['gateway_cpu_s_per_1k']:.3f}, Postgres {r['postgres_cpu_s_per_1k']:.3f}",
                                 f"{r['jobs']:,} jobs, {r['succeeded']:,} succeeded, {r['usage_rows']:,} usage rows; "
+                                f"provider-stub {r['stub_cpu_s_per_1k']:.3f} CPU s per 1,000; "
                                 f"--concurrency {r['concurrency']} --batch-size {r['batch']}"))
         if "pgbench" in only:
             r = data["pgbench"] = pgbench(url, postmaster, options.pgbench_jobs, options.pgbench_seconds, options.batch,
