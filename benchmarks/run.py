@@ -23,15 +23,17 @@ sys.path.insert(0, HERE)
 from common import loadavg  # noqa: E402
 
 PY = sys.executable
-# name → command. `make bench` runs DEFAULT; any name can be picked with --parts.
+# name → command, in running order. `make bench` runs them all except those in ON_REQUEST; any can
+# be picked with --parts. Adding a part is one line here.
 PARTS = {
     "gateway": [PY, "benchmarks/gateway/bench.py"],
     "registry": [PY, "benchmarks/registry/bench.py"],
     "peer": [PY, "benchmarks/peer/bench.py"],
+    # "facade": [PY, "benchmarks/facade/bench.py"],
     "sustained": [PY, "benchmarks/gateway/bench.py", "--only", "sustained"],
-    # "facade": [PY, "benchmarks/facade/bench.py"],  ← one line per part, then add it to DEFAULT
 }
-DEFAULT = ["gateway", "registry", "peer"]
+ON_REQUEST = {"sustained"}  # 10 minutes: make bench-sustained
+DEFAULT = [name for name in PARTS if name not in ON_REQUEST]
 
 
 def git(*args):
