@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the product, `make test` runs every test.
 # Both install what they need (as root) and work offline once installed.
-.PHONY: run test deps build migrate stop-db bench bench-registry bench-native bench-providers bench-gateway clean
+.PHONY: run test deps build migrate stop-db bench bench-sustained bench-registry bench-native bench-providers bench-gateway clean
 
 deps:
 	@scripts/install-deps.sh
@@ -19,9 +19,21 @@ test: deps
 migrate: build
 	@line=$$(scripts/local-postgres.sh start dev) && export "$$line" && .build/debug/model-registry migrate
 
-# GET /api/models vs /healthz with wrk on a release build (127.0.0.1 only; see the script's header).
+# The proof suite (README "Performance"): release builds, a throwaway cluster, 127.0.0.1 only; a table
+# on stdout and .build/bench/results.json. Parts: benchmarks/run.py PARTS (gateway, registry, peer).
+bench: deps
+	@scripts/bench.sh
+
+# 10 minutes on a backlog kept at >= 1,000,000 ready jobs: jobs/s per minute (not in `make bench`).
+bench-sustained: deps
+	@scripts/bench.sh --parts sustained
+
+# One part of `make bench` alone.
+bench-gateway: deps
+	@scripts/bench.sh --parts gateway
+
 bench-registry: deps
-	@scripts/bench-registry.sh
+	@scripts/bench.sh --parts registry
 
 stop-db:
 	@scripts/local-postgres.sh stop dev
@@ -29,10 +41,6 @@ stop-db:
 # CPU cost of the native layers (CurlHTTP, Postgres) against a local hold server and libpq from C.
 bench-native: deps
 	@scripts/bench-native.sh
-
-# llm-gateway end to end (release build, throwaway cluster, provider-stub): see benchmarks/gateway/bench.py.
-bench-gateway: deps
-	@scripts/bench-gateway.sh
 
 clean:
 	rm -rf .build

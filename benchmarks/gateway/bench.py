@@ -1,122 +1,75 @@
 #!/usr/bin/env python3
-"""llm-gateway end-to-end benchmark (make bench-gateway). Not a test: it prints figures.
+"""llm-gateway benchmarks, a part of `make bench` (benchmarks/run.py). Not a test: it prints figures.
 
-Needs DATABASE_URL (a throwaway cluster: scripts/bench-gateway.sh starts one) and release builds of
-llm-gateway and provider-stub in .build/release. Every process is started here and stopped by PID.
-
-Scenarios
-  1. throughput: a backlog of --jobs ready jobs, provider-stub at 0 ms, 1 then 2 workers; jobs/s from
-     the database's own timestamps (first started_at .. last finished_at); CPU ms per job of the
-     gateway(s), Postgres (all backends + exited children) and the stub, from /proc.
-  2. pgbench: the same claim/complete/usage/counter SQL without any provider call
-     (pgbench_claim_complete.sql), 2 clients, for comparison.
-  3. latency: one idle worker; jobs inserted one by one 20 ms apart; enqueue->start = started_at -
-     created_at (both server clocks), p50/p99.
-  4. in flight: the stub at 1 s, one worker with --concurrency 2000; throughput vs the ideal
-     2,000 jobs/s and the gateway's peak RSS (VmHWM).
+Needs DATABASE_URL and BENCH_POSTMASTER_PID (scripts/bench.sh starts a throwaway cluster) and release
+builds of llm-gateway and provider-stub. Scenarios (--only, comma-separated):
+  throughput   backlog of --jobs ready jobs, provider-stub at 0 ms, 1 then 2 workers: jobs/s from the
+               database's own timestamps (first started_at .. last finished_at), gateway and Postgres
+               CPU seconds per 1,000 jobs (/proc; Postgres = every backend + reaped children)
+  pgbench      the ceiling: pgbench_gateway.sql (the gateway's claim + completion SQL, generated from
+               GatewayStore.swift by pgbench_script.py) at the same batch size, 4 clients (--pgbench-clients), no provider call
+  profile      a third 1-worker run under `perf record -g` (kept apart so the profiler does not cost the
+               measured runs anything): the gateway's CPU by library and the top symbols
+  concurrency  provider-stub at 1 s, 2,000 jobs, one worker --concurrency 2000: wall time, peak RSS
+  latency      enqueue->start p50/p99 with an idle worker, NOTIFY path, then the poll path (the
+               llm_jobs_notify_new trigger disabled in this throwaway database: no NOTIFY is ever sent)
+  sustained    (make bench-sustained) --sustained-minutes on a backlog kept at >= --sustained-jobs
+               ready jobs (topped up every 10 s): jobs/s per minute
 """
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import (BIN, LOGS, PGBIN, peak_rss_mb, postgres_cpu, proc_cpu, psql, row, start, start_stub,  # noqa: E402
+                    stop, stop_all, write_part, free_port)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.join(ROOT, ".build", "release")
-PGBIN = sorted(d for d in (os.path.join("/usr/lib/postgresql", v, "bin") for v in os.listdir("/usr/lib/postgresql")))[-1]
-TICK = os.sysconf("SC_CLK_TCK")
-STARTED = []
+AGENT = "00000000-0000-0000-0000-00000000be0c"
 
 
-def psql(url, sql=None, file=None, variables=None, quiet=True):
-    args = [os.path.join(PGBIN, "psql"), "-X", "-v", "ON_ERROR_STOP=1", "-At", "-d", url]
-    if quiet:
-        args.append("-q")
-    for key, value in (variables or {}).items():
-        args += ["-v", f"{key}={value}"]
-    if file:
-        args += ["-f", file]
-    if sql:
-        args += ["-c", sql]
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def proc_cpu(pid, children=False):
-    """utime+stime (and optionally cutime+cstime) in seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12])
-    if children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / TICK
-
-
-def postgres_cpu(postmaster):
-    """Every live postgres process plus the postmaster's reaped children."""
-    total = proc_cpu(postmaster, children=True)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == postmaster:
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                text = f.read()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        comm = text[text.index("(") + 1:text.rindex(")")]
-        ppid = int(text.rsplit(")", 1)[1].split()[1])
-        if comm == "postgres" and ppid == postmaster:
-            total += proc_cpu(int(entry))
-    return total
-
-
-def peak_rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def start(args, log, env=None):
-    handle = open(log, "w")
-    process = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, env=env)
-    STARTED.append(process)
-    return process
-
-
-def stop(process, sig=signal.SIGTERM, timeout=60):
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def start_stub(port, latency_ms):
-    stub = start([os.path.join(BIN, "provider-stub"), "--port", str(port), "--latency-ms", str(latency_ms)],
-                 f"/tmp/gwbench-stub-{port}.log")
-    for _ in range(200):
-        try:
-            import urllib.request
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return stub
-        except Exception:
-            time.sleep(0.05)
-    raise SystemExit("provider-stub did not start")
-
-
-def start_worker(url, name, concurrency, batch, extra=()):
+def start_worker(url, name, concurrency, batch, extra=(), prefix=()):
     env = dict(os.environ, DATABASE_URL=url, BENCH_KEY="sk-bench", LOG_LEVEL="warning")
-    return start([os.path.join(BIN, "llm-gateway"), "run", "--worker-id", name, "--concurrency", str(concurrency),
-                  "--batch-size", str(batch), "--metrics-port", "0", "--poll-interval", "0.5", *extra],
-                 f"/tmp/gwbench-{name}.log", env)
+    return start([*prefix, os.path.join(BIN, "llm-gateway"), "run", "--worker-id", name, "--concurrency",
+                  str(concurrency), "--batch-size", str(batch), "--metrics-port", "0", *extra], f"bench-{name}.log", env)
+
+
+class Child:
+    """The llm-gateway started by `perf record -- llm-gateway …`: its PID, for /proc and signals."""
+    def __init__(self, parent):
+        self.parent = parent
+        for _ in range(200):
+            try:
+                with open(f"/proc/{parent.pid}/task/{parent.pid}/children") as f:
+                    children = f.read().split()
+            except FileNotFoundError:
+                children = []
+            if children:
+                self.pid = int(children[0])
+                return
+            time.sleep(0.01)
+        raise SystemExit("perf did not start llm-gateway")
+
+    def poll(self):
+        return self.parent.poll()
+
+    def send_signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def wait(self, timeout=None):
+        return self.parent.wait(timeout=timeout)
+
+    def kill(self):
+        os.kill(self.pid, signal.SIGKILL)
+
+
+def setup(url, stub_port):
+    psql(url, file=os.path.join(HERE, "setup.sql"), variables={"stub_url": f"http://127.0.0.1:{stub_port}"})
 
 
 def reset(url):
@@ -125,79 +78,112 @@ def reset(url):
     psql(url, "VACUUM ANALYZE llm_jobs")
 
 
-def wait_done(url, expected, timeout=600):
+def backlog(url, jobs):
+    reset(url)
+    psql(url, file=os.path.join(HERE, "jobs.sql"), variables={"njobs": jobs})
+    psql(url, "VACUUM ANALYZE llm_jobs")
+
+
+def wait_done(url, expected, timeout=900):
     deadline = time.time() + timeout
+    done = 0
     while time.time() < deadline:
         done = int(psql(url, "SELECT count(*) FROM llm_jobs WHERE status IN ('succeeded','failed','cancelled')"))
         if done >= expected:
             return
-        time.sleep(0.2)
+        time.sleep(0.1)
     raise SystemExit(f"timed out: {done}/{expected} jobs done")
 
 
 def window(url):
-    row = psql(url, "SELECT count(*), extract(epoch FROM max(finished_at) - min(started_at)), "
-                    "count(*) FILTER (WHERE status = 'succeeded') FROM llm_jobs")
-    count, seconds, succeeded = row.split("|")
-    return int(count), float(seconds), int(succeeded)
+    text = psql(url, "SELECT count(*), extract(epoch FROM max(finished_at) - min(started_at)), "
+                     "count(*) FILTER (WHERE status = 'succeeded'), (SELECT count(*) FROM model_usage), "
+                     "count(*) FILTER (WHERE attempt > 1) FROM llm_jobs")
+    count, seconds, succeeded, usage, retried = text.split("|")
+    return int(count), float(seconds), int(succeeded), int(usage), int(retried)
 
 
-def throughput(url, postmaster, stub, workers, jobs, concurrency, batch):
-    reset(url)
-    psql(url, file=os.path.join(HERE, "jobs.sql"), variables={"njobs": jobs})
-    psql(url, "VACUUM ANALYZE llm_jobs")
-    pg0, stub0 = postgres_cpu(postmaster), proc_cpu(stub.pid)
-    procs = [start_worker(url, f"bench-w{i}", concurrency, batch) for i in range(workers)]
+def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, extra=(), stub=None):
+    """A backlog of `jobs`, then `workers` workers until every job is done. CPU in seconds."""
+    backlog(url, jobs)
+    pg0 = postgres_cpu(postmaster)
+    stub0 = proc_cpu(stub.pid) if stub else 0.0
+    began = time.monotonic()
+    # The profiled worker runs under perf from its first instruction (attaching with -p later
+    # missed the threads the worker starts after the attach).
+    prefix = ["perf", "record", "-F", "499", "-g", "-o", profile, "--"] if profile else []
+    procs = [start_worker(url, f"w{i}", concurrency, batch, extra, prefix) for i in range(workers)]
+    if profile:
+        procs[0] = Child(procs[0])
     wait_done(url, jobs)
+    wall = time.monotonic() - began
     gateway_cpu = sum(proc_cpu(p.pid) for p in procs)
-    pg1, stub1 = postgres_cpu(postmaster), proc_cpu(stub.pid)
+    pg1 = postgres_cpu(postmaster)
+    stub1 = proc_cpu(stub.pid) if stub else 0.0
     rss = max(peak_rss_mb(p.pid) for p in procs)
     for p in procs:
         stop(p)
-    count, seconds, succeeded = window(url)
-    usage = int(psql(url, "SELECT count(*) FROM model_usage"))
-    return {
-        "workers": workers, "jobs": count, "succeeded": succeeded, "usage_rows": usage, "seconds": seconds,
-        "jobs_per_s": count / seconds, "gateway_ms_per_job": gateway_cpu * 1000 / count,
-        "postgres_ms_per_job": (pg1 - pg0) * 1000 / count, "stub_ms_per_job": (stub1 - stub0) * 1000 / count,
-        "peak_rss_mb": rss,
-    }
+    count, seconds, succeeded, usage, retried = window(url)
+    return {"workers": workers, "jobs": count, "succeeded": succeeded, "usage_rows": usage, "retried": retried,
+            "seconds": seconds, "wall_seconds": wall, "jobs_per_s": count / seconds,
+            "gateway_cpu_s_per_1k": gateway_cpu * 1000 / count, "postgres_cpu_s_per_1k": (pg1 - pg0) * 1000 / count,
+            "stub_cpu_s_per_1k": (stub1 - stub0) * 1000 / count, "peak_rss_mb": rss, "concurrency": concurrency, "batch": batch}
 
 
-def pgbench(url, postmaster, jobs, seconds):
-    reset(url)
-    psql(url, file=os.path.join(HERE, "jobs.sql"), variables={"njobs": jobs})
-    psql(url, "VACUUM ANALYZE llm_jobs")
+def pgbench(url, postmaster, jobs, seconds, batch, clients):
+    backlog(url, jobs)
     pg0 = postgres_cpu(postmaster)
-    out = subprocess.run([os.path.join(PGBIN, "pgbench"), "-n", "-M", "prepared", "-c", "2", "-j", "2",
-                          "-T", str(seconds), "-f", os.path.join(HERE, "pgbench_claim_complete.sql"), url],
+    out = subprocess.run([os.path.join(PGBIN, "pgbench"), "-n", "-M", "prepared", "-c", str(clients),
+                          "-j", str(clients), "-D", f"batch={batch}", "-T", str(seconds),
+                          "-f", os.path.join(HERE, "pgbench_gateway.sql"), url],
                          check=True, capture_output=True, text=True).stdout
     pg1 = postgres_cpu(postmaster)
     done = int(psql(url, "SELECT count(*) FROM llm_jobs WHERE status = 'succeeded'"))
-    return {"jobs_per_s": done / seconds, "postgres_ms_per_job": (pg1 - pg0) * 1000 / max(done, 1), "jobs": done,
-            "pgbench": [l for l in out.splitlines() if l.startswith("tps")]}
+    usage = int(psql(url, "SELECT count(*) FROM model_usage"))
+    if done >= jobs:
+        raise SystemExit(f"pgbench drained the whole backlog ({jobs} jobs): raise --pgbench-jobs")
+    return {"jobs": done, "usage_rows": usage, "seconds": seconds, "clients": clients, "batch": batch,
+            "jobs_per_s": done / seconds, "postgres_cpu_s_per_1k": (pg1 - pg0) * 1000 / max(done, 1),
+            "tps": [line for line in out.splitlines() if line.startswith("tps")]}
 
 
-def latency(url, samples):
+def perf_summary(data):
+    """The profile by library (dso) and the top symbols, as text lines."""
+    def report(sort, limit):
+        out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", sort, "--stdio"],
+                             capture_output=True, text=True).stdout
+        lines = [line.rstrip() for line in out.splitlines() if line.strip() and line.lstrip()[0].isdigit()]
+        return [line for line in lines if "%" in line][:limit]
+    return {"by_library": report("dso", 12), "top_symbols": report("dso,sym", 30)}
+
+
+def latency(url, samples, notify):
+    """One idle worker (default --poll-interval 1 s); `samples` single-row inserts 20 ms apart."""
     reset(url)
-    worker = start_worker(url, "bench-idle", 256, 64)
-    time.sleep(2)  # idle and registered in llm_gateway_waiters
-    statements = []
-    for i in range(samples):
-        statements.append("INSERT INTO llm_jobs (agent_id, request) VALUES ('00000000-0000-0000-0000-00000000be0c', "
-                          f"'{{\"messages\":[{{\"role\":\"user\",\"content\":\"ping {i}\"}}]}}');")
-        statements.append("SELECT pg_sleep(0.02);")
-    script = "/tmp/gwbench-latency.sql"
-    with open(script, "w") as f:
-        f.write("\n".join(statements))
-    psql(url, file=script)
-    wait_done(url, samples)
-    stop(worker)
-    row = psql(url, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP "
-                    "(ORDER BY ms), max(ms) FROM (SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms "
-                    "FROM llm_jobs WHERE attempt = 1) s")
-    p50, p99, worst = (float(x) for x in row.split("|"))
-    return {"samples": samples, "p50_ms": p50, "p99_ms": p99, "max_ms": worst}
+    trigger = "ENABLE" if notify else "DISABLE"
+    psql(url, f"ALTER TABLE llm_jobs {trigger} TRIGGER llm_jobs_notify_new")
+    try:
+        worker = start_worker(url, "idle-notify" if notify else "idle-poll", 256, 64)
+        time.sleep(2)  # idle, LISTENing and registered in llm_gateway_waiters
+        statements = []
+        for i in range(samples):
+            statements.append(f"INSERT INTO llm_jobs (agent_id, request) VALUES ('{AGENT}', "
+                              f"'{{\"messages\":[{{\"role\":\"user\",\"content\":\"ping {i}\"}}]}}');")
+            statements.append("SELECT pg_sleep(0.02);")
+        script = os.path.join(LOGS, "bench-latency.sql")
+        with open(script, "w") as f:
+            f.write("\n".join(statements))
+        psql(url, file=script)
+        wait_done(url, samples)
+        stop(worker)
+    finally:
+        psql(url, "ALTER TABLE llm_jobs ENABLE TRIGGER llm_jobs_notify_new")
+    text = psql(url, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP "
+                     "(ORDER BY ms), max(ms) FROM (SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms "
+                     "FROM llm_jobs WHERE attempt = 1) s")
+    p50, p99, worst = (float(x) for x in text.split("|"))
+    return {"samples": samples, "p50_ms": p50, "p99_ms": p99, "max_ms": worst, "poll_interval_s": 1.0,
+            "path": "notify" if notify else "poll"}
 
 
 def claim_buffers(url):
@@ -205,85 +191,129 @@ def claim_buffers(url):
     plan = psql(url, "BEGIN; EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id FROM llm_jobs WHERE status = 'queued' "
                      "AND run_at <= now() AND attempt < max_attempts ORDER BY priority DESC, run_at, id LIMIT 64 "
                      "FOR UPDATE SKIP LOCKED; ROLLBACK;")
-    import json
     top = json.loads(plan[plan.index("["):plan.rindex("]") + 1])[0]["Plan"]
     return top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
 
 
-def sustained(url, postmaster, minutes, jobs):
-    """One worker for `minutes` on a large backlog: completions per minute and claim buffers."""
-    reset(url)
-    psql(url, file=os.path.join(HERE, "jobs.sql"), variables={"njobs": jobs})
-    psql(url, "VACUUM ANALYZE llm_jobs")
+def sustained(url, postmaster, minutes, jobs, concurrency, batch):
+    """One worker for `minutes`; every 10 s the backlog is topped up to `jobs` ready jobs."""
+    backlog(url, jobs)
     before = claim_buffers(url)
     pg0 = postgres_cpu(postmaster)
-    worker = start_worker(url, "bench-sustained", 256, 64)
-    samples = []
+    worker = start_worker(url, "sustained", concurrency, batch)
+    began = time.monotonic()
+    per_minute, buffers, done_before = [], [], 0
+    topped = 0
     for minute in range(minutes):
-        time.sleep(60)
-        samples.append(claim_buffers(url))
+        for _ in range(6):
+            time.sleep(max(0.0, began + minute * 60 + (_ + 1) * 10 - time.monotonic()))
+            ready = int(psql(url, "SELECT count(*) FROM llm_jobs WHERE status = 'queued'"))
+            if ready < jobs:
+                psql(url, file=os.path.join(HERE, "jobs.sql"), variables={"njobs": jobs - ready})
+                topped += jobs - ready
+        done = int(psql(url, "SELECT count(*) FROM llm_jobs WHERE status = 'succeeded'"))
+        per_minute.append(done - done_before)
+        done_before = done
+        buffers.append(claim_buffers(url))
+        print(f"    minute {minute + 1}: {per_minute[-1]} jobs ({per_minute[-1] / 60:.0f}/s), claim buffers {buffers[-1]}",
+              flush=True)
     gateway_cpu = proc_cpu(worker.pid)
     stop(worker)
     pg1 = postgres_cpu(postmaster)
-    per_minute = psql(url, "SELECT string_agg(n::text, ',' ORDER BY m) FROM (SELECT date_trunc('minute', created_at) m, "
-                           "count(*) n FROM model_usage GROUP BY 1) s")
     done = int(psql(url, "SELECT count(*) FROM model_usage"))
-    return {"per_minute": per_minute, "claim_buffers": [before] + samples, "jobs": done,
-            "gateway_ms_per_job": gateway_cpu * 1000 / max(done, 1), "postgres_ms_per_job": (pg1 - pg0) * 1000 / max(done, 1)}
+    return {"minutes": minutes, "backlog": jobs, "topped_up": topped, "jobs": done,
+            "jobs_per_minute": per_minute, "jobs_per_s_by_minute": [round(n / 60) for n in per_minute],
+            "claim_buffers": [before] + buffers, "gateway_cpu_s_per_1k": gateway_cpu * 1000 / max(done, 1),
+            "postgres_cpu_s_per_1k": (pg1 - pg0) * 1000 / max(done, 1)}
 
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="throughput,pgbench,profile,concurrency,latency")
     parser.add_argument("--jobs", type=int, default=100_000)
-    parser.add_argument("--inflight-jobs", type=int, default=20_000)
+    parser.add_argument("--profile-jobs", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--only", default="throughput,pgbench,latency,inflight",
-                        help="comma-separated; also: sustained (not in the default set)")
-    parser.add_argument("--sustained-minutes", type=int, default=5)
+    parser.add_argument("--pgbench-seconds", type=int, default=20)
+    parser.add_argument("--pgbench-clients", type=int, default=4,
+                        help="2 workers run 4 sessions at once (a claimer and a completer each)")
+    parser.add_argument("--pgbench-jobs", type=int, default=600_000)
+    parser.add_argument("--concurrency-jobs", type=int, default=2_000)
+    parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument("--sustained-minutes", type=int, default=10)
     parser.add_argument("--sustained-jobs", type=int, default=1_000_000)
     options = parser.parse_args()
     url = os.environ["DATABASE_URL"]
     postmaster = int(os.environ["BENCH_POSTMASTER_PID"])
     only = options.only.split(",")
-    port = 18000 + os.getpid() % 1000
+    port = free_port()
     stub = start_stub(port, 0)
+    rows, data = [], {}
     try:
-        psql(url, file=os.path.join(HERE, "setup.sql"), variables={"stub_url": f"http://127.0.0.1:{port}"})
-        results = {}
+        setup(url, port)
         if "throughput" in only:
             for workers in (1, 2):
-                results[f"throughput_{workers}"] = r = throughput(url, postmaster, stub, workers, options.jobs,
-                                                                  options.concurrency, options.batch)
-                print(f"{workers} worker(s): {r['jobs']} jobs ({r['succeeded']} succeeded, {r['usage_rows']} usage rows) "
-                      f"in {r['seconds']:.2f} s = {r['jobs_per_s']:.0f} jobs/s; CPU ms/job: gateway "
-                      f"{r['gateway_ms_per_job']:.3f}, postgres {r['postgres_ms_per_job']:.3f}, stub "
-                      f"{r['stub_ms_per_job']:.3f}; gateway peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+                r = data[f"throughput_{workers}"] = run_jobs(url, postmaster, workers, options.jobs,
+                                                             options.concurrency, options.batch, stub=stub)
+                rows.append(row(f"throughput, {workers} worker{'s' if workers > 1 else ''}, stub 0 ms",
+                                f"{r['jobs_per_s']:,.0f} jobs/s; CPU s per 1,000 jobs: gateway "
+                                f"{r['gateway_cpu_s_per_1k']:.3f}, Postgres {r['postgres_cpu_s_per_1k']:.3f}",
+                                f"{r['jobs']:,} jobs, {r['succeeded']:,} succeeded, {r['usage_rows']:,} usage rows; "
+                                f"provider-stub {r['stub_cpu_s_per_1k']:.3f} CPU s per 1,000; "
+                                f"--concurrency {r['concurrency']} --batch-size {r['batch']}"))
         if "pgbench" in only:
-            r = pgbench(url, postmaster, max(options.jobs, 400_000), 20)
-            print(f"pgbench (same SQL, no provider call, 2 clients, 20 s): {r['jobs_per_s']:.0f} jobs/s; "
-                  f"postgres {r['postgres_ms_per_job']:.3f} CPU ms/job; {r['pgbench']}", flush=True)
-        if "latency" in only:
-            r = latency(url, 300)
-            print(f"enqueue->start with an idle worker ({r['samples']} single inserts 20 ms apart): "
-                  f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms", flush=True)
-        if "sustained" in only:
-            r = sustained(url, postmaster, options.sustained_minutes, options.sustained_jobs)
-            print(f"sustained, 1 worker, {options.sustained_minutes} min on a {options.sustained_jobs} backlog: "
-                  f"{r['jobs']} jobs; completions per wall-clock minute {r['per_minute']}; claim buffers "
-                  f"(start, then after each minute) {r['claim_buffers']}; CPU ms/job gateway {r['gateway_ms_per_job']:.3f}, "
-                  f"postgres {r['postgres_ms_per_job']:.3f}", flush=True)
-        if "inflight" in only:
+            r = data["pgbench"] = pgbench(url, postmaster, options.pgbench_jobs, options.pgbench_seconds, options.batch,
+                                              options.pgbench_clients)
+            rows.append(row("ceiling: pgbench, the gateway's SQL, no provider",
+                            f"{r['jobs_per_s']:,.0f} jobs/s; Postgres CPU s per 1,000 jobs {r['postgres_cpu_s_per_1k']:.3f}",
+                            f"{r['clients']} clients, batch {r['batch']}, {r['seconds']} s, pgbench_gateway.sql"))
+            for workers in (1, 2):
+                t = data.get(f"throughput_{workers}")
+                if t:
+                    ratio = {"throughput": t["jobs_per_s"] / r["jobs_per_s"],
+                             "postgres_cpu": t["postgres_cpu_s_per_1k"] / r["postgres_cpu_s_per_1k"]}
+                    data[f"ratio_{workers}"] = ratio
+                    rows.append(row(f"gateway ÷ ceiling, {workers} worker{'s' if workers > 1 else ''}",
+                                    f"jobs/s {ratio['throughput']:.2f}×; Postgres CPU per job {ratio['postgres_cpu']:.2f}×"))
+        if "profile" in only:
+            profile = os.path.join(LOGS, "bench-gateway.perf")
+            r = data["profile_run"] = run_jobs(url, postmaster, 1, options.profile_jobs, options.concurrency,
+                                               options.batch, profile=profile)
+            data["profile"] = perf_summary(profile)
+            libraries = "; ".join(" ".join(line.split()[:2]) for line in data["profile"]["by_library"][:7])
+            rows.append(row("profile of the gateway (perf -F 499 -g, 1 worker)", libraries,
+                            f"a separate run of {r['jobs']:,} jobs ({r['jobs_per_s']:,.0f} jobs/s under perf); "
+                            "top symbols in data.profile"))
+            for line in data["profile"]["by_library"]:
+                print("    " + line)
+        if "concurrency" in only:
             stop(stub)
             stub = start_stub(port, 1000)
-            r = throughput(url, postmaster, stub, 1, options.inflight_jobs, 2000, 256)
-            ideal = 2000.0
-            print(f"stub at 1 s, --concurrency 2000: {r['jobs']} jobs in {r['seconds']:.2f} s = {r['jobs_per_s']:.0f} "
-                  f"jobs/s ({100 * r['jobs_per_s'] / ideal:.1f} % of the ideal 2,000/s); gateway CPU "
-                  f"{r['gateway_ms_per_job']:.3f} ms/job; peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+            r = data["concurrency"] = run_jobs(url, postmaster, 1, options.concurrency_jobs, 2000, options.batch)
+            rows.append(row(f"stub 1 s, {r['jobs']:,} jobs, 1 worker --concurrency 2000",
+                            f"wall {r['wall_seconds']:.2f} s (first start .. last finish {r['seconds']:.2f} s); "
+                            f"peak RSS {r['peak_rss_mb']:.0f} MB",
+                            f"wall = worker start .. all done, incl. process start; {r['succeeded']:,} succeeded; "
+                            f"gateway CPU {r['gateway_cpu_s_per_1k']:.3f} s per 1,000"))
+            stop(stub)
+            stub = start_stub(port, 0)
+        if "latency" in only:
+            for notify in (True, False):
+                r = data[f"latency_{'notify' if notify else 'poll'}"] = latency(url, options.latency_samples, notify)
+                rows.append(row(f"enqueue→start, idle worker, {'NOTIFY' if notify else 'poll'} path",
+                                f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms",
+                                f"{r['samples']} single inserts 20 ms apart; max {r['max_ms']:.1f} ms"
+                                + ("" if notify else "; trigger llm_jobs_notify_new disabled, --poll-interval 1")))
+        if "sustained" in only:
+            r = data["sustained"] = sustained(url, postmaster, options.sustained_minutes, options.sustained_jobs,
+                                              options.concurrency, options.batch)
+            rows.append(row(f"sustained, 1 worker, {r['minutes']} min, backlog ≥ {r['backlog']:,}",
+                            "jobs/s per minute " + ", ".join(f"{n:,}" for n in r["jobs_per_s_by_minute"]),
+                            f"{r['jobs']:,} jobs; claim buffers {r['claim_buffers']}; CPU s per 1,000: gateway "
+                            f"{r['gateway_cpu_s_per_1k']:.3f}, Postgres {r['postgres_cpu_s_per_1k']:.3f} (incl. top-up inserts)"))
     finally:
-        for process in STARTED:
-            stop(process, timeout=30)
+        stop_all()
+        write_part(rows, data)
 
 
 if __name__ == "__main__":
