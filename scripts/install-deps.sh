@@ -2,7 +2,8 @@
 # Installs the system packages the build and tests need, when missing. Needs root for apt;
 # as a normal user it only reports what is missing. Offline it works once they are installed.
 set -euo pipefail
-packages=(libpq-dev libcurl4-openssl-dev postgresql postgresql-client pkg-config openssl python3 ${EXTRA_APT_PACKAGES:-})
+# chromium + chromium-driver: the web UI's browser tests (tests/integration/test_ui_*.py, Selenium).
+packages=(libpq-dev libcurl4-openssl-dev postgresql postgresql-client pkg-config openssl python3 chromium chromium-driver ${EXTRA_APT_PACKAGES:-})
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
