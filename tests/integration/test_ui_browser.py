@@ -242,7 +242,7 @@ class Page:
             WebDriverWait(self.driver, 5).until(lambda d: d.execute_script("return document.readyState") == "complete")
             height = min(4000, max(800, self.driver.execute_script("return document.documentElement.scrollHeight")))
             self.driver.set_window_size(width, height)
-            self.driver.execute_script("window.dispatchEvent(new Event('resize'))")
+            self.driver.execute_script("window.dispatchEvent(new Event('resize')); window.scrollTo(0, 0)")
             self.driver.implicitly_wait(0)
             import time
             time.sleep(0.3)  # the chart redraws 100 ms after a resize
@@ -372,7 +372,7 @@ def test_configure_an_agent_and_save_with_another_providers_model(page, seeded):
     assert page.unlabelled_controls() == []
     page.screenshot("agent-model-tab")
 
-    page.find("button.primary[type=submit]").click()
+    page.find(".model-form button.primary[type=submit]").click()
     WebDriverWait(page.driver, WAIT).until(lambda d: "Saved" in page.find(".form-status").text)
 
     # Persisted: through the API, and after a reload in the page.
@@ -407,7 +407,7 @@ def test_a_deprecated_model_shows_its_warning(page, seeded):
     model_select.select_by_value(DEPRECATED)
     warning = page.wait(".deprecation-warning")
     assert "deprecated" in warning.text and CONFIG_OPENAI in warning.text, warning.text
-    page.find("button.primary[type=submit]").click()
+    page.find(".model-form button.primary[type=submit]").click()
     WebDriverWait(page.driver, WAIT).until(lambda d: "Saved" in page.find(".form-status").text)
     # The API's warning, next to the model field.
     message = page.wait("[data-field-messages='model_id'] .message.warning")
@@ -425,7 +425,7 @@ def test_the_apis_validation_errors_appear_next_to_their_fields(page, seeded, ui
     Select(page.find("#fallback-candidate")).select_by_value(victim)
     page.find(".add-fallback button").click()
     assert ui_stack.api("POST", f"/api/models/{victim}/retire", {}).status_code == 200
-    page.find("button.primary[type=submit]").click()
+    page.find(".model-form button.primary[type=submit]").click()
     message = page.wait("[data-field-messages='fallback_model_ids[0]'] .message.error")
     assert "retired" in message.text, message.text
     assert "Not saved" in page.find(".form-status").text
@@ -563,7 +563,7 @@ def test_a_queued_job_can_be_cancelled(page, seeded):
     page.open(f"/jobs/{job['id']}")
     page.wait("#cancel-job").click()
     WebDriverWait(page.driver, WAIT).until(lambda d: page.stack.api("GET", f"/api/jobs/{job['id']}").json()["status"] == "cancelled")
-    WebDriverWait(page.driver, WAIT).until(lambda d: "cancelled" in page.find("h1").text)
+    WebDriverWait(page.driver, WAIT).until(lambda d: "cancelled" in page.find("#main h1").text)
 
 
 def test_an_execution_shows_steps_models_used_and_total_cost(page, seeded):

@@ -81,7 +81,10 @@ export async function renderAgent(main, params, id, tab) {
   const panel = h("section.tab-panel", { "aria-label": tabs.find(([key]) => key === tab)[1] });
   main.append(panel);
   if (tab === "usage") return renderAgentUsage(panel, agent);
-  if (tab === "changes") return renderChangeList(panel, { entity: "agent", entity_id: agent.id }, { agentPath: `/api/agents/${agent.id}/changes` });
+  if (tab === "changes") {
+    return renderChangeList(panel, { entity: "agent", entity_id: agent.id },
+      { agentPath: `/api/agents/${agent.id}/changes`, names: new Map([[agent.id, agent.name]]) });
+  }
   return renderModelTab(panel, agent);
 }
 
@@ -182,24 +185,24 @@ class ModelEditor {
         h("div.column",
           field("model-select", "Model", this.modelSelect, { field: "model_id",
             hint: "Grouped by provider. ★ = recommended for this agent's type and skills." }),
-          this.detailsCard),
+          this.detailsCard,
+          h("section.card", { "aria-labelledby": "estimate-title" },
+            h("h3#estimate-title", "Estimated cost of a typical call"), this.estimate)),
         h("div.column",
           h("fieldset", h("legend", "Parameters"),
             field("temperature", "Temperature", this.temperatureNumber, { field: "temperature", extra: this.temperatureRange }),
             this.temperatureLimits,
-            field("max-tokens", "Max output tokens", this.maxTokens, { field: "max_tokens" }),
-            this.maxTokensLimits,
-            field("top-p", "top_p", this.topP, { field: "top_p", hint: "Nucleus sampling, (0, 1]; empty = model default." }),
-            field("frequency-penalty", "Frequency penalty", this.frequencyPenalty, { field: "frequency_penalty" }),
-            field("presence-penalty", "Presence penalty", this.presencePenalty, { field: "presence_penalty" }),
+            h("div.params-grid",
+              h("div", field("max-tokens", "Max output tokens", this.maxTokens, { field: "max_tokens" }), this.maxTokensLimits),
+              field("top-p", "top_p", this.topP, { field: "top_p", hint: "Nucleus sampling, (0, 1]; empty = model default." }),
+              field("frequency-penalty", "Frequency penalty", this.frequencyPenalty, { field: "frequency_penalty" }),
+              field("presence-penalty", "Presence penalty", this.presencePenalty, { field: "presence_penalty" })),
             this.penaltyReason),
           h("fieldset", h("legend", "Fallbacks"),
             h("p.hint", `Tried in order when the model above fails (at most ${MAX_FALLBACKS}).`),
             h("div.field-messages", { dataset: { fieldMessages: "fallback_model_ids" } }),
             this.fallbackList,
-            h("div.add-fallback", h("label", { for: "fallback-candidate" }, "Add a fallback model"), this.fallbackSelect, this.addFallbackButton)),
-          h("section.card", { "aria-labelledby": "estimate-title" },
-            h("h3#estimate-title", "Estimated cost of a typical call"), this.estimate))),
+            h("div.add-fallback", h("label", { for: "fallback-candidate" }, "Add a fallback model"), this.fallbackSelect, this.addFallbackButton)))),
       this.generalMessages,
       h("div.actions", h("button.primary", { type: "submit" }, "Save"), this.formStatus));
     this.fallbackSelect.id = "fallback-candidate";
@@ -329,7 +332,7 @@ class ModelEditor {
     card.append(h("h3", model.display_name, " ", providerBadge(model.provider),
       status !== "active" ? [" ", statusBadge(status)] : null,
       this.recommended.has(model.model_id) ? [" ", h("span.badge.badge-recommended", { title: "Recommended for this agent" }, "★ recommended")] : null));
-    card.append(h("p", h("code", model.model_id)));
+    if (model.display_name !== model.model_id) card.append(h("p", h("code", model.model_id)));
     if (status === "deprecated" || model.deprecation_date) {
       const successor = model.successor_model_id;
       const when = model.deprecation_date ? ` (deprecation date ${model.deprecation_date})` : "";

@@ -69,10 +69,14 @@ function diffView(change) {
     }
   }
   if (!lines.length) return h("span.muted", "—");
-  const list = h("ul.diff", lines.slice(0, 30).map(([name, a, b]) => h("li",
-    h("code", name), ": ", h("span.before", show(a)), " → ", h("span.after", show(b)))));
-  if (lines.length <= 4) return list;
-  return h("details", h("summary", `${lines.length} field(s): ${lines.slice(0, 3).map(([name]) => name).join(", ")}…`), list);
+  // What people look for first: the model, then the sampling settings; timestamps and ids last.
+  const rank = (name) => (/model_id$/.test(name) ? 0 : /provider|fallback|temperature|max_tokens|status/.test(name) ? 1
+    : /(_at|^id)$/.test(name) ? 3 : 2);
+  lines.sort((left, right) => rank(left[0]) - rank(right[0]));
+  const item = ([name, a, b]) => h("li", h("code", name), ": ", h("span.before", show(a)), " → ", h("span.after", show(b)));
+  const shown = h("ul.diff", lines.slice(0, 3).map(item));
+  if (lines.length <= 3) return shown;
+  return h("div", shown, h("details", h("summary", `${lines.length - 3} more field(s)`), h("ul.diff", lines.slice(3, 40).map(item))));
 }
 
 function isObject(value) {

@@ -4,6 +4,8 @@ import { formatCost, formatInteger, formatTokens, svg } from "./dom.js";
 
 const HEIGHT = 260;
 const MARGIN = { top: 16, right: 56, bottom: 40, left: 64 };
+/** Grid lines above zero; with the ceilings below every label is a round number. */
+const STEPS = 5;
 
 /** points: [{day, cost (number|null), tokens, requests}] in day order. */
 export function usageChart(points, width) {
@@ -29,13 +31,13 @@ export function usageChart(points, width) {
       `${points.length} days from ${points[0] ? points[0].day : "?"} to ${points.length ? points[points.length - 1].day : "?"}; `
       + `bars: cost (total ${formatCost(total)}); line: tokens.`));
 
-  // Grid and axes: four steps on each side.
+  // Grid and axes: the same five steps on both sides.
   const grid = svg("g", { class: "grid" });
-  for (let step = 0; step <= 4; step += 1) {
-    const y = MARGIN.top + plotHeight - (plotHeight * step) / 4;
+  for (let step = 0; step <= STEPS; step += 1) {
+    const y = MARGIN.top + plotHeight - (plotHeight * step) / STEPS;
     grid.append(svg("line", { x1: MARGIN.left, x2: MARGIN.left + plotWidth, y1: y, y2: y }));
-    grid.append(svg("text", { class: "axis-cost", x: MARGIN.left - 6, y: y + 4, "text-anchor": "end" }, formatAxisCost((maxCost * step) / 4)));
-    grid.append(svg("text", { class: "axis-tokens", x: MARGIN.left + plotWidth + 6, y: y + 4, "text-anchor": "start" }, formatTokens((maxTokens * step) / 4)));
+    grid.append(svg("text", { class: "axis-cost", x: MARGIN.left - 6, y: y + 4, "text-anchor": "end" }, formatAxisCost((maxCost * step) / STEPS)));
+    grid.append(svg("text", { class: "axis-tokens", x: MARGIN.left + plotWidth + 6, y: y + 4, "text-anchor": "start" }, formatTokens((maxTokens * step) / STEPS)));
   }
   root.append(grid);
 
@@ -74,12 +76,12 @@ export function usageChart(points, width) {
   return root;
 }
 
-/** 1, 2 or 5 × 10^n at or above the value (0 stays 0). */
+/** 1, 2, 2.5, 5 or 10 × 10^n at or above the value (0 stays 0): a fifth of it is round too. */
 function niceCeiling(value) {
   if (!(value > 0)) return 0;
   const exponent = Math.floor(Math.log10(value));
   const base = 10 ** exponent;
-  for (const factor of [1, 2, 5, 10]) {
+  for (const factor of [1, 2, 2.5, 5, 10]) {
     if (value <= factor * base * 1.000001) return factor * base;
   }
   return 10 * base;
@@ -88,5 +90,5 @@ function niceCeiling(value) {
 function formatAxisCost(value) {
   if (value === 0) return "$0";
   if (value >= 1) return `$${+value.toFixed(2)}`;
-  return `$${+value.toPrecision(2)}`;
+  return `$${+value.toPrecision(3)}`;
 }

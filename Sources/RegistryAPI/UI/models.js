@@ -72,7 +72,13 @@ export async function renderModels(main, params) {
     compareHint.textContent = selected.size > 4 ? "Pick at most 4 models." : selected.size < 2 ? "Pick 2 to 4 models to compare." : "";
   };
   updateCompare();
-  main.append(h("div.toolbar", compareButton, compareHint));
+  const sortLinks = h("nav.sort-links", { "aria-label": "Sort models" }, "Sort by: ", Object.entries(SORTS).map(([key, spec]) => {
+    const active = key === sort;
+    const next = active && direction === "asc" ? "desc" : "asc";
+    return h("a", { href: `#/models${query({ ...filters, sort: key, dir: next })}`, "aria-current": active ? "true" : null },
+      spec.label, active ? (direction === "asc" ? " ▲" : " ▼") : "");
+  }));
+  main.append(h("div.toolbar", compareButton, compareHint, sortLinks));
 
   const header = (key) => {
     const active = key === sort;
