@@ -49,6 +49,7 @@ if _missing:
 
 SCREENSHOTS = REPOSITORY_ROOT / ".build" / "ui-screenshots"
 TOKEN = "ui-test-token"
+READ_TOKEN = "ui-read-token"
 WAIT = 20
 SUFFIX = uuid.uuid4().hex[:6]
 
@@ -68,7 +69,7 @@ DEPRECATED = f"stub-ui-{SUFFIX}-old"                     # openai, deprecated, s
 @pytest.fixture(scope="module")
 def ui_stack():
     """Its own stack: these tests import a catalog file and compare whole-database totals."""
-    with Stack.start(token=TOKEN) as running:
+    with Stack.start(token=TOKEN, registry_env={"SWITCHBOARD_READ_TOKEN": READ_TOKEN}) as running:
         yield running
 
 
@@ -606,3 +607,13 @@ def test_the_page_is_usable_with_the_keyboard(page, seeded):
     page.wait_loaded(previous)
     page.wait("#models-table")
     assert "#/models" in page.driver.current_url
+
+
+def test_a_read_only_token_can_look_but_saving_says_it_may_not(page, seeded):
+    page.driver.execute_script("sessionStorage.setItem('switchboard.token', arguments[0])", READ_TOKEN)
+    page.open(f"/agents/{seeded['writer']}/model")
+    page.wait("#model-select")
+    page.find(".model-form button.primary[type=submit]").click()
+    WebDriverWait(page.driver, WAIT).until(lambda d: "may only read" in page.find(".form-status").text)
+    stored = page.stack.api("GET", f"/api/agents/{seeded['writer']}/model-config").json()["model_config"]
+    assert stored["model_id"] == WRITER_MODEL

@@ -431,9 +431,9 @@ class ModelEditor {
           `${formatCost(estimate.input_cost)} in + ${formatCost(estimate.output_cost)} out. Fallbacks, when used, cost what their own prices say.`));
     } catch (error) {
       if (token !== this.estimateToken) return;
-      clear(target).append(h("p", error.code === "price_unknown"
-        ? "No estimate: this model's price is unknown."
-        : `No estimate: ${error.message}`));
+      clear(target).append(h("p", error.code === "price_unknown" ? "No estimate: this model's price is unknown."
+        : error.status === 403 ? "No estimate: the estimate is a POST, which this read-only token may not send."
+          : `No estimate: ${error.message}`));
     }
   }
 
