@@ -152,7 +152,7 @@ export async function renderExecution(main, params, id) {
     h("div", h("dt", "Requests"), h("dd", formatInteger(execution.requests))),
     h("div", h("dt", "Tokens"), h("dd", formatInteger(execution.tokens.total_tokens))),
     h("div", h("dt", "Unpriced requests"), h("dd", formatInteger(execution.unpriced_requests))),
-    h("div", h("dt", "Jobs"), h("dd", Object.entries(execution.job_counts).map(([key, value]) => `${value} ${key}`).join(", ") || "—"))));
+    h("div", h("dt", "Jobs"), h("dd", Object.entries(execution.job_counts).filter(([, value]) => value > 0).map(([key, value]) => `${value} ${key}`).join(", ") || "—"))));
   main.append(h("h2", "Steps"), table(null, [
     { label: "Step" }, { label: "Agent" }, { label: "Job" }, { label: "Status" }, { label: "Attempt", className: "number" },
     { label: "Answered by" }, { label: "Finished" },
