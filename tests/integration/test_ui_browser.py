@@ -444,6 +444,7 @@ def test_models_table_filters_sorts_and_compares_prices(page, seeded):
     page.click_and_wait(page.find("form.filters button[type=submit]"))
     rows = page.find_all("#models-table tbody tr")
     assert rows and all(row.find_element(By.CSS_SELECTOR, ".badge-provider").text == "anthropic" for row in rows)
+    assert page.unlabelled_controls() == []
     page.screenshot("models")
 
     page.open(f"/models?q=stub-ui-{SUFFIX}")
@@ -533,6 +534,7 @@ def test_usage_chart_is_drawn_from_the_usage_and_its_totals_equal_the_apis(page,
         == decimal_text(researcher["cost"])
     models = [row.get_attribute("data-model-id") for row in page.find_all("#usage-models tbody tr")]
     assert PRIMARY_FAILING in models and FALLBACK_ANSWERING in models
+    assert page.unlabelled_controls() == []
     page.screenshot("usage")
 
 
@@ -543,6 +545,7 @@ def test_a_jobs_attempts_show_the_fallback_that_answered(page, seeded):
     page.open(f"/jobs?agent_id={seeded['researcher']}")
     rows = page.wait("#jobs-table tbody tr")
     assert "fallback 1" in page.find("#jobs-table").text
+    assert page.unlabelled_controls() == []
     page.screenshot("jobs")
     page.open(f"/jobs/{job['id']}")
     attempts = page.wait("#attempts-table")
