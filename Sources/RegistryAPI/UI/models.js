@@ -101,7 +101,7 @@ export async function renderModels(main, params) {
       } } });
     return h("tr", { dataset: { modelId: model.model_id } },
       h("td", checkbox),
-      h("td", h("span.model-name", model.display_name), h("br"), h("code.small", model.model_id)),
+      h("td.model-cell", h("span.model-name", model.display_name), model.display_name !== model.model_id ? [h("br"), h("code.small", model.model_id)] : null),
       h("td", providerBadge(model.provider)),
       h("td", statusBadge(model.effective_status)),
       h("td.number", model.context_window ? formatInteger(model.context_window) : "unknown"),
