@@ -21,8 +21,8 @@ struct UsageRoutes: Sendable {
                 parameters: [
                     .query("from", .string(format: "date", maxLength: 10), "First UTC day (YYYY-MM-DD), included."),
                     .query("to", .string(format: "date", maxLength: 10), "Last UTC day (YYYY-MM-DD), included."),
-                    .query("agent_ids", .string(maxLength: Self.maximumAgentIDs * 37),
-                           "Only these agents: comma-separated agent ids (UUIDs), at most \(Self.maximumAgentIDs)."),
+                    .query("agent_id", .array(.string(format: "uuid", maxLength: 36), maxItems: Self.maximumAgentIDs),
+                           "Only these agents (UUIDs; repeat the parameter: agent_id=…&agent_id=…), at most \(Self.maximumAgentIDs)."),
                     .query("limit", .integer(minimum: 1, maximum: 1000), "Most agents and models listed, 1–1000, default 100."),
                 ],
                 responses: [.init(200, "Usage.", .ref("UsageOverview"))], errors: [400],
@@ -31,30 +31,31 @@ struct UsageRoutes: Sendable {
     }
 
     func overview(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        // `from` after `to` is a window without days (every count 0), not an error: the schema
+        // cannot say the two are related, and the answer is still well defined.
         let window = UsageRepository.Window(from: try day(request, "from"), to: try day(request, "to"))
-        if let from = window.from, let to = window.to, from > to { throw APIError.badParameter("from", "must not be after to") }
         let limit = try request.queryInt("limit", range: 1...1000) ?? 100
-        let agentIDs = try Self.agentIDs(request.query("agent_ids"))
+        let agentIDs = try Self.agentIDs(request.uri.queryParameters[values: "agent_id"].map(String.init))
         let overview = try await services.usage.overview(window: window, agentIDs: agentIDs, limit: limit)
         return try respond(UsageOverviewBody(window: window, overview: overview), request, context)
     }
 
+    /// A `YYYY-MM-DD` parameter; present but empty (`?to=`) is not a day either.
     func day(_ request: Request, _ name: String) throws -> CalendarDate? {
-        guard let text = request.query(name) else { return nil }
+        guard let text = request.uri.queryParameters[Substring(name)].map(String.init) else { return nil }
         guard let day = CalendarDate(text) else { throw APIError.badParameter(name, "must be a day, YYYY-MM-DD (UTC)") }
         return day
     }
 
-    /// nil: every agent. A list with an empty or malformed entry is refused (400), never widened to every agent.
-    static func agentIDs(_ text: String?) throws -> [UUID]? {
-        guard let text else { return nil }
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard parts.count <= maximumAgentIDs else {
-            throw APIError.badParameter("agent_ids", "must name at most \(maximumAgentIDs) agents")
+    /// nil (no `agent_id`): every agent. An empty or malformed id is refused (400), never widened to every agent.
+    static func agentIDs(_ values: [String]) throws -> [UUID]? {
+        guard !values.isEmpty else { return nil }
+        guard values.count <= maximumAgentIDs else {
+            throw APIError.badParameter("agent_id", "may be repeated at most \(maximumAgentIDs) times")
         }
-        return try parts.map { part in
-            guard let id = UUID(uuidString: part) else {
-                throw APIError.badParameter("agent_ids", "must be comma-separated agent ids (UUIDs), not \"\(part.prefix(64))\"")
+        return try values.map { value in
+            guard let id = UUID(uuidString: value) else {
+                throw APIError.badParameter("agent_id", "must be an agent id (UUID), not \"\(value.prefix(64))\"")
             }
             return id
         }

@@ -106,10 +106,10 @@ import Testing
             #expect(day["totals"]?["requests"]?.int == 4)
             #expect(day["days"]?.array?.count == 1)
 
-            let one = try await api.get("/api/usage?agent_ids=\(coder)").json()
+            let one = try await api.get("/api/usage?agent_id=\(coder)").json()
             #expect(one["totals"]?["requests"]?.int == 4)
             #expect(one["agents"]?.array?.compactMap { $0["agent_id"]?.string } == [coder])
-            let both = try await api.get("/api/usage?agent_ids=\(coder),\(writer)").json()
+            let both = try await api.get("/api/usage?agent_id=\(coder)&agent_id=\(writer)").json()
             #expect(both["totals"]?["requests"]?.int == 8)
 
             let limited = try await api.get("/api/usage?limit=1").json()
@@ -117,6 +117,11 @@ import Testing
             #expect(limited["agent_count"]?.int == 2, "the count says how many there are beyond the limit")
             #expect(limited["models"]?.array?.count == 1)
             #expect(limited["model_count"]?.int == 3)
+
+            let reversed = try await api.get("/api/usage?from=2026-11-22&to=2026-11-21")
+            #expect(reversed.status == .ok, "from after to is a window without days")
+            #expect(try reversed.json()["totals"]?["requests"]?.int == 0)
+            #expect(try reversed.json()["window"]?["from"]?.string == "2026-11-22")
 
             let empty = try await api.get("/api/usage?from=2030-01-01").json()
             #expect(empty["totals"]?["requests"]?.int == 0)
@@ -128,7 +133,7 @@ import Testing
     }
 
     @Test(arguments: [
-        "from=2026-13-01", "to=yesterday", "from=2026-11-22&to=2026-11-21", "agent_ids=nope", "agent_ids=,",
+        "from=2026-13-01", "to=yesterday", "to=", "from=2026-02-30", "agent_id=nope", "agent_id=\(UUID().uuidString)&agent_id=", "agent_id=a,b",
         "limit=0", "limit=1001", "limit=x",
     ])
     func rejectsBadParameters(_ parameters: String) async throws {
@@ -141,8 +146,8 @@ import Testing
 
     @Test func tooManyAgentIDsAreRefused() async throws {
         try await Registry.run { api in
-            let ids = (0...UsageRoutes.maximumAgentIDs).map { _ in UUID().uuidString.lowercased() }.joined(separator: ",")
-            let reply = try await api.get("/api/usage?agent_ids=\(ids)")
+            let ids = (0...UsageRoutes.maximumAgentIDs).map { _ in "agent_id=" + UUID().uuidString.lowercased() }.joined(separator: "&")
+            let reply = try await api.get("/api/usage?\(ids)")
             #expect(reply.status == .badRequest)
         }
     }

@@ -35,8 +35,9 @@ export async function renderAgents(main, params) {
   ]);
   const byID = new Map(models.map((model) => [model.model_id, model]));
   const ids = page.agents.map((agent) => agent.id);
+  // Usage of exactly the agents on this page (agent_id repeated, at most 200; a page has 100).
   const usage = ids.length
-    ? await api("GET", `/api/usage${query({ agent_ids: ids.join(","), limit: ids.length })}`)
+    ? await api("GET", `/api/usage?limit=${ids.length}&${ids.map((id) => `agent_id=${encodeURIComponent(id)}`).join("&")}`)
     : { agents: [] };
   const usageByAgent = new Map(usage.agents.map((entry) => [entry.agent_id, entry]));
 
