@@ -13,7 +13,9 @@ build: deps
 run: deps
 	@scripts/run.sh
 
-test: deps
+# Also installs the test-only packages (docker-compose, chromium, chromium-driver).
+test:
+	@scripts/install-deps.sh --test
 	@scripts/test.sh
 
 migrate: build

@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ], resources: [.copy("UI")]),  // the web UI's static files (served at /)
 
         .executableTarget(name: "model-registry", dependencies: [
             "RegistryAPI", "Storage", "Postgres",

@@ -2,7 +2,11 @@
 # Installs the system packages the build and tests need, when missing. Needs root for apt;
 # as a normal user it only reports what is missing. Offline it works once they are installed.
 set -euo pipefail
-packages=(libpq-dev libcurl4-openssl-dev postgresql postgresql-client pkg-config openssl python3 docker-compose ${EXTRA_APT_PACKAGES:-})
+# The build and `make run` need these; `--test` adds what only `make test` uses: docker-compose (v1,
+# validates docker/docker-compose.yml without an engine) and chromium + chromium-driver (the web UI's
+# browser tests, tests/integration/test_ui_*.py with Selenium).
+packages=(libpq-dev libcurl4-openssl-dev postgresql postgresql-client pkg-config openssl python3 ${EXTRA_APT_PACKAGES:-})
+if [ "${1:-}" = --test ]; then packages+=(docker-compose chromium chromium-driver); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

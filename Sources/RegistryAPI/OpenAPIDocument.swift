@@ -42,7 +42,7 @@ enum OpenAPIDocument {
                 ])),
                 ("responses", .object(standardErrors.map { ($0.name, errorResponse($0.description)) })),
             ])),
-            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "operations"].map { .object([("name", .string($0))]) })),
+            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "usage", "operations", "ui"].map { .object([("name", .string($0))]) })),
         ])
     }
 

@@ -51,9 +51,10 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
     let system = SystemRoutes(services: services, metrics: configuration.metrics, document: {
         document.value.withLock { $0 }
     })
-    let routes = ModelRoutes(services: services).routes + ProviderRoutes(services: services).routes
+    var routes = ModelRoutes(services: services).routes + ProviderRoutes(services: services).routes
         + AgentRoutes(services: services).routes + ChangeRoutes(services: services).routes
         + JobRoutes(services: services).routes + ExecutionRoutes(services: services).routes + system.routes
+    routes += UsageRoutes(services: services).routes + UIRoutes(assets: UIAssets.load(logger: services.logger)).routes
     let built = OpenAPIDocument.build(routes: routes, version: configuration.version)
     document.value.withLock { $0 = built }
     return routes

@@ -47,7 +47,7 @@ import Testing
 
     @Test func unknownRoutesAre404JSON() async throws {
         try await Registry.run { api in
-            for (method, path) in [(HTTPRequest.Method.get, "/api/nothing"), (.get, "/nothing"), (.delete, "/api/nothing"), (.get, "/")] {
+            for (method, path) in [(HTTPRequest.Method.get, "/api/nothing"), (.get, "/nothing"), (.delete, "/api/nothing"), (.get, "/ui/nothing.js")] {  // "/" is the web UI
                 let reply = try await api.send(method, path)
                 #expect(reply.status == .notFound, "\(method) \(path)")
                 #expect(reply.errorCode == "not_found")
