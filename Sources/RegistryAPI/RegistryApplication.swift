@@ -51,9 +51,10 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
     let system = SystemRoutes(services: services, metrics: configuration.metrics, document: {
         document.value.withLock { $0 }
     })
-    let routes = ModelRoutes(services: services).routes + ProviderRoutes(services: services).routes
+    var routes = ModelRoutes(services: services).routes + ProviderRoutes(services: services).routes
         + AgentRoutes(services: services).routes + ChangeRoutes(services: services).routes
         + JobRoutes(services: services).routes + ExecutionRoutes(services: services).routes + system.routes
+    routes += V1Routes(services: services).routes
     let built = OpenAPIDocument.build(routes: routes, version: configuration.version)
     document.value.withLock { $0 = built }
     return routes
@@ -92,7 +93,9 @@ func buildRouter(
     let api = router.group(RouterPath(APIRoute.apiPrefix))
         .add(middleware: BearerAuthMiddleware(tokens: configuration.tokens))
         .add(middleware: JSONContentTypeMiddleware())
-    router.register(routes, api: api)
+    // The OpenAI/Anthropic-compatible endpoints: their own auth (bearer or x-api-key) and errors.
+    let v1 = router.group(RouterPath(APIRoute.v1Prefix)).add(middleware: V1Middleware(tokens: configuration.tokens))
+    router.register(routes, api: api, v1: v1)
     return router
 }
 
