@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Providers
+import ServiceLifecycle
 import Storage
 import Synchronization
 
@@ -232,6 +233,15 @@ struct V1Routes: Sendable {
             let code = job.status == "cancelled" ? "cancelled" : error.code
             throw V1Error.jobFailed(jobID: job.id, code: code, message: error.message)
         default:
+            if Task.isShuttingDownGracefully {
+                // The job goes on; a retry with the same Idempotency-Key (another instance, or this
+                // one restarted) waits for the same job.
+                var error = V1Error(
+                    .serviceUnavailable, "the registry is shutting down; job \(job.id) continues: retry with the same Idempotency-Key to get its answer",
+                    code: "shutting_down", jobID: job.id)
+                error.shouldRetry = true
+                throw error
+            }
             cancelJob(job.id, context)
             throw V1Error(
                 .gatewayTimeout, "job \(job.id) did not finish within \(Self.maximumWaitSeconds) s and was cancelled",
