@@ -24,7 +24,8 @@ enum OpenAPIDocument {
                 ("version", .string(version)),
                 ("description", .string(
                     "Model catalog, providers, agents' model configuration, recommendations, cost estimates, catalog import, "
-                        + "LLM jobs (enqueue, long-poll, cancel) and workflow executions. "
+                        + "LLM jobs (enqueue, long-poll, cancel) and workflow executions; "
+                        + "OpenAI- and Anthropic-compatible /v1 endpoints over the same job queue (their errors use each format's own shape). "
                         + "Errors are {\"error\":{\"code\",\"message\",\"details\":[{\"field\",\"message\"}]}}. "
                         + "Request bodies are limited to 1 MiB (413), except the catalog import (16 MiB); unknown fields are rejected (400). "
                         + "POST, PUT and PATCH under /api need Content-Type: application/json (415). A wrong method on a known path is 405 with Allow. "

@@ -43,6 +43,8 @@ struct V1Error: Error, Sendable, Equatable {
     /// `x-should-retry`, which the OpenAI and Anthropic SDKs obey: false for a failed job (the
     /// gateway already retried and fell back; an SDK retry would only enqueue the same work again).
     var shouldRetry: Bool?
+    /// 405 only: the `Allow` header.
+    var allow: [String] = []
 
     init(_ status: HTTPResponse.Status, _ message: String, code: String? = nil, param: String? = nil, jobID: Int64? = nil) {
         self.status = status
@@ -108,6 +110,7 @@ struct V1Error: Error, Sendable, Equatable {
         headers[.contentType] = "application/json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         if let jobID { headers[V1Headers.jobID] = String(jobID) }
+        if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         if let shouldRetry { headers[V1Headers.shouldRetry] = shouldRetry ? "true" : "false" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body(format).encodedBytes())))
     }
@@ -120,6 +123,7 @@ struct V1Error: Error, Sendable, Equatable {
             message += ": " + error.details.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
         }
         self.init(error.status, message, code: error.code, param: field == "body" ? nil : field)
+        allow = error.allow
     }
 
     /// A failed or cancelled job, by its `error.code` (the gateway's error class): the caller's

@@ -89,8 +89,7 @@ struct V1Routes: Sendable {
         } catch var error as V1Error {
             error.jobID = error.jobID ?? jobID.value
             return error.response(format)
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             return V1Error(.contentTooLarge, "request body is larger than \(Self.maximumBodyBytes) bytes").response(format)
         } catch {
             var converted = V1Error(ErrorMiddleware.apiError(for: error, request: request, logger: context.logger))
@@ -140,17 +139,17 @@ struct V1Routes: Sendable {
         } catch let error as APIError where error.code == "idempotency_conflict" {
             throw V1Error(.conflict, error.message, code: "idempotency_conflict")
         }
-        var job_ = outcome.job
-        jobID.value = job_.id
+        var current = outcome.job
+        jobID.value = current.id
         if case .created = outcome {
-            context.logger.info("registry.v1.job_created", metadata: ["job.id": "\(job_.id)", "agent.id": "\(job_.agentID.jsonString)"])
+            context.logger.info("registry.v1.job_created", metadata: ["job.id": "\(current.id)", "agent.id": "\(current.agentID.jsonString)"])
         }
-        if !job_.isTerminal {
-            job_ = try await services.completions.waitForCompletion(of: job_.id, timeout: .seconds(Self.maximumWaitSeconds)) ?? job_
+        if !current.isTerminal {
+            current = try await services.completions.waitForCompletion(of: current.id, timeout: .seconds(Self.maximumWaitSeconds)) ?? current
         }
         // The wait also ends when the task is cancelled (the client left): never answer as if done.
         try Task.checkCancellation()
-        return try answer(job_, call: call, format: format, context: context)
+        return try answer(current, call: call, format: format, context: context)
     }
 
     /// The job for a call: the agent's (its chain decides the model), or the direct-calls agent's

@@ -201,6 +201,7 @@ import Testing
             #expect(try badJSON.json()["error"]?["type"]?.string == "invalid_request_error")
             let method = try await api.send(.delete, "/v1/chat/completions")
             #expect(method.status == .methodNotAllowed)
+            #expect(method.headers[.allow] == "POST")
             #expect(try method.json()["error"]?["message"]?.string != nil)
         }
     }
