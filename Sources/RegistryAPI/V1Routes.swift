@@ -14,7 +14,8 @@ import Synchronization
 /// No second execution path: each call becomes one job through `JobRoutes.enqueue` (the code of
 /// `POST /api/jobs`), waits on the shared `JobCompletionHub` listener, and is answered from the
 /// job's result, so the agent's chain, retries, cooldowns, usage rows and counters all apply.
-/// A client that disconnects while waiting cancels its job.
+/// A client that disconnects while waiting cancels its job, unless it sent an Idempotency-Key
+/// (then it may retry with the key and get the same job's answer).
 struct V1Routes: Sendable {
     let services: RegistryServices
     let state = V1State()
@@ -81,8 +82,8 @@ struct V1Routes: Sendable {
             }
         } catch is CancellationError {
             if let id = jobID.value {
-                context.logger.info("registry.v1.client_disconnected", metadata: ["job.id": "\(id)"])
-                cancelJob(id, context)
+                context.logger.info("registry.v1.client_disconnected", metadata: ["job.id": "\(id)", "job.kept": "\(jobID.keepOnDisconnect)"])
+                if !jobID.keepOnDisconnect { cancelJob(id, context) }
             }
             return V1Error(HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"), "the client closed the connection")
                 .response(format)
@@ -140,6 +141,9 @@ struct V1Routes: Sendable {
             throw V1Error(.conflict, error.message, code: "idempotency_conflict")
         }
         var current = outcome.job
+        // A caller that sent an Idempotency-Key can come back for the answer (a retry after a
+        // timeout waits for the same job), so its disconnect leaves the job running.
+        jobID.keepOnDisconnect = key != nil
         jobID.value = current.id
         if case .created = outcome {
             context.logger.info("registry.v1.job_created", metadata: ["job.id": "\(current.id)", "agent.id": "\(current.agentID.jsonString)"])
@@ -276,10 +280,17 @@ struct V1Routes: Sendable {
 /// The job of a call in progress, for the code that cancels it when the client leaves.
 final class V1JobSlot: Sendable {
     private let id = Mutex<Int64?>(nil)
+    private let keep = Mutex(false)
 
     var value: Int64? {
         get { id.withLock { $0 } }
         set { id.withLock { $0 = newValue } }
+    }
+
+    /// The call carried an Idempotency-Key: a disconnect does not cancel the job.
+    var keepOnDisconnect: Bool {
+        get { keep.withLock { $0 } }
+        set { keep.withLock { $0 = newValue } }
     }
 }
 

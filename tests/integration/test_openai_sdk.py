@@ -177,3 +177,23 @@ def test_disconnect_while_queued_cancels_at_once(stack):
         job_id = wait_for_job_of(stack, agent_id)
     assert job_id is not None
     assert wait_for_status(stack, job_id, {"cancelled", "succeeded", "failed"}, seconds=15) == "cancelled", stack.logs()
+
+
+def test_disconnect_with_an_idempotency_key_keeps_the_job(stack):
+    """The caller may come back with the same key for the answer: its job is not cancelled."""
+    model = unique("stub-latency-3s-keep")
+    stack.add_model(model, provider="openai")
+    name = unique("keep")
+    agent_id = stack.create_agent(name, model)
+    key = unique("keep-key")
+    body = {"model": f"agent:{name}", "messages": [{"role": "user", "content": "come back"}]}
+    headers = {"Authorization": f"Bearer {stack.token}", "Idempotency-Key": key}
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(stack.registry_url + "/v1/chat/completions", timeout=(5, 1), headers=headers, json=body)
+    job_id = wait_for_job_of(stack, agent_id)
+    assert job_id is not None
+    # The retry with the same key waits for the same job and gets its answer.
+    retry = requests.post(stack.registry_url + "/v1/chat/completions", timeout=60, headers=headers, json=body)
+    assert retry.status_code == 200, retry.text
+    assert retry.headers["x-switchboard-job-id"] == str(job_id)
+    assert retry.json()["choices"][0]["message"]["content"] == "Stub reply to: come back"
