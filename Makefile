@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the product, `make test` runs every test.
 # Both install what they need (as root) and work offline once installed.
-.PHONY: run test deps build migrate stop-db bench bench-sustained bench-registry bench-native bench-providers bench-gateway clean
+.PHONY: run test deps build migrate stop-db bench bench-sustained bench-registry bench-native bench-providers bench-gateway bench-facade clean
 
 deps:
 	@scripts/install-deps.sh
@@ -43,6 +43,10 @@ stop-db:
 # CPU cost of the native layers (CurlHTTP, Postgres) against a local hold server and libpq from C.
 bench-native: deps
 	@scripts/bench-native.sh
+
+# The /v1 facade's added latency over a direct provider-stub call (release build; benchmarks/facade/bench.py).
+bench-facade: deps
+	@benchmarks/facade/bench.sh
 
 clean:
 	rm -rf .build

@@ -22,10 +22,15 @@ struct JobRunner: Sendable {
             return JobOutcome(job: job, disposition: .cancelled(error: job.errorJSON), calls: [])
         }
         let request: ChatRequest
+        /// `request.model`: the job runs on this catalog model alone, not on its agent's chain
+        /// (the registry's `/v1` calls that name a model rather than an agent).
+        let modelOverride: String?
         do {
             // One pass of the JSON target: no Foundation decoder on the hot path, and tool and
             // response schemas keep their member order and exact numbers.
-            request = try ChatRequest(jsonBytes: job.requestJSON.utf8)
+            let document = try JSONParser.parse(contiguous: job.requestJSON.utf8, maximumDepth: 512)
+            request = try ChatRequest(json: document)
+            modelOverride = document["model"]?.stringValue
         } catch {
             let document = history.document(
                 code: "invalid_request", message: "the job's request is not a valid chat request: \(error)",
@@ -33,11 +38,15 @@ struct JobRunner: Sendable {
             return JobOutcome(job: job, disposition: .failed(error: document), calls: [])
         }
         let agent: AgentSettings?
-        do {
-            agent = try await cache.agent(job.agentID)
-        } catch {
-            // The database is unreachable: try again later without spending the job's attempts.
-            return JobOutcome(job: job, disposition: .released(delay: .seconds(1)), calls: [])
+        if let modelOverride {
+            agent = AgentSettings(configuration: ModelConfiguration(modelID: modelOverride))
+        } else {
+            do {
+                agent = try await cache.agent(job.agentID)
+            } catch {
+                // The database is unreachable: try again later without spending the job's attempts.
+                return JobOutcome(job: job, disposition: .released(delay: .seconds(1)), calls: [])
+            }
         }
         guard let agent else {
             let document = history.document(

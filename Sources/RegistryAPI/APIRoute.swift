@@ -37,7 +37,11 @@ struct APIRoute: Sendable {
     /// content-type check; the OpenAPI document marks the same routes as secured.
     static let apiPrefix = "/api"
     var isInAPIGroup: Bool { path.hasPrefix(Self.apiPrefix + "/") }
-    var requiresAuthentication: Bool { isInAPIGroup }
+    /// The OpenAI/Anthropic-compatible routes: their own group (auth by bearer or x-api-key,
+    /// errors in the caller's format).
+    static let v1Prefix = "/v1"
+    var isInV1Group: Bool { path.hasPrefix(Self.v1Prefix + "/") }
+    var requiresAuthentication: Bool { isInAPIGroup || isInV1Group }
 }
 
 struct APIParameter: Sendable {
@@ -69,6 +73,8 @@ struct APIResponseSpec: Sendable {
     /// nil: no body (204). Content type is JSON unless `contentType` says otherwise.
     var schema: JSONSchema?
     var contentType = "application/json"
+    /// Further media types the same status may answer with (e.g. `text/event-stream`).
+    var alternateContent: [(contentType: String, schema: JSONSchema)] = []
 
     init(_ status: Int, _ description: String, _ schema: JSONSchema?, contentType: String = "application/json") {
         self.status = status
@@ -81,7 +87,7 @@ struct APIResponseSpec: Sendable {
 extension Router where Context == RegistryContext {
     /// Registers every route of the table: `/api/…` routes in the `api` group (auth, content
     /// type), the rest on the router. Every other method on a known path answers 405 with `Allow`.
-    func register(_ routes: [APIRoute], api: RouterGroup<RegistryContext>) {
+    func register(_ routes: [APIRoute], api: RouterGroup<RegistryContext>, v1: RouterGroup<RegistryContext>) {
         var allowed: [String: [HTTPRequest.Method]] = [:]
         var order: [String] = []
         for route in routes {
@@ -103,6 +109,8 @@ extension Router where Context == RegistryContext {
             }
             if route.isInAPIGroup {
                 api.on(RouterPath(String(route.routerPath.dropFirst(APIRoute.apiPrefix.count))), method: route.method, use: respond)
+            } else if route.isInV1Group {
+                v1.on(RouterPath(String(route.routerPath.dropFirst(APIRoute.v1Prefix.count))), method: route.method, use: respond)
             } else {
                 on(RouterPath(route.routerPath), method: route.method, use: respond)
             }
@@ -117,6 +125,8 @@ extension Router where Context == RegistryContext {
             for method in methods where !answered.contains(method) {
                 if path.hasPrefix(APIRoute.apiPrefix + "/") {
                     api.on(RouterPath(String(path.dropFirst(APIRoute.apiPrefix.count))), method: method, use: reject)
+                } else if path.hasPrefix(APIRoute.v1Prefix + "/") {
+                    v1.on(RouterPath(String(path.dropFirst(APIRoute.v1Prefix.count))), method: method, use: reject)
                 } else {
                     on(RouterPath(path), method: method, use: reject)
                 }

@@ -70,10 +70,7 @@ struct JobRoutes: Sendable {
         let (document, _) = try await request.readJSON(schema: .ref("JobCreate"), context: context)
         let (input, issues) = JobInput.parse(document)
         guard let input, issues.isEmpty else { throw APIError.validation(issues, message: "the job is invalid") }
-        try await checkReferences([input.job], prefix: { _ in "" })
-        let outcome = try await insert([input.job]).first
-        guard let outcome else { throw APIError.internalError }
-        switch outcome {
+        switch try await enqueue(input.job) {
         case .created(let job):
             context.logger.info("registry.job.created", metadata: ["job.id": "\(job.id)", "agent.id": "\(job.agentID.jsonString)"])
             return try respond(JobBody(job: job), request, context, status: .created)
@@ -116,6 +113,15 @@ struct JobRoutes: Sendable {
         context.logger.info("registry.jobs.batch_created", metadata: ["jobs.created": "\(created)", "jobs.count": "\(jobs.count)"])
         return try respond(JobBatchBody(jobs: bodies, created: created, existing: bodies.count - created), request, context,
                            status: created > 0 ? .created : .ok)
+    }
+
+    /// The one way a single job enters the queue from the API (`POST /api/jobs` and the `/v1`
+    /// endpoints): its references are checked, then it is inserted (an idempotency key already
+    /// used with the same content answers the existing job; different content is a 409).
+    func enqueue(_ job: JobRepository.NewJob) async throws -> JobRepository.InsertOutcome {
+        try await checkReferences([job], prefix: { _ in "" })
+        guard let outcome = try await insert([job]).first else { throw APIError.internalError }
+        return outcome
     }
 
     /// Every job's agent exists and is active, and its execution (if any) exists and is running.

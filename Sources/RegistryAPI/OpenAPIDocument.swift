@@ -24,7 +24,8 @@ enum OpenAPIDocument {
                 ("version", .string(version)),
                 ("description", .string(
                     "Model catalog, providers, agents' model configuration, recommendations, cost estimates, catalog import, "
-                        + "LLM jobs (enqueue, long-poll, cancel) and workflow executions. "
+                        + "LLM jobs (enqueue, long-poll, cancel) and workflow executions; "
+                        + "OpenAI- and Anthropic-compatible /v1 endpoints over the same job queue (their errors use each format's own shape). "
                         + "Errors are {\"error\":{\"code\",\"message\",\"details\":[{\"field\",\"message\"}]}}. "
                         + "Request bodies are limited to 1 MiB (413), except the catalog import (16 MiB); unknown fields are rejected (400). "
                         + "POST, PUT and PATCH under /api need Content-Type: application/json (415). A wrong method on a known path is 405 with Allow. "
@@ -37,12 +38,16 @@ enum OpenAPIDocument {
                 ("securitySchemes", .object([
                     ("bearerToken", .object([
                         ("type", .string("http")), ("scheme", .string("bearer")),
-                        ("description", .string("SWITCHBOARD_API_TOKEN (read and write) or SWITCHBOARD_READ_TOKEN (GET only); required on /api when the server has one configured.")),
+                        ("description", .string("SWITCHBOARD_API_TOKEN (read and write) or SWITCHBOARD_READ_TOKEN (GET only); required on /api and /v1 when the server has one configured.")),
+                    ])),
+                    ("apiKeyHeader", .object([
+                        ("type", .string("apiKey")), ("in", .string("header")), ("name", .string("x-api-key")),
+                        ("description", .string("The same token as x-api-key (Anthropic SDKs); /v1 only.")),
                     ])),
                 ])),
                 ("responses", .object(standardErrors.map { ($0.name, errorResponse($0.description)) })),
             ])),
-            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "usage", "operations", "ui"].map { .object([("name", .string($0))]) })),
+            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "usage", "operations", "ui", "v1"].map { .object([("name", .string($0))]) })),
         ])
     }
 
@@ -102,7 +107,8 @@ enum OpenAPIDocument {
         var responses: [(key: String, value: JSONValue)] = route.responses.map { response in
             var fields: [(key: String, value: JSONValue)] = [("description", .string(response.description))]
             if let schema = response.schema {
-                fields.append(("content", .object([(response.contentType, .object([("schema", schema.json)]))])))
+                let alternates = response.alternateContent.map { (key: $0.contentType, value: JSONValue.object([("schema", $0.schema.json)])) }
+                fields.append(("content", .object([(response.contentType, .object([("schema", schema.json)]))] + alternates)))
             }
             return (String(response.status), .object(fields))
         }
@@ -112,7 +118,9 @@ enum OpenAPIDocument {
             }
         }
         members.append(("responses", .object(responses)))
-        if route.requiresAuthentication {
+        if route.isInV1Group {
+            members.append(("security", .array([.object([("bearerToken", .array([]))]), .object([("apiKeyHeader", .array([]))])])))
+        } else if route.requiresAuthentication {
             members.append(("security", .array([.object([("bearerToken", .array([]))])])))
         }
         return .object(members)

@@ -100,8 +100,8 @@ import Testing
         }
     }
 
-    /// Auth hangs on the /api route group: every documented /api operation, whatever its method,
-    /// answers 401 without a token; nothing outside /api needs one.
+    /// Auth hangs on the /api and /v1 route groups: every documented operation there, whatever its
+    /// method, answers 401 without a token; nothing outside them needs one.
     @Test func everyDocumentedAPIOperationNeedsTheToken() async throws {
         try await Registry.run(token: "s3cret-token") { api in
             let document = try await api.send(.get, "/openapi.json", authorization: .some(nil)).json()
@@ -116,7 +116,7 @@ import Testing
                     .replacingOccurrences(of: "{name}", with: "openai")
                 for method in item.keys {
                     let reply = try await api.send(HTTPRequest.Method(method.uppercased()) ?? .get, concrete, authorization: .some(nil))
-                    if path.hasPrefix("/api/") {
+                    if path.hasPrefix("/api/") || path.hasPrefix("/v1/") {
                         #expect(reply.status == .unauthorized, "\(method) \(path): \(reply)")
                         checked += 1
                     } else {

@@ -1,0 +1,101 @@
+"""The /v1 facade's overhead: p50/p99 of sequential `POST /v1/chat/completions` calls through
+model-registry → queue → one idle llm-gateway → provider-stub (0 ms), against the same request
+sent straight to provider-stub. Run by benchmarks/facade/bench.sh (release builds, throwaway cluster).
+
+Both sides use the same Python client (http.client, one request at a time), so its own cost cancels
+out of the difference. The facade closes the connection after each answer (it watches the inbound
+side to cancel the job of a client that leaves), so the direct calls are measured both on a kept-alive
+connection and with a new connection per call; the added latency is reported against both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "integration"))
+
+from stack import STUB_KEY, Stack  # noqa: E402
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def measure(url: str, path: str, body: dict, headers: dict, calls: int, keep_alive: bool) -> list[float]:
+    address = urllib.parse.urlsplit(url)
+    payload = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **headers}
+    connection = None
+    samples = []
+    for _ in range(calls):
+        if connection is None:
+            connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        started = time.perf_counter_ns()
+        connection.request("POST", path, payload, headers)
+        response = connection.getresponse()
+        data = response.read()
+        elapsed = (time.perf_counter_ns() - started) / 1e6
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status} {data[:500]!r}")
+        samples.append(elapsed)
+        if not keep_alive or response.getheader("connection", "").lower() == "close" or response.will_close:
+            connection.close()
+            connection = None
+    if connection is not None:
+        connection.close()
+    return samples
+
+
+def summary(name: str, samples: list[float]) -> dict:
+    return {"name": name, "calls": len(samples), "p50_ms": percentile(samples, 0.5), "p99_ms": percentile(samples, 0.99),
+            "mean_ms": statistics.fmean(samples)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=200)
+    arguments = parser.parse_args()
+
+    with Stack.start(token="bench-token") as stack:
+        stack.add_model("stub-bench-facade", provider="openai")
+        stack.create_agent("bench-facade", "stub-bench-facade")
+        message = [{"role": "user", "content": "hi"}]
+        facade = ("/v1/chat/completions", {"model": "agent:bench-facade", "messages": message},
+                  {"Authorization": "Bearer bench-token"})
+        direct = ("/v1/chat/completions", {"model": "stub-bench-facade", "messages": message},
+                  {"Authorization": f"Bearer {STUB_KEY}"})
+        measure(stack.registry_url, *facade, calls=arguments.warmup, keep_alive=True)
+        measure(stack.stub_url, *direct, calls=arguments.warmup, keep_alive=True)
+        results = []
+        # Interleaved in rounds so a burst of machine load hits every variant alike.
+        rounds = 4
+        samples = {"direct_keepalive": [], "direct_new_connection": [], "facade": []}
+        for _ in range(rounds):
+            samples["direct_keepalive"] += measure(stack.stub_url, *direct, calls=arguments.calls // rounds, keep_alive=True)
+            samples["direct_new_connection"] += measure(stack.stub_url, *direct, calls=arguments.calls // rounds, keep_alive=False)
+            samples["facade"] += measure(stack.registry_url, *facade, calls=arguments.calls // rounds, keep_alive=True)
+        for name, values in samples.items():
+            results.append(summary(name, values))
+        jobs = stack.sql("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded'")[0][0]
+    by_name = {result["name"]: result for result in results}
+    print(f"{'variant':<24}{'calls':>8}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
+    for result in results:
+        print(f"{result['name']:<24}{result['calls']:>8}{result['p50_ms']:>10.2f}{result['p99_ms']:>10.2f}{result['mean_ms']:>10.2f}")
+    added = by_name["facade"]["p50_ms"] - by_name["direct_keepalive"]["p50_ms"]
+    added_new = by_name["facade"]["p50_ms"] - by_name["direct_new_connection"]["p50_ms"]
+    print(f"added p50: {added:.2f} ms vs a kept-alive direct call, {added_new:.2f} ms vs a new connection per direct call "
+          f"(target <= 5 ms); {jobs} jobs succeeded; load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
