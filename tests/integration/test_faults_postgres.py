@@ -88,6 +88,8 @@ def test_a_commit_whose_answer_is_lost_is_not_written_twice(proxied):
     proxy.resume()
     wait_for("every job finished", lambda: unfinished(stack, ids) == 0, seconds=120, stack=stack)
 
+    # The trap caught a completion batch (not some other transaction): the worker said so.
+    assert "gateway.completion.outcome_unknown" in worker.log.read_text(errors="replace"), worker.tail()
     assert_each_succeeded_once(stack, first + ids)
     calls = stub_stats(stack)["models"][model]["ok"]
     assert stack.sql("SELECT count(*) FROM model_usage")[0][0] == calls, "one usage row per call, none twice"
