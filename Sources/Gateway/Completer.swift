@@ -78,6 +78,9 @@ final class Completer: Sendable {
                     recordWritten(outcomes, updated: outcomes.count)
                     return
                 }
+                // Rolled back: written again after the same backoff as any failed write.
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                backoff = min(backoff * 2, 5)
             } catch {
                 logger.error("gateway.completion.failed", metadata: [
                     "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
