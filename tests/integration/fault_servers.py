@@ -80,6 +80,12 @@ class MalformedProvider:
         "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
     }
 
+    MESSAGE = {
+        "id": "msg_malformed", "type": "message", "role": "assistant", "model": "m",
+        "content": [{"type": "text", "text": "fine"}], "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    }
+
     REPLIES: dict[str, tuple[int, str, bytes, int | None]] = {
         "bad-invalid-json": (200, "application/json", b"{this is not json", None),
         "bad-missing-choices": (200, "application/json", b'{"id":"chatcmpl-x","object":"chat.completion","created":1}', None),
@@ -96,6 +102,11 @@ class MalformedProvider:
         "bad-html-502": (502, "text/html", b"<html><head><title>502 Bad Gateway</title></head></html>", None),
         "bad-error-not-json": (500, "application/json", b"Internal Server Error", None),
         "bad-binary": (200, "application/octet-stream", bytes(range(256)), None),
+        # Anthropic Messages replies (for a provider with api_style anthropic).
+        "anth-text-wrong-type": (200, "application/json", json.dumps({**MESSAGE, "content": [{"type": "text", "text": 42}]}).encode(), None),
+        "anth-blocks-not-objects": (200, "application/json", json.dumps({**MESSAGE, "content": [1, 2]}).encode(), None),
+        "anth-no-content": (200, "application/json", b'{"id":"msg_x","type":"message","role":"assistant"}', None),
+        "anth-ok": (200, "application/json", json.dumps(MESSAGE).encode(), None),
         # A well-formed completion under the wrong content type: read leniently, it succeeds.
         "lenient-text-plain": (200, "text/plain", json.dumps(COMPLETION).encode(), None),
     }
@@ -121,7 +132,7 @@ class MalformedProvider:
                     model = ""
                 key = next((k for k in replies if model == k or model.startswith(k + "-")), "")
                 with lock:
-                    requests_seen[key] = requests_seen.get(key, 0) + 1
+                    requests_seen[model] = requests_seen.get(model, 0) + 1
                 status, content_type, payload, declared = replies.get(
                     key, (404, "application/json", b'{"error":{"message":"no such model","type":"invalid_request_error","code":"model_not_found"}}', None))
                 self.send_response(status)

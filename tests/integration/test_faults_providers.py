@@ -14,11 +14,11 @@ from faults import assert_counters_agree, enqueue, stub_stats, unfinished, wait_
 from stack import Stack
 
 
-def add_provider(stack: Stack, name: str, base_url: str, request_timeout: float) -> None:
+def add_provider(stack: Stack, name: str, base_url: str, request_timeout: float, style: str = "openai") -> None:
     stack.sql("""
         INSERT INTO llm_providers (name, api_style, base_url, api_key_env, connect_timeout_seconds, request_timeout_seconds)
-        VALUES (%s, 'openai', %s, NULL, 2, %s)
-        """, (name, base_url, request_timeout))
+        VALUES (%s, %s, %s, NULL, 2, %s)
+        """, (name, style, base_url, request_timeout))
 
 
 def usage(stack: Stack, job: int) -> list[tuple]:
@@ -80,33 +80,42 @@ MALFORMED_CLASSES = {
 
 # Replies that are odd but still a completion: the job succeeds on the odd provider.
 LENIENT = ["lenient-text-plain", "bad-usage-wrong-type"]
+# The same server as an Anthropic Messages provider: broken messages are malformed_response too.
+ANTHROPIC_CLASSES = {
+    "anth-text-wrong-type": "malformed_response",
+    "anth-blocks-not-objects": "malformed_response",
+    "anth-no-content": "malformed_response",
+    "bad-invalid-json": "malformed_response",
+    "bad-html-502": "server_error",
+}
 
 
 def test_malformed_provider_responses_are_classified_and_the_job_falls_back(stack):
     """Bullet: "malformed provider responses (invalid JSON, missing fields, wrong types, truncated
     body, wrong content-type) → classified, no crash, job outcome per policy". Every class here
-    is transient: the model is retried, then the job succeeds on its fallback with the history."""
+    is transient: the model is retried, then the job succeeds on its fallback with the history.
+    Both wire styles: the server is an OpenAI-style and an Anthropic-style provider at once."""
     server = MalformedProvider()
     try:
         suffix = uuid.uuid4().hex[:6]
-        provider = "broken-" + suffix
-        add_provider(stack, provider, server.url, request_timeout=10)
         fallback = "stub-after-broken-" + suffix
         stack.add_model(fallback, provider="openai")
         jobs = {}
-        for kind in list(MALFORMED_CLASSES) + LENIENT:
-            model = f"{kind}-{suffix}"
-            stack.add_model(model, provider=provider)
-            agent = stack.create_agent(model, model, [fallback])
-            reply = stack.api("POST", "/api/jobs", {"agent_id": agent, "messages": [{"role": "user", "content": kind}]})
-            assert reply.status_code == 201, reply.text
-            jobs[kind] = reply.json()["id"]
-        for kind, job in jobs.items():
-            model = f"{kind}-{suffix}"
+        for style, kinds in (("openai", list(MALFORMED_CLASSES) + LENIENT), ("anthropic", list(ANTHROPIC_CLASSES) + ["anth-ok"])):
+            provider = f"broken-{style}-{suffix}"
+            add_provider(stack, provider, server.url, request_timeout=10, style=style)
+            for kind in kinds:
+                model = f"{kind}-{style}-{suffix}"
+                stack.add_model(model, provider=provider)
+                agent = stack.create_agent(model, model, [fallback])
+                reply = stack.api("POST", "/api/jobs", {"agent_id": agent, "messages": [{"role": "user", "content": kind}]})
+                assert reply.status_code == 201, reply.text
+                jobs[(style, kind)] = (model, reply.json()["id"])
+        for (style, kind), (model, job) in jobs.items():
             body = stack.api("GET", f"/api/jobs/{job}?wait=50", timeout=55).json()
             assert body["status"] == "succeeded", (model, body, stack.logs())
             calls = usage(stack, job)
-            if kind in LENIENT:
+            if kind in LENIENT or kind == "anth-ok":
                 # A well-formed completion under text/plain is read (the body decides, not the
                 # header); usage of the wrong type is unknown usage (never zero), as when absent.
                 assert body["result"]["model"] == model and body["result"]["content"] == "fine", body
@@ -116,13 +125,13 @@ def test_malformed_provider_responses_are_classified_and_the_job_falls_back(stac
                 continue
             assert body["result"]["model"] == fallback, (model, body)
             broken = [c for c in calls if c[0] == model]
-            expected = MALFORMED_CLASSES[kind]
+            expected = (MALFORMED_CLASSES if style == "openai" else ANTHROPIC_CLASSES)[kind]
             assert broken and all(c[1] == "error" and c[2] == expected for c in broken), (model, calls)
             assert calls[-1][:2] == (fallback, "success"), (model, calls)
             assert body["result"]["attempts"] == len(calls), (model, body["result"], calls)
             # The registry's view of the job lists the same calls.
             assert [(a["model"], a["error_class"]) for a in body["attempts"]] == [(c[0], c[2]) for c in calls], body
-            assert server.requests.get(kind) == len(broken), (model, server.requests)
+            assert server.requests.get(model) == len(broken), (model, server.requests)
         assert stack.services["llm-gateway"].process.poll() is None, "the gateway survived"
     finally:
         server.stop()
