@@ -69,10 +69,35 @@ final class Completer: Sendable {
                 }
                 for outcome in outcomes { await write([outcome], backoff: &backoff) }
                 return
+            } catch let unknown as CommitOutcomeUnknown {
+                logger.error("gateway.completion.outcome_unknown", metadata: [
+                    "error": "\(unknown)", "jobs.count": "\(outcomes.count)",
+                ])
+                if await committed(unknown, backoff: &backoff) {
+                    // Written by the lost session; how many leases it still held is not known.
+                    recordWritten(outcomes, updated: outcomes.count)
+                    return
+                }
+                // Rolled back: written again after the same backoff as any failed write.
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                backoff = min(backoff * 2, 5)
             } catch {
                 logger.error("gateway.completion.failed", metadata: [
                     "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
                 ])
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                backoff = min(backoff * 2, 5)
+            }
+        }
+    }
+
+    /// Asks the database (retrying while it is unreachable) whether a batch whose COMMIT went
+    /// unanswered was written: writing it again would record its calls twice.
+    private func committed(_ unknown: CommitOutcomeUnknown, backoff: inout Double) async -> Bool {
+        while true {
+            do {
+                return try await store.transactionCommitted(unknown)
+            } catch {
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
                 backoff = min(backoff * 2, 5)
             }

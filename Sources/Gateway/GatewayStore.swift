@@ -137,102 +137,142 @@ struct GatewayStore: Sendable {
     /// long-poll wake-up when someone waits, and the finalisation of finished executions.
     /// Returns how many job rows were updated (the rest had lost their lease).
     func complete(_ batch: CompletionBatch) async throws -> Int {
-        try await pool.withTransaction { connection in
-            var updated = 0
-            var finishedIDs: [String] = []
-            var executions: [String] = []
-            if !batch.jobsJSON.isEmpty {
-                let sql: SQL = """
-                    WITH input AS (
-                        SELECT * FROM jsonb_to_recordset(\(PostgresJSONText(batch.jobsJSON)))
-                            AS i(id bigint, attempt integer, status text, result jsonb, error jsonb, delay_ms bigint))
-                    UPDATE llm_jobs j
-                       SET status = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NOT NULL
-                                         THEN 'cancelled'
-                                         WHEN i.status = 'released' THEN 'queued'
-                                         ELSE i.status END,
-                           attempt = CASE WHEN i.status = 'released' THEN j.attempt - 1 ELSE j.attempt END,
-                           result = CASE WHEN i.status = 'released' THEN j.result ELSE i.result END,
-                           -- a success clears the history of earlier failed attempts (the result counts them)
-                           error = CASE WHEN i.status = 'succeeded' THEN NULL
-                                        WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
-                           run_at = CASE WHEN i.status IN ('queued', 'released')
-                                         THEN now() + i.delay_ms * interval '1 millisecond'
-                                         ELSE j.run_at END,
-                           started_at = CASE WHEN i.status = 'released' THEN NULL ELSE j.started_at END,
-                           finished_at = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NULL
-                                              THEN NULL ELSE now() END,
-                           lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-                      FROM input i
-                     WHERE j.id = i.id AND j.status = 'running' AND j.lease_owner = \(workerID) AND j.attempt = i.attempt
-                    RETURNING j.id, j.execution_id::text, j.status
-                    """
-                let rows = try await connection.query(sql).rows
-                updated = rows.count
-                for row in rows {
-                    let status: String = try row.decode(at: 2)
-                    guard status == "succeeded" || status == "failed" || status == "cancelled" else { continue }
-                    finishedIDs.append(String(try row.decode(at: 0, as: Int64.self)))
-                    if let execution: String = try row.decode(at: 1) { executions.append(execution) }
-                }
+        // The transaction's id and session are read first: when the link breaks during the batch
+        // (above all during COMMIT) the worker cannot tell whether it committed, and writing it
+        // again would record its calls and counters twice. `CommitOutcomeUnknown` carries what
+        // `transactionCommitted` needs to find out.
+        var transaction: (id: String, backendPID: Int32)?
+        do {
+            return try await pool.withTransaction { connection in
+                let row = try await connection.query("SELECT pg_current_xact_id()::text, pg_backend_pid()").rows[0]
+                transaction = (try row.decode(at: 0), try row.decode(at: 1))
+                return try await completeInTransaction(batch, on: connection)
             }
-            if !batch.usageJSON.isEmpty {
-                try await connection.execute("""
-                    INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
-                                             outcome, error_class, http_status, input_tokens, output_tokens,
-                                             cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
-                                             latency_ms, worker_id, provider_request_id, started_at, finished_at)
-                    SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
-                           u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
-                           u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
-                           u.latency_ms, \(workerID), u.provider_request_id, u.started_at, u.finished_at
-                      FROM jsonb_to_recordset(\(PostgresJSONText(batch.usageJSON)))
-                        AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
-                             fallback_depth integer, attempt integer, outcome text, error_class text, http_status integer,
-                             input_tokens integer, output_tokens integer, cached_input_tokens integer,
-                             cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
-                             latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz)
-                    """)
-            }
-            if !batch.agentCountersJSON.isEmpty {
-                try await connection.execute("""
-                    INSERT INTO agent_usage_daily AS c
-                           (agent_id, day, provider, model_id, shard, requests, successes, errors, fallback_requests,
-                            input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens,
-                            reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at)
-                    SELECT d.agent_id, (now() AT TIME ZONE 'UTC')::date, d.provider, d.model_id,
-                           (hashtext(\(workerID)) & 15)::smallint, d.requests, d.successes, d.errors,
-                           d.fallback_requests, d.input_tokens, d.output_tokens, d.cached_input_tokens,
-                           d.cache_creation_input_tokens, d.reasoning_tokens, d.priced_requests, d.cost,
-                           d.latency_ms_sum, now()
-                      FROM jsonb_to_recordset(\(PostgresJSONText(batch.agentCountersJSON))) AS d(\(Self.counterColumns))
-                     ORDER BY d.agent_id, d.provider, d.model_id
-                    ON CONFLICT (agent_id, day, provider, model_id, shard) DO UPDATE SET
-                        \(Self.counterUpdates)
-                    """)
-            }
-            if !batch.executionCountersJSON.isEmpty {
-                try await connection.execute("""
-                    INSERT INTO execution_usage AS c
-                           (execution_id, agent_id, provider, model_id, shard, requests, successes, errors,
-                            fallback_requests, input_tokens, output_tokens, cached_input_tokens,
-                            cache_creation_input_tokens, reasoning_tokens, priced_requests, cost, latency_ms_sum,
-                            last_used_at)
-                    SELECT d.execution_id, d.agent_id, d.provider, d.model_id, (hashtext(\(workerID)) & 15)::smallint,
-                           d.requests, d.successes, d.errors, d.fallback_requests, d.input_tokens, d.output_tokens,
-                           d.cached_input_tokens, d.cache_creation_input_tokens, d.reasoning_tokens,
-                           d.priced_requests, d.cost, d.latency_ms_sum, now()
-                      FROM jsonb_to_recordset(\(PostgresJSONText(batch.executionCountersJSON)))
-                        AS d(execution_id uuid, \(Self.counterColumns))
-                     ORDER BY d.execution_id, d.agent_id, d.provider, d.model_id
-                    ON CONFLICT (execution_id, agent_id, provider, model_id, shard) DO UPDATE SET
-                        \(Self.counterUpdates)
-                    """)
-            }
-            try await notifyDone(finishedIDs, on: connection)
-            try await finaliseExecutions(executions, on: connection)
-            return updated
+        } catch let error as PostgresError where !error.isDataError {
+            guard let transaction else { throw error }
+            throw CommitOutcomeUnknown(transactionID: transaction.id, backendPID: transaction.backendPID, underlying: error)
         }
+    }
+
+    /// Whether a completion transaction committed. One still in progress belongs to a session the
+    /// worker has lost (e.g. a link cut without a FIN, which the server notices only much later):
+    /// that session is ended, which rolls the transaction back, and the status read again.
+    func transactionCommitted(_ unknown: CommitOutcomeUnknown) async throws -> Bool {
+        while true {
+            let status: String? = try await pool.query("""
+                SELECT pg_xact_status(\(unknown.transactionID)::xid8)
+                """).rows[0].decode(at: 0)
+            switch status {
+            case "committed":
+                return true
+            case "in progress":
+                try await pool.query("""
+                    SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+                     WHERE pid = \(unknown.backendPID) AND state LIKE 'idle in transaction%'
+                    """)
+                try await Task.sleep(for: .milliseconds(50))
+            default:
+                // aborted (or too old to be known, never for a batch just written): write it again.
+                return false
+            }
+        }
+    }
+
+    private func completeInTransaction(_ batch: CompletionBatch, on connection: PostgresConnection) async throws -> Int {
+        var updated = 0
+        var finishedIDs: [String] = []
+        var executions: [String] = []
+        if !batch.jobsJSON.isEmpty {
+            let sql: SQL = """
+                WITH input AS (
+                    SELECT * FROM jsonb_to_recordset(\(PostgresJSONText(batch.jobsJSON)))
+                        AS i(id bigint, attempt integer, status text, result jsonb, error jsonb, delay_ms bigint))
+                UPDATE llm_jobs j
+                   SET status = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NOT NULL
+                                     THEN 'cancelled'
+                                     WHEN i.status = 'released' THEN 'queued'
+                                     ELSE i.status END,
+                       attempt = CASE WHEN i.status = 'released' THEN j.attempt - 1 ELSE j.attempt END,
+                       result = CASE WHEN i.status = 'released' THEN j.result ELSE i.result END,
+                       -- a success clears the history of earlier failed attempts (the result counts them)
+                       error = CASE WHEN i.status = 'succeeded' THEN NULL
+                                    WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
+                       run_at = CASE WHEN i.status IN ('queued', 'released')
+                                     THEN now() + i.delay_ms * interval '1 millisecond'
+                                     ELSE j.run_at END,
+                       started_at = CASE WHEN i.status = 'released' THEN NULL ELSE j.started_at END,
+                       finished_at = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NULL
+                                          THEN NULL ELSE now() END,
+                       lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                  FROM input i
+                 WHERE j.id = i.id AND j.status = 'running' AND j.lease_owner = \(workerID) AND j.attempt = i.attempt
+                RETURNING j.id, j.execution_id::text, j.status
+                """
+            let rows = try await connection.query(sql).rows
+            updated = rows.count
+            for row in rows {
+                let status: String = try row.decode(at: 2)
+                guard status == "succeeded" || status == "failed" || status == "cancelled" else { continue }
+                finishedIDs.append(String(try row.decode(at: 0, as: Int64.self)))
+                if let execution: String = try row.decode(at: 1) { executions.append(execution) }
+            }
+        }
+        if !batch.usageJSON.isEmpty {
+            try await connection.execute("""
+                INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
+                                         outcome, error_class, http_status, input_tokens, output_tokens,
+                                         cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
+                                         latency_ms, worker_id, provider_request_id, started_at, finished_at)
+                SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
+                       u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
+                       u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
+                       u.latency_ms, \(workerID), u.provider_request_id, u.started_at, u.finished_at
+                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.usageJSON)))
+                    AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
+                         fallback_depth integer, attempt integer, outcome text, error_class text, http_status integer,
+                         input_tokens integer, output_tokens integer, cached_input_tokens integer,
+                         cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
+                         latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz)
+                """)
+        }
+        if !batch.agentCountersJSON.isEmpty {
+            try await connection.execute("""
+                INSERT INTO agent_usage_daily AS c
+                       (agent_id, day, provider, model_id, shard, requests, successes, errors, fallback_requests,
+                        input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens,
+                        reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at)
+                SELECT d.agent_id, (now() AT TIME ZONE 'UTC')::date, d.provider, d.model_id,
+                       (hashtext(\(workerID)) & 15)::smallint, d.requests, d.successes, d.errors,
+                       d.fallback_requests, d.input_tokens, d.output_tokens, d.cached_input_tokens,
+                       d.cache_creation_input_tokens, d.reasoning_tokens, d.priced_requests, d.cost,
+                       d.latency_ms_sum, now()
+                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.agentCountersJSON))) AS d(\(Self.counterColumns))
+                 ORDER BY d.agent_id, d.provider, d.model_id
+                ON CONFLICT (agent_id, day, provider, model_id, shard) DO UPDATE SET
+                    \(Self.counterUpdates)
+                """)
+        }
+        if !batch.executionCountersJSON.isEmpty {
+            try await connection.execute("""
+                INSERT INTO execution_usage AS c
+                       (execution_id, agent_id, provider, model_id, shard, requests, successes, errors,
+                        fallback_requests, input_tokens, output_tokens, cached_input_tokens,
+                        cache_creation_input_tokens, reasoning_tokens, priced_requests, cost, latency_ms_sum,
+                        last_used_at)
+                SELECT d.execution_id, d.agent_id, d.provider, d.model_id, (hashtext(\(workerID)) & 15)::smallint,
+                       d.requests, d.successes, d.errors, d.fallback_requests, d.input_tokens, d.output_tokens,
+                       d.cached_input_tokens, d.cache_creation_input_tokens, d.reasoning_tokens,
+                       d.priced_requests, d.cost, d.latency_ms_sum, now()
+                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.executionCountersJSON)))
+                    AS d(execution_id uuid, \(Self.counterColumns))
+                 ORDER BY d.execution_id, d.agent_id, d.provider, d.model_id
+                ON CONFLICT (execution_id, agent_id, provider, model_id, shard) DO UPDATE SET
+                    \(Self.counterUpdates)
+                """)
+        }
+        try await notifyDone(finishedIDs, on: connection)
+        try await finaliseExecutions(executions, on: connection)
+        return updated
     }
 
     private static let counterColumns: SQL = """
@@ -320,4 +360,14 @@ struct GatewayStore: Sendable {
             SELECT count(*) FROM (SELECT 1 FROM llm_jobs WHERE status = 'queued' AND run_at <= now() LIMIT 100001) s
             """).rows.first?.decode(at: 0) ?? 0
     }
+}
+
+/// A completion transaction failed after it began (the link broke, the server restarted), so it
+/// may or may not have committed; `GatewayStore.transactionCommitted` tells which.
+struct CommitOutcomeUnknown: Error, CustomStringConvertible {
+    var transactionID: String
+    var backendPID: Int32
+    var underlying: PostgresError
+
+    var description: String { "\(underlying) (transaction \(transactionID): outcome unknown)" }
 }

@@ -375,7 +375,9 @@ func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePoint
 /// and C strings would silently cut it there.
 func withOptionalCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) throws -> R) throws -> R {
     for case let string? in strings where string.utf8.contains(0) {
-        throw PostgresError(kind: .invalidValue, message: "a text value contains a NUL byte (U+0000), which PostgreSQL cannot store")
+        throw PostgresError(
+            kind: .invalidValue, sqlState: SQLState.characterNotInRepertoire,
+            message: "a text value contains a NUL byte (U+0000), which PostgreSQL cannot store")
     }
     let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
     defer { copies.forEach { free($0) } }

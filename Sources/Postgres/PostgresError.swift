@@ -66,6 +66,8 @@ public enum SQLState {
     public static let checkViolation = "23514"
     /// A text or jsonb value PostgreSQL cannot store, e.g. `\u0000` inside jsonb.
     public static let untranslatableCharacter = "22P05"
+    /// What the server answers for a NUL byte in text; also set on the client's own refusal of one.
+    public static let characterNotInRepertoire = "22021"
     public static let notNullViolation = "23502"
     public static let serializationFailure = "40001"
     public static let deadlockDetected = "40P01"

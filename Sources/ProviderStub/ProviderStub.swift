@@ -101,8 +101,18 @@ public final class ProviderStub: Sendable {
             return StubErrors.invalidRequest(style: style, message: invalid.message, param: invalid.param, code: invalid.code, requestID: requestID)
         }
 
-        let behavior = StubBehavior(model: model)
-        let injected = injectedError(for: behavior)
+        var behavior = StubBehavior(model: model)
+        var injected = injectedError(for: behavior)
+        if injected == nil, let percent = behavior.chaosPercent, state.chance(percent: percent) {
+            // A third each: rate limited, server error, no answer at all.
+            if state.chance(percent: 100.0 / 3) {
+                injected = .status(429)
+            } else if state.chance(percent: 50) {
+                injected = .status(500)
+            } else {
+                behavior.hang = true
+            }
+        }
         let outcome: String
         if behavior.hang {
             outcome = "hang"

@@ -16,6 +16,7 @@
 /// | `hang` | never answer (until the configured hang duration) |
 /// | `gather-2000` | hold each request until 2,000 requests for this model are in flight |
 /// | `malformed` | 200 with a truncated JSON body |
+/// | `chaos-30` | 30% of requests fail, a third each as 429, 500 and a hang (seeded) |
 /// | `no-usage` | omit usage from the reply |
 /// | `cache` | report half of the prompt as served from the prompt cache |
 /// | `reasoning` | report reasoning tokens (OpenAI format) |
@@ -38,6 +39,8 @@ struct StubBehavior: Equatable {
     /// Requests for this model wait until this many are in flight together.
     var gatherCount: Int?
     var malformed = false
+    /// Percent of requests that fail with a 429, a 500 or a hang, in equal shares.
+    var chaosPercent: Double?
     var omitUsage = false
     var reportCache = false
     var reportReasoning = false
@@ -75,6 +78,8 @@ struct StubBehavior: Equatable {
             case "gather":
                 if let word = next(), let count = Int(word), count > 0 { gatherCount = count }
             case "malformed": malformed = true
+            case "chaos":
+                if let word = next(), let percent = Double(word) { chaosPercent = min(100, max(0, percent)) }
             case "no":
                 if index + 1 < words.count, words[index + 1] == "usage" {
                     omitUsage = true

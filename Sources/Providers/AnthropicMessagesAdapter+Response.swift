@@ -19,9 +19,17 @@ extension AnthropicMessagesAdapter {
         var toolCalls: [ToolCall] = []
         var jsonReply: JSONValue?
         for (index, block) in blocks.enumerated() {
+            // A block that is not an object, or text that is not a string, is no answer at all: a
+            // success with no text would hide the broken reply (found by the fault tests).
+            guard block.objectValue != nil else {
+                throw malformed("content block \(index) is not an object", response)
+            }
             switch block["type"]?.stringValue {
             case "text":
-                texts.append(block["text"]?.stringValue ?? "")
+                guard let text = block["text"]?.stringValue else {
+                    throw malformed("text block \(index) has no text", response)
+                }
+                texts.append(text)
             case "tool_use":
                 guard let id = block["id"]?.stringValue, let name = block["name"]?.stringValue else {
                     throw malformed("tool_use block \(index) has no id or name", response)

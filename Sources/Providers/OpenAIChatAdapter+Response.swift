@@ -32,6 +32,11 @@ extension OpenAIChatAdapter {
         if refusal != nil {
             finishReason = .contentFilter
         }
+        // Any other type is no answer at all: a success with no text would hide the broken reply.
+        switch message["content"] {
+        case .string?, .array?, .null?, nil: break
+        default: throw malformed("message content is neither text, null nor a list of parts", response)
+        }
         let text = Self.text(message["content"])
         return ChatResponse(
             text: text,

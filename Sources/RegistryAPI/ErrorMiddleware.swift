@@ -65,6 +65,12 @@ struct ErrorMiddleware: RouterMiddleware {
             return .validation(
                 [.init(field: "body", message: "a string contains the NUL character (\\u0000), which cannot be stored")],
                 message: "a string contains the NUL character")
+        case .invalidValue where error.sqlState == SQLState.characterNotInRepertoire:
+            // A query parameter or field with a NUL byte (found by the API fuzzer): refused before sending.
+            logger.notice("registry.database.nul_in_text")
+            return .validation(
+                [.init(field: "request", message: "a value contains the NUL character (U+0000), which cannot be stored or searched")],
+                message: "a value contains the NUL character")
         case .server where error.isForeignKeyViolation:
             logger.notice("registry.database.foreign_key_violation", metadata: ["postgres.constraint": "\(error.constraint ?? "")"])
             return .conflict("refers to or is referred to by another row")

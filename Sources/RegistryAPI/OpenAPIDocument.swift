@@ -69,6 +69,8 @@ enum OpenAPIDocument {
     static func errorStatuses(for route: APIRoute) -> [Int] {
         var statuses = Set(route.errors)
         if route.requestBody != nil { statuses.formUnion([400, 413]) }
+        // A query value that does not parse (e.g. force=null) is refused with 400 before the handler.
+        if route.parameters.contains(where: { $0.location == .query }) { statuses.insert(400) }
         if route.requiresAuthentication {
             statuses.formUnion([401, 503])
             if route.method != .get { statuses.insert(403) }

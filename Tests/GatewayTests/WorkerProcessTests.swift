@@ -149,6 +149,16 @@ struct WorkerProcessTests {
             // Rescued jobs ran again (attempt 2) on the survivor.
             #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE attempt = 2") > 0)
             #expect(try await h.count("SELECT count(*) FROM model_usage u JOIN llm_jobs j ON j.id = u.job_id WHERE j.attempt = 2 AND u.attempt = 2 AND u.worker_id = 'survivor'") > 0)
+            // None completed twice (issue 14, fault tests): exactly one successful call on each
+            // job's final attempt, and no call started after its job had finished.
+            #expect(try await h.count("""
+                SELECT count(*) FROM llm_jobs j
+                 WHERE (SELECT count(*) FROM model_usage u
+                         WHERE u.job_id = j.id AND u.outcome = 'success' AND u.attempt = j.attempt) <> 1
+                """) == 0)
+            #expect(try await h.count("""
+                SELECT count(*) FROM model_usage u JOIN llm_jobs j ON j.id = u.job_id WHERE u.started_at > j.finished_at
+                """) == 0)
             try await expectCountersAgree(h)
         }
     }

@@ -83,6 +83,9 @@ struct AnthropicParsingTests {
         #"{"id":"msg_1","type":"message"}"#,
         #"{"id":"m","type":"message","content":[{"type":"tool_use","input":{}}]}"#,
         "",
+        // found by the fault tests: these were empty successes
+        #"{"id":"m","type":"message","content":[{"type":"text","text":42}],"stop_reason":"end_turn"}"#,
+        #"{"id":"m","type":"message","content":[1,2],"stop_reason":"end_turn"}"#,
     ])
     func malformed(body: String) {
         let error = providerError { _ = try anthropic.parse(response(200, body), apiKey: nil) }

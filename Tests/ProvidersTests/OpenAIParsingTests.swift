@@ -146,6 +146,9 @@ struct OpenAIParsingTests {
         #"{"id":"x","object":"chat.completion"}"#,
         #"{"id":"x","choices":[]}"#,
         #"{"id":"x","choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"c","function":{}}]}}]}"#,
+        // content of a type no server sends (found by the fault tests): not an empty success
+        #"{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":{"text":42}},"finish_reason":"stop"}]}"#,
+        #"{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":42},"finish_reason":"stop"}]}"#,
     ])
     func malformed(body: String) {
         let error = providerError { _ = try openAI.parse(response(200, body), apiKey: nil) }

@@ -22,6 +22,16 @@ import Testing
         }
     }
 
+    @Test func aNULInAQueryParameterIsA400NotA500() async throws {
+        // Found by the API fuzzer (tests/integration/test_fuzz_api.py): text parameters with a NUL
+        // byte are refused by the Postgres layer before sending; that is the client's input.
+        try await Registry.run { api in
+            let reply = try await api.get("/api/changes?entity_id=a%00b")
+            #expect(reply.status == .badRequest, "\(reply)")
+            #expect(reply.errorCode == "validation_failed" && reply.text.contains("NUL"), "\(reply)")
+        }
+    }
+
     @Test func createsAJobStoringTheNeutralChatRequest() async throws {
         try await Registry.run { api in
             let agent = try await api.createAgent(#"{"name": "J", "agent_type": "chat"}"#)

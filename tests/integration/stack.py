@@ -168,6 +168,15 @@ class Stack:
         assert reply.status_code == 200, reply.text
         return agent_id
 
+    def spawn_gateway(self, worker_id: str, arguments: list[str] | None = None,
+                      database_url: str | None = None) -> Service:
+        """Another `llm-gateway run` (service name `llm-gateway-<worker_id>`), optionally on another
+        route to the database (e.g. through a proxy)."""
+        extra = {"DATABASE_URL": database_url} if database_url else None
+        return self._spawn(f"llm-gateway-{worker_id}",
+                           ["run", "--worker-id", worker_id, "--metrics-port", "0", "--poll-interval", "0.2"]
+                           + (arguments or []), extra, executable="llm-gateway")
+
     def logs(self) -> str:
         return "\n".join(f"--- {s.name} ({s.log})\n{s.tail()}" for s in self.services.values())
 
@@ -187,10 +196,11 @@ class Stack:
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
-    def _spawn(self, name: str, arguments: list[str], extra_env: dict[str, str] | None = None) -> Service:
+    def _spawn(self, name: str, arguments: list[str], extra_env: dict[str, str] | None = None,
+               executable: str | None = None) -> Service:
         log = Path(tempfile.gettempdir()) / f"switchboard-it-{name}-{self.database_name}.log"
         handle = open(log, "wb")
-        process = subprocess.Popen([str(bin_dir() / name)] + arguments, cwd=REPOSITORY_ROOT,
+        process = subprocess.Popen([str(bin_dir() / (executable or name))] + arguments, cwd=REPOSITORY_ROOT,
                                    env=self._environment(extra_env), stdout=handle, stderr=subprocess.STDOUT)
         handle.close()
         service = Service(name, process, log)
