@@ -20,12 +20,18 @@ final class Completer: Sendable {
 
     /// Told the ids of jobs whose outcome was written (or given up on).
     private let onWritten: @Sendable ([Int64]) -> Void
+    /// How many jobs runners are still running (outcome not submitted yet): when none is, no other
+    /// outcome can join the batch soon, so it is written at once instead of after `delay` (an idle
+    /// worker's lone job is not held back for batching).
+    private let runningJobs: @Sendable () -> Int
 
     init(
         store: GatewayStore, batchSize: Int, delay: Duration, metrics: GatewayMetrics, logger: Logger,
+        runningJobs: @escaping @Sendable () -> Int = { Int.max },
         onWritten: @escaping @Sendable ([Int64]) -> Void = { _ in }
     ) {
         self.onWritten = onWritten
+        self.runningJobs = runningJobs
         self.store = store
         self.batchSize = batchSize
         self.delay = delay
@@ -122,8 +128,9 @@ final class Completer: Sendable {
                 await wake.wait(timeout: .milliseconds(250))
                 continue
             }
-            // Let a partial batch fill for a moment (under load it is full at once).
-            if count < batchSize && !isStopping.load(ordering: .relaxed) {
+            // Let a partial batch fill for a moment (under load it is full at once), unless no
+            // other job is running that could join it.
+            if count < batchSize && !isStopping.load(ordering: .relaxed) && runningJobs() > 0 {
                 try? await Task.sleep(for: delay)
             }
             // Take everything (O(1) swap) and write it in transactions of at most 4 batches.

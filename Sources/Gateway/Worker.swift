@@ -22,6 +22,8 @@ public final class Worker: Sendable {
     private let claimWake = WakeSignal()
     private let slotsWake = WakeSignal()
     private let held = Mutex<[Int64: JobHandle]>([:])
+    /// Runners that have not submitted their outcome yet (the completer batches only while some run).
+    private let running = SharedCount()
     /// Jobs claimed and not yet completed (held by a runner or waiting for the completer): the
     /// ones the heartbeat extends.
     private let leased = LeasedJobs()
@@ -43,8 +45,10 @@ public final class Worker: Sendable {
         cache = ConfigCache(pool: pool, logger: logger)
         let leased = self.leased
         let slotsWake = self.slotsWake
+        let running = self.running
         completer = Completer(
             store: store, batchSize: configuration.batchSize, delay: configuration.completionDelay, metrics: metrics, logger: logger,
+            runningJobs: { running.value },
             onWritten: { ids in
                 leased.remove(ids)
                 slotsWake.signal()
@@ -220,9 +224,11 @@ public final class Worker: Sendable {
             held[job.id] = handle
             return held.count
         }
+        running.add(1)
         metrics.recordInFlight(count)
         let task = Task {
             let outcome = await runner.run(job, handle: handle)
+            self.running.add(-1)
             self.completer.submit(outcome)
             let remaining = self.held.withLock { held in
                 held.removeValue(forKey: job.id)
@@ -354,6 +360,13 @@ public final class Worker: Sendable {
 }
 
 /// Jobs claimed and not yet completed.
+/// A counter shared between tasks.
+final class SharedCount: Sendable {
+    private let storage = Atomic<Int>(0)
+    var value: Int { storage.load(ordering: .relaxed) }
+    func add(_ delta: Int) { storage.add(delta, ordering: .relaxed) }
+}
+
 final class LeasedJobs: Sendable {
     private let ids = Mutex<Set<Int64>>([])
 
