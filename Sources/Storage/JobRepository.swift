@@ -172,12 +172,17 @@ public struct JobRepository: Sendable {
         try await pool.query("SELECT \(JobRecord.columns) FROM llm_jobs WHERE id = \(id)").rows.first.map { try JobRecord(row: $0) }
     }
 
-    /// Reads the job, waiting for a concurrent writer of the row to commit first (`FOR SHARE`).
-    /// The long-poll reads this way right after registering as a waiter: a completion whose
-    /// transaction checked `llm_job_waiters` before the registration was visible is then seen here
-    /// instead of being missed.
+    /// Reads the job, waiting for a concurrent completion of the row to commit first. The
+    /// long-poll reads this way right after registering as a waiter: a completion whose transaction
+    /// checked `llm_job_waiters` before the registration was visible is then seen here instead of
+    /// being missed. Only a `running` job can be completed, so only then is the row read again
+    /// `FOR SHARE` (waiting for its writer); locking a `queued` row would make a worker's claim
+    /// (`FOR UPDATE SKIP LOCKED`) skip it and leave it for the next poll. A job seen `queued` is
+    /// claimed and completed after this read, by transactions that see the registration.
     public func findAfterWriters(_ id: Int64) async throws -> JobRecord? {
-        try await pool.query("SELECT \(JobRecord.columns) FROM llm_jobs WHERE id = \(id) FOR SHARE").rows.first
+        guard let job = try await find(id) else { return nil }
+        guard job.status == "running" else { return job }
+        return try await pool.query("SELECT \(JobRecord.columns) FROM llm_jobs WHERE id = \(id) FOR SHARE").rows.first
             .map { try JobRecord(row: $0) }
     }
 
