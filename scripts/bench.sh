@@ -12,6 +12,7 @@ for product in llm-gateway provider-stub model-registry; do
   echo "swift build -c release --product $product"
   out=$(swift build -c release --product "$product" 2>&1) || { echo "$out" | tail -n 40 >&2; exit 1; }
 done
+scripts/install-python-test-deps.sh  # the facade part's client and stack harness
 export BENCH_BIN
 BENCH_BIN=$(swift build -c release --show-bin-path)
 export SWITCHBOARD_PG_DIR=/tmp/switchboard-bench-$(id -u)-$$

@@ -21,8 +21,13 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# As a part of `make bench` (benchmarks/run.py), the release executables are named by BENCH_BIN.
+if "BENCH_BIN" in os.environ:
+    os.environ.setdefault("SWITCHBOARD_BIN_DIR", os.environ["BENCH_BIN"])
 
 from stack import STUB_KEY, Stack  # noqa: E402
+from common import write_part  # noqa: E402
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -95,6 +100,14 @@ def main() -> None:
     added_new = by_name["facade"]["p50_ms"] - by_name["direct_new_connection"]["p50_ms"]
     print(f"added p50: {added:.2f} ms vs a kept-alive direct call, {added_new:.2f} ms vs a new connection per direct call "
           f"(target <= 5 ms); {jobs} jobs succeeded; load average {os.getloadavg()[0]:.1f}")
+    if os.environ.get("BENCH_OUT"):
+        facade, keepalive = by_name["facade"], by_name["direct_keepalive"]
+        write_part([{
+            "scenario": "/v1 facade vs direct stub call, sequential",
+            "result": f"added p50 {added:.2f} ms (target <= 5 ms); facade p50 {facade['p50_ms']:.2f} / p99 {facade['p99_ms']:.2f} ms",
+            "note": f"direct kept-alive p50 {keepalive['p50_ms']:.2f} / p99 {keepalive['p99_ms']:.2f} ms; "
+                    f"{facade['calls']} calls each; make bench-facade",
+        }], {"variants": results, "added_p50_ms": added, "added_p50_vs_new_connection_ms": added_new})
 
 
 if __name__ == "__main__":
