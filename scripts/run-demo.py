@@ -3,7 +3,7 @@
 
   run-demo.py wait-ready [--seconds N] [--pids "PID…"] URL...
                                                   waits until every URL answers 200 (fails when a PID exits)
-  run-demo.py seed --api URL --token TOKEN        demo agents + one demo workflow, waits for it
+  run-demo.py seed --api URL [--token TOKEN]      demo agents + one demo workflow, waits for it
 
 `seed` (demo mode only: the providers point at provider-stub) makes sure the demo catalog model and
 the two demo agents exist with their configuration (found by name, so repeated runs reuse them),
@@ -17,6 +17,7 @@ then submits one execution of four jobs and waits until it finishes:
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 import time
@@ -169,7 +170,8 @@ def main() -> int:
     ready.add_argument("urls", nargs="+")
     demo = commands.add_parser("seed")
     demo.add_argument("--api", required=True)
-    demo.add_argument("--token")
+    demo.add_argument("--token", default=os.environ.get("SWITCHBOARD_API_TOKEN"),
+                      help="bearer token (default: $SWITCHBOARD_API_TOKEN)")
     demo.add_argument("--wait", type=float, default=60, help="seconds to wait for the workflow")
     arguments = parser.parse_args()
     if arguments.command == "wait-ready":

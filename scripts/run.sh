@@ -231,7 +231,9 @@ say "  logs            $run_dir/{$(IFS=,; echo "${names[*]}")}.log"
 
 if [ "$demo" = true ]; then
   say
-  python3 scripts/run-demo.py seed --api "$api" --token "$SWITCHBOARD_API_TOKEN" \
+  # The token goes by the environment (exported above): not visible in ps, and a token starting
+  # with '-' (token_urlsafe may) is not taken for an option.
+  python3 scripts/run-demo.py seed --api "$api" \
     || say "the demo workflow did not complete (see the logs above); the services keep running"
 fi
 say

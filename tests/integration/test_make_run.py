@@ -266,9 +266,14 @@ def test_second_run_reuses_the_demo_agents_and_keys_undo_the_demo(tmp_path, clus
     assert len(agents_before) == 2
     cluster.command("stop")
 
+    # A kept token that starts with '-' (secrets.token_urlsafe gives one in 64 runs) must reach the
+    # demo seeding as a token, not be taken for an option.
+    (tmp_path / "run").mkdir(exist_ok=True)
+    (tmp_path / "run" / "api-token").write_text("-dash-first-token-kept-from-a-run\n")
     again = Run(tmp_path, cluster)
     try:
         again.wait_running()
+        assert again.token == "-dash-first-token-kept-from-a-run"
         url = cluster.url()
         assert sql(url, "SELECT id FROM agents WHERE agent_type = 'demo' ORDER BY id") == agents_before
         assert sql(url, "SELECT count(*) FROM workflow_executions")[0][0] == executions_before + 1
