@@ -119,20 +119,6 @@ extension LLMModel: Codable {
     }
 }
 
-/// ISO 8601 timestamps ("2026-11-28T10:00:00.123Z"), UTC, milliseconds when present.
-enum Timestamp {
-    static func string(from date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
-    }
-
-    static func date(from text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) {
-            return date
-        }
-        return try? Date.ISO8601FormatStyle().parse(text)
-    }
-}
-
 extension KeyedDecodingContainer {
     /// A price: a JSON number, or a decimal string ("0.0025") for clients that keep money as text.
     /// A string that is not a plain decimal is a type error naming the field, never 0.

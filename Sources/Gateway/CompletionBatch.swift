@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import JSON
 
@@ -109,8 +110,8 @@ struct CompletionBatch: Sendable {
                 usage.member("cost", call.cost)
                 usage.member("latency_ms", call.latencyMilliseconds)
                 usage.member("provider_request_id", call.providerRequestID)
-                usage.member("started_at", Timestamp.rfc3339(call.startedAt))
-                usage.member("finished_at", Timestamp.rfc3339(max(call.finishedAt, call.startedAt)))
+                usage.member("started_at", Timestamp.string(from: call.startedAt))
+                usage.member("finished_at", Timestamp.string(from: max(call.finishedAt, call.startedAt)))
                 usage.endObject()
 
                 let agentKey = CounterKey(executionID: "", agentID: agentID, provider: call.provider, modelID: call.modelID)

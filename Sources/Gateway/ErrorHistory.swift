@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import JSON
 import Providers
@@ -35,7 +36,7 @@ struct ErrorHistory {
             writer.member("http_status", call.httpStatus)
             writer.member("message", call.message)
             writer.member("latency_ms", call.latencyMilliseconds)
-            writer.member("started_at", Timestamp.rfc3339(call.startedAt))
+            writer.member("started_at", Timestamp.string(from: call.startedAt))
             writer.endObject()
         }
         writer.endArray()

@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 
 /// Reads how long a provider asked us to wait before retrying.
@@ -59,7 +60,7 @@ public enum RetryAfter {
             let wait: Duration?
             if lower.hasPrefix("anthropic-ratelimit-"), lower.hasSuffix("-reset") {
                 remainingName = String(lower.dropLast("-reset".count)) + "-remaining"
-                wait = parseRFC3339(value.trimmingCharacters(in: .whitespaces)).map { clamped(seconds: $0.timeIntervalSince(now)) }
+                wait = Timestamp.date(from: value.trimmingCharacters(in: .whitespaces)).map { clamped(seconds: $0.timeIntervalSince(now)) }
             } else if lower.hasPrefix("x-ratelimit-reset-") {
                 remainingName = "x-ratelimit-remaining-" + lower.dropFirst("x-ratelimit-reset-".count)
                 wait = parseGoDuration(value.trimmingCharacters(in: .whitespaces)).map { clamped(seconds: $0) }
@@ -71,15 +72,6 @@ public enum RetryAfter {
             if latest.map({ wait > $0 }) ?? true { latest = wait }
         }
         return latest
-    }
-
-    /// `2025-06-01T12:00:30Z`, with or without fractional seconds.
-    static func parseRFC3339(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
     }
 
     /// OpenAI's reset durations: `1s`, `6m0s`, `1h2m3.5s`, `20ms`, `0.5s`. Seconds, or nil.

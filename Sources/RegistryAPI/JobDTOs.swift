@@ -52,7 +52,7 @@ struct JobInput: Sendable {
         if !(1...maximumAttempts).contains(maxAttempts) { issue("max_attempts", "must be between 1 and \(maximumAttempts)") }
         var runAt: Date?
         if let text = string("run_at") {
-            runAt = parseTimestamp(text)
+            runAt = Timestamp.date(from: text)
             if runAt == nil { issue("run_at", "must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:30:00Z") }
         }
         let key = string("idempotency_key")
@@ -109,16 +109,6 @@ struct JobInput: Sendable {
             issues.append(.init(field: "messages[\(index)].content", message: "must not be empty"))
         }
         return issues
-    }
-
-    /// ISO 8601 with a zone (`Z` or `±hh:mm`), with or without fractional seconds.
-    static func parseTimestamp(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
     }
 }
 

@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import Postgres
 
@@ -136,7 +137,7 @@ public struct JobRepository: Sendable {
         let rows = jobs.enumerated().map { index, job in
             Row(ord: index, agent_id: job.agentID.uuidString.lowercased(), execution_id: job.executionID?.uuidString.lowercased(),
                 step: job.step, priority: job.priority,
-                run_at: job.runAt.map { $0.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)) },
+                run_at: job.runAt.map(Timestamp.string(from:)),
                 max_attempts: job.maxAttempts, idempotency_key: job.idempotencyKey)
         }
         let encoded = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)

@@ -48,7 +48,7 @@ struct GoldenFixtureTests {
     @Test("errors get their class, gateway action, Retry-After and request id", arguments: GoldenFixtures.names(prefix: "error-"))
     func errors(name: String) throws {
         let fixture = try GoldenFixtures.load(name)
-        let now = fixture["now"]?.stringValue.flatMap(RetryAfter.parseRFC3339) ?? Date(timeIntervalSince1970: 1_735_689_600)
+        let now = fixture["now"]?.stringValue.flatMap(Timestamp.date(from:)) ?? Date(timeIntervalSince1970: 1_735_689_600)
         let error = ProviderErrorClassifier.classify(response: Self.httpResponse(fixture), now: now)
         let expected = try #require(fixture["expected"])
         #expect(error.errorClass.rawValue == expected["error_class"]?.stringValue)
