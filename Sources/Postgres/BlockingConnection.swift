@@ -13,6 +13,10 @@ final class BlockingConnection: @unchecked Sendable {
     private let cancelState = Mutex(CancelState())
     /// Named prepared statements on this session, by statement text and parameter types.
     private var prepared: [PreparedKey: String] = [:]
+    /// Names are never reused: a statement dropped from `prepared` after 0A000 may still exist on
+    /// the server, and a name derived from `prepared.count` would collide with a live one (42P05),
+    /// or, after 26000, point two cache entries at one server statement.
+    private var preparedSerial = 0
 
     /// Statements are numbered per connection. A cancel names the statement it means, so one
     /// that arrives late can never hit the statement that follows.
@@ -187,7 +191,7 @@ final class BlockingConnection: @unchecked Sendable {
         }
     }
 
-    private func run(_ sql: SQL) throws -> PostgresQueryResult {
+    private func run(_ sql: SQL, isRetry: Bool = false) throws -> PostgresQueryResult {
         let text = sql.text
         let result: OpaquePointer?
         if sql.binds.isEmpty {
@@ -211,9 +215,11 @@ final class BlockingConnection: @unchecked Sendable {
             return try read(result)
         } catch let error as PostgresError {
             // A statement whose plan no longer fits the tables (0A000 after DDL), or that the
-            // session lost (26000 after DISCARD), is prepared afresh next time.
+            // session lost (26000 after DISCARD), is prepared afresh; outside a transaction (where
+            // nothing was aborted) it is run again at once, so callers never see the stale plan.
             if error.sqlState == "0A000" || error.sqlState == "26000", !sql.binds.isEmpty {
                 prepared.removeValue(forKey: PreparedKey(text: text, types: sql.binds.map { Oid($0.type.rawValue) }))
+                if !isRetry, PQtransactionStatus(handle) == PQTRANS_IDLE { return try run(sql, isRetry: true) }
             }
             throw error
         }
@@ -225,7 +231,8 @@ final class BlockingConnection: @unchecked Sendable {
         let key = PreparedKey(text: text, types: types)
         if let name = prepared[key] { return name }
         guard prepared.count < Self.preparedLimit else { return nil }
-        let name = "sb\(prepared.count + 1)"
+        preparedSerial += 1
+        let name = "sb\(preparedSerial)"
         guard let result = PQprepare(handle, name, text, Int32(types.count), types) else { throw connectionError() }
         defer { PQclear(result) }
         _ = try read(result)

@@ -115,6 +115,29 @@ import TestSupport
         }
     }
 
+    @Test("A stale prepared statement (DDL changed its result) is re-prepared under a new name and run again at once")
+    func stalePreparedStatementsAreRepreparedTransparently() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let connection = try await PostgresConnection.connect(configuration)
+            try await connection.query("CREATE TABLE t (a int8)")
+            try await connection.query("INSERT INTO t VALUES (\(Int64(1)))")
+            let rowsOfT: SQL = "SELECT * FROM t WHERE a = \(Int64(1))"
+            let other: SQL = "SELECT \(Int64(1)) + 1 AS n"
+            _ = try await connection.query(rowsOfT)
+            _ = try await connection.query(other)
+            try await connection.query("ALTER TABLE t ADD COLUMN b int")
+            // 0A000 on the cached plan: answered by a fresh prepare, not thrown.
+            #expect(try await connection.query(rowsOfT).columns == ["a", "b"])
+            #expect(try await connection.query(rowsOfT).rows.count == 1)
+            // The other cached statement still runs its own SQL (names were never reused: 42P05 before).
+            #expect(try await connection.query(other).rows[0].decode("n", as: Int.self) == 2)
+            // After the session lost its statements (26000), each cache entry still runs its own SQL.
+            try await connection.query("DEALLOCATE ALL")
+            #expect(try await connection.query(rowsOfT).rows[0].decode("a", as: Int.self) == 1)
+            #expect(try await connection.query(other).rows[0].decode("n", as: Int.self) == 2)
+        }
+    }
+
     @Test func aPipelineRunsAsOneTransaction() async throws {
         try await TestDatabase.withFreshDatabase { configuration in
             let pool = PostgresPool(configuration: configuration, maxConnections: 1)
