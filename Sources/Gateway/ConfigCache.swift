@@ -8,6 +8,9 @@ import Synchronization
 /// What a runner needs to know about an agent.
 struct AgentSettings: Sendable {
     var configuration: ModelConfiguration
+    /// Why the stored `model_config` could not be read (e.g. written by SQL past 0002's checks):
+    /// such an agent's jobs fail rather than run on a model nobody configured.
+    var invalidConfiguration: String? = nil
 }
 
 /// The catalog as the runners see it: replaced wholesale on reload, read without locks held
@@ -128,13 +131,13 @@ final class ConfigCache: Sendable {
     private static func agent(from row: PostgresRow) throws -> (UUID, AgentSettings) {
         let id: UUID = try row.decode(at: 0)
         let configText: String? = try row.decode(at: 1)
-        var configuration: ModelConfiguration?
-        if let configText, configText != "null" {
-            configuration = try? JSONDecoder().decode(ModelConfiguration.self, from: Data(configText.utf8))
-        }
-        if let configuration { return (id, AgentSettings(configuration: configuration)) }
-        let effective = LegacyModelMapping.configuration(
+        let legacy = LegacyModelMapping.configuration(
             preferredModel: try row.decode(at: 2), temperature: try row.decode(at: 3), maxTokens: try row.decode(at: 4))
-        return (id, AgentSettings(configuration: effective))
+        guard let configText, configText != "null" else { return (id, AgentSettings(configuration: legacy)) }
+        do {
+            return (id, AgentSettings(configuration: try JSONDecoder().decode(ModelConfiguration.self, from: Data(configText.utf8))))
+        } catch {
+            return (id, AgentSettings(configuration: legacy, invalidConfiguration: "\(error)"))
+        }
     }
 }

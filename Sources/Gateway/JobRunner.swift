@@ -53,6 +53,12 @@ struct JobRunner: Sendable {
                 code: "no_usable_model", message: "agent \(job.agentID) does not exist", job: job, calls: [], skipped: [])
             return JobOutcome(job: job, disposition: .failed(error: document), calls: [])
         }
+        if let problem = agent.invalidConfiguration {
+            let document = history.document(
+                code: "no_usable_model", message: "agent \(job.agentID) has a model_config that cannot be read: \(problem)",
+                job: job, calls: [], skipped: [])
+            return JobOutcome(job: job, disposition: .failed(error: document), calls: [])
+        }
 
         let snapshot = cache.snapshot
         let (candidates, skipped) = ModelChain.resolve(

@@ -239,6 +239,28 @@ struct JobExecutionTests {
     }
 }
 
+extension JobExecutionTests {
+    @Test("An agent whose stored model_config cannot be read fails its jobs, never running a default model")
+    func unreadableModelConfigFailsTheJob() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-configured", provider: "openai")
+            let agent = UUID()
+            // Passes 0002's CHECK (object, string model_id) but not the decoder: temperature is text.
+            try await h.pool.execute("""
+                INSERT INTO agents (id, name, agent_type, model_config)
+                VALUES (\(agent), 'hand-written', 'test', '{"model_id": "gpt-configured", "temperature": "hot"}'::jsonb)
+                """)
+            let job = try await h.enqueue(agent: agent)
+            try await h.withWorker { _ in try await h.waitForAllJobs() }
+            let row = try await h.job(job)
+            #expect(row.status == "failed")
+            #expect(row.error?["code"]?.string == "no_usable_model")
+            #expect(row.error?["message"]?.string?.contains("model_config") == true)
+            #expect(h.stats().totalRequests == 0)
+        }
+    }
+}
+
 /// agent_usage_daily and execution_usage hold exactly the sums of model_usage.
 func expectCountersAgree(_ h: GatewayHarness) async throws {
     let mismatches = try await h.count("""
