@@ -103,7 +103,9 @@ public enum CostCalculator {
     }
 
     /// tokens × price / 1000. Division by 1000 only shifts the decimal exponent, so it is exact.
+    /// No tokens (most calls have no cached or cache-write tokens) cost nothing without a
+    /// `Decimal` division, which showed in the gateway's profile.
     static func price(tokens: Int, per1K: Decimal) -> Decimal {
-        Decimal(tokens) * per1K / 1000
+        tokens == 0 ? 0 : Decimal(tokens) * per1K / 1000
     }
 }

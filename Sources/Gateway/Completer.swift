@@ -61,9 +61,11 @@ final class Completer: Sendable {
     /// time so one bad outcome cannot block every other; an outcome rejected alone is logged and
     /// dropped (its lease expires and the rescuer requeues the job).
     private func write(_ outcomes: [JobOutcome], backoff: inout Double) async {
+        // Built once: a database outage retries the same documents, not a fresh serialisation each time.
+        let batch = CompletionBatch(outcomes)
         while true {
             do {
-                let updated = try await store.complete(CompletionBatch(outcomes))
+                let updated = try await store.complete(batch)
                 recordWritten(outcomes, updated: updated)
                 return
             } catch let error as PostgresError where error.isDataError {

@@ -102,8 +102,8 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
 }
 
 extension Duration {
-    /// At least 1 ms (0 means "no limit" to PostgreSQL), at most a day.
-    var wholeMilliseconds: Int {
+    /// For PostgreSQL's timeout settings: at least 1 ms (0 means "no limit" to it), at most a day.
+    public var wholeMilliseconds: Int {
         let (seconds, attoseconds) = components
         guard seconds < 86_400 else { return 86_400_000 }
         return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))

@@ -131,7 +131,7 @@ public struct Migrator: Sendable {
     /// no-transaction file, the file and then the row (a failure records nothing).
     private func applyOnce(_ migration: Migration, on connection: PostgresConnection) async throws {
         let started = ContinuousClock.now
-        let timeout = "\(max(1, lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000))ms"
+        let timeout = "\(lockTimeout.wholeMilliseconds)ms"
         func record(on connection: PostgresConnection) async throws {
             let elapsed = ContinuousClock.now - started
             let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
