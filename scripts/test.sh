@@ -8,8 +8,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export "${database_line?}"
 fi
 echo "tests use $DATABASE_URL"
-# The OpenAPI validity test needs openapi-spec-validator; without network it is skipped, with a message.
-scripts/install-openapi-validator.sh
+# The test virtualenv (tests/integration/requirements.txt) before the Swift tests: the OpenAPI
+# validity test uses its openapi-spec-validator. Offline it is skipped with a message (not under CI).
+scripts/install-python-test-deps.sh
 swift build --build-tests
 swift test --skip-build "$@"
 # With no arguments (the whole suite), the Python integration tests follow on the same cluster.

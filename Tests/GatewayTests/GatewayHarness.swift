@@ -215,4 +215,5 @@ struct ModelConfigJSON {
 
 enum HarnessError: Error {
     case timeout(String)
+    case missing(String)
 }

@@ -220,8 +220,7 @@ struct RetentionTests {
         }
     }
 
-    @Test("llm-gateway run prunes on its schedule (two processes, --retention-interval 1s); a bad retention flag is refused",
-          .enabled(if: FileManager.default.fileExists(atPath: WorkerProcessTests.executable.path)))
+    @Test("llm-gateway run prunes on its schedule (two processes, --retention-interval 1s); a bad retention flag is refused")
     func gatewayProcessesPrune() async throws {
         try await GatewayHarness.run { h in
             try await h.addModel("gpt-scheduled", provider: "openai")

@@ -16,6 +16,10 @@ struct WorkerProcessTests {
         let log: URL
 
         init(h: GatewayHarness, workerID: String, arguments: [String]) throws {
+            // A missing executable fails the test (never a silent skip): `swift build` builds it.
+            guard FileManager.default.isExecutableFile(atPath: WorkerProcessTests.executable.path) else {
+                throw HarnessError.missing("\(WorkerProcessTests.executable.path) (run swift build first)")
+            }
             log = FileManager.default.temporaryDirectory.appendingPathComponent("llm-gateway-test-\(workerID)-\(UUID().uuidString.prefix(6)).log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = WorkerProcessTests.executable
@@ -59,7 +63,7 @@ struct WorkerProcessTests {
             """)
     }
 
-    @Test("Two worker processes run 2,000 jobs, each exactly once", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    @Test("Two worker processes run 2,000 jobs, each exactly once")
     func twoWorkersRunEachJobOnce() async throws {
         try await GatewayHarness.run { h in
             try await h.addModel("stub-queue-latency-5ms", provider: "openai")
@@ -81,7 +85,7 @@ struct WorkerProcessTests {
         }
     }
 
-    @Test("The metrics server answers /metrics, /healthz and /readyz", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    @Test("The metrics server answers /metrics, /healthz and /readyz")
     func metricsServer() async throws {
         try await GatewayHarness.run { h in
             try await h.addModel("gpt-metered", provider: "openai")
@@ -126,7 +130,7 @@ struct WorkerProcessTests {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    @Test("kill -9 of a worker: its jobs are rescued after the lease and every job succeeds", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    @Test("kill -9 of a worker: its jobs are rescued after the lease and every job succeeds")
     func killedWorkerIsRescued() async throws {
         try await GatewayHarness.run { h in
             try await h.addModel("stub-rescue-latency-30ms", provider: "openai")
@@ -163,7 +167,7 @@ struct WorkerProcessTests {
         }
     }
 
-    @Test("SIGTERM: in-flight calls finish, unstarted jobs stay queued with no attempt spent", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    @Test("SIGTERM: in-flight calls finish, unstarted jobs stay queued with no attempt spent")
     func sigtermDrains() async throws {
         try await GatewayHarness.run { h in
             try await h.addModel("stub-drain-latency-1500ms", provider: "openai")
@@ -181,7 +185,7 @@ struct WorkerProcessTests {
         }
     }
 
-    @Test("SIGTERM with a short grace period: calls still running are cancelled and released without spending an attempt", .enabled(if: FileManager.default.fileExists(atPath: executable.path)))
+    @Test("SIGTERM with a short grace period: calls still running are cancelled and released without spending an attempt")
     func sigtermReleases() async throws {
         try await GatewayHarness.run { h in
             try await h.addModel("stub-long-latency-20s", provider: "openai")

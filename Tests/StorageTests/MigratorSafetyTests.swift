@@ -89,7 +89,12 @@ import TestSupport
                 timeouts.append(attempt)
                 if attempt == 2 { released.release() }
             }
-            let migration = Task { [migrator] in try await migrator.migrate() }
+            // The permit is also given when migrate() ends, so a regression (no retry, no wait)
+            // fails the expectations below instead of hanging on acquire().
+            let migration = Task { [migrator] in
+                defer { released.release() }
+                return try await migrator.migrate()
+            }
             await released.acquire()  // two attempts timed out while the lock was held
             try await holder.query("COMMIT")
             #expect(try await migration.value == ["0001_alter_busy"])
