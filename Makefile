@@ -46,7 +46,7 @@ bench-native: deps
 
 # The /v1 facade's added latency over a direct provider-stub call (release build; benchmarks/facade/bench.py).
 bench-facade: deps
-	@benchmarks/facade/bench.sh
+	@scripts/bench.sh --parts facade
 
 clean:
 	rm -rf .build

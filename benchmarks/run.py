@@ -94,7 +94,11 @@ def main():
             os.remove(out)
         print(f"\n== {name}", flush=True)
         began, load = time.monotonic(), loadavg()
-        code = subprocess.run(PARTS[name] + options.rest, cwd=ROOT, env=dict(os.environ, BENCH_OUT=out)).returncode
+        try:
+            code = subprocess.run(PARTS[name] + options.rest, cwd=ROOT, env=dict(os.environ, BENCH_OUT=out)).returncode
+        except OSError as error:  # e.g. the facade's virtualenv could not be installed: keep the other parts' results
+            print(f"{name}: {error}", flush=True)
+            code = 127
         part = {"exit": code, "seconds": round(time.monotonic() - began, 1), "loadavg_start": load,
                 "loadavg_end": loadavg()}
         if os.path.exists(out):

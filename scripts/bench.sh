@@ -22,10 +22,8 @@ unset DATABASE_URL
 trap 'scripts/local-postgres.sh destroy bench >/dev/null 2>&1 || true' EXIT
 database_line=$(scripts/local-postgres.sh start bench)
 export "${database_line?}"
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-for file in migrations/*.sql; do
-  "$bindir/psql" -X -q -1 -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f "$file" >/dev/null
-done
+# The project's own migrator (checksums, schema_migrations, no-transaction files), as users migrate.
+out=$("$BENCH_BIN/model-registry" migrate 2>&1) || { echo "$out" >&2; exit 1; }
 BENCH_POSTMASTER_PID=$(head -n 1 "$SWITCHBOARD_PG_DIR/data/postmaster.pid")
 export BENCH_POSTMASTER_PID
 echo "logs of the processes: $BENCH_LOGS"

@@ -1,6 +1,6 @@
 """The /v1 facade's overhead: p50/p99 of sequential `POST /v1/chat/completions` calls through
 model-registry → queue → one idle llm-gateway → provider-stub (0 ms), against the same request
-sent straight to provider-stub. Run by benchmarks/facade/bench.sh (release builds, throwaway cluster).
+sent straight to provider-stub. A part of `make bench` (scripts/bench.sh: release builds, throwaway cluster); alone: `make bench-facade`.
 
 Both sides use the same Python client (http.client, one request at a time), so its own cost cancels
 out of the difference. The facade closes the connection after each answer (it watches the inbound
@@ -106,7 +106,7 @@ def main() -> None:
             "scenario": "/v1 facade vs direct stub call, sequential",
             "result": f"added p50 {added:.2f} ms (target <= 5 ms); facade p50 {facade['p50_ms']:.2f} / p99 {facade['p99_ms']:.2f} ms",
             "note": f"direct kept-alive p50 {keepalive['p50_ms']:.2f} / p99 {keepalive['p99_ms']:.2f} ms; "
-                    f"{facade['calls']} calls each; make bench-facade",
+                    f"{facade['calls']} calls each",
         }], {"variants": results, "added_p50_ms": added, "added_p50_vs_new_connection_ms": added_new})
 
 

@@ -291,7 +291,8 @@ def main():
             stub = start_stub(port, 1000)
             r = data["concurrency"] = run_jobs(url, postmaster, 1, options.concurrency_jobs, 2000, options.batch)
             rows.append(row(f"stub 1 s, {r['jobs']:,} jobs, 1 worker --concurrency 2000",
-                            f"wall {r['wall_seconds']:.2f} s (first start .. last finish {r['seconds']:.2f} s); "
+                            f"wall {r['wall_seconds']:.2f} s (first start .. last finish {r['seconds']:.2f} s) = "
+                            f"{(r['jobs'] / 2000) / r['wall_seconds']:.0%} of ideal (target >= 90 %); "
                             f"peak RSS {r['peak_rss_mb']:.0f} MB",
                             f"wall = worker start .. all done, incl. process start; {r['succeeded']:,} succeeded; "
                             f"gateway CPU {r['gateway_cpu_s_per_1k']:.3f} s per 1,000"))
