@@ -135,15 +135,20 @@ public final class JobCompletionHub: Sendable {
             state.withLock { $0.listening = false }
         }
         // Rows of waiters that died with an earlier process only cost a needless NOTIFY; clear
-        // the old ones (no wait lasts longer than a minute).
+        // the old ones. Twice the longest wait (/v1 waits 600 s), so a live wait of another
+        // registry instance is never cleared.
         Task { [pool, logger] in
             do {
-                try await pool.execute("DELETE FROM llm_job_waiters WHERE since < now() - interval '10 minutes'")
+                let age = Self.staleWaiterSeconds
+                try await pool.execute("DELETE FROM llm_job_waiters WHERE since < now() - make_interval(secs => \(age))")
             } catch {
                 logger.debug("registry.jobs.waiters_cleanup_failed", metadata: ["error.message": "\(error)"])
             }
         }
     }
+
+    /// Waiter rows older than this belong to processes that died mid-wait.
+    static let staleWaiterSeconds = 2 * max(JobRoutes.maximumWaitSeconds, V1Routes.maximumWaitSeconds)
 
     private func handle(_ event: PostgresListener.Event) {
         let signals: [WakeSignal]

@@ -6,6 +6,12 @@ import Testing
 
 /// Pieces of the hardening that need no server: exact decimals, JSON log lines.
 @Suite struct HardeningUnitTests {
+    @Test func staleWaiterCleanupNeverClearsALiveWait() {
+        // A registry starting up deletes waiter rows older than this; the longest wait must be shorter.
+        #expect(JobCompletionHub.staleWaiterSeconds > V1Routes.maximumWaitSeconds)
+        #expect(JobCompletionHub.staleWaiterSeconds > JobRoutes.maximumWaitSeconds)
+    }
+
     @Test(arguments: [
         ("0.0025", "0.0025"), ("2.5e-06", "0.0000025"), ("0", "0"), ("-0.0", "0"), ("1e2", "100"),
         ("12345678901234567890123456789012345678", "12345678901234567890123456789012345678"),
