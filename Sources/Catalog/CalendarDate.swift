@@ -49,6 +49,16 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         Date(timeIntervalSince1970: Double(daysSinceEpoch) * 86_400)
     }
 
+    /// The day `days` days later (earlier when negative), clamped to years 1…9999 like `init(_:)`.
+    public func advanced(byDays days: Int) -> CalendarDate {
+        CalendarDate(startOfDay.addingTimeInterval(Double(days) * 86_400))
+    }
+
+    /// Whole days from this day to `other` (negative when `other` is earlier).
+    public func days(until other: CalendarDate) -> Int {
+        other.daysSinceEpoch - daysSinceEpoch
+    }
+
     /// Days since 1970-01-01 (negative before it).
     public var daysSinceEpoch: Int {
         CalendarDate.daysSinceEpoch(year: year, month: month, day: day)

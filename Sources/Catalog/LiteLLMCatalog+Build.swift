@@ -8,7 +8,7 @@ extension LiteLLMCatalog {
         "response_schema", "pdf_input", "web_search", "computer_use", "audio_input", "audio_output",
     ]
 
-    static func build(_ entries: [String: LiteLLMEntry], today: CalendarDate) -> Parsed {
+    static func build(_ entries: [String: LiteLLMEntry]) -> Parsed {
         var skipped: [SkippedEntry] = []
         // (key, provider, model id, entry) of entries that passed every filter, in key order.
         var accepted: [(key: String, provider: String, modelID: String, entry: LiteLLMEntry)] = []
@@ -34,7 +34,7 @@ extension LiteLLMCatalog {
         let acceptedIDs = Set(accepted.map(\.modelID))
         let candidates = accepted.map { item in
             candidate(provider: item.provider, modelID: item.modelID, entry: item.entry,
-                      releaseDate: releaseDate(of: item.modelID, among: acceptedIDs), today: today)
+                      releaseDate: releaseDate(of: item.modelID, among: acceptedIDs))
         }
         .sorted { $0.modelID < $1.modelID }
         return Parsed(candidates: candidates, skipped: skipped)
@@ -74,12 +74,11 @@ extension LiteLLMCatalog {
     }
 
     private static func candidate(
-        provider: String, modelID: String, entry: LiteLLMEntry, releaseDate: CalendarDate?, today: CalendarDate
+        provider: String, modelID: String, entry: LiteLLMEntry, releaseDate: CalendarDate?
     ) -> LLMModel {
         let capabilities = ["chat"] + capabilityFlags.filter { entry.flag("supports_" + $0) }
         let contextWindow = entry.positiveInt("max_input_tokens") ?? entry.positiveInt("max_tokens")
         let deprecationDate = entry.string("deprecation_date").flatMap(CalendarDate.init)
-        let status: ModelStatus = deprecationDate.map { $0 <= today } == true ? .deprecated : .active
         let temperatures = temperatureRange(provider: provider, entry: entry)
         var successor = entry.string("successor_model").map { stripPrefix($0, provider: provider) }
         if successor == modelID || successor?.isEmpty == true { successor = nil }
@@ -102,7 +101,7 @@ extension LiteLLMCatalog {
             description: nil,
             releaseDate: releaseDate,
             deprecationDate: deprecationDate,
-            status: status,
+            status: .active,  // the source says nothing else; the date is judged when read
             recommendedFor: recommendedFor(modelID: modelID, capabilities: capabilities, contextWindow: contextWindow),
             defaultTemperature: temperatures.default,
             minTemperature: temperatures.min,

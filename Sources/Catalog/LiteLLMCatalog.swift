@@ -130,15 +130,16 @@ public enum LiteLLMCatalog {
         }
     }
 
-    /// - Parameter today: decides `status`: deprecated when `deprecation_date` is on or before this
-    ///   (UTC) day, active otherwise.
-    public static func parse(_ data: Data, today: Date) throws(ParseError) -> Parsed {
+    /// Parses a cost map. The result does not depend on the day it runs: LiteLLM says nothing about a
+    /// model's lifecycle beyond `deprecation_date`, so every candidate's stored status is `active`
+    /// and "deprecated once the date has passed" is derived when read (`LLMModel.effectiveStatus(on:)`).
+    public static func parse(_ data: Data) throws(ParseError) -> Parsed {
         let entries: [String: LiteLLMEntry]
         do {
             entries = try JSONDecoder().decode([String: LiteLLMEntry].self, from: data)
         } catch {
             throw .notACostMap(String(describing: error))
         }
-        return build(entries, today: CalendarDate(today))
+        return build(entries)
     }
 }

@@ -27,7 +27,7 @@ enum ModelChain {
             func skip(_ reason: SkippedModel.Reason) {
                 skipped.append(SkippedModel(modelID: modelID, provider: model.provider, reason: reason))
             }
-            if model.status == .retired { skip(.retired); continue }
+            if model.effectiveStatus(on: now) == .retired { skip(.retired); continue }
             guard let provider = snapshot.providers[model.provider] else { skip(.providerDisabled); continue }
             if !provider.enabled { skip(.providerDisabled); continue }
             if !credentials.hasCredentials(for: provider) { skip(.missingCredentials); continue }

@@ -40,6 +40,7 @@ public final class PostgresPool: Sendable {
         private var continuations: [UInt64: CheckedContinuation<Grant, any Error>] = [:]
 
         var isEmpty: Bool { continuations.isEmpty }
+        var count: Int { continuations.count }
 
         mutating func append(_ id: UInt64, _ continuation: CheckedContinuation<Grant, any Error>) {
             order.append(id)
@@ -88,6 +89,10 @@ public final class PostgresPool: Sendable {
         self.acquireTimeout = acquireTimeout
         self.logger = logger
     }
+
+    /// Callers waiting for a connection right now (all are lent out): a saturation signal, and what
+    /// a test waits on instead of sleeping.
+    public var waitingCount: Int { state.withLock { $0.waiters.count } }
 
     /// Lends a connection to `body` and takes it back afterwards, even when `body` throws.
     public func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {

@@ -291,7 +291,7 @@ struct ModelRoutes: Sendable {
             throw APIError.invalidJSON(error.description)
         }
         do {
-            let report = try await services.importer.importCatalog(Data(bytes), format: format, today: services.now, actor: context.actor)
+            let report = try await services.importer.importCatalog(Data(bytes), format: format, actor: context.actor)
             services.catalogCache.invalidate()
             return try respond(ImportReportBody(format: format, report: report), request, context)
         } catch let error as CatalogImporter.ImportError {

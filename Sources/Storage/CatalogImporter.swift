@@ -7,8 +7,12 @@ import Postgres
 ///
 /// - new models are inserted (`source` = the catalog's name);
 /// - existing imported or seeded rows get the catalog's prices, limits and deprecation date, and
-///   its capabilities, successor and date-derived status unless those were edited locally
-///   (`locally_edited_fields`, migrations/0012) — a retired row stays retired;
+///   its capabilities and successor unless those were edited locally (`locally_edited_fields`,
+///   migrations/0012);
+/// - the stored `status` is never derived from a date: a new row is `active` (LiteLLM carries no
+///   lifecycle status) and an existing row keeps the status an operator or the seed gave it.
+///   "Deprecated once `deprecation_date` has passed" is judged when read, from the clock
+///   (`LLMModel.effectiveStatus(on:)`), so the same import gives the same rows on any day;
 /// - display name, family, description, recommended_for, release date and temperatures are only
 ///   written on insert: they are curated locally (the catalog does not carry them);
 /// - rows created through the API (`source` = manual) are never touched;
@@ -71,12 +75,12 @@ public struct CatalogImporter: Sendable {
         }
     }
 
-    public func importCatalog(_ data: Data, format: Format, today: Date = Date(), actor: ChangeActor? = nil) async throws -> Report {
+    public func importCatalog(_ data: Data, format: Format, actor: ChangeActor? = nil) async throws -> Report {
         switch format {
         case .litellm:
             let parsed: LiteLLMCatalog.Parsed
             do {
-                parsed = try LiteLLMCatalog.parse(data, today: today)
+                parsed = try LiteLLMCatalog.parse(data)
             } catch {
                 throw ImportError.unreadable(error.description)
             }
@@ -173,8 +177,7 @@ public struct CatalogImporter: Sendable {
         if !edited.contains("supports_functions") { model.supportsFunctions = candidate.supportsFunctions }
         if !edited.contains("supports_vision") { model.supportsVision = candidate.supportsVision }
         if !edited.contains("successor_model_id") { model.successorModelID = candidate.successorModelID }
-        // Retirement is a local decision the catalog knows nothing about.
-        if !edited.contains("status"), stored.model.status != .retired { model.status = candidate.status }
+        // `status` stays as stored: the catalog has no lifecycle status of its own to offer.
         return model
     }
 

@@ -1,10 +1,15 @@
 import Catalog
 import Foundation
+import TestSupport
 
 /// A small catalog shaped like the seed (migrations/0011), with every lifecycle state the rules care about.
 enum Fixtures {
-    /// The day tests run "on": fixed, so results never depend on the wall clock.
-    static let today = day("2026-11-01")
+    /// The day tests run "on": the shared test clock (`TestClock`), so results never depend on the
+    /// wall clock. Every deprecation date below is relative to it.
+    static let today = TestClock.today.startOfDay
+
+    /// The day `offset` days after (before, when negative) `today`.
+    static func daysFromToday(_ offset: Int) -> CalendarDate { TestClock.day(offset) }
 
     static func day(_ text: String) -> Date {
         CalendarDate(text)?.startOfDay ?? Date(timeIntervalSince1970: 0)
@@ -19,7 +24,7 @@ enum Fixtures {
         capabilities: ["chat", "function_calling", "vision", "prompt_caching"],
         contextWindow: 128_000, maxOutputTokens: 16_384, supportsFunctions: true, supportsVision: true,
         inputCostPer1K: decimal("0.0025"), outputCostPer1K: decimal("0.01"), cachedInputCostPer1K: decimal("0.00125"),
-        deprecationDate: CalendarDate("2027-01-14"), recommendedFor: ["chat", "vision", "summarization"],
+        deprecationDate: daysFromToday(74), recommendedFor: ["chat", "vision", "summarization"],
         successorModelID: "gpt-6-luna", source: "seed")
 
     static let gpt4oMini = LLMModel(
@@ -35,7 +40,7 @@ enum Fixtures {
         capabilities: ["chat", "function_calling", "vision", "reasoning"],
         contextWindow: 272_000, maxOutputTokens: 128_000, supportsFunctions: true, supportsVision: true,
         inputCostPer1K: decimal("0.00125"), outputCostPer1K: decimal("0.01"),
-        deprecationDate: CalendarDate("2026-12-11"), recommendedFor: ["reasoning", "coding", "analysis", "chat"],
+        deprecationDate: daysFromToday(40), recommendedFor: ["reasoning", "coding", "analysis", "chat"],
         defaultTemperature: 1, minTemperature: 1, maxTemperature: 1, successorModelID: "gpt-5.6-sol", source: "seed")
 
     static let claudeSonnet = LLMModel(
@@ -59,7 +64,7 @@ enum Fixtures {
         provider: "openai", modelID: "gpt-3.5-turbo-1106", displayName: "GPT-3.5 Turbo (1106)",
         capabilities: ["chat", "function_calling"], contextWindow: 16_385, maxOutputTokens: 4096,
         supportsFunctions: true, inputCostPer1K: decimal("0.001"), outputCostPer1K: decimal("0.002"),
-        deprecationDate: CalendarDate("2026-09-28"), recommendedFor: ["chat", "classification"],
+        deprecationDate: daysFromToday(-34), recommendedFor: ["chat", "classification"],
         successorModelID: "gpt-5.6-terra", source: "litellm")
 
     static let gpt4TurboRetired = LLMModel(

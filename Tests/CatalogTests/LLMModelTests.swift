@@ -12,7 +12,7 @@ import Testing
         #expect(json.contains(#""input_cost_per_1k":0.0025"#))
         #expect(json.contains(#""output_cost_per_1k":0.01"#))
         #expect(json.contains(#""cached_input_cost_per_1k":0.00125"#))
-        #expect(json.contains(#""deprecation_date":"2027-01-14""#))
+        #expect(json.contains(#""deprecation_date":"\#(Fixtures.daysFromToday(74))""#))
         #expect(json.contains(#""release_date":null"#))
         #expect(json.contains(#""status":"active""#))
         #expect(!json.contains(#""id""#))  // not stored yet: omitted

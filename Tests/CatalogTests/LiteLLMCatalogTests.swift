@@ -1,10 +1,11 @@
 import Catalog
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct LiteLLMCatalogSyntheticTests {
-    func parse(_ json: String, today: String = "2026-11-01") throws -> LiteLLMCatalog.Parsed {
-        try LiteLLMCatalog.parse(Data(json.utf8), today: Fixtures.day(today))
+    func parse(_ json: String) throws -> LiteLLMCatalog.Parsed {
+        try LiteLLMCatalog.parse(Data(json.utf8))
     }
 
     @Test(arguments: [
@@ -42,7 +43,10 @@ import Testing
         #expect(model.supportsFunctions && model.supportsVision && model.supportsStreaming)
         #expect(model.cachedInputCostPer1K == Fixtures.decimal("0.0003"))
         #expect(model.deprecationDate == CalendarDate("2026-10-01"))
-        #expect(model.status == .deprecated)  // the date passed before "today" (2026-11-01)
+        // The stored status is what the source says (nothing, so active); the date is judged when read.
+        #expect(model.status == .active)
+        #expect(model.effectiveStatus(on: try #require(CalendarDate("2026-10-01"))) == .deprecated)
+        #expect(model.effectiveStatus(on: try #require(CalendarDate("2026-09-30"))) == .active)
         #expect(model.successorModelID == "claude-y-2")
         #expect(model.releaseDate == CalendarDate("2025-01-01"))  // its dated snapshot
         #expect((model.defaultTemperature, model.minTemperature, model.maxTemperature) == (0.7, 0, 1))
@@ -55,9 +59,6 @@ import Testing
         #expect((snapshot.minTemperature, snapshot.maxTemperature) == (1, 1))  // no sampling parameters
         #expect(snapshot.status == .active)
         #expect(snapshot.displayName == "Claude X 1.5 (2025-01-01)")
-
-        let later = try parse(json, today: "2026-09-30")
-        #expect(later.candidates.first { $0.modelID == "claude-x-1-5" }?.status == .active)
     }
 
     @Test func skipsWithAggregatableReasons() throws {
@@ -110,7 +111,7 @@ import Testing
     @Test(arguments: ["not json", "[1, 2]", #""a string""#, ""])
     func rejectsWhatIsNotACostMap(_ text: String) {
         #expect(throws: LiteLLMCatalog.ParseError.self) {
-            try LiteLLMCatalog.parse(Data(text.utf8), today: Fixtures.today)
+            try LiteLLMCatalog.parse(Data(text.utf8))
         }
     }
 
@@ -160,8 +161,6 @@ extension LiteLLMCatalogSyntheticTests {
 
 /// Parsing LiteLLM's real 2026 cost map (../shared/data/litellm/, outside the repository).
 @Suite struct LiteLLMCatalogRealFileTests {
-    static let today = Fixtures.day("2026-11-28")
-
     /// Independent conversion for cross-checks: the shortest text that reads back as the same Double
     /// (what LiteLLM's file contains, e.g. "2.5e-06"), parsed as a decimal, × 1000.
     static func per1K(_ perToken: Double) -> Decimal? {
@@ -170,7 +169,7 @@ extension LiteLLMCatalogSyntheticTests {
 
     static func load() throws -> (data: Data, parsed: LiteLLMCatalog.Parsed) {
         let data = try Data(contentsOf: Fixtures.liteLLMMapURL)
-        return (data, try LiteLLMCatalog.parse(data, today: today))
+        return (data, try LiteLLMCatalog.parse(data))
     }
 
     @Test func claudeHaikuCarriesItsCacheWritePrice() throws {
@@ -221,16 +220,19 @@ extension LiteLLMCatalogSyntheticTests {
         }
     }
 
-    @Test func modelsPastTheirDeprecationDateComeOutDeprecated() throws {
+    /// The parse stores no date-derived status; on the test clock's day a model whose date has
+    /// passed reads as deprecated and every other as active.
+    @Test func modelsPastTheirDeprecationDateReadAsDeprecated() throws {
         let (_, parsed) = try Self.load()
         let mythos = try #require(parsed.candidates.first { $0.modelID == "claude-mythos-preview" })
         #expect(mythos.deprecationDate == CalendarDate("2026-06-09"))
-        #expect(mythos.status == .deprecated)
-        let today = CalendarDate(Self.today)
+        #expect(parsed.candidates.allSatisfy { $0.status == .active })
+        let today = TestClock.today
         for model in parsed.candidates {
             let passed = model.deprecationDate.map { $0 <= today } ?? false
-            #expect(model.status == (passed ? .deprecated : .active), "\(model.modelID)")
+            #expect(model.effectiveStatus(on: today) == (passed ? .deprecated : .active), "\(model.modelID)")
         }
+        #expect(parsed.candidates.contains { $0.deprecationDate != nil }, "the file has dated models")
     }
 
     @Test func countsAreStable() throws {
@@ -245,7 +247,7 @@ extension LiteLLMCatalogSyntheticTests {
         #expect(counts[.notChat] == 121)
         #expect((counts[.providerNotCallable] ?? 0) > 4000)
         #expect(parsed.skippedCountsByReason["provider 'groq' is not callable"] ?? 0 > 0)
-        #expect(try LiteLLMCatalog.parse(data, today: Self.today) == parsed)  // deterministic
+        #expect(try LiteLLMCatalog.parse(data) == parsed)  // deterministic
     }
 
     @Test func candidatesAreCallableChatModelsWithUniqueIDs() throws {

@@ -54,7 +54,7 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
                        config: config("claude-3-haiku-20240307"), warningFields: ["model_id"],
                        messageContains: "successor 'claude-haiku-4-5'"),
         ValidationCase(name: "model past its deprecation date warns", config: config("gpt-3.5-turbo-1106"),
-                       warningFields: ["model_id"], messageContains: "deprecated (since 2026-09-28)"),
+                       warningFields: ["model_id"], messageContains: "deprecated (since \(Fixtures.daysFromToday(-34)))"),
         ValidationCase(name: "disabled provider warns", config: config("meta-llama/Llama-3.1-8B-Instruct"),
                        warningFields: ["model_id"], messageContains: "provider 'huggingface' is disabled"),
         // Provider
@@ -135,12 +135,13 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
         }
     }
 
-    @Test func aModelBecomesDeprecatedWhenItsDateArrives() {
+    @Test func aModelBecomesDeprecatedWhenItsDateArrives() throws {
         let config = ModelConfiguration(modelID: "gpt-5")
+        let deprecation = try #require(Fixtures.gpt5.deprecationDate)
         let before = ModelConfigurationValidator.validate(config, models: Fixtures.model, providers: Fixtures.provider,
-                                                          today: Fixtures.day("2026-12-10"))
+                                                          today: deprecation.advanced(byDays: -1).startOfDay)
         let after = ModelConfigurationValidator.validate(config, models: Fixtures.model, providers: Fixtures.provider,
-                                                         today: Fixtures.day("2026-12-11"))
+                                                         today: deprecation.startOfDay)
         #expect(before.warnings.isEmpty)
         #expect(after.warnings.map(\.field) == ["model_id"])
         #expect(after.warnings.first?.message.contains("gpt-5.6-sol") == true)

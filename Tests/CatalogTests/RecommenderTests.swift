@@ -22,8 +22,11 @@ import Testing
         #expect(result.consideredCount == Fixtures.all.count)
     }
 
-    @Test func aModelDropsOutOnItsDeprecationDate() {
-        let after = Recommender.recommend(RecommendationRequirements(), models: Fixtures.all, today: Fixtures.day("2026-12-11"))
+    @Test func aModelDropsOutOnItsDeprecationDate() throws {
+        let deprecation = try #require(Fixtures.gpt5.deprecationDate)
+        let before = Recommender.recommend(RecommendationRequirements(), models: Fixtures.all, today: deprecation.advanced(byDays: -1).startOfDay)
+        #expect(before.recommendations.contains { $0.model.modelID == "gpt-5" })
+        let after = Recommender.recommend(RecommendationRequirements(), models: Fixtures.all, today: deprecation.startOfDay)
         #expect(!after.recommendations.contains { $0.model.modelID == "gpt-5" })
     }
 

@@ -121,7 +121,9 @@ import Testing
         defer { client.shutdown() }
         let started = ContinuousClock.now
         let task = Task { try await client.send(CurlHTTPRequest(url: "\(server.baseURL)/sleep/5000")) }
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancel once the server is serving it: the transfer is then really in flight.
+        for _ in 0..<1000 where server.sleepers.peak < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.sleepers.peak == 1)
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(ContinuousClock.now - started < .seconds(4))

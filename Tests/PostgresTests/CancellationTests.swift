@@ -32,6 +32,7 @@ import TestSupport
         try await TestDatabase.withFreshDatabase { configuration in
             let pool = PostgresPool(configuration: configuration, maxConnections: 1)
             defer { pool.shutdown() }
+            let admin = try await PostgresConnection.connect(configuration)
             try await pool.query("CREATE TABLE t (n int)")
             let started = Atomic<Bool>(false)
             let task = Task {
@@ -42,7 +43,12 @@ import TestSupport
                 }
             }
             try await waitUntil { started.load(ordering: .sequentiallyConsistent) }
-            try await Task.sleep(for: .milliseconds(100))
+            // The server is inside pg_sleep: cancelling now interrupts a running statement.
+            try await waitUntil {
+                try await admin.query("""
+                    SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep(60)%'
+                    """).rows[0].decode("n", as: Int.self) == 1
+            }
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
             #expect(try await pool.query("SELECT count(*) AS n FROM t").rows[0].decode("n", as: Int.self) == 0)
@@ -90,7 +96,7 @@ import TestSupport
             let waiter = Task {
                 try await pool.withConnection { _ in ranBody.store(true, ordering: .sequentiallyConsistent) }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitUntil { pool.waitingCount == 1 }
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
             releaseContinuation.yield()
@@ -121,16 +127,6 @@ import TestSupport
             #expect(try await pool.query("SELECT 1 AS one").rows.count == 1)
         }
     }
-}
-
-/// Polls `condition` every 20 ms; fails the test after 20 s instead of hanging.
-func waitUntil(_ condition: () async throws -> Bool) async throws {
-    for _ in 0..<1000 {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("condition never became true")
-    throw CancellationError()
 }
 
 @Suite struct CancellationRaceTests {

@@ -200,7 +200,7 @@ struct Boom: Error {}
             }
             try await waitUntil { holding.load(ordering: .sequentiallyConsistent) }
             let waiter = Task { try await pool.query("SELECT 1") }
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitUntil { pool.waitingCount == 1 }
             pool.shutdown()
             let error = await #expect(throws: PostgresError.self) { try await waiter.value }
             #expect(error?.kind == .shutdown)

@@ -2,6 +2,7 @@ import JSON
 import Foundation
 import Postgres
 import Synchronization
+import TestSupport
 import Testing
 @testable import RegistryAPI
 
@@ -35,14 +36,12 @@ import Testing
             #expect(try await api.patch("/api/agents/\(id)", #"{"name": "Renamed"}"#).status == .ok)
             try await api.pool.execute("UPDATE agents SET model_usage_stats = '{\"x\": {\"requests\": 1}}'::jsonb")
 
-            var payloads: [JSONValue] = []
-            for _ in 0..<100 {
-                payloads = received.payloads.withLock { $0 }.compactMap { try? JSONParser.parse(Array($0.utf8)) }
-                if payloads.count >= 4 { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            try await Task.sleep(for: .milliseconds(300))  // anything unexpected would arrive by now
-            payloads = received.payloads.withLock { $0 }.compactMap { try? JSONParser.parse(Array($0.utf8)) }
+            // NOTIFYs are delivered in commit order, so once a marker sent after every write above
+            // arrives, anything those writes notified has arrived too: absence is proven, not hoped.
+            try await api.pool.execute("SELECT pg_notify('switchboard_config', 'test-marker')")
+            try await waitUntil { received.payloads.withLock { $0.contains("test-marker") } }
+            let payloads = received.payloads.withLock { $0 }.filter { $0 != "test-marker" }
+                .compactMap { try? JSONParser.parse(Array($0.utf8)) }
             #expect(payloads == [
                 .object([("table", .string("agents")), ("op", .string("INSERT")), ("id", .string(id))]),
                 .object([("table", .string("agents")), ("op", .string("UPDATE")), ("id", .string(id))]),

@@ -7,27 +7,28 @@ import Testing
 /// slip between check and write, and "today" comes from the injected clock.
 @Suite struct ModelConfigHardeningTests {
     @Test func aLegacyPatchMergesIntoTheStoredConfiguration() async throws {
+        // Models without a deprecation date: no lifecycle warning on any test day.
         try await Registry.run { api in
             let id = try await api.createAgent("""
-                {"name": "N", "agent_type": "chat", "model_config": {"model_id": "gpt-4o", "temperature": 0.4, "top_p": 0.9,
-                 "frequency_penalty": 0.5, "presence_penalty": 0.25, "fallback_model_ids": ["gpt-4.1", "gpt-4o-mini"]}}
+                {"name": "N", "agent_type": "chat", "model_config": {"model_id": "gpt-6-luna", "temperature": 0.4, "top_p": 0.9,
+                 "frequency_penalty": 0.5, "presence_penalty": 0.25, "fallback_model_ids": ["gpt-5.6-sol", "gpt-5.6-luna"]}}
                 """)
             let reply = try await api.patch("/api/agents/\(id)", #"{"temperature": 0.3}"#)
             #expect(reply.status == .ok, "\(reply)")
             let config = try #require(try reply.json()["model_config"])
             #expect(config["temperature"]?.double == 0.3)
-            #expect(config["fallback_model_ids"]?.array == [.string("gpt-4.1"), .string("gpt-4o-mini")], "fallbacks survive")
+            #expect(config["fallback_model_ids"]?.array == [.string("gpt-5.6-sol"), .string("gpt-5.6-luna")], "fallbacks survive")
             #expect(config["top_p"]?.double == 0.9)
             #expect(config["frequency_penalty"]?.double == 0.5)
             #expect(config["presence_penalty"]?.double == 0.25)
             #expect(try reply.json()["warnings"]?.array == [])
             // A new legacy primary keeps the chain (without itself).
-            let switched = try await api.patch("/api/agents/\(id)", #"{"preferred_model": "gpt-4o-mini", "max_tokens": 500}"#).json()
-            #expect(switched["model_config"]?["model_id"]?.string == "gpt-4o-mini")
-            #expect(switched["model_config"]?["fallback_model_ids"]?.array == [.string("gpt-4.1")])
+            let switched = try await api.patch("/api/agents/\(id)", #"{"preferred_model": "gpt-5.6-luna", "max_tokens": 500}"#).json()
+            #expect(switched["model_config"]?["model_id"]?.string == "gpt-5.6-luna")
+            #expect(switched["model_config"]?["fallback_model_ids"]?.array == [.string("gpt-5.6-sol")])
             #expect(switched["model_config"]?["max_tokens"]?.int == 500)
             #expect(switched["model_config"]?["top_p"]?.double == 0.9)
-            #expect(switched["preferred_model"]?.string == "gpt-4o-mini", "legacy columns mirror the config")
+            #expect(switched["preferred_model"]?.string == "gpt-5.6-luna", "legacy columns mirror the config")
         }
     }
 
@@ -125,10 +126,11 @@ import Testing
     }
 
     /// "Today" is the injected clock: gpt-4.1's seeded deprecation date (2027-01-14) decides the
-    /// warning, not the machine's date.
+    /// warning, not the machine's date. Both days are pinned here (gpt-4o shares the date).
     @Test func deprecationIsJudgedOnTheInjectedClock() async throws {
-        let body = #"{"name": "D", "agent_type": "chat", "model_config": {"model_id": "gpt-4o", "fallback_model_ids": ["gpt-4.1"]}}"#
-        try await Registry.run(now: Registry.fixedNow) { api in
+        let body = #"{"name": "D", "agent_type": "chat", "model_config": {"model_id": "claude-opus-4-5", "fallback_model_ids": ["gpt-4.1"]}}"#
+        let before = Date(timeIntervalSince1970: 1_799_841_600)  // 2027-01-13T12:00:00Z
+        try await Registry.run(now: before) { api in
             let reply = try await api.post("/api/agents", body)
             #expect(reply.warnings.isEmpty, "\(reply)")
             #expect(try await api.get("/api/models/gpt-4.1").json()["effective_status"]?.string == "active")

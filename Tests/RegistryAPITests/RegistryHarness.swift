@@ -22,9 +22,10 @@ struct Registry: Sendable {
 
     static let migrations: [Migration] = (try? Migration.load(from: TestDatabase.migrationsDirectory)) ?? []
 
-    /// The day every API test runs on, whatever the machine's date: the catalog's deprecation
-    /// dates are judged against this, so no test changes its result when a real date passes.
-    static let fixedNow = Date(timeIntervalSince1970: 1_795_953_600)  // 2026-11-29T12:00:00Z
+    /// The instant every API test runs at, whatever the machine's date: the shared test clock
+    /// (`TestClock`, 2026-11-29 unless SWITCHBOARD_TEST_TODAY names another day). The catalog's
+    /// deprecation dates are judged against it, and tests take their expectations from it too.
+    static let fixedNow = TestClock.now
 
     static func run(
         token: String? = nil, readToken: String? = nil, migrateUpTo version: String? = nil,
