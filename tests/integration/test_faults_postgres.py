@@ -53,9 +53,10 @@ def test_network_cut_between_worker_and_postgres_loses_no_call(proxied):
 
     dropped = proxy.cut()
     assert dropped > 0
-    # The link stays down while the in-flight calls finish (2 s each): their outcomes cannot be
-    # written and must be kept, not thrown away.
-    time.sleep(4)
+    # The link stays down until the in-flight calls have finished (2 s each): their outcomes cannot
+    # be written and must be kept, not thrown away.
+    wait_for("the calls in flight answered during the cut", lambda: stub_stats(stack)["in_flight"] == 0,
+             seconds=60, stack=stack)
     assert worker.process.poll() is None, worker.tail()
     proxy.resume()
     wait_for("every job finished", lambda: unfinished(stack, ids) == 0, seconds=120, stack=stack)

@@ -113,7 +113,9 @@ def seeded(ui_stack):
     wait_until(lambda: s.api("GET", f"/api/executions/{execution_id}").json()["status"] == "succeeded", "execution finished")
 
     # Earlier days (history the gateway cannot produce today): counter rows as its completion writes them.
-    today = datetime.now(timezone.utc).date()
+    # "Today" is the day the gateway's own counters for the jobs above landed on (the database's
+    # clock, in UTC), not this process's date: near midnight the two could differ.
+    today = s.sql("SELECT max(day) FROM agent_usage_daily WHERE agent_id = %s", (writer,))[0][0]
     history = []
     for back, requests_, cost in [(3, 4, "0.0120"), (2, 2, "0.0045"), (1, 6, "0.0210")]:
         day = today - timedelta(days=back)
