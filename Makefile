@@ -21,7 +21,7 @@ test:
 migrate: build
 	@line=$$(scripts/local-postgres.sh start dev) && export "$$line" && .build/debug/model-registry migrate
 
-# The proof suite (README "Performance"): release builds, a throwaway cluster, 127.0.0.1 only; a table
+# The proof suite (docs/performance.md): release builds, a throwaway cluster, 127.0.0.1 only; a table
 # on stdout and .build/bench/results.json. Parts: benchmarks/run.py PARTS (gateway, registry, peer).
 bench: deps
 	@scripts/bench.sh

@@ -52,7 +52,7 @@ def table(rows):
 
 
 def markdown(result):
-    """The table as README "Performance" shows it."""
+    """The table as docs/performance.md "Measured" shows it."""
     lines = [f"`{result['command']}`, {result['started_utc'][:16].replace('T', ' ')} UTC, commit {result['commit']}, "
              f"{result['cpus']} CPUs, load average {result['loadavg_start'][0]:.1f} at the start and "
              f"{result['loadavg_end'][0]:.1f} at the end", "", "| scenario | result | details |", "|---|---|---|"]

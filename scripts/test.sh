@@ -2,6 +2,9 @@
 # `make test`: a throwaway cluster, a build, every test; the cluster is removed even when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Dead links and anchors in README.md, CONTRIBUTING.md and docs/ (well under a second): fail before
+# anything is started or built. tests/integration/test_doc_links.py shows that it fails on a dead link.
+python3 scripts/check-doc-links.py
 if [ -z "${DATABASE_URL:-}" ]; then
   trap 'scripts/local-postgres.sh destroy test' EXIT
   database_line=$(scripts/local-postgres.sh start test)

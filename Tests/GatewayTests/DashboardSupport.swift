@@ -108,10 +108,11 @@ enum DashboardSupport {
         }
     }
 
-    /// The statements of README "Dashboards"' query block for Metabase / psql users.
+    /// The statements of the query block for Metabase / psql users in docs/dashboards.md
+    /// (the name is from when that block was in the README).
     static func readmeQueries() throws -> [String] {
-        let readme = try String(contentsOf: TestDatabase.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try #require(readme.range(of: "**Metabase / psql**"), "README has no Metabase queries")
+        let readme = try String(contentsOf: TestDatabase.repositoryRoot.appendingPathComponent("docs/dashboards.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "**Metabase / psql**"), "docs/dashboards.md has no Metabase queries")
         let rest = readme[section.upperBound...]
         let open = try #require(rest.range(of: "```sql\n"))
         let close = try #require(rest[open.upperBound...].range(of: "```"))

@@ -148,7 +148,7 @@ class Stack:
     def add_model(self, model_id: str, provider: str = "openai", context_window: int = 128_000,
                   max_output: int = 4096, input_per_1k: str = "0.0025", output_per_1k: str = "0.01",
                   min_temperature: float = 0, max_temperature: float = 2, status: str = "active") -> None:
-        """A catalog model at `provider` (models named stub-… steer provider-stub; see README)."""
+        """A catalog model at `provider` (models named stub-… steer provider-stub; see docs/providers.md)."""
         self.sql("""
             INSERT INTO llm_models (provider, model_id, display_name, context_window, max_output_tokens,
                                     input_cost_per_1k, output_cost_per_1k, min_temperature, max_temperature, status)

@@ -1,4 +1,4 @@
-"""Fault tests, database side (README "Fault tests"): the link between a worker and Postgres cut
+"""Fault tests, database side (docs/development.md "Fault tests"): the link between a worker and Postgres cut
 while jobs run (a TCP proxy on loopback that the test stops and restarts), a COMMIT whose answer
 is lost, and `pg_ctl restart` of the database under two gateways and a registry."""
 

@@ -1,4 +1,4 @@
-"""Fault tests, provider side (README "Fault tests"): a provider that never answers, malformed
+"""Fault tests, provider side (docs/development.md "Fault tests"): a provider that never answers, malformed
 provider responses, and provider-stub failing 30 % of calls with mixed 429 / 500 / timeouts.
 Real llm-gateway and provider-stub processes; the misbehaving providers are loopback servers in
 this test process (fault_servers.py)."""

@@ -1,4 +1,4 @@
-"""API fuzzing (README "Fault tests"): schemathesis generates requests, valid and invalid, for every
+"""API fuzzing (docs/development.md "Fault tests"): schemathesis generates requests, valid and invalid, for every
 operation `/openapi.json` lists, against a real `model-registry serve` on a database of its own
 (fuzzing creates and changes agents, models, providers and jobs). Each response must be no 5xx,
 have a status code the operation documents, the documented content type, and a body that
