@@ -106,7 +106,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "llm-gateway", dependencies: [
-            "Gateway", "Postgres", "CurlHTTP",
+            "Gateway", "Postgres", "CurlHTTP", "Catalog",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

@@ -153,6 +153,8 @@ if [ "$demo" = true ]; then
     say "   restores them; SWITCHBOARD_DEMO=0 runs without demo)"
   fi
   export "$demo_key_env=demo-key-for-provider-stub"
+  # The demo key may reach the stub's loopback host and nothing else (docs/security.md).
+  export SWITCHBOARD_KEY_HOSTS="${SWITCHBOARD_KEY_HOSTS:+$SWITCHBOARD_KEY_HOSTS,}$demo_key_env=127.0.0.1"
   # The audit trigger records the values replaced here; a later run with keys restores them.
   psql_run -v stub_url="http://127.0.0.1:$stub_port" -v key_env="$demo_key_env" <<'SQL'
 UPDATE llm_providers

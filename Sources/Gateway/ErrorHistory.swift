@@ -47,6 +47,7 @@ struct ErrorHistory {
             writer.member("model", skip.modelID)
             writer.member("provider", skip.provider)
             writer.member("reason", skip.reason.rawValue)
+            if let detail = skip.detail { writer.member("detail", detail) }
             writer.endObject()
         }
         writer.endArray()

@@ -38,11 +38,16 @@ struct SkippedModel: Sendable, Equatable {
         /// http to a host that is neither loopback nor operator-listed, userinfo, a query): a row
         /// edited behind the API's back must not leak a key.
         case unsafeBaseURL = "unsafe_base_url"
+        /// The provider's key variable is not bound to its base_url's host (`KeyHostBindings`):
+        /// the key is not sent, whatever the row says.
+        case keyNotBound = "key_not_bound"
     }
 
     var modelID: String
     var provider: String?
     var reason: Reason
+    /// A sentence for the operator when the reason alone does not say what to change.
+    var detail: String? = nil
 }
 
 /// What a runner hands to the completer.

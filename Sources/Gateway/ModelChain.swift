@@ -24,8 +24,8 @@ enum ModelChain {
                 skipped.append(SkippedModel(modelID: modelID, provider: nil, reason: .unknownModel))
                 continue
             }
-            func skip(_ reason: SkippedModel.Reason) {
-                skipped.append(SkippedModel(modelID: modelID, provider: model.provider, reason: reason))
+            func skip(_ reason: SkippedModel.Reason, detail: String? = nil) {
+                skipped.append(SkippedModel(modelID: modelID, provider: model.provider, reason: reason, detail: detail))
             }
             if model.effectiveStatus(on: now) == .retired { skip(.retired); continue }
             guard let provider = snapshot.providers[model.provider] else { skip(.providerDisabled); continue }
@@ -36,6 +36,7 @@ enum ModelChain {
                 skip(.unsafeBaseURL)
                 continue
             }
+            if let problem = credentials.keyHostProblem(for: provider) { skip(.keyNotBound, detail: problem); continue }
             if let until = snapshot.cooldowns[CooldownKey(provider: provider.name, modelID: modelID)], until > now {
                 skip(.coolingDown)
                 continue

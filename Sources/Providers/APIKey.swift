@@ -22,18 +22,34 @@ public struct APIKey: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     }
 }
 
-/// Finds a provider's key in the environment.
+/// Finds a provider's key in the environment, and hands it out only for a provider whose
+/// `base_url` points at a host the key is bound to (`KeyHostBindings`): the one place every key
+/// passes through before a call, so a provider row edited by API or SQL cannot redirect it.
 public struct CredentialResolver: Sendable {
     private let environment: [String: String]
+    public let keyHosts: KeyHostBindings
 
-    /// `environment` defaults to the process environment; tests pass their own dictionary.
+    /// `environment` defaults to the process environment; tests pass their own dictionary. The key
+    /// bindings come from its `SWITCHBOARD_KEY_HOSTS`; a malformed value binds nothing beyond the
+    /// built-in bindings (the gateway refuses to start with it, see `KeyHostBindings(environment:)`).
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
+        self.keyHosts = (try? KeyHostBindings(environment: environment)) ?? KeyHostBindings()
     }
 
     /// The key for `provider`: `nil` when the provider needs none (no `apiKeyEnv`, e.g. a local
-    /// Ollama); throws `missing_credentials` when the named variable is unset or blank.
+    /// Ollama); throws `missing_credentials` when the named variable is unset or blank, and
+    /// `provider_misconfigured` when the variable is not bound to the host of the provider's `base_url`.
     public func apiKey(for provider: Provider) throws(ProviderError) -> APIKey? {
+        guard let key = try storedKey(for: provider) else { return nil }
+        if let problem = keyHostProblem(for: provider) {
+            throw ProviderError(.providerMisconfigured, message: "provider '\(provider.name)': \(problem)", detectedLocally: true)
+        }
+        return key
+    }
+
+    /// The value of the provider's key variable, without asking where it would go.
+    private func storedKey(for provider: Provider) throws(ProviderError) -> APIKey? {
         guard let variable = provider.apiKeyEnv?.trimmedWhitespace, !variable.isEmpty else {
             return nil
         }
@@ -56,11 +72,19 @@ public struct CredentialResolver: Sendable {
         return APIKey(value)
     }
 
-    /// Whether a call to `provider` could be made now, without throwing: the gateway uses this to
-    /// skip models whose provider has no credentials.
+    /// Why `provider`'s key may not be sent to its `base_url` (nil when it may, or when it has no
+    /// key): the gateway skips such a model before calling, naming the reason.
+    public func keyHostProblem(for provider: Provider) -> String? {
+        guard let variable = provider.apiKeyEnv?.trimmedWhitespace, !variable.isEmpty else { return nil }
+        return keyHosts.problem(sending: variable, to: provider.baseURL)
+    }
+
+    /// Whether the provider's key is there (or it needs none), without throwing: the gateway uses
+    /// this to skip models whose provider has no credentials. Where the key may go is
+    /// `keyHostProblem(for:)`'s question.
     public func hasCredentials(for provider: Provider) -> Bool {
         do {
-            _ = try apiKey(for: provider)
+            _ = try storedKey(for: provider)
             return true
         } catch {
             return false

@@ -89,7 +89,8 @@ extension APISchemas {
             ]))),
             ("skipped", .array(openObject([
                 ("model", .string()), ("provider", JSONSchema.string().orNull),
-                ("reason", .string("retired, provider_disabled, missing_credentials, context_too_small, cooling_down, unknown_model")),
+                ("reason", .string("retired, provider_disabled, missing_credentials, context_too_small, cooling_down, unknown_model, unsafe_base_url, key_not_bound")),
+                ("detail", .string("What to change, when the reason alone does not say (key_not_bound names the variable, its hosts and the binding to add).")),
             ]))),
         ], "Written by the worker when the job failed (kept across requeues as the history so far)."),
         "JobAttempt": .object([

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import CurlHTTP
 import Gateway
@@ -80,6 +81,14 @@ struct RunCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "llm-gateway")
         logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+
+        // Which hosts each provider key may reach (SWITCHBOARD_KEY_HOSTS): a malformed value stops the
+        // start instead of running with fewer bindings than the operator meant.
+        let keyHosts: KeyHostBindings
+        do { keyHosts = try KeyHostBindings(environment: environment) } catch { throw ValidationError(error.description) }
+        logger.info("gateway.key_hosts", metadata: [
+            "key_hosts": "\(keyHosts.hosts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.sorted().joined(separator: "|"))" }.joined(separator: ","))",
+        ])
 
         let database: PostgresConfiguration
         if let databaseURL {

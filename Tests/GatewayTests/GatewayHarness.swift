@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 @testable import Gateway
 import Logging
@@ -17,7 +18,8 @@ struct GatewayHarness: Sendable {
     let stubURL: String
 
     static let migrations: [Migration] = (try? Migration.load(from: TestDatabase.migrationsDirectory)) ?? []
-    static let keyEnvironment = ["STUB_KEY": "sk-stub-test"]
+    /// The stub's key, bound to the stub's host as an operator binds real keys (SWITCHBOARD_KEY_HOSTS).
+    static let keyEnvironment = ["STUB_KEY": "sk-stub-test", KeyHostBindings.environmentVariable: "STUB_KEY=127.0.0.1"]
 
     static func run(_ body: @Sendable (GatewayHarness) async throws -> Void) async throws {
         try await TestDatabase.withFreshDatabase { database in

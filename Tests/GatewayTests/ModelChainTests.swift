@@ -29,12 +29,17 @@ struct ModelChainTests {
         return snapshot
     }
 
+    /// `K` may reach the stub's loopback host and the operator-listed collector.
+    static let credentials = CredentialResolver(environment: [
+        "K": "key", KeyHostBindings.environmentVariable: "K=127.0.0.1, K=collector.example",
+    ])
+
     @Test("Skips retired, unknown, keyless, disabled, too-small and cooling-down models, keeping chain depths")
     func skipReasons() {
         let configuration = ModelConfiguration(
             modelID: "retired", fallbackModelIDs: ["missing", "keyless", "off", "tiny", "cool", "leaky", "a", "b"])
         let (candidates, skipped) = ModelChain.resolve(
-            configuration, snapshot: Self.snapshot, credentials: CredentialResolver(environment: ["K": "key"]),
+            configuration, snapshot: Self.snapshot, credentials: Self.credentials,
             estimatedPromptTokens: 50)
         #expect(candidates.map(\.model.modelID) == ["a", "b"])
         #expect(candidates.map(\.depth) == [7, 8])
@@ -42,11 +47,24 @@ struct ModelChainTests {
         #expect(skipped.map(\.reason) == [.retired, .unknownModel, .missingCredentials, .providerDisabled, .contextTooSmall, .coolingDown, .unsafeBaseURL])
     }
 
+    @Test("A provider row pointing its key at an unbound host is skipped, naming the binding to add")
+    func unboundKeyHost() throws {
+        var snapshot = Self.snapshot
+        snapshot.providers["openai"] = Provider(name: "openai", apiStyle: .openai, baseURL: "https://elsewhere.example", apiKeyEnv: "K")
+        let (candidates, skipped) = ModelChain.resolve(
+            ModelConfiguration(modelID: "a", fallbackModelIDs: ["b"]), snapshot: snapshot, credentials: Self.credentials,
+            estimatedPromptTokens: 50)
+        #expect(candidates.map(\.model.modelID) == ["b"])
+        let skip = try #require(skipped.first)
+        #expect(skip.reason == .keyNotBound)
+        #expect(skip.detail?.contains("K is bound to 127.0.0.1, collector.example, not to 'elsewhere.example'") == true, "\(skip.detail ?? "")")
+    }
+
     @Test("An operator-listed host may receive a key over plain http")
     func operatorListedHTTPHost() {
         let configuration = ModelConfiguration(modelID: "leaky")
         let (candidates, skipped) = ModelChain.resolve(
-            configuration, snapshot: Self.snapshot, credentials: CredentialResolver(environment: ["K": "key"]),
+            configuration, snapshot: Self.snapshot, credentials: Self.credentials,
             estimatedPromptTokens: 50,
             allowedHTTPHosts: Provider.allowedHTTPHosts(environment: ["SWITCHBOARD_ALLOWED_HTTP_HOSTS": " Collector.example ,x"]))
         #expect(candidates.map(\.model.modelID) == ["leaky"])

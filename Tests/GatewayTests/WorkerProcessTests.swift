@@ -1,4 +1,5 @@
 import CurlHTTP
+import Catalog
 import Foundation
 import Postgres
 import TestSupport
@@ -15,7 +16,7 @@ struct WorkerProcessTests {
         let process = Process()
         let log: URL
 
-        init(h: GatewayHarness, workerID: String, arguments: [String]) throws {
+        init(h: GatewayHarness, workerID: String, arguments: [String], environment extra: [String: String] = [:]) throws {
             // A missing executable fails the test (never a silent skip): `swift build` builds it.
             guard FileManager.default.isExecutableFile(atPath: WorkerProcessTests.executable.path) else {
                 throw HarnessError.missing("\(WorkerProcessTests.executable.path) (run swift build first)")
@@ -27,7 +28,9 @@ struct WorkerProcessTests {
             var environment = ProcessInfo.processInfo.environment
             environment["DATABASE_URL"] = h.database.connectionString
             environment["STUB_KEY"] = "sk-stub-test"
+            environment[KeyHostBindings.environmentVariable] = "STUB_KEY=127.0.0.1"
             environment["LOG_LEVEL"] = "notice"
+            environment.merge(extra) { _, new in new }
             process.environment = environment
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
@@ -82,6 +85,20 @@ struct WorkerProcessTests {
             #expect(try await h.count("SELECT count(DISTINCT worker_id) FROM model_usage") == 2)
             try await expectCountersAgree(h)
             #expect(try await h.count("SELECT count(*) FROM llm_gateway_waiters") == 0)
+        }
+    }
+
+    @Test("A malformed SWITCHBOARD_KEY_HOSTS stops the start with a message naming the entry", arguments: [
+        ("STUB_KEY", "has no '='"), ("STUB_KEY=https://127.0.0.1", "bare host"), ("DATABASE_URL=127.0.0.1", "Switchboard's own secrets"),
+    ])
+    func malformedKeyHostsRefused(value: String, expected: String) async throws {
+        try await GatewayHarness.run { h in
+            let gateway = try GatewayProcess(
+                h: h, workerID: "bad-keys", arguments: [], environment: [KeyHostBindings.environmentVariable: value])
+            let status = try await gateway.waitForExit(seconds: 30)
+            let log = (try? String(contentsOf: gateway.log, encoding: .utf8)) ?? ""
+            #expect(status != 0, "\(log)")
+            #expect(log.contains("SWITCHBOARD_KEY_HOSTS: entry '\(value)'") && log.contains(expected), "\(log)")
         }
     }
 

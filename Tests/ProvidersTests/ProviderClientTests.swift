@@ -68,6 +68,42 @@ struct ProviderClientTests {
         #expect(transport.requests.isEmpty)
     }
 
+    /// The P0 exploit at the point every key passes: a provider row repointed to another host, or
+    /// naming another provider's key, gets no key and nothing is sent.
+    @Test("a key is handed out only for a host it is bound to; nothing is sent elsewhere", arguments: [
+        Provider(name: "openai", apiStyle: .openai, baseURL: "https://attacker.example", apiKeyEnv: "OPENAI_API_KEY"),
+        Provider(name: "x", apiStyle: .openai, baseURL: "https://api.anthropic.com", apiKeyEnv: "OPENAI_API_KEY"),
+        Provider(name: "x", apiStyle: .openai, baseURL: "https://api.openai.com", apiKeyEnv: "OTHER_API_KEY"),
+    ])
+    func keyBoundToItsHosts(provider: Provider) async {
+        let environment = ["OPENAI_API_KEY": "sk-real-openai-key", "OTHER_API_KEY": "sk-other"]
+        let resolver = CredentialResolver(environment: environment)
+        let error = providerError { _ = try resolver.apiKey(for: provider) }
+        #expect(error?.errorClass == .providerMisconfigured)
+        #expect(error?.message.contains("is bound to") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("sk-") == false, "the message never carries the key")
+        #expect(resolver.hasCredentials(for: provider), "the key is there; where it may go is the question")
+        #expect(resolver.keyHostProblem(for: provider) != nil)
+
+        let transport = RecordingTransport { _ in response(200, Self.okBody) }
+        let client = ProviderClient(transport: transport, environment: environment)
+        let callError = await providerError {
+            _ = try await client.complete(ChatRequest(messages: [.user("Hi")]), model: "gpt-4o", provider: provider)
+        }
+        #expect(callError?.errorClass == .providerMisconfigured)
+        #expect(transport.requests.isEmpty, "nothing was sent")
+    }
+
+    @Test("an operator binding lets a key reach its proxy")
+    func operatorBinding() throws {
+        let proxy = Provider(name: "openai", apiStyle: .openai, baseURL: "https://llm-proxy.internal/v1", apiKeyEnv: "OPENAI_API_KEY")
+        let unbound = CredentialResolver(environment: ["OPENAI_API_KEY": "sk-a"])
+        #expect(unbound.keyHostProblem(for: proxy) != nil)
+        let bound = CredentialResolver(environment: ["OPENAI_API_KEY": "sk-a", "SWITCHBOARD_KEY_HOSTS": "OPENAI_API_KEY=llm-proxy.internal"])
+        #expect(try bound.apiKey(for: proxy) == APIKey("sk-a"))
+        #expect(try bound.apiKey(for: openAIProvider) == APIKey("sk-a"), "the built-in host stays bound")
+    }
+
     @Test("a locally invalid request (Anthropic temperature) is not sent")
     func invalidNotSent() async {
         let transport = RecordingTransport { _ in response(200, "{}") }

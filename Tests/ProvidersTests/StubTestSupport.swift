@@ -20,8 +20,10 @@ struct StubHarness {
             apiKeyEnv: keyVariable, connectTimeoutSeconds: 5, requestTimeoutSeconds: requestTimeout)
     }
 
+    /// A client whose `STUB_KEY` may reach the stub's host, as an operator binds real keys.
     func client(environment: [String: String] = ["STUB_KEY": "sk-stub-test-key"]) -> ProviderClient {
-        ProviderClient(transport: http, environment: environment)
+        ProviderClient(transport: http, environment: environment.merging(
+            [KeyHostBindings.environmentVariable: "STUB_KEY=127.0.0.1"]) { own, _ in own })
     }
 
     /// `GET /stats`, read over HTTP as a test of the endpoint itself.

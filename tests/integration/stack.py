@@ -185,7 +185,9 @@ class Stack:
     def _environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         environment = dict(os.environ)
         environment.pop("SWITCHBOARD_API_TOKEN", None)
-        environment.update({"DATABASE_URL": self.database_url, STUB_KEY_ENV: STUB_KEY, "LOG_LEVEL": "notice"})
+        # The stub's key is bound to the stub's host, as an operator binds real keys.
+        environment.update({"DATABASE_URL": self.database_url, STUB_KEY_ENV: STUB_KEY, "LOG_LEVEL": "notice",
+                            "SWITCHBOARD_KEY_HOSTS": f"{STUB_KEY_ENV}=127.0.0.1"})
         environment.update(extra or {})
         return environment
 
