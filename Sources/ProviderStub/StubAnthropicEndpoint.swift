@@ -159,18 +159,7 @@ enum StubAnthropicEndpoint {
         model: String, conversation: StubConversation, reply: StubReply, behavior: StubBehavior,
         requestID: String, idSuffix: String
     ) -> StubHTTPReply {
-        let stopReason: String
-        var stopSequence: String?
-        switch reply.finish {
-        case .endTurn: stopReason = "end_turn"
-        case .maxTokens: stopReason = "max_tokens"
-        case .stopSequence(let sequence):
-            stopReason = "stop_sequence"
-            stopSequence = sequence
-        case .toolCalls: stopReason = "tool_use"
-        case .refusal: stopReason = "refusal"
-        }
-
+        let (stopReason, stopSequence) = stop(reply.finish)
         var writer = JSONWriter(capacity: 512 + (reply.text?.utf8.count ?? 0))
         writer.beginObject()
         writer.key("id")
@@ -180,6 +169,32 @@ enum StubAnthropicEndpoint {
         writer.key("model")
         writer.string(model)
         writer.key("content")
+        writeContent(reply, idSuffix: idSuffix, to: &writer)
+        writer.key("stop_reason")
+        writer.string(stopReason)
+        writer.key("stop_sequence")
+        if let stopSequence { writer.string(stopSequence) } else { writer.null() }
+        if !behavior.omitUsage {
+            writeUsage(inputTokens: conversation.inputTokens, reply: reply, behavior: behavior, to: &writer)
+        }
+        writer.endObject()
+        return StubHTTPReply(
+            status: 200, headers: [("content-type", "application/json"), ("request-id", requestID)], body: Data(writer.bytes))
+    }
+
+    /// `stop_reason`, and the `stop_sequence` that ended the reply, if one did.
+    private static func stop(_ finish: StubReply.Finish) -> (reason: String, sequence: String?) {
+        switch finish {
+        case .endTurn: return ("end_turn", nil)
+        case .maxTokens: return ("max_tokens", nil)
+        case .stopSequence(let sequence): return ("stop_sequence", sequence)
+        case .toolCalls: return ("tool_use", nil)
+        case .refusal: return ("refusal", nil)
+        }
+    }
+
+    /// The text block (if any), then one tool_use block per call.
+    private static func writeContent(_ reply: StubReply, idSuffix: String, to writer: inout JSONWriter) {
         writer.beginArray()
         if let text = reply.text {
             writer.beginObject()
@@ -202,31 +217,24 @@ enum StubAnthropicEndpoint {
             writer.endObject()
         }
         writer.endArray()
-        writer.key("stop_reason")
-        writer.string(stopReason)
-        writer.key("stop_sequence")
-        if let stopSequence { writer.string(stopSequence) } else { writer.null() }
-        if !behavior.omitUsage {
-            let input = conversation.inputTokens
-            // Anthropic's input_tokens excludes what was read from the cache.
-            let cacheRead = behavior.reportCache ? input / 2 : 0
-            writer.key("usage")
-            writer.beginObject()
-            writer.key("input_tokens")
-            writer.int(input - cacheRead)
-            writer.key("cache_creation_input_tokens")
-            writer.int(0)
-            writer.key("cache_read_input_tokens")
-            writer.int(cacheRead)
-            writer.key("output_tokens")
-            writer.int(reply.outputTokens)
-            writer.key("service_tier")
-            writer.string("standard")
-            writer.endObject()
-        }
+    }
+
+    private static func writeUsage(inputTokens input: Int, reply: StubReply, behavior: StubBehavior, to writer: inout JSONWriter) {
+        // Anthropic's input_tokens excludes what was read from the cache.
+        let cacheRead = behavior.reportCache ? input / 2 : 0
+        writer.key("usage")
+        writer.beginObject()
+        writer.key("input_tokens")
+        writer.int(input - cacheRead)
+        writer.key("cache_creation_input_tokens")
+        writer.int(0)
+        writer.key("cache_read_input_tokens")
+        writer.int(cacheRead)
+        writer.key("output_tokens")
+        writer.int(reply.outputTokens)
+        writer.key("service_tier")
+        writer.string("standard")
         writer.endObject()
-        return StubHTTPReply(
-            status: 200, headers: [("content-type", "application/json"), ("request-id", requestID)], body: Data(writer.bytes))
     }
 
     /// `"message","role":"assistant"` after `"type":`.
