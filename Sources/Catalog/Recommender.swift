@@ -114,59 +114,85 @@ public enum Recommender {
         return reasons
     }
 
+    /// Scores one model criterion by criterion; each criterion adds its weight to the points
+    /// possible (when it applies) and says why in the reasons, in the order the caller reads them.
     static func score(
         _ model: LLMModel, _ requirements: RecommendationRequirements, taskTypes: [String],
         taskReasonSuffix: String?, day: CalendarDate,
         costRange: ClosedRange<Double>?, contextRange: ClosedRange<Double>?
     ) -> Recommendation {
+        var sheet = ScoreSheet()
+        scoreTaskFit(model, taskTypes: taskTypes, reasonSuffix: taskReasonSuffix, on: &sheet)
+        scoreCost(model, requirements, costRange: costRange, on: &sheet)
+        scoreContext(model, requirements, contextRange: contextRange, on: &sheet)
+        if let offered = offeredCapabilities(requirements) { sheet.reasons.append(offered) }
+        scorePreferredProvider(model, requirements, on: &sheet)
+        scoreMaturity(model, day: day, on: &sheet)
+        let score = sheet.possible > 0 ? (sheet.earned / sheet.possible * 1000).rounded() / 10 : 0
+        return Recommendation(model: model, score: score, reasons: sheet.reasons, blendedCostPer1K: model.blendedCostPer1K)
+    }
+
+    /// Points earned out of points possible so far, and the reasons behind them.
+    struct ScoreSheet {
         var earned = 0.0
         var possible = 0.0
         var reasons: [String] = []
+    }
 
-        // Task fit.
-        if !taskTypes.isEmpty {
-            possible += taskWeight
-            let tags = Set(model.recommendedFor.map(normalizedTag))
-            let matched = taskTypes.filter { tags.contains($0) }
-            earned += taskWeight * Double(matched.count) / Double(taskTypes.count)
-            let suffix = taskReasonSuffix.map { " " + $0 } ?? ""
-            if !matched.isEmpty {
-                reasons.append("recommended for \(list(matched))" + suffix)
-            }
-            let unmatched = taskTypes.filter { !tags.contains($0) }
-            if !unmatched.isEmpty {
-                reasons.append("not specifically recommended for \(list(unmatched))")
-            }
+    /// Share of the requested task types the model is recommended for; only when a task is requested.
+    static func scoreTaskFit(_ model: LLMModel, taskTypes: [String], reasonSuffix: String?, on sheet: inout ScoreSheet) {
+        guard !taskTypes.isEmpty else { return }
+        sheet.possible += taskWeight
+        let tags = Set(model.recommendedFor.map(normalizedTag))
+        let matched = taskTypes.filter { tags.contains($0) }
+        sheet.earned += taskWeight * Double(matched.count) / Double(taskTypes.count)
+        let suffix = reasonSuffix.map { " " + $0 } ?? ""
+        if !matched.isEmpty {
+            sheet.reasons.append("recommended for \(list(matched))" + suffix)
         }
-
-        // Cost.
-        possible += costWeight
-        let blended = model.blendedCostPer1K
-        if let blended {
-            let points = costWeight * closeness(positiveDouble(blended), in: costRange, higherIsBetter: false)
-            earned += points
-            var reason = "costs about $\(blended) per 1K tokens (blended 3:1 input:output)"
-            if let maxCost = requirements.maxCost { reason += ", within max_cost \(maxCost)" }
-            if let range = costRange, range.lowerBound < range.upperBound,
-                positiveDouble(blended) <= range.lowerBound
-            {
-                reason += ", the cheapest match"
-            }
-            reasons.append(reason)
-        } else {
-            reasons.append("price unknown")
+        let unmatched = taskTypes.filter { !tags.contains($0) }
+        if !unmatched.isEmpty {
+            sheet.reasons.append("not specifically recommended for \(list(unmatched))")
         }
+    }
 
-        // Context window.
-        possible += contextWeight
-        if let window = model.contextWindow {
-            earned += contextWeight * closeness(Double(window), in: contextRange, higherIsBetter: true)
-            var reason = "\(grouped(window))-token context window"
-            if let minContext = requirements.minContext { reason += " (at least \(grouped(minContext)) needed)" }
-            reasons.append(reason)
+    /// Cheaper blended price scores higher. An unknown price earns nothing but still counts as
+    /// possible, so a model without a price cannot outrank an equal one with a price.
+    static func scoreCost(
+        _ model: LLMModel, _ requirements: RecommendationRequirements, costRange: ClosedRange<Double>?,
+        on sheet: inout ScoreSheet
+    ) {
+        sheet.possible += costWeight
+        guard let blended = model.blendedCostPer1K else {
+            sheet.reasons.append("price unknown")
+            return
         }
+        sheet.earned += costWeight * closeness(positiveDouble(blended), in: costRange, higherIsBetter: false)
+        var reason = "costs about $\(blended) per 1K tokens (blended 3:1 input:output)"
+        if let maxCost = requirements.maxCost { reason += ", within max_cost \(maxCost)" }
+        if let range = costRange, range.lowerBound < range.upperBound,
+            positiveDouble(blended) <= range.lowerBound
+        {
+            reason += ", the cheapest match"
+        }
+        sheet.reasons.append(reason)
+    }
 
-        // Capabilities the caller asked for: say they are there.
+    /// A larger context window scores higher.
+    static func scoreContext(
+        _ model: LLMModel, _ requirements: RecommendationRequirements, contextRange: ClosedRange<Double>?,
+        on sheet: inout ScoreSheet
+    ) {
+        sheet.possible += contextWeight
+        guard let window = model.contextWindow else { return }
+        sheet.earned += contextWeight * closeness(Double(window), in: contextRange, higherIsBetter: true)
+        var reason = "\(grouped(window))-token context window"
+        if let minContext = requirements.minContext { reason += " (at least \(grouped(minContext)) needed)" }
+        sheet.reasons.append(reason)
+    }
+
+    /// The capabilities the caller asked for, said to be there (the filter already required them).
+    static func offeredCapabilities(_ requirements: RecommendationRequirements) -> String? {
         var offered: [String] = []
         if requirements.needsFunctions { offered.append("function calling") }
         if requirements.needsVision { offered.append("vision") }
@@ -175,30 +201,30 @@ public enum Recommender {
             let phrase = tag == "function_calling" ? "function calling" : tag.replacingOccurrences(of: "_", with: " ")
             if !tag.isEmpty, !offered.contains(phrase) { offered.append(phrase) }
         }
-        if !offered.isEmpty { reasons.append("supports \(list(offered))") }
+        return offered.isEmpty ? nil : "supports \(list(offered))"
+    }
 
-        // Preferred provider.
-        if let preferred = requirements.preferProvider.map(normalizedTag), !preferred.isEmpty {
-            possible += providerWeight
-            if model.provider.lowercased() == preferred {
-                earned += providerWeight
-                reasons.append("from the preferred provider '\(model.provider)'")
-            } else {
-                reasons.append("from '\(model.provider)', not the preferred provider '\(preferred)'")
-            }
-        }
-
-        // Maturity.
-        possible += maturityWeight
-        if model.effectiveStatus(on: day) == .beta {
-            earned += 2
-            reasons.append("in beta")
+    /// Only when a provider is preferred.
+    static func scorePreferredProvider(_ model: LLMModel, _ requirements: RecommendationRequirements, on sheet: inout ScoreSheet) {
+        guard let preferred = requirements.preferProvider.map(normalizedTag), !preferred.isEmpty else { return }
+        sheet.possible += providerWeight
+        if model.provider.lowercased() == preferred {
+            sheet.earned += providerWeight
+            sheet.reasons.append("from the preferred provider '\(model.provider)'")
         } else {
-            earned += maturityWeight
+            sheet.reasons.append("from '\(model.provider)', not the preferred provider '\(preferred)'")
         }
+    }
 
-        let score = possible > 0 ? (earned / possible * 1000).rounded() / 10 : 0
-        return Recommendation(model: model, score: score, reasons: reasons, blendedCostPer1K: blended)
+    /// Active models earn the full weight, beta ones 2 of its 5 points.
+    static func scoreMaturity(_ model: LLMModel, day: CalendarDate, on sheet: inout ScoreSheet) {
+        sheet.possible += maturityWeight
+        if model.effectiveStatus(on: day) == .beta {
+            sheet.earned += 2
+            sheet.reasons.append("in beta")
+        } else {
+            sheet.earned += maturityWeight
+        }
     }
 
     // MARK: - Helpers

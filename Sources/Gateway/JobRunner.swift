@@ -16,11 +16,63 @@ struct JobRunner: Sendable {
     /// Called when a model should be cooled down for every worker.
     let onCooldown: @Sendable (CooldownKey, String) -> Void
 
+    /// Resolve, then walk the chain attempting each model and deciding after every failure,
+    /// then decide what the job becomes when the chain is used up or the worker stops it.
     func run(_ job: ClaimedJob, handle: JobHandle) async -> JobOutcome {
-        let history = ErrorHistory(json: job.errorJSON)
         if job.cancelRequested || handle.stopReason == .cancelRequested {
             return JobOutcome(job: job, disposition: .cancelled(error: job.errorJSON), calls: [])
         }
+        let history = ErrorHistory(json: job.errorJSON)
+        let plan: JobPlan
+        switch await resolve(job, history: history) {
+        case .ready(let resolved): plan = resolved
+        case .finished(let outcome): return outcome
+        }
+
+        var progress = ChainProgress(sawTransient: plan.skipped.contains { $0.reason == .coolingDown })
+        chain: for candidate in plan.candidates {
+            switch await callModel(candidate, plan: plan, handle: handle, progress: &progress) {
+            case .succeeded(let response, let call):
+                let result = ResultDocument.make(
+                    response: response, candidate: candidate, cost: call.cost,
+                    attempts: history.previousCalls + progress.calls.count)
+                return JobOutcome(job: job, disposition: .succeeded(result: result), calls: progress.calls)
+            case .failJob(let error):
+                let document = history.document(
+                    code: "invalid_request", message: error.message, job: job, calls: progress.calls, skipped: plan.skipped)
+                return JobOutcome(job: job, disposition: .failed(error: document), calls: progress.calls)
+            case .nextModel:
+                continue chain
+            case .stopped:
+                break chain
+            }
+        }
+        return outcomeAfterChain(job, plan: plan, progress: progress, history: history, stopReason: handle.stopReason)
+    }
+
+    // MARK: - Resolve: the request, the agent, the chain
+
+    /// What a job runs with once its request and agent are known.
+    private struct JobPlan {
+        var request: ChatRequest
+        var agent: AgentSettings
+        /// The models to call, in order, and those of the chain left out (with why).
+        var candidates: [ChainCandidate]
+        var skipped: [SkippedModel]
+    }
+
+    private enum Resolution {
+        case ready(JobPlan)
+        /// The job ends (or goes back to the queue) before any call.
+        case finished(JobOutcome)
+    }
+
+    private func resolve(_ job: ClaimedJob, history: ErrorHistory) async -> Resolution {
+        func failed(_ code: String, _ message: String) -> Resolution {
+            let document = history.document(code: code, message: message, job: job, calls: [], skipped: [])
+            return .finished(JobOutcome(job: job, disposition: .failed(error: document), calls: []))
+        }
+
         let request: ChatRequest
         /// `request.model`: the job runs on this catalog model alone, not on its agent's chain
         /// (the registry's `/v1` calls that name a model rather than an agent).
@@ -32,11 +84,9 @@ struct JobRunner: Sendable {
             request = try ChatRequest(json: document)
             modelOverride = document["model"]?.stringValue
         } catch {
-            let document = history.document(
-                code: "invalid_request", message: "the job's request is not a valid chat request: \(error)",
-                job: job, calls: [], skipped: [])
-            return JobOutcome(job: job, disposition: .failed(error: document), calls: [])
+            return failed("invalid_request", "the job's request is not a valid chat request: \(error)")
         }
+
         let agent: AgentSettings?
         if let modelOverride {
             agent = AgentSettings(configuration: ModelConfiguration(modelID: modelOverride))
@@ -45,94 +95,149 @@ struct JobRunner: Sendable {
                 agent = try await cache.agent(job.agentID)
             } catch {
                 // The database is unreachable: try again later without spending the job's attempts.
-                return JobOutcome(job: job, disposition: .released(delay: .seconds(1)), calls: [])
+                return .finished(JobOutcome(job: job, disposition: .released(delay: .seconds(1)), calls: []))
             }
         }
         guard let agent else {
-            let document = history.document(
-                code: "no_usable_model", message: "agent \(job.agentID) does not exist", job: job, calls: [], skipped: [])
-            return JobOutcome(job: job, disposition: .failed(error: document), calls: [])
+            return failed("no_usable_model", "agent \(job.agentID) does not exist")
         }
         if let problem = agent.invalidConfiguration {
-            let document = history.document(
-                code: "no_usable_model", message: "agent \(job.agentID) has a model_config that cannot be read: \(problem)",
-                job: job, calls: [], skipped: [])
-            return JobOutcome(job: job, disposition: .failed(error: document), calls: [])
+            return failed("no_usable_model", "agent \(job.agentID) has a model_config that cannot be read: \(problem)")
         }
 
-        let snapshot = cache.snapshot
         let (candidates, skipped) = ModelChain.resolve(
-            agent.configuration, snapshot: snapshot, credentials: client.credentials,
+            agent.configuration, snapshot: cache.snapshot, credentials: client.credentials,
             estimatedPromptTokens: ModelChain.estimatePromptTokens(request),
             allowedHTTPHosts: configuration.allowedHTTPHosts)
+        return .ready(JobPlan(request: request, agent: agent, candidates: candidates, skipped: skipped))
+    }
 
+    // MARK: - Attempt: one model of the chain, with its retries
+
+    /// What the chain walk has seen so far: the outcome's calls and the requeue decision's inputs.
+    private struct ChainProgress {
         var calls: [CallRecord] = []
-        var sawTransient = skipped.contains { $0.reason == .coolingDown }
+        /// A failure that waiting can fix (or a model skipped as cooling down): requeue, not fail.
+        var sawTransient: Bool
         var lastError: ProviderError?
+    }
 
-        chain: for candidate in candidates {
-            let key = CooldownKey(provider: candidate.provider.name, modelID: candidate.model.modelID)
-            let callRequest = ModelChain.effectiveRequest(request, configuration: agent.configuration, model: candidate.model)
-            // The catalog row tells the adapter the model's limits (context window, output cap,
-            // temperature range, reasoning model) so it sends what that API accepts.
-            let options = ChatCallOptions(
-                model: candidate.model,
-                timeout: min(configuration.callTimeout, .milliseconds(Int64(candidate.provider.requestTimeoutSeconds * 1000))))
-            var retries = 0
-            while true {
-                if handle.stopReason != .none { break chain }
-                let started = Date()
-                let clock = ContinuousClock.now
-                do {
-                    let response = try await client.complete(
-                        callRequest, model: candidate.model.modelID, provider: candidate.provider, options: options)
-                    let call = successRecord(response, candidate: candidate, started: started, elapsed: ContinuousClock.now - clock)
-                    calls.append(call)
-                    cooldowns.recordSuccess(key)
+    private enum ModelResult {
+        case succeeded(ChatResponse, CallRecord)
+        case nextModel
+        /// The request is invalid for every model.
+        case failJob(ProviderError)
+        /// The worker released or cancelled the job: leave the chain.
+        case stopped
+    }
+
+    /// Calls one model of the chain, retrying it while `decide` says so.
+    private func callModel(
+        _ candidate: ChainCandidate, plan: JobPlan, handle: JobHandle, progress: inout ChainProgress
+    ) async -> ModelResult {
+        let key = CooldownKey(provider: candidate.provider.name, modelID: candidate.model.modelID)
+        let callRequest = ModelChain.effectiveRequest(plan.request, configuration: plan.agent.configuration, model: candidate.model)
+        // The catalog row tells the adapter the model's limits (context window, output cap,
+        // temperature range, reasoning model) so it sends what that API accepts.
+        let options = ChatCallOptions(
+            model: candidate.model,
+            timeout: min(configuration.callTimeout, .milliseconds(Int64(candidate.provider.requestTimeoutSeconds * 1000))))
+        var retries = 0
+        while true {
+            if handle.stopReason != .none { return .stopped }
+            switch await attempt(callRequest, candidate: candidate, options: options) {
+            case .succeeded(let response, let call):
+                progress.calls.append(call)
+                cooldowns.recordSuccess(key)
+                metrics.recordCall(call)
+                return .succeeded(response, call)
+            case .failed(let error, var call):
+                let stop = handle.stopReason
+                if stop == .release { return .stopped }  // the aborted call is not recorded: the job runs again
+                if stop == .cancelRequested {
+                    call.errorClass = "cancelled"
+                    call.transient = false
+                    progress.calls.append(call)
                     metrics.recordCall(call)
-                    let result = ResultDocument.make(
-                        response: response, candidate: candidate, cost: call.cost,
-                        attempts: history.previousCalls + calls.count)
-                    return JobOutcome(job: job, disposition: .succeeded(result: result), calls: calls)
-                } catch {
-                    let elapsed = ContinuousClock.now - clock
-                    let stop = handle.stopReason
-                    if stop == .release { break chain }  // the aborted call is not recorded: the job runs again
-                    var call = failureRecord(error, candidate: candidate, started: started, elapsed: elapsed)
-                    if stop == .cancelRequested {
-                        call.errorClass = "cancelled"
-                        call.transient = false
-                        calls.append(call)
-                        metrics.recordCall(call)
-                        break chain
-                    }
-                    calls.append(call)
-                    metrics.recordCall(call)
-                    lastError = error
-                    switch RetryPolicy.action(for: error) {
-                    case .failJob:
-                        let document = history.document(
-                            code: "invalid_request", message: error.message, job: job, calls: calls, skipped: skipped)
-                        return JobOutcome(job: job, disposition: .failed(error: document), calls: calls)
-                    case .nextModel:
-                        continue chain
-                    case .retrySameModel:
-                        sawTransient = true
-                        if cooldowns.recordTransientFailure(key) {
-                            onCooldown(key, error.errorClass.rawValue)
-                            continue chain
-                        }
-                        guard retries < configuration.maxRetriesPerModel,
-                              let delay = retryDelay(after: error, retry: retries)
-                        else { continue chain }
-                        retries += 1
-                        try? await Task.sleep(for: delay)
-                    }
+                    return .stopped
+                }
+                progress.calls.append(call)
+                metrics.recordCall(call)
+                progress.lastError = error
+                switch decide(after: error, key: key, retries: retries, progress: &progress) {
+                case .retry(let delay):
+                    retries += 1
+                    try? await Task.sleep(for: delay)
+                case .nextModel:
+                    return .nextModel
+                case .failJob:
+                    return .failJob(error)
                 }
             }
         }
+    }
 
-        switch handle.stopReason {
+    private enum Attempt {
+        case succeeded(ChatResponse, CallRecord)
+        case failed(ProviderError, CallRecord)
+    }
+
+    /// One provider call and the usage record it leaves.
+    private func attempt(_ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions) async -> Attempt {
+        let started = Date()
+        let clock = ContinuousClock.now
+        do {
+            let response = try await client.complete(
+                request, model: candidate.model.modelID, provider: candidate.provider, options: options)
+            return .succeeded(response, successRecord(response, candidate: candidate, started: started, elapsed: ContinuousClock.now - clock))
+        } catch {
+            return .failed(error, failureRecord(error, candidate: candidate, started: started, elapsed: ContinuousClock.now - clock))
+        }
+    }
+
+    // MARK: - Decide: after a failed call, and when the chain ends
+
+    private enum NextStep {
+        case retry(after: Duration)
+        case nextModel
+        case failJob
+    }
+
+    /// Classifies a failed call: retry the same model, fall back to the next, or fail the job.
+    private func decide(after error: ProviderError, key: CooldownKey, retries: Int, progress: inout ChainProgress) -> NextStep {
+        switch RetryPolicy.action(for: error) {
+        case .failJob:
+            return .failJob
+        case .nextModel:
+            return .nextModel
+        case .retrySameModel:
+            progress.sawTransient = true
+            // A model that has now failed often enough cools down for every worker: retrying it
+            // here would only spend the job's time.
+            if cooldowns.recordTransientFailure(key) {
+                onCooldown(key, error.errorClass.rawValue)
+                return .nextModel
+            }
+            guard retries < configuration.maxRetriesPerModel,
+                  let delay = retryDelay(after: error, retry: retries)
+            else { return .nextModel }
+            return .retry(after: delay)
+        }
+    }
+
+    /// No model succeeded: the job goes back to the queue (released, or requeued when waiting can
+    /// help and attempts remain), is cancelled, or fails with the history so far.
+    private func outcomeAfterChain(
+        _ job: ClaimedJob, plan: JobPlan, progress: ChainProgress, history: ErrorHistory, stopReason: JobHandle.StopReason
+    ) -> JobOutcome {
+        let calls = progress.calls
+        let skipped = plan.skipped
+        func failed(_ code: String, _ message: String) -> JobOutcome {
+            let document = history.document(code: code, message: message, job: job, calls: calls, skipped: skipped)
+            return JobOutcome(job: job, disposition: .failed(error: document), calls: calls)
+        }
+
+        switch stopReason {
         case .release:
             return JobOutcome(job: job, disposition: .released(delay: .zero), calls: calls)
         case .cancelRequested:
@@ -142,14 +247,12 @@ struct JobRunner: Sendable {
             break
         }
 
-        if candidates.isEmpty && !sawTransient {
+        let lastError = progress.lastError
+        if plan.candidates.isEmpty && !progress.sawTransient {
             let reasons = skipped.map { "\($0.modelID): \($0.reason.rawValue)" }.joined(separator: ", ")
-            let document = history.document(
-                code: "no_usable_model", message: "no model of the agent's chain can be called (\(reasons))",
-                job: job, calls: calls, skipped: skipped)
-            return JobOutcome(job: job, disposition: .failed(error: document), calls: calls)
+            return failed("no_usable_model", "no model of the agent's chain can be called (\(reasons))")
         }
-        if sawTransient {
+        if progress.sawTransient {
             let message = lastError.map { "every usable model failed; last: \($0.description)" }
                 ?? "every usable model is cooling down"
             if job.attempt < job.maxAttempts {
@@ -157,16 +260,11 @@ struct JobRunner: Sendable {
                     code: lastError?.errorClass.rawValue ?? "cooling_down", message: message, job: job, calls: calls, skipped: skipped)
                 return JobOutcome(job: job, disposition: .requeued(delay: requeueDelay(attempt: job.attempt), error: document), calls: calls)
             }
-            let document = history.document(
-                code: "max_attempts_exceeded", message: "\(job.maxAttempts) attempts made; \(message)",
-                job: job, calls: calls, skipped: skipped)
-            return JobOutcome(job: job, disposition: .failed(error: document), calls: calls)
+            return failed("max_attempts_exceeded", "\(job.maxAttempts) attempts made; \(message)")
         }
-        let document = history.document(
-            code: lastError?.errorClass.rawValue ?? "no_usable_model",
-            message: lastError.map { "every model failed; last: \($0.description)" } ?? "no usable model",
-            job: job, calls: calls, skipped: skipped)
-        return JobOutcome(job: job, disposition: .failed(error: document), calls: calls)
+        return failed(
+            lastError?.errorClass.rawValue ?? "no_usable_model",
+            lastError.map { "every model failed; last: \($0.description)" } ?? "no usable model")
     }
 
     /// Exponential backoff with full jitter, or the provider's Retry-After when it asks for longer.

@@ -52,55 +52,92 @@ public final class ProviderStub: Sendable {
         return router
     }
 
-    /// One API request, start to finish.
+    /// One API request, start to finish: admit it (body, key, headers, conversation) as the
+    /// real API would, pick its fault (if any), then wait and answer.
     func respond(to request: Request, style: StubAPIStyle, endpoint: String) async -> StubHTTPReply {
         let sequence = state.begin(endpoint: endpoint)
         defer { state.end() }
         let requestID = "req_stub\(String(sequence, radix: 16))"
 
+        let admitted: AdmittedRequest
+        switch await admit(request, style: style, requestID: requestID) {
+        case .admitted(let value): admitted = value
+        case .refused(let reply): return reply
+        }
+        let fault = chooseFault(model: admitted.model)
+        // Counted before waiting, so tests see slow and hanging requests while they are pending.
+        state.record(model: admitted.model, outcome: fault.outcome)
+        return await answer(admitted, fault: fault, style: style, requestID: requestID, sequence: sequence)
+    }
+
+    /// A request the API would act on.
+    struct AdmittedRequest {
+        var bodyBytes: Data
+        var model: String
+        var conversation: StubConversation
+    }
+
+    enum Admission {
+        case admitted(AdmittedRequest)
+        /// Refused the way the real API refuses it (the refusal already counted in the stats).
+        case refused(StubHTTPReply)
+    }
+
+    /// The checks the real API makes before it looks at the conversation, in its order.
+    private func admit(_ request: Request, style: StubAPIStyle, requestID: String) async -> Admission {
         let bodyBytes: Data
         do {
             var buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
             bodyBytes = Data(buffer.readBytes(length: buffer.readableBytes) ?? [])
         } catch {
             state.record(model: "(unknown)", outcome: "invalid_request")
-            return StubErrors.injected(.status(413), style: style, model: "", retryAfterSeconds: 0, requestID: requestID)
+            return .refused(StubErrors.injected(.status(413), style: style, model: "", retryAfterSeconds: 0, requestID: requestID))
         }
 
         if let expected = configuration.expectedAPIKey {
             let presented = presentedKey(request, style: style)
             guard presented == expected else {
                 state.record(model: modelName(in: bodyBytes) ?? "(unknown)", outcome: "auth_error")
-                return StubErrors.authentication(style: style, presentedKey: presented, requestID: requestID)
+                return .refused(StubErrors.authentication(style: style, presentedKey: presented, requestID: requestID))
             }
         }
         if style == .anthropic, Self.header("anthropic-version", in: request) == nil {
             state.record(model: modelName(in: bodyBytes) ?? "(unknown)", outcome: "invalid_request")
-            return StubErrors.invalidRequest(style: style, message: "anthropic-version: header is required", requestID: requestID)
+            return .refused(StubErrors.invalidRequest(style: style, message: "anthropic-version: header is required", requestID: requestID))
         }
         guard let body = StubJSON.parse(bodyBytes), body.object != nil else {
             state.record(model: "(unknown)", outcome: "invalid_request")
-            return StubErrors.invalidRequest(
+            return .refused(StubErrors.invalidRequest(
                 style: style,
                 message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
-                requestID: requestID)
+                requestID: requestID))
         }
         guard let model = body["model"]?.string, !model.isEmpty else {
             state.record(model: "(unknown)", outcome: "invalid_request")
-            return StubErrors.invalidRequest(style: style, message: "you must provide a model parameter", param: "model", requestID: requestID)
+            return .refused(StubErrors.invalidRequest(style: style, message: "you must provide a model parameter", param: "model", requestID: requestID))
         }
 
         let parsed = style == .openAI
             ? StubOpenAIEndpoint.conversation(from: body) : StubAnthropicEndpoint.conversation(from: body)
-        let conversation: StubConversation
         switch parsed {
-        case .success(let value):
-            conversation = value
+        case .success(let conversation):
+            return .admitted(AdmittedRequest(bodyBytes: bodyBytes, model: model, conversation: conversation))
         case .failure(let invalid):
             state.record(model: model, outcome: "invalid_request")
-            return StubErrors.invalidRequest(style: style, message: invalid.message, param: invalid.param, code: invalid.code, requestID: requestID)
+            return .refused(StubErrors.invalidRequest(
+                style: style, message: invalid.message, param: invalid.param, code: invalid.code, requestID: requestID))
         }
+    }
 
+    /// The model name's behaviour with the configured error rate and chaos applied.
+    struct Fault {
+        var behavior: StubBehavior
+        var injected: StubBehavior.InjectedError?
+        /// The stats' name for what this request will get.
+        var outcome: String
+    }
+
+    private func chooseFault(model: String) -> Fault {
         var behavior = StubBehavior(model: model)
         var injected = injectedError(for: behavior)
         if injected == nil, let percent = behavior.chaosPercent, state.chance(percent: percent) {
@@ -123,9 +160,16 @@ public final class ProviderStub: Sendable {
         } else {
             outcome = "ok"
         }
-        // Counted before waiting, so tests see slow and hanging requests while they are pending.
-        state.record(model: model, outcome: outcome)
+        return Fault(behavior: behavior, injected: injected, outcome: outcome)
+    }
 
+    /// Waits as the fault says (hang, gather, latency), then sends its error, a cut-off body,
+    /// or the reply.
+    private func answer(
+        _ admitted: AdmittedRequest, fault: Fault, style: StubAPIStyle, requestID: String, sequence: UInt64
+    ) async -> StubHTTPReply {
+        let behavior = fault.behavior
+        let model = admitted.model
         if behavior.hang {
             // Ends early when the server stops: on graceful shutdown (SIGTERM), or when the
             // handler is cancelled (`ProviderStubServer.stop()`).
@@ -144,7 +188,7 @@ public final class ProviderStub: Sendable {
         if latency > .zero {
             try? await Task.sleep(for: latency)
         }
-        if let injected {
+        if let injected = fault.injected {
             return StubErrors.injected(injected, style: style, model: model, retryAfterSeconds: behavior.retryAfterSeconds, requestID: requestID)
         }
         if behavior.malformed {
@@ -154,9 +198,10 @@ public final class ProviderStub: Sendable {
             return StubHTTPReply(status: 200, headers: [("content-type", "application/json")], body: Data(truncated.utf8))
         }
 
+        let conversation = admitted.conversation
         let reply = StubReply(conversation: conversation, behavior: behavior)
         // Ids derive from the request and its sequence number: reproducible, yet distinct.
-        let idSuffix = String(stableHash(bodyBytes) ^ sequence, radix: 16)
+        let idSuffix = String(stableHash(admitted.bodyBytes) ^ sequence, radix: 16)
         switch style {
         case .openAI:
             return StubOpenAIEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix)

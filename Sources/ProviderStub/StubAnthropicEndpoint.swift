@@ -3,6 +3,8 @@ import JSON
 
 /// `POST /v1/messages`: reading an Anthropic request and writing its reply.
 enum StubAnthropicEndpoint {
+    /// The request's conversation, or the 400 Anthropic would send for it. Checked in Anthropic's
+    /// order: required fields, messages, tools, then the context window.
     static func conversation(from body: StubJSON) -> Result<StubConversation, StubValidationError> {
         guard body["max_tokens"]?.int != nil else {
             return .failure(.init("max_tokens: Field required"))
@@ -17,88 +19,18 @@ enum StubAnthropicEndpoint {
             return .failure(violation)
         }
         var conversation = StubConversation()
-        conversation.messageCount = messages.count
+        // Everything the prompt-token estimate counts: system, texts, tool uses and results, tools.
         var promptParts: [String] = []
         switch body["system"] {
         case .string(let system)?: promptParts.append(system)
         case .array(let blocks)?: promptParts += blocks.compactMap { $0["text"]?.string }
         default: break
         }
-
-        var previousToolUseIDs: Set<String> = []
-        var trailingToolResults: [String] = []
-        for (index, message) in messages.enumerated() {
-            let role = message["role"]?.string ?? ""
-            guard role == "user" || role == "assistant" else {
-                return .failure(.init("messages.\(index).role: Input should be 'user' or 'assistant'"))
-            }
-            let blocks: [StubJSON]
-            switch message["content"] {
-            case .string(let text)?: blocks = [["type": "text", "text": .string(text)]]
-            case .array(let array)?: blocks = array
-            default: return .failure(.init("messages.\(index).content: Field required"))
-            }
-            var texts: [String] = []
-            var results: [String] = []
-            var toolUseIDs: Set<String> = []
-            for (blockIndex, block) in blocks.enumerated() {
-                switch block["type"]?.string {
-                case "text":
-                    texts.append(block["text"]?.string ?? "")
-                case "image":
-                    conversation.imageCount += 1
-                case "tool_use":
-                    guard role == "assistant", let id = block["id"]?.string, block["input"]?.object != nil else {
-                        return .failure(.init("messages.\(index).content.\(blockIndex).tool_use.input: Input should be a valid dictionary"))
-                    }
-                    toolUseIDs.insert(id)
-                    promptParts.append((block["name"]?.string ?? "") + (block["input"]?.encodedString() ?? ""))
-                case "tool_result":
-                    let id = block["tool_use_id"]?.string ?? ""
-                    guard role == "user", previousToolUseIDs.contains(id) else {
-                        return .failure(.init(
-                            "messages.\(index).content.\(blockIndex): unexpected `tool_use_id` found in `tool_result` blocks: \(id). Each `tool_result` block must have a corresponding `tool_use` block in the previous message."))
-                    }
-                    let (text, images) = resultText(block["content"])
-                    conversation.imageCount += images
-                    results.append(text)
-                default:
-                    return .failure(.init("messages.\(index).content.\(blockIndex).type: Input tag '\(block["type"]?.string ?? "")' found using 'type' does not match any of the expected tags"))
-                }
-            }
-            promptParts += texts + results
-            if role == "user" {
-                if results.isEmpty || !texts.isEmpty {
-                    conversation.lastUserText = texts.joined(separator: "\n")
-                }
-                trailingToolResults = texts.isEmpty ? results : []
-            } else {
-                trailingToolResults = []
-            }
-            previousToolUseIDs = toolUseIDs
-        }
-        conversation.trailingToolResults = trailingToolResults
-
-        let tools = body["tools"]?.array ?? []
-        for (index, tool) in tools.enumerated() {
-            guard let name = tool["name"]?.string, let schema = tool["input_schema"], schema.object != nil else {
-                return .failure(.init("tools.\(index).custom.input_schema: Field required"))
-            }
-            conversation.tools.append(.init(name: name, schema: schema))
-            promptParts.append(name + (tool["description"]?.string ?? "") + schema.encodedString())
-        }
-        if let choice = body["tool_choice"] {
-            switch choice["type"]?.string {
-            case "auto": conversation.toolChoice = .auto
-            case "none": conversation.toolChoice = .none
-            case "any": conversation.toolChoice = .required
-            case "tool":
-                guard let name = choice["name"]?.string else { return .failure(.init("tool_choice.tool.name: Field required")) }
-                conversation.toolChoice = .named(name)
-            default:
-                return .failure(.init("tool_choice: Input tag found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'"))
-            }
-            conversation.parallelToolCalls = choice["disable_parallel_tool_use"]?.bool != true
+        do {
+            try readMessages(messages, into: &conversation, promptParts: &promptParts)
+            try readTools(body, into: &conversation, promptParts: &promptParts)
+        } catch {
+            return .failure(error)
         }
         conversation.stopSequences = body["stop_sequences"]?.array?.compactMap(\.string) ?? []
         conversation.maxTokens = body["max_tokens"]?.int
@@ -107,6 +39,107 @@ enum StubAnthropicEndpoint {
             return .failure(violation)
         }
         return .success(conversation)
+    }
+
+    private static func readMessages(
+        _ messages: [StubJSON], into conversation: inout StubConversation, promptParts: inout [String]
+    ) throws(StubValidationError) {
+        conversation.messageCount = messages.count
+        // A tool_result must answer a tool_use of the message just before it.
+        var previousToolUseIDs: Set<String> = []
+        var trailingToolResults: [String] = []
+        for (index, message) in messages.enumerated() {
+            let role = message["role"]?.string ?? ""
+            guard role == "user" || role == "assistant" else {
+                throw .init("messages.\(index).role: Input should be 'user' or 'assistant'")
+            }
+            let blocks: [StubJSON]
+            switch message["content"] {
+            case .string(let text)?: blocks = [["type": "text", "text": .string(text)]]
+            case .array(let array)?: blocks = array
+            default: throw .init("messages.\(index).content: Field required")
+            }
+            let content = try readBlocks(
+                blocks, role: role, messageIndex: index, previousToolUseIDs: previousToolUseIDs,
+                conversation: &conversation, promptParts: &promptParts)
+            promptParts += content.texts + content.results
+            if role == "user" {
+                if content.results.isEmpty || !content.texts.isEmpty {
+                    conversation.lastUserText = content.texts.joined(separator: "\n")
+                }
+                trailingToolResults = content.texts.isEmpty ? content.results : []
+            } else {
+                trailingToolResults = []
+            }
+            previousToolUseIDs = content.toolUseIDs
+        }
+        conversation.trailingToolResults = trailingToolResults
+    }
+
+    /// What one message's content blocks hold.
+    private struct MessageContent {
+        var texts: [String] = []
+        var results: [String] = []
+        var toolUseIDs: Set<String> = []
+    }
+
+    private static func readBlocks(
+        _ blocks: [StubJSON], role: String, messageIndex index: Int, previousToolUseIDs: Set<String>,
+        conversation: inout StubConversation, promptParts: inout [String]
+    ) throws(StubValidationError) -> MessageContent {
+        var content = MessageContent()
+        for (blockIndex, block) in blocks.enumerated() {
+            switch block["type"]?.string {
+            case "text":
+                content.texts.append(block["text"]?.string ?? "")
+            case "image":
+                conversation.imageCount += 1
+            case "tool_use":
+                guard role == "assistant", let id = block["id"]?.string, block["input"]?.object != nil else {
+                    throw .init("messages.\(index).content.\(blockIndex).tool_use.input: Input should be a valid dictionary")
+                }
+                content.toolUseIDs.insert(id)
+                promptParts.append((block["name"]?.string ?? "") + (block["input"]?.encodedString() ?? ""))
+            case "tool_result":
+                let id = block["tool_use_id"]?.string ?? ""
+                guard role == "user", previousToolUseIDs.contains(id) else {
+                    throw .init(
+                        "messages.\(index).content.\(blockIndex): unexpected `tool_use_id` found in `tool_result` blocks: \(id). Each `tool_result` block must have a corresponding `tool_use` block in the previous message.")
+                }
+                let (text, images) = resultText(block["content"])
+                conversation.imageCount += images
+                content.results.append(text)
+            default:
+                throw .init("messages.\(index).content.\(blockIndex).type: Input tag '\(block["type"]?.string ?? "")' found using 'type' does not match any of the expected tags")
+            }
+        }
+        return content
+    }
+
+    /// `tools` and `tool_choice` (which carries the parallelism flag in Messages).
+    private static func readTools(
+        _ body: StubJSON, into conversation: inout StubConversation, promptParts: inout [String]
+    ) throws(StubValidationError) {
+        let tools = body["tools"]?.array ?? []
+        for (index, tool) in tools.enumerated() {
+            guard let name = tool["name"]?.string, let schema = tool["input_schema"], schema.object != nil else {
+                throw .init("tools.\(index).custom.input_schema: Field required")
+            }
+            conversation.tools.append(.init(name: name, schema: schema))
+            promptParts.append(name + (tool["description"]?.string ?? "") + schema.encodedString())
+        }
+        guard let choice = body["tool_choice"] else { return }
+        switch choice["type"]?.string {
+        case "auto": conversation.toolChoice = .auto
+        case "none": conversation.toolChoice = .none
+        case "any": conversation.toolChoice = .required
+        case "tool":
+            guard let name = choice["name"]?.string else { throw .init("tool_choice.tool.name: Field required") }
+            conversation.toolChoice = .named(name)
+        default:
+            throw .init("tool_choice: Input tag found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'")
+        }
+        conversation.parallelToolCalls = choice["disable_parallel_tool_use"]?.bool != true
     }
 
     /// Text of a `tool_result` content (string or blocks) and its image count.
@@ -126,18 +159,7 @@ enum StubAnthropicEndpoint {
         model: String, conversation: StubConversation, reply: StubReply, behavior: StubBehavior,
         requestID: String, idSuffix: String
     ) -> StubHTTPReply {
-        let stopReason: String
-        var stopSequence: String?
-        switch reply.finish {
-        case .endTurn: stopReason = "end_turn"
-        case .maxTokens: stopReason = "max_tokens"
-        case .stopSequence(let sequence):
-            stopReason = "stop_sequence"
-            stopSequence = sequence
-        case .toolCalls: stopReason = "tool_use"
-        case .refusal: stopReason = "refusal"
-        }
-
+        let (stopReason, stopSequence) = stop(reply.finish)
         var writer = JSONWriter(capacity: 512 + (reply.text?.utf8.count ?? 0))
         writer.beginObject()
         writer.key("id")
@@ -147,6 +169,32 @@ enum StubAnthropicEndpoint {
         writer.key("model")
         writer.string(model)
         writer.key("content")
+        writeContent(reply, idSuffix: idSuffix, to: &writer)
+        writer.key("stop_reason")
+        writer.string(stopReason)
+        writer.key("stop_sequence")
+        if let stopSequence { writer.string(stopSequence) } else { writer.null() }
+        if !behavior.omitUsage {
+            writeUsage(inputTokens: conversation.inputTokens, reply: reply, behavior: behavior, to: &writer)
+        }
+        writer.endObject()
+        return StubHTTPReply(
+            status: 200, headers: [("content-type", "application/json"), ("request-id", requestID)], body: Data(writer.bytes))
+    }
+
+    /// `stop_reason`, and the `stop_sequence` that ended the reply, if one did.
+    private static func stop(_ finish: StubReply.Finish) -> (reason: String, sequence: String?) {
+        switch finish {
+        case .endTurn: return ("end_turn", nil)
+        case .maxTokens: return ("max_tokens", nil)
+        case .stopSequence(let sequence): return ("stop_sequence", sequence)
+        case .toolCalls: return ("tool_use", nil)
+        case .refusal: return ("refusal", nil)
+        }
+    }
+
+    /// The text block (if any), then one tool_use block per call.
+    private static func writeContent(_ reply: StubReply, idSuffix: String, to writer: inout JSONWriter) {
         writer.beginArray()
         if let text = reply.text {
             writer.beginObject()
@@ -169,31 +217,24 @@ enum StubAnthropicEndpoint {
             writer.endObject()
         }
         writer.endArray()
-        writer.key("stop_reason")
-        writer.string(stopReason)
-        writer.key("stop_sequence")
-        if let stopSequence { writer.string(stopSequence) } else { writer.null() }
-        if !behavior.omitUsage {
-            let input = conversation.inputTokens
-            // Anthropic's input_tokens excludes what was read from the cache.
-            let cacheRead = behavior.reportCache ? input / 2 : 0
-            writer.key("usage")
-            writer.beginObject()
-            writer.key("input_tokens")
-            writer.int(input - cacheRead)
-            writer.key("cache_creation_input_tokens")
-            writer.int(0)
-            writer.key("cache_read_input_tokens")
-            writer.int(cacheRead)
-            writer.key("output_tokens")
-            writer.int(reply.outputTokens)
-            writer.key("service_tier")
-            writer.string("standard")
-            writer.endObject()
-        }
+    }
+
+    private static func writeUsage(inputTokens input: Int, reply: StubReply, behavior: StubBehavior, to writer: inout JSONWriter) {
+        // Anthropic's input_tokens excludes what was read from the cache.
+        let cacheRead = behavior.reportCache ? input / 2 : 0
+        writer.key("usage")
+        writer.beginObject()
+        writer.key("input_tokens")
+        writer.int(input - cacheRead)
+        writer.key("cache_creation_input_tokens")
+        writer.int(0)
+        writer.key("cache_read_input_tokens")
+        writer.int(cacheRead)
+        writer.key("output_tokens")
+        writer.int(reply.outputTokens)
+        writer.key("service_tier")
+        writer.string("standard")
         writer.endObject()
-        return StubHTTPReply(
-            status: 200, headers: [("content-type", "application/json"), ("request-id", requestID)], body: Data(writer.bytes))
     }
 
     /// `"message","role":"assistant"` after `"type":`.

@@ -11,6 +11,8 @@
 // would overflow the context window.
 
 extension AnthropicMessagesAdapter {
+    /// The body in Messages' member order: model, system, messages, sampling, tools, metadata,
+    /// max_tokens. Each part appends its warnings in that order too, so the list reads like the body.
     public func makeBody(for request: ChatRequest, model: String, options: ChatCallOptions) throws(ProviderError) -> TranslatedBody {
         var warnings: [String] = []
         if let temperature = request.temperature, !(0...1).contains(temperature) {
@@ -19,29 +21,56 @@ extension AnthropicMessagesAdapter {
                 message: "temperature \(temperature) is outside Anthropic's range 0–1",
                 detectedLocally: true)
         }
-
-        let systemText = request.messages.lazy.filter { $0.role == .system }.map(\.text).filter { !$0.isEmpty }
-        if request.messages.contains(where: { $0.role == .system && $0.content.contains(where: \.isImage) }) {
-            warnings.append("images in system messages are not supported by Anthropic; dropped")
-        }
+        let system = Self.systemPrompt(request.messages, warnings: &warnings)
         if request.messages.contains(where: { $0.name != nil }) {
             warnings.append("message name is not supported by Anthropic; dropped")
         }
         let turns = try Self.conversation(request.messages, warnings: &warnings)
+        let jsonSchema = Self.emulatedJSONSchema(request.responseFormat)
 
         var writer = JSONWriter(capacity: 256 + request.messages.count * 128)
         writer.beginObject()
         writer.key("model")
         writer.string(model)
-        if !systemText.isEmpty {
+        if let system {
             writer.key("system")
-            writer.string(systemText.joined(separator: "\n\n"))
+            writer.string(system)
         }
         writer.key("messages")
         writer.beginArray()
         for turn in turns { Self.write(turn, to: &writer) }
         writer.endArray()
+        Self.writeSampling(request, to: &writer, warnings: &warnings)
+        if !request.tools.isEmpty {
+            Self.writeTools(request.tools, choice: request.toolChoice, parallel: request.parallelToolCalls, to: &writer)
+        } else if let jsonSchema {
+            Self.writeJSONResponseTool(schema: jsonSchema, to: &writer)
+        }
+        Self.writeMetadata(user: request.user, to: &writer, warnings: &warnings)
+        let maxTokens = Self.maxTokens(request: request, options: options, warnings: &warnings)
+        writer.key("max_tokens")
+        writer.int(maxTokens)
+        writer.endObject()
 
+        warnings += Self.droppedParameterWarnings(request)
+        warnings += Self.jsonModeWarnings(request, emulatedSchema: jsonSchema)
+        return TranslatedBody(bytes: writer.bytes, warnings: warnings, minimumTimeout: Self.timeoutFor(outputTokens: maxTokens))
+    }
+
+    // MARK: - Body parts
+
+    /// System turns become the top-level `system` text (Messages has no system role); nil when
+    /// there is no system text.
+    static func systemPrompt(_ messages: [ChatMessage], warnings: inout [String]) -> String? {
+        let systemText = messages.lazy.filter { $0.role == .system }.map(\.text).filter { !$0.isEmpty }
+        if messages.contains(where: { $0.role == .system && $0.content.contains(where: \.isImage) }) {
+            warnings.append("images in system messages are not supported by Anthropic; dropped")
+        }
+        return systemText.isEmpty ? nil : systemText.joined(separator: "\n\n")
+    }
+
+    /// `stop_sequences` and temperature or top_p.
+    static func writeSampling(_ request: ChatRequest, to writer: inout JSONWriter, warnings: inout [String]) {
         let stops = request.stop.filter { $0.contains { !$0.isWhitespace } }
         if stops.count < request.stop.count {
             warnings.append("stop sequences that are empty or only whitespace are not accepted by Anthropic; dropped")
@@ -63,59 +92,45 @@ extension AnthropicMessagesAdapter {
             writer.key("top_p")
             writer.double(topP)
         }
-        // JSON output has no parameter in Messages: with no tools of the caller's own, it is asked
-        // for with one forced tool whose input schema is the requested schema; the response parser
-        // turns that tool's input back into the reply text.
-        let jsonSchema = Self.emulatedJSONSchema(request.responseFormat)
-        if request.tools.isEmpty, let jsonSchema {
-            writer.key("tools")
-            writer.beginArray()
+    }
+
+    /// The caller's own tools and its tool choice.
+    static func writeTools(_ tools: [ToolDefinition], choice: ToolChoice?, parallel: Bool?, to writer: inout JSONWriter) {
+        writer.key("tools")
+        writer.beginArray()
+        for tool in tools {
             writer.beginObject()
             writer.key("name")
-            writer.string(Self.jsonResponseToolName)
-            writer.key("description")
-            writer.string("Give the answer as this JSON object.")
+            writer.string(tool.name)
+            if let description = tool.description {
+                writer.key("description")
+                writer.string(description)
+            }
             writer.key("input_schema")
-            writer.value(jsonSchema)
+            writer.value(tool.parameters)
             writer.endObject()
-            writer.endArray()
-            Self.writeToolChoice(.tool(name: Self.jsonResponseToolName), parallel: nil, to: &writer)
         }
-        if !request.tools.isEmpty {
-            writer.key("tools")
-            writer.beginArray()
-            for tool in request.tools {
-                writer.beginObject()
-                writer.key("name")
-                writer.string(tool.name)
-                if let description = tool.description {
-                    writer.key("description")
-                    writer.string(description)
-                }
-                writer.key("input_schema")
-                writer.value(tool.parameters)
-                writer.endObject()
-            }
-            writer.endArray()
-            Self.writeToolChoice(request.toolChoice, parallel: request.parallelToolCalls, to: &writer)
-        }
-        if let user = request.user {
-            if Self.looksLikeContactDetails(user) {
-                warnings.append("user looks like an email address or phone number, which Anthropic refuses as metadata.user_id; dropped")
-            } else {
-                writer.key("metadata")
-                writer.beginObject()
-                writer.key("user_id")
-                writer.string(user)
-                writer.endObject()
-            }
-        }
+        writer.endArray()
+        writeToolChoice(choice, parallel: parallel, to: &writer)
+    }
 
-        let maxTokens = Self.maxTokens(request: request, options: options, warnings: &warnings)
-        writer.key("max_tokens")
-        writer.int(maxTokens)
+    /// `metadata.user_id`, unless the user id is one Anthropic refuses.
+    static func writeMetadata(user: String?, to writer: inout JSONWriter, warnings: inout [String]) {
+        guard let user else { return }
+        if looksLikeContactDetails(user) {
+            warnings.append("user looks like an email address or phone number, which Anthropic refuses as metadata.user_id; dropped")
+            return
+        }
+        writer.key("metadata")
+        writer.beginObject()
+        writer.key("user_id")
+        writer.string(user)
         writer.endObject()
+    }
 
+    /// Parameters Messages has no equivalent for.
+    static func droppedParameterWarnings(_ request: ChatRequest) -> [String] {
+        var warnings: [String] = []
         if request.frequencyPenalty != nil {
             warnings.append("frequency_penalty is not supported by Anthropic; dropped")
         }
@@ -125,21 +140,46 @@ extension AnthropicMessagesAdapter {
         if request.seed != nil {
             warnings.append("seed is not supported by Anthropic; dropped")
         }
-        if case .jsonSchema? = request.responseFormat, jsonSchema == nil {
-            warnings.append("response_format json_schema whose root is not an object cannot be emulated for Anthropic; dropped")
-        }
-        if jsonSchema != nil {
-            warnings.append(request.tools.isEmpty
-                ? "response_format is emulated for Anthropic with a forced tool; the reply text is that tool's JSON input"
-                : "response_format cannot be combined with tools for Anthropic Messages; dropped (ask for JSON in the prompt)")
-        }
-        return TranslatedBody(bytes: writer.bytes, warnings: warnings, minimumTimeout: Self.timeoutFor(outputTokens: maxTokens))
+        return warnings
     }
 
     // MARK: - JSON output
 
     /// The tool that carries a JSON reply; the response parser recognises it by this name.
     static let jsonResponseToolName = "switchboard_json_response"
+
+    /// JSON output has no parameter in Messages: with no tools of the caller's own, it is asked
+    /// for with one forced tool whose input schema is the requested schema; the response parser
+    /// turns that tool's input back into the reply text.
+    static func writeJSONResponseTool(schema: JSONValue, to writer: inout JSONWriter) {
+        writer.key("tools")
+        writer.beginArray()
+        writer.beginObject()
+        writer.key("name")
+        writer.string(jsonResponseToolName)
+        writer.key("description")
+        writer.string("Give the answer as this JSON object.")
+        writer.key("input_schema")
+        writer.value(schema)
+        writer.endObject()
+        writer.endArray()
+        writeToolChoice(.tool(name: jsonResponseToolName), parallel: nil, to: &writer)
+    }
+
+    /// What became of `response_format`: emulated, impossible beside the caller's tools, or
+    /// a schema whose root a tool input cannot be.
+    static func jsonModeWarnings(_ request: ChatRequest, emulatedSchema: JSONValue?) -> [String] {
+        var warnings: [String] = []
+        if case .jsonSchema? = request.responseFormat, emulatedSchema == nil {
+            warnings.append("response_format json_schema whose root is not an object cannot be emulated for Anthropic; dropped")
+        }
+        if emulatedSchema != nil {
+            warnings.append(request.tools.isEmpty
+                ? "response_format is emulated for Anthropic with a forced tool; the reply text is that tool's JSON input"
+                : "response_format cannot be combined with tools for Anthropic Messages; dropped (ask for JSON in the prompt)")
+        }
+        return warnings
+    }
 
     /// The input schema for JSON output: the requested schema when it describes an object (tool
     /// inputs must be objects, as OpenAI's structured outputs require too), any object for
@@ -461,40 +501,6 @@ extension AnthropicMessagesAdapter {
             writer.bool(true)
         }
         writer.endObject()
-    }
-}
-
-/// Maps the conversation's tool call ids to ids Anthropic accepts: only `[a-zA-Z0-9_-]`, unique
-/// across the request. A result refers to the latest call with its id (two tool rounds from a
-/// server that numbers calls `call_0` each time both answer correctly).
-struct ToolIDMap {
-    private var latest: [String: String] = [:]
-    private var used: Set<String> = []
-    private(set) var renamed = false
-
-    mutating func assign(_ original: String) -> String {
-        var id = Self.sanitized(original)
-        if used.contains(id) {
-            var suffix = 2
-            while used.contains("\(id)_\(suffix)") { suffix += 1 }
-            id = "\(id)_\(suffix)"
-        }
-        if id != original { renamed = true }
-        used.insert(id)
-        latest[original] = id
-        return id
-    }
-
-    func resultID(for original: String) -> String {
-        latest[original] ?? Self.sanitized(original)
-    }
-
-    static func sanitized(_ id: String) -> String {
-        let allowed = id.unicodeScalars.map { scalar -> Character in
-            let ok = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-")
-            return ok ? Character(scalar) : "_"
-        }
-        return allowed.isEmpty ? "toolu_empty" : String(allowed)
     }
 }
 

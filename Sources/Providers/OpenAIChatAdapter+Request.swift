@@ -1,20 +1,11 @@
 // Neutral request → Chat Completions body, written straight to bytes.
 
 extension OpenAIChatAdapter {
+    /// The body in Chat Completions' member order: model, messages, tools, sampling, output
+    /// options. A parameter the model refuses is dropped with a warning rather than sent.
     public func makeBody(for request: ChatRequest, model: String, options: ChatCallOptions) throws(ProviderError) -> TranslatedBody {
         var warnings: [String] = []
-        let reasoning = options.isReasoningModel ?? Self.isReasoningModel(model)
-        var refused = options.unsupportedParameters
-        if reasoning {
-            // o-series and gpt-5 answer 400 unsupported_parameter / unsupported_value for these.
-            refused.formUnion(["top_p", "frequency_penalty", "presence_penalty", "stop"])
-            if Self.isOSeries(model) { refused.insert("parallel_tool_calls") }
-        }
-        func accepts(_ parameter: String) -> Bool {
-            guard refused.contains(parameter) else { return true }
-            warnings.append("\(parameter) is not supported by \(model); dropped")
-            return false
-        }
+        let parameters = ModelParameters(model: model, options: options)
 
         var writer = JSONWriter(capacity: 256 + request.messages.count * 128)
         writer.beginObject()
@@ -26,71 +17,122 @@ extension OpenAIChatAdapter {
             Self.writeMessage(message, to: &writer, warnings: &warnings)
         }
         writer.endArray()
-        if !request.tools.isEmpty {
-            writer.key("tools")
-            writer.beginArray()
-            for tool in request.tools { Self.writeTool(tool, to: &writer) }
-            writer.endArray()
-            if let choice = request.toolChoice {
-                writer.key("tool_choice")
-                Self.writeToolChoice(choice, to: &writer)
+        Self.writeTools(request, parameters: parameters, to: &writer, warnings: &warnings)
+        writeSampling(request, parameters: parameters, options: options, to: &writer, warnings: &warnings)
+        Self.writeOutputOptions(request, parameters: parameters, to: &writer, warnings: &warnings)
+        writer.endObject()
+        return TranslatedBody(bytes: writer.bytes, warnings: warnings)
+    }
+
+    /// What the target model takes: reasoning models refuse the sampling parameters, and the
+    /// catalog can list more it refuses.
+    struct ModelParameters {
+        var model: String
+        var isReasoningModel: Bool
+        var refused: Set<String>
+
+        init(model: String, options: ChatCallOptions) {
+            self.model = model
+            isReasoningModel = options.isReasoningModel ?? OpenAIChatAdapter.isReasoningModel(model)
+            refused = options.unsupportedParameters
+            if isReasoningModel {
+                // o-series and gpt-5 answer 400 unsupported_parameter / unsupported_value for these.
+                refused.formUnion(["top_p", "frequency_penalty", "presence_penalty", "stop"])
+                if OpenAIChatAdapter.isOSeries(model) { refused.insert("parallel_tool_calls") }
             }
-            if let parallel = request.parallelToolCalls, accepts("parallel_tool_calls") {
-                writer.key("parallel_tool_calls")
-                writer.bool(parallel)
-            }
-        } else if request.toolChoice != nil || request.parallelToolCalls != nil {
-            // OpenAI rejects tool_choice and parallel_tool_calls when no tools are offered.
-            warnings.append("tool_choice and parallel_tool_calls need tools; dropped")
         }
-        if !request.stop.isEmpty, accepts("stop") {
+
+        /// Whether to send `parameter`; a refused one adds a warning that it was dropped.
+        func accepts(_ parameter: String, warnings: inout [String]) -> Bool {
+            guard refused.contains(parameter) else { return true }
+            warnings.append("\(parameter) is not supported by \(model); dropped")
+            return false
+        }
+    }
+
+    /// `tools`, `tool_choice` and `parallel_tool_calls`.
+    static func writeTools(
+        _ request: ChatRequest, parameters: ModelParameters, to writer: inout JSONWriter, warnings: inout [String]
+    ) {
+        guard !request.tools.isEmpty else {
+            if request.toolChoice != nil || request.parallelToolCalls != nil {
+                // OpenAI rejects tool_choice and parallel_tool_calls when no tools are offered.
+                warnings.append("tool_choice and parallel_tool_calls need tools; dropped")
+            }
+            return
+        }
+        writer.key("tools")
+        writer.beginArray()
+        for tool in request.tools { writeTool(tool, to: &writer) }
+        writer.endArray()
+        if let choice = request.toolChoice {
+            writer.key("tool_choice")
+            writeToolChoice(choice, to: &writer)
+        }
+        if let parallel = request.parallelToolCalls, parameters.accepts("parallel_tool_calls", warnings: &warnings) {
+            writer.key("parallel_tool_calls")
+            writer.bool(parallel)
+        }
+    }
+
+    /// `stop`, temperature, top_p, the output cap and the penalties.
+    func writeSampling(
+        _ request: ChatRequest, parameters: ModelParameters, options: ChatCallOptions,
+        to writer: inout JSONWriter, warnings: inout [String]
+    ) {
+        let model = parameters.model
+        if !request.stop.isEmpty, parameters.accepts("stop", warnings: &warnings) {
             writer.key("stop")
             writer.beginArray()
             for stop in request.stop { writer.string(stop) }
             writer.endArray()
         }
         if let temperature = request.temperature {
-            if reasoning, temperature != 1 {
+            if parameters.isReasoningModel, temperature != 1 {
                 warnings.append("temperature \(temperature) is not supported by reasoning model \(model) (only 1); dropped")
             } else if let range = options.temperatureRange, !range.contains(temperature) {
                 warnings.append("temperature \(temperature) is outside \(model)'s range \(range.lowerBound)–\(range.upperBound); dropped")
-            } else if accepts("temperature") {
+            } else if parameters.accepts("temperature", warnings: &warnings) {
                 writer.key("temperature")
                 writer.double(temperature)
             }
         }
-        if let topP = request.topP, accepts("top_p") {
+        if let topP = request.topP, parameters.accepts("top_p", warnings: &warnings) {
             writer.key("top_p")
             writer.double(topP)
         }
         if let maxTokens = request.maxTokens {
             // OpenAI itself and every reasoning model (also behind Azure or a proxy) take only
             // max_completion_tokens; other compatible servers understand max_tokens.
-            writer.key(dialect == .openAI || reasoning ? "max_completion_tokens" : "max_tokens")
+            writer.key(dialect == .openAI || parameters.isReasoningModel ? "max_completion_tokens" : "max_tokens")
             writer.int(maxTokens)
         }
-        if let penalty = request.frequencyPenalty, accepts("frequency_penalty") {
+        if let penalty = request.frequencyPenalty, parameters.accepts("frequency_penalty", warnings: &warnings) {
             writer.key("frequency_penalty")
             writer.double(penalty)
         }
-        if let penalty = request.presencePenalty, accepts("presence_penalty") {
+        if let penalty = request.presencePenalty, parameters.accepts("presence_penalty", warnings: &warnings) {
             writer.key("presence_penalty")
             writer.double(penalty)
         }
-        if let format = request.responseFormat, accepts("response_format") {
+    }
+
+    /// `response_format`, `user` and `seed`.
+    static func writeOutputOptions(
+        _ request: ChatRequest, parameters: ModelParameters, to writer: inout JSONWriter, warnings: inout [String]
+    ) {
+        if let format = request.responseFormat, parameters.accepts("response_format", warnings: &warnings) {
             writer.key("response_format")
-            Self.writeResponseFormat(format, to: &writer)
+            writeResponseFormat(format, to: &writer)
         }
-        if let user = request.user, accepts("user") {
+        if let user = request.user, parameters.accepts("user", warnings: &warnings) {
             writer.key("user")
             writer.string(user)
         }
-        if let seed = request.seed, accepts("seed") {
+        if let seed = request.seed, parameters.accepts("seed", warnings: &warnings) {
             writer.key("seed")
             writer.int(seed)
         }
-        writer.endObject()
-        return TranslatedBody(bytes: writer.bytes, warnings: warnings)
     }
 
     /// o1, o3, o4-mini… and gpt-5 (not gpt-5-chat, which is a plain chat model).

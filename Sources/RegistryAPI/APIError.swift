@@ -105,10 +105,9 @@ extension APIError: HTTPResponseError {
     func response() -> Response {
         let body = APIErrorBody(error: .init(code: code, message: message, details: details))
         let data = (try? JSONCoding.encoder.encode(body)) ?? Data(#"{"error":{"code":"internal_error","message":"error could not be encoded","details":[]}}"#.utf8)
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
-        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var response = EncodedJSONResponse(ByteBuffer(bytes: data), status: status).response
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        if !allow.isEmpty { response.headers[.allow] = allow.joined(separator: ", ") }
+        return response
     }
 }

@@ -44,6 +44,23 @@ struct APIRoute: Sendable {
     var requiresAuthentication: Bool { isInAPIGroup || isInV1Group }
 }
 
+extension APIRoute {
+    /// A route whose handler returns the value it answers (`JSONResponse`, `EncodedJSONResponse`,
+    /// a bare status), which becomes the response here: the one place a typed answer is turned
+    /// into bytes. (Handlers that build a `Response` themselves, such as `/v1`'s, use the
+    /// memberwise initialiser.)
+    init<Output: ResponseGenerator>(
+        method: HTTPRequest.Method, path: String, operationID: String, tag: String, summary: String,
+        parameters: [APIParameter] = [], requestBody: JSONSchema? = nil, responses: [APIResponseSpec], errors: [Int] = [],
+        handler: @escaping @Sendable (Request, RegistryContext) async throws -> Output
+    ) {
+        self.init(
+            method: method, path: path, operationID: operationID, tag: tag, summary: summary, parameters: parameters,
+            requestBody: requestBody, responses: responses, errors: errors,
+            handler: { request, context in try await handler(request, context).response(from: request, context: context) })
+    }
+}
+
 struct APIParameter: Sendable {
     enum Location: String, Sendable {
         case path, query

@@ -14,7 +14,14 @@ import Storage
 /// temperature clamped into its range). Every write mirrors the primary model, temperature and
 /// max_tokens into the legacy columns, so pre-Switchboard readers keep seeing the agent's model.
 struct AgentRoutes: Sendable {
-    let services: RegistryServices
+    let agents: AgentRepository
+    let models: ModelRepository
+    let providers: ProviderRepository
+    let usage: UsageRepository
+    /// "Now", injected (tests pin it); never call `Date()` in a handler.
+    let clock: @Sendable () -> Date
+
+    var now: Date { clock() }
 
     static let idParameter = APIParameter.path("id", "Agent id (UUID).")
 
@@ -91,7 +98,7 @@ struct AgentRoutes: Sendable {
 
     // MARK: - CRUD
 
-    func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func list(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentListBody> {
         var filter = AgentRepository.Filter(
             status: request.query("status"), agentType: request.query("agent_type"), modelID: request.query("model_id"))
         if let status = filter.status, !AgentRecord.statuses.contains(status) {
@@ -99,20 +106,20 @@ struct AgentRoutes: Sendable {
         }
         filter.limit = try request.queryInt("limit", range: 1...1000) ?? 100
         filter.offset = try request.queryInt("offset", range: 0...Int(Int32.max)) ?? 0
-        let (agents, total) = try await services.agents.page(filter)
-        return try respond(AgentListBody(agents: agents.map { AgentBody(agent: $0) }, count: agents.count, total: total), request, context)
+        let (agents, total) = try await self.agents.page(filter)
+        return JSONResponse(AgentListBody(agents: agents.map { AgentBody(agent: $0) }, count: agents.count, total: total))
     }
 
-    func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
-        try respond(AgentBody(agent: try await findAgent(context)), request, context)
+    func get(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentBody> {
+        JSONResponse(AgentBody(agent: try await findAgent(context)))
     }
 
-    func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func create(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentBody> {
         let input = try await request.decodeJSON(AgentInput.self, schema: .ref("AgentCreate"), context: context)
         var warnings: [FieldIssue] = []
         var config: ModelConfiguration?
         // Validation and insert in one transaction, the chain's models held FOR SHARE.
-        let created = try await services.agents.create(actor: context.actor) { connection in
+        let created = try await agents.create(actor: context.actor) { connection in
             var agent = AgentRecord(name: input.name ?? "", agentType: input.agentType ?? "")
             applyFields(input, to: &agent)
             var issues = Self.fieldIssues(agent)
@@ -127,15 +134,15 @@ struct AgentRoutes: Sendable {
         context.logger.info("registry.agent.created", metadata: [
             "agent.id": "\(created.id.jsonString)", "llm.model": "\(config?.modelID ?? "")", "agent.legacy_fields": "\(input.usesLegacyFields)",
         ])
-        return try respond(AgentBody(agent: created, warnings: warnings), request, context, status: .created)
+        return JSONResponse(AgentBody(agent: created, warnings: warnings), status: .created)
     }
 
-    func update(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func update(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentBody> {
         let id = try agentID(context)
         let input = try await request.decodeJSON(AgentInput.self, schema: .ref("AgentUpdate"), context: context)
         var warnings: [FieldIssue] = []
         // The configuration is resolved from the locked row, so a concurrent write cannot be lost.
-        let updated = try await services.agents.update(id, actor: context.actor) { agent, connection in
+        let updated = try await agents.update(id, actor: context.actor) { agent, connection in
             let current = agent
             applyFields(input, to: &agent)
             var issues = Self.fieldIssues(agent)
@@ -149,15 +156,15 @@ struct AgentRoutes: Sendable {
         }
         guard let updated else { throw Self.agentNotFound(id) }
         context.logger.info("registry.agent.updated", metadata: ["agent.id": "\(id.jsonString)"])
-        return try respond(AgentBody(agent: updated, warnings: warnings), request, context)
+        return JSONResponse(AgentBody(agent: updated, warnings: warnings))
     }
 
-    func delete(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func delete(_ request: Request, _ context: RegistryContext) async throws -> HTTPResponse.Status {
         let id = try agentID(context)
-        switch try await services.agents.delete(id, actor: context.actor) {
+        switch try await agents.delete(id, actor: context.actor) {
         case .deleted:
             context.logger.info("registry.agent.deleted", metadata: ["agent.id": "\(id.jsonString)"])
-            return Response(status: .noContent)
+            return .noContent
         case .notFound:
             throw Self.agentNotFound(id)
         case .hasJobs(let count):
@@ -169,28 +176,28 @@ struct AgentRoutes: Sendable {
 
     // MARK: - Model configuration
 
-    func getModelConfig(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func getModelConfig(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentModelConfigBody> {
         let agent = try await findAgent(context)
         var config = agent.effectiveModelConfig
-        let lookups = try await services.validationLookups(for: config)
+        let lookups = try await validationLookups(for: config)
         // A legacy row's provider is a guess from the model name; the catalog knows better.
         if agent.modelConfig == nil, let model = lookups.models[config.modelID] { config.provider = model.provider }
         let outcome = ModelConfigurationValidator.validate(
-            config, models: { lookups.models[$0] }, providers: { lookups.providers[$0] }, today: services.now)
+            config, models: { lookups.models[$0] }, providers: { lookups.providers[$0] }, today: now)
         // A stored configuration can go bad later (its model retired with force): say so.
-        return try respond(AgentModelConfigBody(
+        return JSONResponse(AgentModelConfigBody(
             agentID: agent.id.jsonString, modelConfig: config, source: agent.modelConfig == nil ? "legacy" : "stored",
-            warnings: outcome.errors + outcome.warnings), request, context)
+            warnings: outcome.errors + outcome.warnings))
     }
 
-    func putModelConfig(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func putModelConfig(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentModelConfigBody> {
         let id = try agentID(context)
         let input = try await request.decodeJSON(ModelConfiguration.self, schema: .ref("ModelConfigurationInput"), context: context)
         var outcome = ValidationOutcome()
         var stored = input
         // Check and write under the same locks: the agent FOR UPDATE, its chain's models FOR SHARE,
         // so a retire cannot slip in between (it waits, then sees this agent and answers 409).
-        let updated = try await services.agents.update(id, actor: context.actor) { agent, connection in
+        let updated = try await agents.update(id, actor: context.actor) { agent, connection in
             let (config, result) = try await validate(input, on: connection)
             if !result.isValid { throw APIError.validation(result.errors, message: "the model configuration is invalid") }
             Self.store(config, in: &agent)
@@ -201,33 +208,33 @@ struct AgentRoutes: Sendable {
         context.logger.info("registry.agent.model_config.updated", metadata: [
             "agent.id": "\(id.jsonString)", "llm.model": "\(stored.modelID)", "llm.fallbacks": "\(stored.fallbackModelIDs.count)",
         ])
-        return try respond(AgentModelConfigBody(
-            agentID: id.jsonString, modelConfig: updated.effectiveModelConfig, source: "stored", warnings: outcome.warnings), request, context)
+        return JSONResponse(AgentModelConfigBody(
+            agentID: id.jsonString, modelConfig: updated.effectiveModelConfig, source: "stored", warnings: outcome.warnings))
     }
 
     // MARK: - Usage and recommendations
 
-    func modelUsage(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func modelUsage(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentModelUsageBody> {
         let window = UsageRepository.Window(from: try dayParameter(request, "from"), to: try dayParameter(request, "to"))
         if let from = window.from, let to = window.to, from > to { throw APIError.badParameter("from", "must not be after to") }
         let agent = try await findAgent(context)
         let config = agent.effectiveModelConfig
-        let current = try await services.models.find(config.modelID)?.model
-        async let totals = services.usage.modelTotals(agentID: agent.id, window: window)
-        async let stats = services.usage.stats(agentID: agent.id, window: window)
+        let current = try await models.find(config.modelID)?.model
+        async let totals = usage.modelTotals(agentID: agent.id, window: window)
+        async let stats = usage.stats(agentID: agent.id, window: window)
         let entries = try await totals.map { entry in
             AgentModelUsageBody.Entry(
                 totals: entry,
                 role: entry.modelID == config.modelID ? "primary"
                     : config.fallbackModelIDs.contains(entry.modelID) ? "fallback" : "not_configured")
         }
-        return try respond(AgentModelUsageBody(
+        return JSONResponse(AgentModelUsageBody(
             agentID: agent.id.jsonString, agentName: agent.name,
             currentModel: .init(
                 modelID: config.modelID, provider: current?.provider ?? config.provider, displayName: current?.displayName,
-                status: current?.effectiveStatus(on: services.now), inCatalog: current != nil),
+                status: current?.effectiveStatus(on: now), inCatalog: current != nil),
             configuration: config, window: window, usageStats: try await stats, models: entries,
-            totals: .init(entries.map(\.totals))), request, context)
+            totals: .init(entries.map(\.totals))))
     }
 
     /// A `YYYY-MM-DD` (UTC day) query parameter.
@@ -237,16 +244,16 @@ struct AgentRoutes: Sendable {
         return day
     }
 
-    func recommendations(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func recommendations(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentRecommendationsBody> {
         let limit = try request.queryInt("limit", range: 1...50) ?? 5
         let agent = try await findAgent(context)
-        let models = try await services.recommendationCandidates()
+        let models = try await RecommendationCandidates.load(models: self.models, providers: self.providers)
         let result = Recommender.recommendations(
-            forAgentType: agent.agentType, skills: agent.skills, models: models, today: services.now, limit: limit)
+            forAgentType: agent.agentType, skills: agent.skills, models: models, today: now, limit: limit)
         guard result.result.hasMatches else { throw ModelRoutes.noMatch(result.result) }
-        return try respond(AgentRecommendationsBody(
+        return JSONResponse(AgentRecommendationsBody(
             agentID: agent.id.jsonString, taskTypes: result.taskTypes, recommendations: result.result.recommendations,
-            consideredCount: result.result.consideredCount, exclusions: result.result.exclusions), request, context)
+            consideredCount: result.result.consideredCount, exclusions: result.result.exclusions))
     }
 
     // MARK: - Helpers
@@ -279,7 +286,7 @@ struct AgentRoutes: Sendable {
         let known = try await lookupWithSuccessors(candidates, on: connection)
         var merged = LegacyConfigurationMerge.merge(
             preferredModel: input.preferredModel, temperature: input.temperature, maxTokens: input.maxTokens,
-            into: base, lookup: { known[$0] }, today: services.now)
+            into: base, lookup: { known[$0] }, today: now)
         // The catalog's provider wins over the legacy name guess ("claude…" → anthropic, else openai).
         if let model = known[merged.config.modelID] { merged.config.provider = model.provider }
         let (validated, outcome) = try await validate(merged.config, on: connection)
@@ -291,21 +298,29 @@ struct AgentRoutes: Sendable {
         var found: [String: LLMModel] = [:]
         var pending = ids
         for _ in 0...LegacyConfigurationMerge.maximumSuccessorHops where !pending.isEmpty {
-            let batch = try await services.models.findForShare(pending, on: connection).mapValues(\.model)
+            let batch = try await models.findForShare(pending, on: connection).mapValues(\.model)
             found.merge(batch) { first, _ in first }
             pending = batch.values.compactMap(\.successorModelID).filter { found[$0] == nil }
         }
         return found
     }
 
+    /// The catalog lookups `ModelConfigurationValidator` needs, for the models a configuration names.
+    func validationLookups(for config: ModelConfiguration) async throws -> (models: [String: LLMModel], providers: [String: Provider]) {
+        let models = try await self.models.find(config.modelChain).mapValues(\.model)
+        var providers: [String: Provider] = [:]
+        for provider in try await self.providers.all() { providers[provider.name] = provider }
+        return (models, providers)
+    }
+
     /// Validates against the catalog as read on `connection` (the chain's models FOR SHARE) and
     /// fills in the provider from it when the client left it out.
     func validate(_ requested: ModelConfiguration, on connection: PostgresConnection) async throws -> (ModelConfiguration, ValidationOutcome) {
-        let models = try await services.models.findForShare(requested.modelChain, on: connection).mapValues(\.model)
+        let models = try await self.models.findForShare(requested.modelChain, on: connection).mapValues(\.model)
         var providers: [String: Provider] = [:]
-        for provider in try await services.providers.all(on: connection) { providers[provider.name] = provider }
+        for provider in try await self.providers.all(on: connection) { providers[provider.name] = provider }
         let outcome = ModelConfigurationValidator.validate(
-            requested, models: { models[$0] }, providers: { providers[$0] }, today: services.now)
+            requested, models: { models[$0] }, providers: { providers[$0] }, today: now)
         var config = requested
         if config.provider == nil { config.provider = models[config.modelID]?.provider }
         return (config, outcome)
@@ -362,7 +377,7 @@ struct AgentRoutes: Sendable {
 
     func findAgent(_ context: RegistryContext) async throws -> AgentRecord {
         let id = try agentID(context)
-        guard let agent = try await services.agents.find(id) else { throw Self.agentNotFound(id) }
+        guard let agent = try await agents.find(id) else { throw Self.agentNotFound(id) }
         return agent
     }
 

@@ -5,7 +5,9 @@ import Storage
 /// `/api/changes` and `/api/agents/{id}/changes`: the configuration audit trail (migrations/0016),
 /// newest first, paged with an opaque cursor.
 struct ChangeRoutes: Sendable {
-    let services: RegistryServices
+    let changes: ConfigChangeRepository
+    /// Only to tell an agent that never existed (404) from one without changes.
+    let agents: AgentRepository
 
     static let pageParameters: [APIParameter] = [
         .query("limit", JSONSchema.integer(minimum: 1, maximum: 200), "1–200, default 50."),
@@ -32,7 +34,7 @@ struct ChangeRoutes: Sendable {
         ]
     }
 
-    func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func list(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ConfigChangeListBody> {
         let entity = request.query("entity")
         if let entity, !ConfigChangeRepository.entities.contains(entity) {
             throw APIError.badParameter("entity", "must be one of \(ConfigChangeRepository.entities.joined(separator: ", "))")
@@ -43,23 +45,23 @@ struct ChangeRoutes: Sendable {
         return try await answer(filter, request, context)
     }
 
-    func agentChanges(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func agentChanges(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ConfigChangeListBody> {
         let text = try context.pathParameter("id")
         guard let id = UUID(uuidString: text) else { throw APIError.notFound("no agent with id '\(text)' (agent ids are UUIDs)") }
         var filter = try Self.page(request)
         filter.entity = "agent"
         filter.entityID = id.jsonString
-        let changes = try await services.changes.list(filter)
+        let changes = try await self.changes.list(filter)
         // An agent deleted long ago still has its trail; 404 only for ids never seen at all.
-        if changes.isEmpty, filter.beforeID == nil, try await services.agents.find(id) == nil {
+        if changes.isEmpty, filter.beforeID == nil, try await agents.find(id) == nil {
             throw AgentRoutes.agentNotFound(id)
         }
-        return try respond(ConfigChangeListBody(changes: changes, limit: filter.limit), request, context)
+        return JSONResponse(ConfigChangeListBody(changes: changes, limit: filter.limit))
     }
 
-    func answer(_ filter: ConfigChangeRepository.Filter, _ request: Request, _ context: RegistryContext) async throws -> Response {
-        let changes = try await services.changes.list(filter)
-        return try respond(ConfigChangeListBody(changes: changes, limit: filter.limit), request, context)
+    func answer(_ filter: ConfigChangeRepository.Filter, _ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ConfigChangeListBody> {
+        let changes = try await self.changes.list(filter)
+        return JSONResponse(ConfigChangeListBody(changes: changes, limit: filter.limit))
     }
 
     static func page(_ request: Request) throws -> ConfigChangeRepository.Filter {

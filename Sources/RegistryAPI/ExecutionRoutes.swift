@@ -6,7 +6,9 @@ import Storage
 /// `/api/executions`: a workflow run (one `workflow_executions` row) with one job per step, created
 /// in one transaction; read back with its steps' jobs, the models that answered, and its usage.
 struct ExecutionRoutes: Sendable {
-    let services: RegistryServices
+    let executions: ExecutionRepository
+    /// Checks the steps' agents before the transaction, as for single jobs.
+    let intake: JobIntake
 
     static let idParameter = APIParameter.path("id", "Execution id (UUID).")
     static let maximumSteps = 1000
@@ -40,7 +42,7 @@ struct ExecutionRoutes: Sendable {
 
     static let statuses = ExecutionRecord.statuses
 
-    func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func create(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ExecutionBody> {
         let (document, _) = try await request.readJSON(schema: .ref("ExecutionCreate"), context: context)
         var issues: [FieldIssue] = []
         let name = document["workflow_name"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? ""
@@ -63,8 +65,8 @@ struct ExecutionRoutes: Sendable {
         }
         // The writer keeps every number's text on the way to jsonb.
         let metadata = document["metadata"].map { $0.encodedString() } ?? "{}"
-        try await JobRoutes(services: services).checkReferences(jobs, prefix: { "steps[\($0)]." })
-        let (execution, created) = try await services.executions.create(name: name, metadataJSON: metadata, steps: jobs)
+        try await intake.checkReferences(jobs, prefix: { "steps[\($0)]." })
+        let (execution, created) = try await executions.create(name: name, metadataJSON: metadata, steps: jobs)
         context.logger.info("registry.execution.created", metadata: [
             "execution.id": "\(execution.id.jsonString)", "jobs.count": "\(created.count)",
         ])
@@ -72,19 +74,19 @@ struct ExecutionRoutes: Sendable {
             ExecutionStepRecord(jobID: job.id, step: job.step, agentID: job.agentID, status: job.status, attempt: job.attempt,
                                 model: nil, provider: nil, finishedAt: job.finishedAt)
         }
-        return try respond(ExecutionBody(execution: execution, steps: steps, usage: []), request, context, status: .created)
+        return JSONResponse(ExecutionBody(execution: execution, steps: steps, usage: []), status: .created)
     }
 
-    func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func get(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ExecutionBody> {
         let text = try context.pathParameter("id")
         guard let id = UUID(uuidString: text) else { throw APIError.notFound("no execution with id '\(text)' (execution ids are UUIDs)") }
-        guard let execution = try await services.executions.find(id) else { throw APIError.notFound("execution \(id.jsonString) does not exist") }
-        async let steps = services.executions.steps(of: id)
-        async let usage = services.executions.modelsUsed(execution)
-        return try respond(ExecutionBody(execution: execution, steps: try await steps, usage: try await usage), request, context)
+        guard let execution = try await executions.find(id) else { throw APIError.notFound("execution \(id.jsonString) does not exist") }
+        async let steps = executions.steps(of: id)
+        async let usage = executions.modelsUsed(execution)
+        return JSONResponse(ExecutionBody(execution: execution, steps: try await steps, usage: try await usage))
     }
 
-    func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func list(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ExecutionListBody> {
         let status = request.query("status")
         if let status, !Self.statuses.contains(status) {
             throw APIError.badParameter("status", "must be one of \(Self.statuses.joined(separator: ", "))")
@@ -95,10 +97,10 @@ struct ExecutionRoutes: Sendable {
             before = id
         }
         let limit = try request.queryInt("limit", range: 1...200) ?? 50
-        let page = try await services.executions.list(status: status, before: before, limit: limit)
-        return try respond(ExecutionListBody(
+        let page = try await executions.list(status: status, before: before, limit: limit)
+        return JSONResponse(ExecutionListBody(
             executions: page.executions.map { ExecutionSummaryBody(execution: $0) }, count: page.executions.count,
-            nextCursor: page.hasMore ? page.executions.last?.id.jsonString : nil), request, context)
+            nextCursor: page.hasMore ? page.executions.last?.id.jsonString : nil))
     }
 }
 

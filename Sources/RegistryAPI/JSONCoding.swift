@@ -1,7 +1,4 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
-import NIOCore
 
 /// The API's JSON conventions in one place: snake_case keys come from each type's `CodingKeys`,
 /// dates are ISO 8601, `Decimal` money is written as an exact JSON number, `/` in model ids is not
@@ -31,26 +28,4 @@ enum RegistryLimits {
     static let maximumBodyBytes = 1024 * 1024
     /// `POST /api/models/import` only: LiteLLM's full cost map is ~3.4 MB.
     static let maximumImportBytes = 16 * 1024 * 1024
-}
-
-/// A JSON response with a status.
-struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator {
-    var status: HTTPResponse.Status = .ok
-    var body: Body
-
-    init(_ body: Body, status: HTTPResponse.Status = .ok) {
-        self.body = body
-        self.status = status
-    }
-
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        Self.response(body: ByteBuffer(bytes: try JSONCoding.encoder.encode(body)), status: status)
-    }
-
-    /// A JSON response around bytes encoded earlier (the catalog cache).
-    static func response(body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
-    }
 }

@@ -173,11 +173,7 @@ extension JSONSchema {
     /// required members, wrong JSON types, values outside an enumeration. Ranges and cross-field
     /// rules are the domain validators' business.
     func violations(of value: JSONValue, at path: String = "", components: [String: JSONSchema]) -> [SchemaViolation] {
-        if case .null = value {
-            if nullable || { if case .any = kind { return true } else { return false } }() { return [] }
-            if case .reference(let name) = kind, let target = components[name], target.nullable { return [] }
-            return [SchemaViolation(field: Self.fieldName(path), message: "must not be null")]
-        }
+        if case .null = value { return nullViolations(at: path, components: components) }
         switch kind {
         case .any:
             return []
@@ -185,16 +181,7 @@ extension JSONSchema {
             guard let target = components[name] else { return [] }
             return target.violations(of: value, at: path, components: components)
         case .string(_, let allowed):
-            guard case .string(let text) = value else { return [mismatch("a string", value, path)] }
-            if let allowed, !allowed.contains(text) {
-                return [SchemaViolation(
-                    field: Self.fieldName(path),
-                    message: "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(text.prefix(64))\"")]
-            }
-            if let maxLength, text.count > maxLength {
-                return [SchemaViolation(field: Self.fieldName(path), message: "must be at most \(maxLength) characters long (got \(text.count))")]
-            }
-            return []
+            return stringViolations(value, allowed: allowed, at: path)
         case .integer:
             guard case .number(let text) = value, JSONValue.isInteger(text) else {
                 return [mismatch("an integer", value, path)]
@@ -212,46 +199,93 @@ extension JSONSchema {
             }
             return bounds(exact, path)
         case .decimal:
-            let text: String
-            switch value {
-            case .number(let number): text = number
-            case .string(let string) where ExactDecimal.matchesPattern(string): text = string
-            case .string: return [SchemaViolation(field: Self.fieldName(path), message: "must be a decimal number, e.g. 0.0025 or \"0.0025\"")]
-            default: return [mismatch("a decimal number or decimal string", value, path)]
-            }
-            guard let exact = ExactDecimal.parse(text) else { return [outOfRange(path)] }
-            return bounds(exact, path)
+            return decimalViolations(value, at: path)
         case .boolean:
             guard case .bool = value else { return [mismatch("true or false", value, path)] }
             return []
         case .array(let items):
-            guard case .array(let elements) = value else { return [mismatch("an array", value, path)] }
-            if let maxItems, elements.count > maxItems {
-                // Said before any element is looked at (or looked up).
-                return [SchemaViolation(field: Self.fieldName(path), message: "must have at most \(maxItems) items (got \(elements.count))")]
-            }
-            return elements.enumerated().flatMap { index, element in
-                items.violations(of: element, at: "\(path)[\(index)]", components: components)
-            }
+            return arrayViolations(value, items: items, at: path, components: components)
         case .object(let properties, let required, let additional):
-            guard case .object(let members) = value else { return [mismatch("an object", value, path)] }
-            var found: [SchemaViolation] = []
-            for name in required where !members.contains(where: { $0.key == name }) {
-                found.append(SchemaViolation(field: Self.join(path, name), message: "is required"))
-            }
-            for member in members {
-                let memberPath = Self.join(path, member.key)
-                if let schema = properties.first(where: { $0.name == member.key })?.schema {
-                    found += schema.violations(of: member.value, at: memberPath, components: components)
-                } else if let additional {
-                    found += additional.violations(of: member.value, at: memberPath, components: components)
-                } else {
-                    let known = properties.map(\.name).joined(separator: ", ")
-                    found.append(SchemaViolation(field: memberPath, message: "unknown field (allowed: \(known))"))
-                }
-            }
-            return found
+            return objectViolations(
+                value, properties: properties, required: required, additional: additional, at: path, components: components)
         }
+    }
+
+    /// `null` is allowed by a nullable schema, by `any`, and by a reference to a nullable schema.
+    private func nullViolations(at path: String, components: [String: JSONSchema]) -> [SchemaViolation] {
+        if nullable { return [] }
+        switch kind {
+        case .any:
+            return []
+        case .reference(let name):
+            if let target = components[name], target.nullable { return [] }
+        default:
+            break
+        }
+        return [SchemaViolation(field: Self.fieldName(path), message: "must not be null")]
+    }
+
+    private func stringViolations(_ value: JSONValue, allowed: [String]?, at path: String) -> [SchemaViolation] {
+        guard case .string(let text) = value else { return [mismatch("a string", value, path)] }
+        if let allowed, !allowed.contains(text) {
+            return [SchemaViolation(
+                field: Self.fieldName(path),
+                message: "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(text.prefix(64))\"")]
+        }
+        if let maxLength, text.count > maxLength {
+            return [SchemaViolation(field: Self.fieldName(path), message: "must be at most \(maxLength) characters long (got \(text.count))")]
+        }
+        return []
+    }
+
+    /// A price: a JSON number, or a string holding one (exact digits, as the API returns prices).
+    private func decimalViolations(_ value: JSONValue, at path: String) -> [SchemaViolation] {
+        let text: String
+        switch value {
+        case .number(let number): text = number
+        case .string(let string) where ExactDecimal.matchesPattern(string): text = string
+        case .string: return [SchemaViolation(field: Self.fieldName(path), message: "must be a decimal number, e.g. 0.0025 or \"0.0025\"")]
+        default: return [mismatch("a decimal number or decimal string", value, path)]
+        }
+        guard let exact = ExactDecimal.parse(text) else { return [outOfRange(path)] }
+        return bounds(exact, path)
+    }
+
+    private func arrayViolations(
+        _ value: JSONValue, items: JSONSchema, at path: String, components: [String: JSONSchema]
+    ) -> [SchemaViolation] {
+        guard case .array(let elements) = value else { return [mismatch("an array", value, path)] }
+        if let maxItems, elements.count > maxItems {
+            // Said before any element is looked at (or looked up).
+            return [SchemaViolation(field: Self.fieldName(path), message: "must have at most \(maxItems) items (got \(elements.count))")]
+        }
+        return elements.enumerated().flatMap { index, element in
+            items.violations(of: element, at: "\(path)[\(index)]", components: components)
+        }
+    }
+
+    /// Missing required members first, then each member in the document's order.
+    private func objectViolations(
+        _ value: JSONValue, properties: [(name: String, schema: JSONSchema)], required: [String], additional: JSONSchema?,
+        at path: String, components: [String: JSONSchema]
+    ) -> [SchemaViolation] {
+        guard case .object(let members) = value else { return [mismatch("an object", value, path)] }
+        var found: [SchemaViolation] = []
+        for name in required where !members.contains(where: { $0.key == name }) {
+            found.append(SchemaViolation(field: Self.join(path, name), message: "is required"))
+        }
+        for member in members {
+            let memberPath = Self.join(path, member.key)
+            if let schema = properties.first(where: { $0.name == member.key })?.schema {
+                found += schema.violations(of: member.value, at: memberPath, components: components)
+            } else if let additional {
+                found += additional.violations(of: member.value, at: memberPath, components: components)
+            } else {
+                let known = properties.map(\.name).joined(separator: ", ")
+                found.append(SchemaViolation(field: memberPath, message: "unknown field (allowed: \(known))"))
+            }
+        }
+        return found
     }
 
     private func outOfRange(_ path: String) -> SchemaViolation {

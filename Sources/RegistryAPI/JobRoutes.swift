@@ -7,7 +7,10 @@ import Storage
 /// `/api/jobs`: enqueue LLM jobs for agents (one, or a batch in one statement), read them (with a
 /// long-poll until they finish), list them, cancel them. The llm-gateway workers run them.
 struct JobRoutes: Sendable {
-    let services: RegistryServices
+    let jobs: JobRepository
+    let intake: JobIntake
+    /// The long-poll hub (`?wait=`).
+    let completions: JobCompletionHub
 
     static let idParameter = APIParameter.path("id", "Job id (integer).")
     static let maximumWaitSeconds = 60
@@ -66,20 +69,20 @@ struct JobRoutes: Sendable {
 
     // MARK: - Enqueue
 
-    func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func create(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<JobBody> {
         let (document, _) = try await request.readJSON(schema: .ref("JobCreate"), context: context)
         let (input, issues) = JobInput.parse(document)
         guard let input, issues.isEmpty else { throw APIError.validation(issues, message: "the job is invalid") }
         switch try await enqueue(input.job) {
         case .created(let job):
             context.logger.info("registry.job.created", metadata: ["job.id": "\(job.id)", "agent.id": "\(job.agentID.jsonString)"])
-            return try respond(JobBody(job: job), request, context, status: .created)
+            return JSONResponse(JobBody(job: job), status: .created)
         case .existing(let job):
-            return try respond(JobBody(job: job), request, context)
+            return JSONResponse(JobBody(job: job))
         }
     }
 
-    func createBatch(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func createBatch(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<JobBatchBody> {
         let (document, _) = try await request.readJSON(schema: .ref("JobBatchCreate"), context: context)
         guard case .array(let elements)? = document["jobs"] else { throw APIError.validation([.init(field: "jobs", message: "is required")]) }
         if elements.isEmpty || elements.count > Self.maximumBatch {
@@ -101,8 +104,8 @@ struct JobRoutes: Sendable {
             jobs.append(input.job)
         }
         if !issues.isEmpty { throw APIError.validation(issues, message: "\(Set(issues.map { $0.field.split(separator: ".").first ?? "" }).count) job(s) are invalid") }
-        try await checkReferences(jobs, prefix: { "jobs[\($0)]." })
-        let outcomes = try await insert(jobs)
+        try await intake.checkReferences(jobs, prefix: { "jobs[\($0)]." })
+        let outcomes = try await intake.insert(jobs)
         let bodies = outcomes.map { outcome -> JobBody in
             switch outcome {
             case .created(let job): return JobBody(job: Self.withoutBodies(job), created: true)
@@ -111,58 +114,13 @@ struct JobRoutes: Sendable {
         }
         let created = bodies.filter { $0.created == true }.count
         context.logger.info("registry.jobs.batch_created", metadata: ["jobs.created": "\(created)", "jobs.count": "\(jobs.count)"])
-        return try respond(JobBatchBody(jobs: bodies, created: created, existing: bodies.count - created), request, context,
+        return JSONResponse(JobBatchBody(jobs: bodies, created: created, existing: bodies.count - created),
                            status: created > 0 ? .created : .ok)
     }
 
-    /// The one way a single job enters the queue from the API (`POST /api/jobs` and the `/v1`
-    /// endpoints): its references are checked, then it is inserted (an idempotency key already
-    /// used with the same content answers the existing job; different content is a 409).
+    /// `/v1` enqueues through here too (see `init(services:)`).
     func enqueue(_ job: JobRepository.NewJob) async throws -> JobRepository.InsertOutcome {
-        try await checkReferences([job], prefix: { _ in "" })
-        guard let outcome = try await insert([job]).first else { throw APIError.internalError }
-        return outcome
-    }
-
-    /// Every job's agent exists and is active, and its execution (if any) exists and is running.
-    func checkReferences(_ jobs: [JobRepository.NewJob], prefix: (Int) -> String) async throws {
-        let agents = try await services.jobs.agentStatuses(Array(Set(jobs.map(\.agentID))))
-        let executionIDs = Array(Set(jobs.compactMap(\.executionID)))
-        let executions = executionIDs.isEmpty ? [:] : try await services.jobs.executionStatuses(executionIDs)
-        var missing: [FieldIssue] = []
-        var inactive: [FieldIssue] = []
-        for (index, job) in jobs.enumerated() {
-            switch agents[job.agentID] {
-            case nil: missing.append(.init(field: "\(prefix(index))agent_id", message: "no agent with id \(job.agentID.jsonString)"))
-            case "active"?: break
-            case let status?:
-                inactive.append(.init(field: "\(prefix(index))agent_id", message: "agent \(job.agentID.jsonString) is \(status); only active agents accept jobs"))
-            }
-            if let executionID = job.executionID {
-                switch executions[executionID] {
-                case nil: missing.append(.init(field: "\(prefix(index))execution_id", message: "no execution with id \(executionID.jsonString)"))
-                case "running"?: break
-                case let status?:
-                    inactive.append(.init(field: "\(prefix(index))execution_id", message: "execution \(executionID.jsonString) has finished (\(status))"))
-                }
-            }
-        }
-        if !missing.isEmpty { throw APIError.validation(missing + inactive, message: "the job refers to something that does not exist") }
-        if !inactive.isEmpty {
-            throw APIError(.conflict, code: "not_accepting_jobs", message: inactive.map(\.message).joined(separator: "; "), details: inactive)
-        }
-    }
-
-    func insert(_ jobs: [JobRepository.NewJob]) async throws -> [JobRepository.InsertOutcome] {
-        do {
-            return try await services.jobs.insert(jobs)
-        } catch let conflict as JobRepository.IdempotencyConflict {
-            let field = jobs.count == 1 ? "idempotency_key" : "jobs[\(conflict.index)].idempotency_key"
-            throw APIError(
-                .conflict, code: "idempotency_conflict",
-                message: "idempotency_key '\(conflict.existing.idempotencyKey ?? "")' already names job \(conflict.existing.id), whose content differs",
-                details: [.init(field: field, message: "used by job \(conflict.existing.id) with a different agent, request or schedule")])
-        }
+        try await intake.enqueue(job)
     }
 
     static func withoutBodies(_ job: JobRecord) -> JobRecord {
@@ -175,21 +133,21 @@ struct JobRoutes: Sendable {
 
     // MARK: - Reading
 
-    func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func get(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<JobBody> {
         let id = try jobID(context)
         let wait = min(try request.queryInt("wait", range: 0...Int(Int32.max)) ?? 0, Self.maximumWaitSeconds)
-        guard var job = try await services.jobs.find(id) else { throw Self.jobNotFound(id) }
+        guard var job = try await jobs.find(id) else { throw Self.jobNotFound(id) }
         if wait > 0, !job.isTerminal {
-            guard let current = try await services.completions.waitForCompletion(of: id, timeout: .seconds(wait)) else {
+            guard let current = try await completions.waitForCompletion(of: id, timeout: .seconds(wait)) else {
                 throw Self.jobNotFound(id)
             }
             job = current
         }
-        let attempts = try await services.jobs.attempts(jobID: id, since: job.createdAt)
-        return try respond(JobBody(job: job, attempts: attempts), request, context)
+        let attempts = try await jobs.attempts(jobID: id, since: job.createdAt)
+        return JSONResponse(JobBody(job: job, attempts: attempts))
     }
 
-    func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func list(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<JobListBody> {
         var filter = JobRepository.Filter()
         if let status = request.query("status") {
             guard JobRecord.statuses.contains(status) else {
@@ -208,23 +166,23 @@ struct JobRoutes: Sendable {
             guard include == "result" else { throw APIError.badParameter("include", "must be result") }
             filter.includeBodies = true
         }
-        let page = try await services.jobs.list(filter)
-        return try respond(JobListBody(
+        let page = try await jobs.list(filter)
+        return JSONResponse(JobListBody(
             jobs: page.jobs.map { JobBody(job: $0) }, count: page.jobs.count,
-            nextCursor: page.hasMore ? page.jobs.last.map { String($0.id) } : nil), request, context)
+            nextCursor: page.hasMore ? page.jobs.last.map { String($0.id) } : nil))
     }
 
     // MARK: - Cancelling
 
-    func cancel(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func cancel(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<JobBody> {
         let id = try jobID(context)
-        switch try await services.jobs.cancel(id) {
+        switch try await jobs.cancel(id) {
         case .cancelled(let job):
             context.logger.info("registry.job.cancelled", metadata: ["job.id": "\(id)"])
-            return try respond(JobBody(job: job), request, context)
+            return JSONResponse(JobBody(job: job))
         case .cancelRequested(let job):
             context.logger.info("registry.job.cancel_requested", metadata: ["job.id": "\(id)"])
-            return try respond(JobBody(job: job), request, context, status: .accepted)
+            return JSONResponse(JobBody(job: job), status: .accepted)
         case .alreadyFinished(let job):
             throw APIError(
                 .conflict, code: "job_finished", message: "job \(id) is already \(job.status)",
@@ -250,5 +208,13 @@ struct JobRoutes: Sendable {
 
     static func jobNotFound(_ id: Int64) -> APIError {
         APIError.notFound("job \(id) does not exist")
+    }
+}
+
+extension JobRoutes {
+    /// For the `/v1` facade, which holds the whole `RegistryServices` and enqueues through
+    /// `enqueue(_:)` like `POST /api/jobs`.
+    init(services: RegistryServices) {
+        self.init(jobs: services.jobs, intake: JobIntake(jobs: services.jobs), completions: services.completions)
     }
 }

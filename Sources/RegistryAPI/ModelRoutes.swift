@@ -12,7 +12,14 @@ import Storage
 /// parameter; a percent-encoded `%2F` works too. The fixed paths (`providers`, `compare`, …) take
 /// precedence over it.
 struct ModelRoutes: Sendable {
-    let services: RegistryServices
+    let models: ModelRepository
+    let providers: ProviderRepository
+    let importer: CatalogImporter
+    let catalogCache: CatalogCache
+    /// "Now", injected (tests pin it); never call `Date()` in a handler.
+    let clock: @Sendable () -> Date
+
+    var now: Date { clock() }
 
     static let modelIDParameter = APIParameter.path(
         "model_id", "Model id; may contain / : and . (send as is, or percent-encode the /).", catchAll: true)
@@ -89,47 +96,47 @@ struct ModelRoutes: Sendable {
 
     // MARK: - Reading
 
-    func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func list(_ request: Request, _ context: RegistryContext) async throws -> EncodedJSONResponse {
         // Hot path: the same query on the same day and catalog version is answered from memory.
         let cacheKey = request.uri.query ?? ""
-        let day = CalendarDate(services.now)
-        if let body = services.catalogCache.lookup(cacheKey, day: day) { return JSONResponse<Int>.response(body: body) }
-        let version = services.catalogCache.version
+        let day = CalendarDate(now)
+        if let body = catalogCache.lookup(cacheKey, day: day) { return EncodedJSONResponse(body) }
+        let version = catalogCache.version
         let query = try ModelQuery(request)
         let limit = try request.queryInt("limit", range: 1...500) ?? 100
         let after = try request.query("cursor").map(ModelQuery.position(fromCursor:))
-        let today = services.now
-        let (models, total) = try await services.models.page(query.filter(today: today), after: after, limit: limit)
+        let today = now
+        let (models, total) = try await self.models.page(query.filter(today: today), after: after, limit: limit)
         var next: String?
         if models.count == limit, let last = models.last?.model {
             next = ModelQuery.cursor(after: .init(provider: last.provider, displayName: last.displayName, modelID: last.modelID))
         }
         let body = ByteBuffer(bytes: try JSONCoding.encoder.encode(ModelListBody(
             models: models.map { ModelBody(stored: $0, today: today) }, count: models.count, total: total, nextCursor: next)))
-        services.catalogCache.store(cacheKey, day: day, version: version, body: body)
-        return JSONResponse<Int>.response(body: body)
+        catalogCache.store(cacheKey, day: day, version: version, body: body)
+        return EncodedJSONResponse(body)
     }
 
-    func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func get(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ModelBody> {
         let stored = try await findModel(context.catchAllParameter())
-        return try respond(ModelBody(stored: stored, today: services.now), request, context)
+        return JSONResponse(ModelBody(stored: stored, today: now))
     }
 
-    func providersView(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func providersView(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ProvidersViewBody> {
         let query = try ModelQuery(request)
-        let today = services.now
-        let models = try await services.models.all(query.filter(today: today))
-        let providers = try await services.providers.all().filter { query.provider == nil || $0.name == query.provider }
+        let today = now
+        let models = try await self.models.all(query.filter(today: today))
+        let providers = try await self.providers.all().filter { query.provider == nil || $0.name == query.provider }
         let entries = providers.map { provider in
             let own = models.filter { $0.model.provider == provider.name }
             return ProvidersViewBody.Entry(
                 name: provider.name, apiStyle: provider.apiStyle.rawValue, enabled: provider.enabled,
                 modelCount: own.count, models: own.map { ModelBody(stored: $0, today: today) })
         }
-        return try respond(ProvidersViewBody(providers: entries), request, context)
+        return JSONResponse(ProvidersViewBody(providers: entries))
     }
 
-    func compare(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func compare(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<CompareBody> {
         guard let list = request.query("ids") else {
             throw APIError.badParameter("ids", "is required: a comma-separated list of model ids")
         }
@@ -138,23 +145,23 @@ struct ModelRoutes: Sendable {
             ids.append(id)
         }
         guard (1...20).contains(ids.count) else { throw APIError.badParameter("ids", "must name between 1 and 20 models") }
-        let found = try await services.models.find(ids)
+        let found = try await models.find(ids)
         let missing = ids.filter { found[$0] == nil }
         if !missing.isEmpty {
             throw APIError(
                 .notFound, code: "not_found", message: "\(missing.count) of the models are not in the catalog",
                 details: missing.map { .init(field: "ids", message: "model '\($0)' is not in the catalog") })
         }
-        let today = services.now
+        let today = now
         let models = ids.compactMap { found[$0]?.model }
         let cheapest = models.filter { $0.blendedCostPer1K != nil }.min { ($0.blendedCostPer1K ?? 0) < ($1.blendedCostPer1K ?? 0) }
         let largest = models.filter { $0.contextWindow != nil }.max { ($0.contextWindow ?? 0) < ($1.contextWindow ?? 0) }
-        return try respond(CompareBody(
+        return JSONResponse(CompareBody(
             models: models.map { ComparedModel($0, today: today) },
-            cheapestModelID: cheapest?.modelID, largestContextModelID: largest?.modelID), request, context)
+            cheapestModelID: cheapest?.modelID, largestContextModelID: largest?.modelID))
     }
 
-    func estimateCost(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func estimateCost(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<EstimateCostBody> {
         let input = try await request.decodeJSON(EstimateCostRequest.self, schema: .ref("EstimateCostRequest"), context: context)
         let stored = try await findModel(input.modelID, field: "model_id")
         let breakdown: CostBreakdown
@@ -174,10 +181,10 @@ struct ModelRoutes: Sendable {
                 throw APIError.validation([.init(field: "cached_input_tokens", message: error.description)])
             }
         }
-        return try respond(EstimateCostBody(breakdown: breakdown), request, context)
+        return JSONResponse(EstimateCostBody(breakdown: breakdown))
     }
 
-    func recommend(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func recommend(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<RecommendationsBody> {
         let limit = try request.queryInt("limit", range: 1...50) ?? 5
         let requirements = try await request.decodeJSON(
             RecommendationRequirements.self, schema: .ref("RecommendationRequest"), context: context)
@@ -185,12 +192,11 @@ struct ModelRoutes: Sendable {
         if let maxCost = requirements.maxCost, maxCost < 0 { issues.append(.init(field: "max_cost", message: "max_cost must not be negative")) }
         if let minContext = requirements.minContext, minContext < 0 { issues.append(.init(field: "min_context", message: "min_context must not be negative")) }
         if !issues.isEmpty { throw APIError.validation(issues) }
-        let models = try await services.recommendationCandidates()
-        let result = Recommender.recommend(requirements, models: models, today: services.now, limit: limit)
+        let models = try await RecommendationCandidates.load(models: self.models, providers: self.providers)
+        let result = Recommender.recommend(requirements, models: models, today: now, limit: limit)
         guard result.hasMatches else { throw Self.noMatch(result) }
-        return try respond(
-            RecommendationsBody(recommendations: result.recommendations, consideredCount: result.consideredCount, exclusions: result.exclusions),
-            request, context)
+        return JSONResponse(
+            RecommendationsBody(recommendations: result.recommendations, consideredCount: result.consideredCount, exclusions: result.exclusions))
     }
 
     /// 404 listing, per requirement, how many models it ruled out.
@@ -214,31 +220,31 @@ struct ModelRoutes: Sendable {
 
     // MARK: - Writing
 
-    func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func create(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ModelBody> {
         var model = try await request.decodeJSON(LLMModel.self, schema: .ref("ModelCreate"), context: context)
         model.source = "manual"
-        let providers = Set(try await services.providers.all().map(\.name))
+        let providers = Set(try await self.providers.all().map(\.name))
         let issues = ModelInputRules.issues(model, knownProviders: providers)
         if !issues.isEmpty { throw APIError.validation(issues, message: "the model is invalid") }
         do {
-            let stored = try await services.models.create(model, actor: context.actor)
-            services.catalogCache.invalidate()
+            let stored = try await models.create(model, actor: context.actor)
+            catalogCache.invalidate()
             context.logger.info("registry.model.created", metadata: ["llm.model": "\(model.modelID)"])
-            return try respond(ModelBody(stored: stored, today: services.now), request, context, status: .created)
+            return JSONResponse(ModelBody(stored: stored, today: now), status: .created)
         } catch let error as PostgresError where error.isUniqueViolation {
             throw APIError.conflict(
                 "model '\(model.modelID)' already exists", details: [.init(field: "model_id", message: "is already in the catalog")])
         }
     }
 
-    func update(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func update(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ModelBody> {
         let modelID = context.catchAllParameter()
         let force = try request.queryBool("force") ?? false
         let (patch, _) = try await request.readJSON(schema: .ref("ModelUpdate"), context: context)
         guard case .object(let members) = patch else { throw APIError.validation([.init(field: "body", message: "must be an object")]) }
         // Read before the row lock is taken: the locked section uses only its own connection.
-        let providers = Set(try await services.providers.all().map(\.name))
-        let stored = try await services.models.update(modelID, editedFields: members.map(\.key), actor: context.actor) { existing, connection in
+        let providers = Set(try await self.providers.all().map(\.name))
+        let stored = try await models.update(modelID, editedFields: members.map(\.key), actor: context.actor) { existing, connection in
             let updated = try Self.apply(patch, to: existing.model)
             let issues = ModelInputRules.issues(updated, knownProviders: providers)
             if !issues.isEmpty { throw APIError.validation(issues, message: "the model is invalid") }
@@ -248,34 +254,34 @@ struct ModelRoutes: Sendable {
             return updated
         }
         guard let stored else { throw APIError.notFound("model '\(modelID)' is not in the catalog") }
-        services.catalogCache.invalidate()
+        catalogCache.invalidate()
         context.logger.info("registry.model.updated", metadata: [
             "llm.model": "\(modelID)", "model.fields": "\(members.map(\.key).joined(separator: ","))",
         ])
-        return try respond(ModelBody(stored: stored, today: services.now), request, context)
+        return JSONResponse(ModelBody(stored: stored, today: now))
     }
 
-    func retire(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func retire(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<RetireBody> {
         let modelID = context.catchAllParameter()
         let force = try request.queryBool("force") ?? false
         var users: [ModelUsageByAgent] = []
-        let stored = try await services.models.update(modelID, editedFields: ["status"], actor: context.actor) { existing, connection in
+        let stored = try await models.update(modelID, editedFields: ["status"], actor: context.actor) { existing, connection in
             users = try await agentsBlockingRetirement(modelID, force: force, on: connection)
             var model = existing.model
             model.status = .retired
             return model
         }
         guard let stored else { throw APIError.notFound("model '\(modelID)' is not in the catalog") }
-        services.catalogCache.invalidate()
+        catalogCache.invalidate()
         context.logger.notice("registry.model.retired", metadata: [
             "llm.model": "\(modelID)", "model.affected_agents": "\(users.count)", "request.force": "\(force)",
         ])
-        return try respond(RetireBody(
-            model: ModelBody(stored: stored, today: services.now),
-            affectedAgents: users.map { .init(id: $0.agentID.jsonString, name: $0.agentName, role: $0.role) }), request, context)
+        return JSONResponse(RetireBody(
+            model: ModelBody(stored: stored, today: now),
+            affectedAgents: users.map { .init(id: $0.agentID.jsonString, name: $0.agentName, role: $0.role) }))
     }
 
-    func importCatalog(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func importCatalog(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ImportReportBody> {
         let formatName = request.query("format") ?? CatalogImporter.Format.litellm.rawValue
         guard let format = CatalogImporter.Format(rawValue: formatName) else {
             throw APIError.badParameter("format", "must be litellm, not \"\(formatName)\"")
@@ -291,9 +297,9 @@ struct ModelRoutes: Sendable {
             throw APIError.invalidJSON(error.description)
         }
         do {
-            let report = try await services.importer.importCatalog(Data(bytes), format: format, actor: context.actor)
-            services.catalogCache.invalidate()
-            return try respond(ImportReportBody(format: format, report: report), request, context)
+            let report = try await importer.importCatalog(Data(bytes), format: format, actor: context.actor)
+            catalogCache.invalidate()
+            return JSONResponse(ImportReportBody(format: format, report: report))
         } catch let error as CatalogImporter.ImportError {
             throw APIError(.badRequest, code: "invalid_catalog", message: error.description,
                            details: [.init(field: "body", message: error.description)])
@@ -303,7 +309,7 @@ struct ModelRoutes: Sendable {
     // MARK: - Helpers
 
     func findModel(_ modelID: String, field: String? = nil) async throws -> StoredModel {
-        guard let stored = try await services.models.find(modelID) else {
+        guard let stored = try await models.find(modelID) else {
             throw APIError(.notFound, code: "not_found", message: "model '\(modelID)' is not in the catalog",
                            details: field.map { [.init(field: $0, message: "model '\(modelID)' is not in the catalog")] } ?? [])
         }
@@ -312,7 +318,7 @@ struct ModelRoutes: Sendable {
 
     /// The agents naming the model; 409 naming them when there are any and `force` is false.
     func agentsBlockingRetirement(_ modelID: String, force: Bool, on connection: PostgresConnection) async throws -> [ModelUsageByAgent] {
-        let users = try await services.models.agentsUsing(modelID, on: connection)
+        let users = try await models.agentsUsing(modelID, on: connection)
         if !users.isEmpty, !force {
             let names = users.prefix(10).map { "'\($0.agentName)'" }.joined(separator: ", ")
             throw APIError.conflict(
@@ -337,11 +343,4 @@ struct ModelRoutes: Sendable {
         }
         return try Request.decode(LLMModel.self, from: Array(JSONCoding.encoder.encode(JSONValue.object(members))))
     }
-}
-
-/// Encodes a body with the API's JSON conventions.
-func respond<Body: Encodable & Sendable>(
-    _ body: Body, _ request: Request, _ context: RegistryContext, status: HTTPResponse.Status = .ok
-) throws -> Response {
-    try JSONResponse(body, status: status).response(from: request, context: context)
 }

@@ -8,7 +8,11 @@ import Storage
 /// Only the variable's NAME is ever stored or returned; error messages never echo a submitted
 /// `api_key_env` value, in case someone pasted a key into it.
 struct ProviderRoutes: Sendable {
-    let services: RegistryServices
+    let providers: ProviderRepository
+    /// Which base URLs and key variables a provider write may name.
+    let policy: ProviderPolicy
+    /// Model answers embed provider state: a provider write invalidates them.
+    let catalogCache: CatalogCache
 
     static let nameParameter = APIParameter.path("name", "Provider name, e.g. openai.")
 
@@ -98,48 +102,48 @@ struct ProviderRoutes: Sendable {
         }
     }
 
-    func list(_ request: Request, _ context: RegistryContext) async throws -> Response {
-        let counts = try await services.providers.modelCounts()
-        let providers = try await services.providers.all()
-        return try respond(ProviderListBody(providers: providers.map { ProviderBody(provider: $0, modelCount: counts[$0.name] ?? 0) }), request, context)
+    func list(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ProviderListBody> {
+        let counts = try await providers.modelCounts()
+        let providers = try await self.providers.all()
+        return JSONResponse(ProviderListBody(providers: providers.map { ProviderBody(provider: $0, modelCount: counts[$0.name] ?? 0) }))
     }
 
-    func get(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func get(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ProviderBody> {
         let name = try context.pathParameter("name")
-        guard let provider = try await services.providers.find(name) else { throw APIError.notFound("provider '\(name)' does not exist") }
-        let counts = try await services.providers.modelCounts()
-        return try respond(ProviderBody(provider: provider, modelCount: counts[name] ?? 0), request, context)
+        guard let provider = try await providers.find(name) else { throw APIError.notFound("provider '\(name)' does not exist") }
+        let counts = try await providers.modelCounts()
+        return JSONResponse(ProviderBody(provider: provider, modelCount: counts[name] ?? 0))
     }
 
-    func create(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func create(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ProviderBody> {
         let input = try await request.decodeJSON(ProviderInput.self, schema: .ref("ProviderCreate"), context: context)
         var provider = Provider(name: input.name ?? "", apiStyle: input.apiStyle ?? .openai, baseURL: input.baseURL ?? "", apiKeyEnv: nil)
         input.apply(to: &provider)
-        var issues = Self.issues(provider, policy: services.providerPolicy, checkEndpoint: true)
+        var issues = Self.issues(provider, policy: policy, checkEndpoint: true)
         if !Self.isName(provider.name) {
             issues.insert(.init(field: "name", message: "name must be lowercase letters, digits, '_', '.' or '-', starting with a letter or digit"), at: 0)
         }
         if !issues.isEmpty { throw APIError.validation(issues, message: "the provider is invalid") }
         do {
-            let created = try await services.providers.create(provider, actor: context.actor)
-            services.catalogCache.invalidate()
+            let created = try await providers.create(provider, actor: context.actor)
+            catalogCache.invalidate()
             context.logger.notice("registry.provider.created", metadata: [
                 "llm.provider": "\(created.name)", "provider.base_url": "\(created.baseURL)",
                 "provider.api_key_env": "\(created.apiKeyEnv ?? "")",
             ])
-            return try respond(ProviderBody(provider: created, modelCount: 0), request, context, status: .created)
+            return JSONResponse(ProviderBody(provider: created, modelCount: 0), status: .created)
         } catch let error as PostgresError where error.isUniqueViolation {
             throw APIError.conflict("provider '\(provider.name)' already exists", details: [.init(field: "name", message: "is taken")])
         }
     }
 
-    func update(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func update(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ProviderBody> {
         let name = try context.pathParameter("name")
         let input = try await request.decodeJSON(ProviderInput.self, schema: .ref("ProviderUpdate"), context: context)
         // Where the key goes is checked when it changes; disabling or retiming a provider is always allowed.
         let checkEndpoint = input.baseURL != nil || input.apiKeyEnv != nil
-        let policy = services.providerPolicy
-        let result = try await services.providers.update(name, actor: context.actor) { current in
+        let policy = self.policy
+        let result = try await providers.update(name, actor: context.actor) { current in
             var provider = current
             input.apply(to: &provider)
             let issues = Self.issues(provider, policy: policy, checkEndpoint: checkEndpoint)
@@ -147,7 +151,7 @@ struct ProviderRoutes: Sendable {
             return provider
         }
         guard let (before, updated) = result else { throw APIError.notFound("provider '\(name)' does not exist") }
-        services.catalogCache.invalidate()
+        catalogCache.invalidate()
         if before.baseURL != updated.baseURL || before.apiKeyEnv != updated.apiKeyEnv {
             // Where a key is sent is security-relevant: say so at notice level, with both ends.
             context.logger.notice("registry.provider.endpoint_changed", metadata: [
@@ -158,8 +162,8 @@ struct ProviderRoutes: Sendable {
             ])
         }
         context.logger.info("registry.provider.updated", metadata: ["llm.provider": "\(name)", "provider.enabled": "\(updated.enabled)"])
-        let counts = try await services.providers.modelCounts()
-        return try respond(ProviderBody(provider: updated, modelCount: counts[name] ?? 0), request, context)
+        let counts = try await providers.modelCounts()
+        return JSONResponse(ProviderBody(provider: updated, modelCount: counts[name] ?? 0))
     }
 
     /// An hour: longer than any model call, and far from the limits of integer milliseconds.

@@ -44,18 +44,31 @@ public struct RegistryConfiguration: Sendable {
     }
 }
 
-/// The registry's route table (also the source of `/openapi.json`).
+/// The registry's route table (also the source of `/openapi.json`). Each route group gets the
+/// repositories and policies it uses, and nothing else, here.
 func registryRoutes(configuration: RegistryConfiguration, services: RegistryServices) -> [APIRoute] {
     // `/openapi.json` documents the table it is part of: its handler reads the finished document.
     let document = OpenAPIDocumentHolder()
-    let system = SystemRoutes(services: services, metrics: configuration.metrics, document: {
-        document.value.withLock { $0 }
-    })
-    var routes = ModelRoutes(services: services).routes + ProviderRoutes(services: services).routes
-        + AgentRoutes(services: services).routes + ChangeRoutes(services: services).routes
-        + JobRoutes(services: services).routes + ExecutionRoutes(services: services).routes + system.routes
-    routes += UsageRoutes(services: services).routes + UIRoutes(assets: UIAssets.load(logger: services.logger)).routes
-    routes += V1Routes(services: services).routes
+    let intake = JobIntake(jobs: services.jobs)
+    let groups: [[APIRoute]] = [
+        ModelRoutes(
+            models: services.models, providers: services.providers, importer: services.importer,
+            catalogCache: services.catalogCache, clock: services.clock).routes,
+        ProviderRoutes(providers: services.providers, policy: services.providerPolicy, catalogCache: services.catalogCache).routes,
+        AgentRoutes(
+            agents: services.agents, models: services.models, providers: services.providers, usage: services.usage,
+            clock: services.clock).routes,
+        ChangeRoutes(changes: services.changes, agents: services.agents).routes,
+        JobRoutes(jobs: services.jobs, intake: intake, completions: services.completions).routes,
+        ExecutionRoutes(executions: services.executions, intake: intake).routes,
+        SystemRoutes(
+            pool: services.pool, migrator: services.migrator, tokens: services.tokens, metrics: configuration.metrics,
+            document: { document.value.withLock { $0 } }).routes,
+        UsageRoutes(usage: services.usage).routes,
+        UIRoutes(assets: UIAssets.load(logger: services.logger)).routes,
+        V1Routes(services: services).routes,
+    ]
+    let routes = groups.flatMap { $0 }
     let built = OpenAPIDocument.build(routes: routes, version: configuration.version)
     document.value.withLock { $0 = built }
     return routes

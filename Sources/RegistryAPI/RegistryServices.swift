@@ -4,8 +4,9 @@ import Logging
 import Postgres
 import Storage
 
-/// What the route handlers work with: the repositories over one pool, and the migrations the
-/// readiness probe compares the database against.
+/// Everything the registry's routes are built from: the repositories over one pool, the
+/// long-poll hub, the clock, the policies and caches. `registryRoutes` hands each route group
+/// only the parts it uses; the `/v1` facade still takes the whole of it.
 struct RegistryServices: Sendable {
     let pool: PostgresPool
     let models: ModelRepository
@@ -53,19 +54,13 @@ struct RegistryServices: Sendable {
 
     /// The current instant by the injected clock.
     var now: Date { clock() }
+}
 
+extension RecommendationCandidates {
     /// The models recommendations choose from: none of a disabled provider, no dated snapshot
     /// next to its alias.
-    func recommendationCandidates() async throws -> [LLMModel] {
+    static func load(models: ModelRepository, providers: ProviderRepository) async throws -> [LLMModel] {
         let disabled = Set(try await providers.all().filter { !$0.enabled }.map(\.name))
-        return RecommendationCandidates.filter(try await models.all().map(\.model), disabledProviders: disabled)
-    }
-
-    /// The catalog lookups `ModelConfigurationValidator` needs, for the models a configuration names.
-    func validationLookups(for config: ModelConfiguration) async throws -> (models: [String: LLMModel], providers: [String: Provider]) {
-        let models = try await self.models.find(config.modelChain).mapValues(\.model)
-        var providers: [String: Provider] = [:]
-        for provider in try await self.providers.all() { providers[provider.name] = provider }
-        return (models, providers)
+        return filter(try await models.all().map(\.model), disabledProviders: disabled)
     }
 }

@@ -3,13 +3,18 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Postgres
 import Prometheus
 import Storage
 
 /// Probes and tooling: liveness, readiness, Prometheus metrics and the OpenAPI document. Not
 /// under `/api`, so they need no token.
 struct SystemRoutes: Sendable {
-    let services: RegistryServices
+    /// The readiness probe asks the database, and compares its migrations with the binary's.
+    let pool: PostgresPool
+    let migrator: Migrator
+    /// Readiness details only for a caller with a valid token.
+    let tokens: APITokens
     let metrics: PrometheusCollectorRegistry
     /// The whole route table, for `/openapi.json` (this route included).
     let document: @Sendable () -> JSONValue
@@ -20,7 +25,7 @@ struct SystemRoutes: Sendable {
                 method: .get, path: "/healthz", operationID: "health", tag: "operations",
                 summary: "Liveness: the process is serving requests (does not touch the database).",
                 responses: [.init(200, "Alive.", .ref("Health"))],
-                handler: { request, context in try respond(["status": "ok"], request, context) }),
+                handler: { _, _ in JSONResponse(["status": "ok"]) }),
             APIRoute(
                 method: .get, path: "/readyz", operationID: "readiness", tag: "operations",
                 summary: "Readiness: the database answers and every migration is applied (503 otherwise). Details (database, migrations) only with a valid token, or when the server has none.",
@@ -35,7 +40,7 @@ struct SystemRoutes: Sendable {
                 method: .get, path: "/openapi.json", operationID: "openAPI", tag: "operations",
                 summary: "This API's OpenAPI 3.1 document.",
                 responses: [.init(200, "The document.", .anyValue)],
-                handler: { [document] request, context in try respond(document(), request, context) }),
+                handler: { [document] _, _ in JSONResponse(document()) }),
         ]
     }
 
@@ -50,12 +55,12 @@ struct SystemRoutes: Sendable {
         var migrations: Migrations?
     }
 
-    func readiness(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func readiness(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<ReadinessBody> {
         var body = ReadinessBody(status: "not_ready", database: "unreachable", migrations: .init(applied: 0, pending: []))
         do {
-            try await services.pool.query("SELECT 1 AS alive")
+            try await pool.query("SELECT 1 AS alive")
             body.database = "ok"
-            let status = try await services.migrator.status()
+            let status = try await migrator.status()
             body.migrations = .init(applied: status.applied.count, pending: status.pending)
             if status.pending.isEmpty { body.status = "ready" }
         } catch let error as MigrationError {
@@ -66,11 +71,11 @@ struct SystemRoutes: Sendable {
             context.logger.warning("registry.readiness.database_unreachable", metadata: ["error.type": "\(type(of: error))"])
         }
         // Probes only need the status; what is wrong is for callers with a token (or a server without tokens).
-        if services.tokens.access(forAuthorization: request.headers[.authorization]) == nil {
+        if tokens.access(forAuthorization: request.headers[.authorization]) == nil {
             body.database = nil
             body.migrations = nil
         }
-        return try respond(body, request, context, status: body.status == "ready" ? .ok : .serviceUnavailable)
+        return JSONResponse(body, status: body.status == "ready" ? .ok : .serviceUnavailable)
     }
 
     func exposeMetrics(_ request: Request, _ context: RegistryContext) async throws -> Response {

@@ -8,7 +8,7 @@ import Storage
 /// from the usage counters (`agent_usage_daily`), like `GET /api/agents/{id}/model-usage`, so the
 /// two always agree.
 struct UsageRoutes: Sendable {
-    let services: RegistryServices
+    let usage: UsageRepository
 
     /// Agent ids one request may name (the Agents page asks for the agents it shows).
     static let maximumAgentIDs = 200
@@ -30,14 +30,14 @@ struct UsageRoutes: Sendable {
         ]
     }
 
-    func overview(_ request: Request, _ context: RegistryContext) async throws -> Response {
+    func overview(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<UsageOverviewBody> {
         // `from` after `to` is a window without days (every count 0), not an error: the schema
         // cannot say the two are related, and the answer is still well defined.
         let window = UsageRepository.Window(from: try day(request, "from"), to: try day(request, "to"))
         let limit = try request.queryInt("limit", range: 1...1000) ?? 100
         let agentIDs = try Self.agentIDs(request.uri.queryParameters[values: "agent_id"].map(String.init))
-        let overview = try await services.usage.overview(window: window, agentIDs: agentIDs, limit: limit)
-        return try respond(UsageOverviewBody(window: window, overview: overview), request, context)
+        let overview = try await usage.overview(window: window, agentIDs: agentIDs, limit: limit)
+        return JSONResponse(UsageOverviewBody(window: window, overview: overview))
     }
 
     /// A `YYYY-MM-DD` parameter; present but empty (`?to=`) is not a day either.

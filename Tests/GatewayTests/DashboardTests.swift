@@ -64,30 +64,13 @@ struct DashboardTests {
     func panelsShowSeededUsage() async throws {
         try await GatewayHarness.run { h in
             let seeded = try await Self.seed(h)
-            let totalCost = seeded.costByModel.values.reduce(0, +)
             // Queue: two jobs ready for an hour and half an hour, one scheduled an hour ahead (no worker runs now).
             for (text, shift) in [("ready for an hour", "-1 hour"), ("ready for half an hour", "-30 minutes"), ("later", "1 hour")] {
                 let id = try await h.enqueue(agent: seeded.writer, text: text)
                 try await h.pool.execute("UPDATE llm_jobs SET run_at = now() + \(shift)::interval WHERE id = \(id)")
             }
-
-            // Raw attempts, for the latency panels.
-            var latencies: [String: [Int]] = [:]
-            var errorsByModel: [String: Int] = [:]
-            var latencySumByModel: [String: Int] = [:]
-            var requestsByModel: [String: Int] = [:]
-            for row in try await h.pool.query("SELECT model_id, outcome, latency_ms FROM model_usage").rows {
-                let model: String = try row.decode(at: 0)
-                let latency: Int = try row.decode(at: 2)
-                requestsByModel[model, default: 0] += 1
-                latencySumByModel[model, default: 0] += latency
-                if try row.decode(at: 1, as: String.self) == "success" {
-                    latencies[model, default: []].append(latency)
-                } else {
-                    errorsByModel[model, default: 0] += 1
-                }
-            }
-            #expect(requestsByModel == ["gpt-dash": 3, "stub-dash-error-500": 6, "claude-dash": 2, "stub-dash-strict-error-400": 1])
+            let usage = try await RawUsage.load(h.pool)
+            #expect(usage.requestsByModel == ["gpt-dash": 3, "stub-dash-error-500": 6, "claude-dash": 2, "stub-dash-strict-error-400": 1])
 
             try await DashboardSupport.withLoginRole(database: h.database, admin: h.pool) { login in
                 let reader = PostgresPool(configuration: login, maxConnections: 1)
@@ -96,116 +79,16 @@ struct DashboardTests {
                 let today: Date = try await h.pool.query("SELECT date_trunc('day', now(), 'UTC')").rows[0].decode(at: 0)
                 let from = today.addingTimeInterval(-6 * 86_400)
                 let to = today.addingTimeInterval(86_400 - 1)
-                let todayText = ISO8601DateFormatter().string(from: today)
-                var results: [String: [JSONValue]] = [:]
+                var panels = PanelRows(today: today)
                 for panel in try DashboardSupport.panels() {
                     let sql = try DashboardSupport.expandMacros(panel.rawSQL, from: from, to: to)
-                    results[panel.title] = try await DashboardSupport.run(sql, on: reader)
+                    panels.results[panel.title] = try await DashboardSupport.run(sql, on: reader)
                 }
-                func rows(_ title: String) throws -> [JSONValue] {
-                    let panelRows = results.removeValue(forKey: title)
-                    return try #require(panelRows, "no panel \(title)")
-                }
-                func int(_ value: JSONValue?) -> Int? { value?.intValue }
-                func dec(_ value: JSONValue?) -> Decimal? { DashboardSupport.decimal(value) }
-                func sameInstant(_ value: JSONValue?, _ expected: String) -> Bool {
-                    // to_jsonb writes a timestamptz as 2026-11-30T00:00:00+00:00 (the session's offset).
-                    guard let text = value?.stringValue, let date = ISO8601DateFormatter().date(from: text) else { return false }
-                    return ISO8601DateFormatter().string(from: date) == expected
-                }
-
-                let summary = try rows("Cost in range (USD)")
-                #expect(summary.count == 1)
-                #expect(dec(summary.first?["cost"]) == totalCost)
-                #expect(int(summary.first?["requests"]) == 12)
-                #expect(int(summary.first?["errors"]) == 7)
-                #expect(int(summary.first?["fallbacks"]) == 2)
-
-                let queue = try rows("Queue now")
-                #expect(int(queue.first?["queued"]) == 3)
-                #expect(int(queue.first?["ready"]) == 2)
-                #expect(int(queue.first?["running"]) == 0)
-                #expect(int(queue.first?["expired_leases"]) == 0)
-                let age = queue.first?["oldest ready age (s)"]?.doubleValue ?? 0
-                #expect(age >= 3600 && age < 3600 + 600)
-
-                let costSeries = try rows("Cost per day by provider (USD)")
-                #expect(costSeries.map { $0["metric"]?.stringValue } == ["anthropic", "openai"])
-                #expect(costSeries.allSatisfy { sameInstant($0["time"], todayText) })
-                #expect(dec(costSeries.first?["value"]) == seeded.costByModel["claude-dash"])
-                #expect(dec(costSeries.last?["value"]) == seeded.costByModel["gpt-dash"])
-
-                let tokens = try rows("Tokens per day")
-                #expect(tokens.count == 1)
-                #expect(sameInstant(tokens.first?["time"], todayText))
-                #expect(int(tokens.first?["input tokens"]) == seeded.inputTokens)
-                #expect(int(tokens.first?["output tokens"]) == seeded.outputTokens)
-                #expect(int(tokens.first?["cached input tokens"]) == 0)
-
-                let requests = try rows("Requests, errors and fallbacks per day")
-                #expect(requests.count == 1)
-                #expect(int(requests.first?["requests"]) == 12)
-                #expect(int(requests.first?["errors"]) == 7)
-                #expect(int(requests.first?["fallbacks"]) == 2)
-
-                let rates = try rows("Fallback and error rate per day")
-                #expect(rates.count == 1)
-                #expect(dec(rates.first?["fallback rate"]) == Decimal(1667) / 10_000)  // 2 / 12
-                #expect(dec(rates.first?["error rate"]) == Decimal(5833) / 10_000)  // 7 / 12
-
-                let byAgent = try rows("Fallback rate by agent")
-                #expect(byAgent.map { $0["agent"]?.stringValue } == ["dash-resilient", "dash-strict", "dash-writer"])
-                #expect(byAgent.map { int($0["requests"]) } == [8, 1, 3])
-                #expect(byAgent.map { int($0["fallbacks"]) } == [2, 0, 0])
-                #expect(byAgent.map { dec($0["fallback rate"]) } == [Decimal(25) / 100, 0, 0])
-                #expect(byAgent.map { int($0["errors"]) } == [6, 1, 0])
-
-                let expensive = try rows("Most expensive agents")
-                let writerCost = try #require(seeded.costByModel["gpt-dash"])
-                let resilientCost = try #require(seeded.costByModel["claude-dash"])
-                let expectedOrder = writerCost >= resilientCost
-                    ? ["dash-writer", "dash-resilient", "dash-strict"] : ["dash-resilient", "dash-writer", "dash-strict"]
-                #expect(expensive.map { $0["agent"]?.stringValue } == expectedOrder)
-                let costs = Dictionary(uniqueKeysWithValues: expensive.map { ($0["agent"]?.stringValue ?? "", $0["cost (USD)"]) })
-                #expect(dec(costs["dash-writer"] ?? nil) == writerCost)
-                #expect(dec(costs["dash-resilient"] ?? nil) == resilientCost)
-                #expect(costs["dash-strict"]??.isNull == true)  // one failed call: no known cost
-                #expect(expensive.allSatisfy { int($0["unpriced calls"]) == 0 })
-
-                func near(_ value: JSONValue?, _ expected: Double?) -> Bool {
-                    guard let expected, let actual = value?.doubleValue else { return value?.isNull ?? true && expected == nil }
-                    return abs(actual - expected) <= 0.051  // the views round to 0.1 ms
-                }
-                let p95 = try rows("p95 latency per model (successful calls, last 7 days)")
-                #expect(p95.map { $0["metric"]?.stringValue } == ["anthropic/claude-dash", "openai/gpt-dash"])
-                #expect(near(p95.first?["value"], DashboardSupport.percentile(0.95, latencies["claude-dash"] ?? [])))
-                #expect(near(p95.last?["value"], DashboardSupport.percentile(0.95, latencies["gpt-dash"] ?? [])))
-
-                let latencyTable = try rows("Latency percentiles per model (successful calls, ms)")
-                #expect(latencyTable.map { $0["model_id"]?.stringValue } == ["claude-dash", "gpt-dash", "stub-dash-error-500", "stub-dash-strict-error-400"])
-                for row in latencyTable {
-                    let model = row["model_id"]?.stringValue ?? ""
-                    let values = latencies[model] ?? []
-                    #expect(int(row["successes"]) == values.count)
-                    #expect(int(row["errors"]) == errorsByModel[model] ?? 0)
-                    #expect(near(row["p50"], DashboardSupport.percentile(0.5, values)), "p50 of \(model)")
-                    #expect(near(row["p95"], DashboardSupport.percentile(0.95, values)), "p95 of \(model)")
-                    #expect(near(row["p99"], DashboardSupport.percentile(0.99, values)), "p99 of \(model)")
-                    #expect(int(row["max"]) == values.max())
-                }
-
-                let byModel = try rows("Usage by model")
-                #expect(byModel.count == 4)
-                for row in byModel {
-                    let model = row["model_id"]?.stringValue ?? ""
-                    #expect(int(row["requests"]) == requestsByModel[model], "requests of \(model)")
-                    #expect(int(row["errors"]) == errorsByModel[model] ?? 0, "errors of \(model)")
-                    #expect(dec(row["cost (USD)"]) == seeded.costByModel[model], "cost of \(model)")
-                    let requests = requestsByModel[model] ?? 1
-                    let mean = Double(latencySumByModel[model] ?? 0) / Double(requests)
-                    #expect(near(row["avg latency (ms)"], mean), "avg latency of \(model)")
-                }
-                #expect(results.isEmpty, "panels without checks: \(results.keys.sorted())")
+                try Self.checkTotalsAndQueue(&panels, seeded)
+                try Self.checkDailySeries(&panels, seeded)
+                try Self.checkAgentPanels(&panels, seeded)
+                try Self.checkLatencyAndModelPanels(&panels, seeded, usage)
+                #expect(panels.results.isEmpty, "panels without checks: \(panels.results.keys.sorted())")
 
                 // Outside the range: nothing (a day-7 window ending before today).
                 let summaryPanel = try #require(try DashboardSupport.panels().first { $0.title == "Cost in range (USD)" })
@@ -214,6 +97,158 @@ struct DashboardTests {
                     on: reader)
                 #expect(before.first?["requests"]?.isNull == true)
             }
+        }
+    }
+
+    /// `model_usage` as the worker wrote it, summed per model: what the latency and usage panels
+    /// must agree with.
+    struct RawUsage {
+        var successLatencies: [String: [Int]] = [:]
+        var errorsByModel: [String: Int] = [:]
+        var latencySumByModel: [String: Int] = [:]
+        var requestsByModel: [String: Int] = [:]
+
+        static func load(_ pool: PostgresPool) async throws -> RawUsage {
+            var usage = RawUsage()
+            for row in try await pool.query("SELECT model_id, outcome, latency_ms FROM model_usage").rows {
+                let model: String = try row.decode(at: 0)
+                let latency: Int = try row.decode(at: 2)
+                usage.requestsByModel[model, default: 0] += 1
+                usage.latencySumByModel[model, default: 0] += latency
+                if try row.decode(at: 1, as: String.self) == "success" {
+                    usage.successLatencies[model, default: []].append(latency)
+                } else {
+                    usage.errorsByModel[model, default: 0] += 1
+                }
+            }
+            return usage
+        }
+    }
+
+    /// Each panel's rows by title; a panel is taken out when checked, so the rest are the unchecked ones.
+    struct PanelRows {
+        var results: [String: [JSONValue]] = [:]
+        /// The day the seeded usage was written, as the series panels' buckets show it.
+        var todayText: String
+
+        init(today: Date) {
+            todayText = ISO8601DateFormatter().string(from: today)
+        }
+
+        mutating func take(_ title: String) throws -> [JSONValue] {
+            let panelRows = results.removeValue(forKey: title)
+            return try #require(panelRows, "no panel \(title)")
+        }
+
+        func isToday(_ value: JSONValue?) -> Bool {
+            // to_jsonb writes a timestamptz as 2026-11-30T00:00:00+00:00 (the session's offset).
+            guard let text = value?.stringValue, let date = ISO8601DateFormatter().date(from: text) else { return false }
+            return ISO8601DateFormatter().string(from: date) == todayText
+        }
+    }
+
+    private static func int(_ value: JSONValue?) -> Int? { value?.intValue }
+    private static func dec(_ value: JSONValue?) -> Decimal? { DashboardSupport.decimal(value) }
+    /// The views round latencies to 0.1 ms.
+    private static func near(_ value: JSONValue?, _ expected: Double?) -> Bool {
+        guard let expected, let actual = value?.doubleValue else { return value?.isNull ?? true && expected == nil }
+        return abs(actual - expected) <= 0.051
+    }
+
+    private static func checkTotalsAndQueue(_ panels: inout PanelRows, _ seeded: Seeded) throws {
+        let summary = try panels.take("Cost in range (USD)")
+        #expect(summary.count == 1)
+        #expect(dec(summary.first?["cost"]) == seeded.costByModel.values.reduce(0, +))
+        #expect(int(summary.first?["requests"]) == 12)
+        #expect(int(summary.first?["errors"]) == 7)
+        #expect(int(summary.first?["fallbacks"]) == 2)
+
+        let queue = try panels.take("Queue now")
+        #expect(int(queue.first?["queued"]) == 3)
+        #expect(int(queue.first?["ready"]) == 2)
+        #expect(int(queue.first?["running"]) == 0)
+        #expect(int(queue.first?["expired_leases"]) == 0)
+        let age = queue.first?["oldest ready age (s)"]?.doubleValue ?? 0
+        #expect(age >= 3600 && age < 3600 + 600)
+    }
+
+    private static func checkDailySeries(_ panels: inout PanelRows, _ seeded: Seeded) throws {
+        let costSeries = try panels.take("Cost per day by provider (USD)")
+        #expect(costSeries.map { $0["metric"]?.stringValue } == ["anthropic", "openai"])
+        #expect(costSeries.allSatisfy { panels.isToday($0["time"]) })
+        #expect(dec(costSeries.first?["value"]) == seeded.costByModel["claude-dash"])
+        #expect(dec(costSeries.last?["value"]) == seeded.costByModel["gpt-dash"])
+
+        let tokens = try panels.take("Tokens per day")
+        #expect(tokens.count == 1)
+        #expect(panels.isToday(tokens.first?["time"]))
+        #expect(int(tokens.first?["input tokens"]) == seeded.inputTokens)
+        #expect(int(tokens.first?["output tokens"]) == seeded.outputTokens)
+        #expect(int(tokens.first?["cached input tokens"]) == 0)
+
+        let requests = try panels.take("Requests, errors and fallbacks per day")
+        #expect(requests.count == 1)
+        #expect(int(requests.first?["requests"]) == 12)
+        #expect(int(requests.first?["errors"]) == 7)
+        #expect(int(requests.first?["fallbacks"]) == 2)
+
+        let rates = try panels.take("Fallback and error rate per day")
+        #expect(rates.count == 1)
+        #expect(dec(rates.first?["fallback rate"]) == Decimal(1667) / 10_000)  // 2 / 12
+        #expect(dec(rates.first?["error rate"]) == Decimal(5833) / 10_000)  // 7 / 12
+    }
+
+    private static func checkAgentPanels(_ panels: inout PanelRows, _ seeded: Seeded) throws {
+        let byAgent = try panels.take("Fallback rate by agent")
+        #expect(byAgent.map { $0["agent"]?.stringValue } == ["dash-resilient", "dash-strict", "dash-writer"])
+        #expect(byAgent.map { int($0["requests"]) } == [8, 1, 3])
+        #expect(byAgent.map { int($0["fallbacks"]) } == [2, 0, 0])
+        #expect(byAgent.map { dec($0["fallback rate"]) } == [Decimal(25) / 100, 0, 0])
+        #expect(byAgent.map { int($0["errors"]) } == [6, 1, 0])
+
+        let expensive = try panels.take("Most expensive agents")
+        let writerCost = try #require(seeded.costByModel["gpt-dash"])
+        let resilientCost = try #require(seeded.costByModel["claude-dash"])
+        let expectedOrder = writerCost >= resilientCost
+            ? ["dash-writer", "dash-resilient", "dash-strict"] : ["dash-resilient", "dash-writer", "dash-strict"]
+        #expect(expensive.map { $0["agent"]?.stringValue } == expectedOrder)
+        let costs = Dictionary(uniqueKeysWithValues: expensive.map { ($0["agent"]?.stringValue ?? "", $0["cost (USD)"]) })
+        #expect(dec(costs["dash-writer"] ?? nil) == writerCost)
+        #expect(dec(costs["dash-resilient"] ?? nil) == resilientCost)
+        #expect(costs["dash-strict"]??.isNull == true)  // one failed call: no known cost
+        #expect(expensive.allSatisfy { int($0["unpriced calls"]) == 0 })
+    }
+
+    private static func checkLatencyAndModelPanels(_ panels: inout PanelRows, _ seeded: Seeded, _ usage: RawUsage) throws {
+        let latencies = usage.successLatencies
+        let p95 = try panels.take("p95 latency per model (successful calls, last 7 days)")
+        #expect(p95.map { $0["metric"]?.stringValue } == ["anthropic/claude-dash", "openai/gpt-dash"])
+        #expect(near(p95.first?["value"], DashboardSupport.percentile(0.95, latencies["claude-dash"] ?? [])))
+        #expect(near(p95.last?["value"], DashboardSupport.percentile(0.95, latencies["gpt-dash"] ?? [])))
+
+        let latencyTable = try panels.take("Latency percentiles per model (successful calls, ms)")
+        #expect(latencyTable.map { $0["model_id"]?.stringValue } == ["claude-dash", "gpt-dash", "stub-dash-error-500", "stub-dash-strict-error-400"])
+        for row in latencyTable {
+            let model = row["model_id"]?.stringValue ?? ""
+            let values = latencies[model] ?? []
+            #expect(int(row["successes"]) == values.count)
+            #expect(int(row["errors"]) == usage.errorsByModel[model] ?? 0)
+            #expect(near(row["p50"], DashboardSupport.percentile(0.5, values)), "p50 of \(model)")
+            #expect(near(row["p95"], DashboardSupport.percentile(0.95, values)), "p95 of \(model)")
+            #expect(near(row["p99"], DashboardSupport.percentile(0.99, values)), "p99 of \(model)")
+            #expect(int(row["max"]) == values.max())
+        }
+
+        let byModel = try panels.take("Usage by model")
+        #expect(byModel.count == 4)
+        for row in byModel {
+            let model = row["model_id"]?.stringValue ?? ""
+            #expect(int(row["requests"]) == usage.requestsByModel[model], "requests of \(model)")
+            #expect(int(row["errors"]) == usage.errorsByModel[model] ?? 0, "errors of \(model)")
+            #expect(dec(row["cost (USD)"]) == seeded.costByModel[model], "cost of \(model)")
+            let requests = usage.requestsByModel[model] ?? 1
+            let mean = Double(usage.latencySumByModel[model] ?? 0) / Double(requests)
+            #expect(near(row["avg latency (ms)"], mean), "avg latency of \(model)")
         }
     }
 

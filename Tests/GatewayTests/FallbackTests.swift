@@ -6,42 +6,106 @@ import Testing
 /// Retry and fallback by error class, against the stub's real error responses.
 @Suite("Gateway: retries, fallbacks, requeues, cooldowns, cancel")
 struct FallbackTests {
-    @Test("500s: the same model is retried, then the job falls back to another provider")
-    func fallbackAfterRetries() async throws {
+    /// A failing primary model (the stub's model name picks its error) with one fallback, and
+    /// what the runner must do for that error class.
+    struct ErrorClassCase: Sendable, CustomTestStringConvertible {
+        var primary: String
+        var errorClass: String
+        var httpStatus: Int
+        /// Calls to the primary: 1 + the retries its class allows (`maxRetriesPerModel` is 2).
+        var primaryCalls: Int
+        /// Whether the job moves on to the fallback; if not, it fails with `invalid_request`.
+        var fallsBack: Bool
+        var testDescription: String
+    }
+
+    static let errorClassCases: [ErrorClassCase] = [
+        ErrorClassCase(
+            primary: "stub-primary-error-500", errorClass: "server_error", httpStatus: 500, primaryCalls: 3, fallsBack: true,
+            testDescription: "500: the same model is retried twice, then the job falls back to another provider"),
+        ErrorClassCase(
+            primary: "stub-locked-error-401", errorClass: "auth", httpStatus: 401, primaryCalls: 1, fallsBack: true,
+            testDescription: "401: the next model at once"),
+        ErrorClassCase(
+            primary: "stub-strict-error-400", errorClass: "invalid_request", httpStatus: 400, primaryCalls: 1, fallsBack: false,
+            testDescription: "400: the job fails without trying the fallback"),
+    ]
+
+    @Test("Each error class is retried, falls back or fails the job", arguments: errorClassCases)
+    func errorClass(_ c: ErrorClassCase) async throws {
         try await GatewayHarness.run { h in
-            try await h.addModel("stub-primary-error-500", provider: "openai")
-            try await h.addModel("claude-fallback", provider: "anthropic")
-            let agent = try await h.addAgent("resilient", model: "stub-primary-error-500", fallbacks: ["claude-fallback"])
+            let agent = try await Self.addAgent(h, "resilient", chain: [c.primary: "openai", "claude-fallback": "anthropic"])
             let job = try await h.enqueue(agent: agent)
-            var configuration = h.configuration()
-            configuration.cooldownThreshold = 100
-            try await h.withWorker(configuration) { _ in try await h.waitForAllJobs() }
+            try await Self.runJobs(h)
 
             let row = try await h.job(job)
-            #expect(row.status == "succeeded")
-            #expect(row.result?["model"]?.string == "claude-fallback")
-            #expect(row.result?["provider"]?.string == "anthropic")
-            #expect(row.result?["fallback_depth"]?.int == 1)
-            #expect(row.result?["attempts"]?.int == 4)
-            #expect(h.stats().requests(model: "stub-primary-error-500") == 3)  // 1 call + 2 retries
-            #expect(h.stats().requests(model: "claude-fallback") == 1)
-            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(job) AND outcome = 'error' AND error_class = 'server_error' AND http_status = 500") == 3)
-            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(job) AND outcome = 'success' AND fallback_depth = 1") == 1)
+            #expect(h.stats().requests(model: c.primary) == c.primaryCalls)
+            #expect(try await h.count("""
+                SELECT count(*) FROM model_usage
+                 WHERE job_id = \(job) AND outcome = 'error' AND error_class = \(c.errorClass) AND http_status = \(c.httpStatus)
+                """) == c.primaryCalls)
+            if c.fallsBack {
+                #expect(row.status == "succeeded")
+                #expect(row.result?["model"]?.string == "claude-fallback")
+                #expect(row.result?["provider"]?.string == "anthropic")
+                #expect(row.result?["fallback_depth"]?.int == 1)
+                #expect(row.result?["attempts"]?.int == c.primaryCalls + 1)
+                #expect(h.stats().requests(model: "claude-fallback") == 1)
+                #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(job) AND outcome = 'success' AND fallback_depth = 1") == 1)
+            } else {
+                #expect(row.status == "failed")
+                #expect(row.error?["code"]?.string == "invalid_request")
+                #expect(row.error?["attempts"]?.array.count == 1)
+                #expect(row.error?["attempts"]?[0]?["error_class"]?.string == c.errorClass)
+                #expect(row.error?["attempts"]?[0]?["http_status"]?.int == c.httpStatus)
+                #expect(h.stats().requests(model: "claude-fallback") == 0)
+            }
             try await expectCountersAgree(h)
         }
+    }
+
+    @Test("Missing credentials skip a model without a call")
+    func missingCredentialsSkip() async throws {
+        try await GatewayHarness.run { h in
+            try await h.pool.execute("""
+                INSERT INTO llm_providers (name, api_style, base_url, api_key_env)
+                VALUES ('keyless', 'openai', \(h.stubURL), 'NOT_SET_ANYWHERE_KEY')
+                """)
+            let agent = try await Self.addAgent(h, "locked-out", chain: ["gpt-keyless": "keyless", "claude-open": "anthropic"])
+            let job = try await h.enqueue(agent: agent)
+            try await Self.runJobs(h)
+            let row = try await h.job(job)
+            #expect(row.status == "succeeded")
+            #expect(row.result?["model"]?.string == "claude-open")
+            #expect(row.result?["fallback_depth"]?.int == 1)
+            #expect(row.result?["attempts"]?.int == 1)
+            #expect(h.stats().requests(model: "gpt-keyless") == 0)
+        }
+    }
+
+    /// Adds the chain's catalog models (primary first, each on its provider) and an agent over them.
+    private static func addAgent(_ h: GatewayHarness, _ name: String, chain: KeyValuePairs<String, String>) async throws -> UUID {
+        for (model, provider) in chain { try await h.addModel(model, provider: provider) }
+        return try await h.addAgent(name, model: chain[0].key, fallbacks: chain.dropFirst().map(\.key))
+    }
+
+    /// Runs one worker until no job is queued or running. The cooldown threshold is out of reach,
+    /// so a model's failures are retried as its class says rather than cut short by a cooldown.
+    private static func runJobs(
+        _ h: GatewayHarness, _ adjust: (inout GatewayConfiguration) -> Void = { _ in }
+    ) async throws {
+        var configuration = h.configuration()
+        configuration.cooldownThreshold = 100
+        adjust(&configuration)
+        try await h.withWorker(configuration) { _ in try await h.waitForAllJobs() }
     }
 
     @Test("429 with Retry-After is waited for; a Retry-After beyond the cap moves on at once")
     func retryAfter() async throws {
         try await GatewayHarness.run { h in
-            try await h.addModel("stub-limited-error-429-after-1", provider: "openai")
-            try await h.addModel("gpt-steady", provider: "openai")
-            let agent = try await h.addAgent("patient", model: "stub-limited-error-429-after-1", fallbacks: ["gpt-steady"])
+            let agent = try await Self.addAgent(h, "patient", chain: ["stub-limited-error-429-after-1": "openai", "gpt-steady": "openai"])
             let job = try await h.enqueue(agent: agent)
-            var configuration = h.configuration()
-            configuration.cooldownThreshold = 100
-            configuration.maxRetriesPerModel = 1
-            try await h.withWorker(configuration) { _ in try await h.waitForAllJobs() }
+            try await Self.runJobs(h) { $0.maxRetriesPerModel = 1 }
             #expect(try await h.job(job).result?["model"]?.string == "gpt-steady")
             #expect(h.stats().requests(model: "stub-limited-error-429-after-1") == 2)
             // The retry started only after the second the provider asked for (retry base is 20 ms).
@@ -54,33 +118,12 @@ struct FallbackTests {
 
             // Retry-After 1 s over a 0.5 s cap: no retry, straight to the fallback.
             let capped = try await h.enqueue(agent: agent)
-            configuration.retryAfterCap = .milliseconds(500)
-            try await h.withWorker(configuration) { _ in try await h.waitForAllJobs() }
+            try await Self.runJobs(h) {
+                $0.maxRetriesPerModel = 1
+                $0.retryAfterCap = .milliseconds(500)
+            }
             #expect(try await h.job(capped).result?["model"]?.string == "gpt-steady")
             #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(capped) AND outcome = 'error'") == 1)
-        }
-    }
-
-    @Test("401 moves to the next model at once; missing credentials skip a model without a call")
-    func authMovesOn() async throws {
-        try await GatewayHarness.run { h in
-            try await h.addModel("stub-locked-error-401", provider: "openai")
-            try await h.pool.execute("""
-                INSERT INTO llm_providers (name, api_style, base_url, api_key_env)
-                VALUES ('keyless', 'openai', \(h.stubURL), 'NOT_SET_ANYWHERE_KEY')
-                """)
-            try await h.addModel("gpt-keyless", provider: "keyless")
-            try await h.addModel("claude-open", provider: "anthropic")
-            let agent = try await h.addAgent("locked-out", model: "stub-locked-error-401", fallbacks: ["gpt-keyless", "claude-open"])
-            let job = try await h.enqueue(agent: agent)
-            try await h.withWorker { _ in try await h.waitForAllJobs() }
-            let row = try await h.job(job)
-            #expect(row.status == "succeeded")
-            #expect(row.result?["model"]?.string == "claude-open")
-            #expect(row.result?["fallback_depth"]?.int == 2)
-            #expect(h.stats().requests(model: "stub-locked-error-401") == 1)
-            #expect(h.stats().requests(model: "gpt-keyless") == 0)
-            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(job) AND error_class = 'auth'") == 1)
         }
     }
 
@@ -103,36 +146,13 @@ struct FallbackTests {
         }
     }
 
-    @Test("An invalid request fails the job without trying the fallback")
-    func invalidRequestFails() async throws {
-        try await GatewayHarness.run { h in
-            try await h.addModel("stub-strict-error-400", provider: "openai")
-            try await h.addModel("gpt-never-called", provider: "openai")
-            let agent = try await h.addAgent("malformed", model: "stub-strict-error-400", fallbacks: ["gpt-never-called"])
-            let job = try await h.enqueue(agent: agent)
-            try await h.withWorker { _ in try await h.waitForAllJobs() }
-            let row = try await h.job(job)
-            #expect(row.status == "failed")
-            #expect(row.error?["code"]?.string == "invalid_request")
-            #expect(row.error?["attempts"]?.array.count == 1)
-            #expect(row.error?["attempts"]?[0]?["error_class"]?.string == "invalid_request")
-            #expect(row.error?["attempts"]?[0]?["http_status"]?.int == 400)
-            #expect(h.stats().requests(model: "gpt-never-called") == 0)
-        }
-    }
-
     @Test("Every model failing transiently requeues the job, then fails it after max_attempts with the whole history")
     func requeueThenFail() async throws {
         try await GatewayHarness.run { h in
-            try await h.addModel("stub-down-error-503", provider: "openai")
-            try await h.addModel("stub-also-down-error-529", provider: "anthropic")
-            let agent = try await h.addAgent("unlucky", model: "stub-down-error-503", fallbacks: ["stub-also-down-error-529"])
+            let agent = try await Self.addAgent(h, "unlucky", chain: ["stub-down-error-503": "openai", "stub-also-down-error-529": "anthropic"])
             let execution = try await h.addExecution()
             let job = try await h.enqueue(agent: agent, execution: execution, maxAttempts: 2)
-            var configuration = h.configuration()
-            configuration.cooldownThreshold = 100
-            configuration.maxRetriesPerModel = 1
-            try await h.withWorker(configuration) { _ in try await h.waitForAllJobs() }
+            try await Self.runJobs(h) { $0.maxRetriesPerModel = 1 }
             let row = try await h.job(job)
             #expect(row.status == "failed")
             #expect(row.attempt == 2)
@@ -151,9 +171,7 @@ struct FallbackTests {
     @Test("A model failing repeatedly is cooled down for every worker")
     func cooldownIsShared() async throws {
         try await GatewayHarness.run { h in
-            try await h.addModel("stub-sick-error-500", provider: "openai")
-            try await h.addModel("gpt-healthy", provider: "openai")
-            let agent = try await h.addAgent("careful", model: "stub-sick-error-500", fallbacks: ["gpt-healthy"])
+            let agent = try await Self.addAgent(h, "careful", chain: ["stub-sick-error-500": "openai", "gpt-healthy": "openai"])
             let first = h.configuration(workerID: "worker-a")
             let second = h.configuration(workerID: "worker-b")
             try await h.withWorker(first) { a in
@@ -184,9 +202,7 @@ struct FallbackTests {
     @Test("Cancelling a running job stops its call and makes no further attempt")
     func cancelRunningJob() async throws {
         try await GatewayHarness.run { h in
-            try await h.addModel("stub-slow-hang", provider: "openai")
-            try await h.addModel("gpt-not-after-cancel", provider: "openai")
-            let agent = try await h.addAgent("cancellable", model: "stub-slow-hang", fallbacks: ["gpt-not-after-cancel"])
+            let agent = try await Self.addAgent(h, "cancellable", chain: ["stub-slow-hang": "openai", "gpt-not-after-cancel": "openai"])
             let execution = try await h.addExecution()
             let job = try await h.enqueue(agent: agent, execution: execution)
             try await h.withWorker { _ in

@@ -190,4 +190,30 @@ import Testing
             #expect(text.contains("# TYPE http_server_request_duration_seconds histogram"))
         }
     }
+
+    /// Handlers return typed answers (`JSONResponse`, `EncodedJSONResponse`, a bare status) that
+    /// become responses in one place: every kind must carry the same JSON headers, and a 204 none.
+    @Test func typedAnswersShareTheirHeaders() async throws {
+        try await Registry.run { api in
+            let json = "application/json; charset=utf-8"
+            let listed = try await api.get("/api/models")  // EncodedJSONResponse (the catalog cache's bytes)
+            let again = try await api.get("/api/models")
+            let created = try await api.post("/api/agents", #"{"name": "Typed", "agent_type": "chat"}"#)  // JSONResponse, 201
+            let missing = try await api.get("/api/agents/00000000-0000-0000-0000-000000000000")  // APIError
+            let probe = try await api.get("/readyz")  // JSONResponse with a status chosen at run time
+            for reply in [listed, again, created, missing, probe] {
+                #expect(reply.headers[.contentType] == json, "\(reply)")
+            }
+            #expect([listed.status, again.status, created.status, missing.status, probe.status] == [.ok, .ok, .created, .notFound, .ok])
+            #expect(listed.body == again.body)
+            // Keys sorted: the registry's encoder, not a default one.
+            #expect(created.text.hasPrefix(#"{"agent_type":"chat","#), "\(created)")
+
+            let id = try #require(try created.json()["id"]?.string)
+            let deleted = try await api.delete("/api/agents/\(id)")  // a bare status
+            #expect(deleted.status == .noContent)
+            #expect(deleted.body.isEmpty)
+            #expect(deleted.headers[.contentType] == nil)
+        }
+    }
 }
