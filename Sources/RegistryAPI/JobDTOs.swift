@@ -1,7 +1,8 @@
 import Catalog
+import ChatModel
 import Foundation
 import Hummingbird
-import Providers
+import JSON
 import Storage
 
 /// A job as a client submits it: the queue fields plus the neutral ChatRequest fields at the top

@@ -1,4 +1,5 @@
-import Providers
+import ChatModel
+import JSON
 
 /// Anthropic Messages ⇄ the queue: a `POST /v1/messages` body becomes the neutral request
 /// (system blocks → a system message, `tool_use`/`tool_result` blocks → tool calls and tool

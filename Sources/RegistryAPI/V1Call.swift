@@ -1,5 +1,6 @@
+import ChatModel
 import Foundation
-import Providers
+import JSON
 
 /// What a `/v1` request's `model` names.
 enum V1Target: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import JSON
 import NIOCore
 
 /// The wire format a `/v1` call speaks: its errors, answers and streams take that format's shape,

@@ -1,4 +1,5 @@
-import Providers
+import ChatModel
+import JSON
 
 /// OpenAI Chat Completions ⇄ the queue: a `POST /v1/chat/completions` body becomes the job's
 /// neutral request (the same format minus `model`), and a succeeded job's result becomes a

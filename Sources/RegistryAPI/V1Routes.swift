@@ -1,9 +1,10 @@
 import Catalog
+import ChatModel
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSON
 import NIOCore
-import Providers
 import ServiceLifecycle
 import Storage
 import Synchronization

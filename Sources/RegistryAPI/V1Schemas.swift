@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// `/openapi.json` schemas of the `/v1` endpoints: the subset of OpenAI's and Anthropic's request
 /// and response shapes this facade accepts and answers.

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import CurlHTTP
 import Gateway
 import Hummingbird
 import Logging
@@ -8,6 +7,7 @@ import Metrics
 import Postgres
 import Prometheus
 import ServiceLifecycle
+import Support
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

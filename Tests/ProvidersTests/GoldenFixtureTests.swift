@@ -1,6 +1,7 @@
 import Catalog
 import CurlHTTP
 import Foundation
+@testable import ChatModel
 @testable import Providers
 import Testing
 

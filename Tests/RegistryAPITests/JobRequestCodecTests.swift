@@ -1,6 +1,7 @@
+import ChatModel
 import Foundation
+import JSON
 import Postgres
-import Providers
 @testable import RegistryAPI
 import Testing
 

@@ -1,6 +1,7 @@
 import Catalog
+import ChatModel
 import Foundation
-import Providers
+import JSON
 @testable import RegistryAPI
 import Testing
 
