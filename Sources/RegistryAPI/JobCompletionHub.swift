@@ -148,7 +148,7 @@ public final class JobCompletionHub: Sendable {
     }
 
     /// Waiter rows older than this belong to processes that died mid-wait.
-    static let staleWaiterSeconds = 2 * max(JobRoutes.maximumWaitSeconds, V1Routes.maximumWaitSeconds)
+    static let staleWaiterSeconds = 2 * max(JobRoutes.maximumWaitSeconds, FacadeRoutes.maximumWaitSeconds)
 
     private func handle(_ event: PostgresListener.Event) {
         let signals: [WakeSignal]

@@ -55,7 +55,7 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
         + AgentRoutes(services: services).routes + ChangeRoutes(services: services).routes
         + JobRoutes(services: services).routes + ExecutionRoutes(services: services).routes + system.routes
     routes += UsageRoutes(services: services).routes + UIRoutes(assets: UIAssets.load(logger: services.logger)).routes
-    routes += V1Routes(services: services).routes
+    routes += FacadeRoutes(services: services).routes
     let built = OpenAPIDocument.build(routes: routes, version: configuration.version)
     document.value.withLock { $0 = built }
     return routes
@@ -95,7 +95,7 @@ func buildRouter(
         .add(middleware: BearerAuthMiddleware(tokens: configuration.tokens))
         .add(middleware: JSONContentTypeMiddleware())
     // The OpenAI/Anthropic-compatible endpoints: their own auth (bearer or x-api-key) and errors.
-    let v1 = router.group(RouterPath(APIRoute.v1Prefix)).add(middleware: V1Middleware(tokens: configuration.tokens))
+    let v1 = router.group(RouterPath(APIRoute.v1Prefix)).add(middleware: FacadeMiddleware(tokens: configuration.tokens))
     router.register(routes, api: api, v1: v1)
     return router
 }
