@@ -25,19 +25,20 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
 
+        // Small helpers shared by every layer, with no dependencies: WakeSignal, Duration
+        // conversions, ProcessLimits.
+        .target(name: "Support"),
+
         // Infrastructure layers over the C libraries.
         .target(name: "Postgres", dependencies: [
-            "CLibPQ",
+            "CLibPQ", "Support",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "CurlHTTP", dependencies: [
-            "CCurl",
+            "CCurl", "Support",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-
-        // Process-level helpers every executable may use, with no dependencies (no C library).
-        .target(name: "Support"),
 
         // One JSON value type: ordered members, exact numbers, strict parser, byte writer.
         .target(name: "JSON"),
@@ -47,7 +48,7 @@ let package = Package(
 
         // SQL repositories and the migrator.
         .target(name: "Storage", dependencies: [
-            "Postgres", "Catalog",
+            "Postgres", "Catalog", "Support",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -80,7 +81,7 @@ let package = Package(
 
         // The registry/config HTTP API (Hummingbird): controllers, DTOs, auth, errors, OpenAPI, metrics.
         .target(name: "RegistryAPI", dependencies: [
-            "Storage", "Catalog", "Postgres", "ChatModel", "JSON",
+            "Storage", "Catalog", "Postgres", "ChatModel", "JSON", "Support",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -105,7 +106,7 @@ let package = Package(
         // The llm-gateway worker: claimer, runners, batch completer, heartbeat/rescuer, config cache,
         // metrics server. `llm-gateway` is its thin executable.
         .target(name: "Gateway", dependencies: [
-            "Postgres", "Providers", "Catalog", "CurlHTTP", "Storage", "JSON",
+            "Postgres", "Providers", "Catalog", "CurlHTTP", "Storage", "JSON", "Support",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
