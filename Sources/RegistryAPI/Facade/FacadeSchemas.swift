@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import JSON
 
@@ -38,7 +39,7 @@ enum FacadeSchemas {
         .object([
             ("id", .string(id)), ("object", "model"), ("created", .int(Int(created.timeIntervalSince1970))),
             ("owned_by", .string(ownedBy)), ("type", "model"), ("display_name", .string(displayName)),
-            ("created_at", .string(created.formatted(Date.ISO8601FormatStyle(timeZone: .gmt)))),
+            ("created_at", .string(Timestamp.string(from: created, milliseconds: false))),
         ])
     }
 
