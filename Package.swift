@@ -25,14 +25,18 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
 
+        // Small helpers shared by every layer, with no dependencies: WakeSignal, Duration
+        // conversions, ProcessLimits.
+        .target(name: "Support"),
+
         // Infrastructure layers over the C libraries.
         .target(name: "Postgres", dependencies: [
-            "CLibPQ",
+            "CLibPQ", "Support",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "CurlHTTP", dependencies: [
-            "CCurl",
+            "CCurl", "Support",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
@@ -44,12 +48,16 @@ let package = Package(
 
         // SQL repositories and the migrator.
         .target(name: "Storage", dependencies: [
-            "Postgres", "Catalog",
+            "Postgres", "Catalog", "Support",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        // Provider-neutral chat types and the OpenAI / Anthropic / OpenAI-compatible adapters.
-        .target(name: "Providers", dependencies: ["CurlHTTP", "Catalog", "JSON"]),
+        // The provider-neutral chat request and response and their one JSON codec (no libcurl):
+        // what the jobs API accepts, the /v1 facade translates to and the worker runs.
+        .target(name: "ChatModel", dependencies: ["JSON"]),
+
+        // The OpenAI / Anthropic / OpenAI-compatible adapters and the libcurl-backed client.
+        .target(name: "Providers", dependencies: ["ChatModel", "CurlHTTP", "Catalog", "JSON"]),
 
         // The fake OpenAI + Anthropic server used by tests, benchmarks and the offline demo.
         .target(name: "ProviderStub", dependencies: [
@@ -59,19 +67,21 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // `make bench-providers`: CPU per ProviderClient call against provider-stub.
         .executableTarget(name: "bench-providers", dependencies: ["Providers", "CurlHTTP", "Catalog"]),
 
         .executableTarget(name: "provider-stub", dependencies: [
-            "ProviderStub", "CurlHTTP",
+            "ProviderStub", "Support",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The registry/config HTTP API (Hummingbird): controllers, DTOs, auth, errors, OpenAPI, metrics.
         .target(name: "RegistryAPI", dependencies: [
-            "Storage", "Catalog", "Postgres", "Providers", "JSON",
+            "Storage", "Catalog", "Postgres", "ChatModel", "JSON", "Support",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -91,12 +101,12 @@ let package = Package(
         ]),
 
         // `make bench-native`: CPU per request/wakeup of CurlHTTP and per query of Postgres (release build, not a test).
-        .executableTarget(name: "bench-native", dependencies: ["CurlHTTP", "Postgres"], path: "benchmarks/native/swift"),
+        .executableTarget(name: "bench-native", dependencies: ["CurlHTTP", "Postgres", "Support"], path: "benchmarks/native/swift"),
 
         // The llm-gateway worker: claimer, runners, batch completer, heartbeat/rescuer, config cache,
         // metrics server. `llm-gateway` is its thin executable.
         .target(name: "Gateway", dependencies: [
-            "Postgres", "Providers", "Catalog", "CurlHTTP", "Storage", "JSON",
+            "Postgres", "Providers", "Catalog", "CurlHTTP", "Storage", "JSON", "Support",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -106,7 +116,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "llm-gateway", dependencies: [
-            "Gateway", "Postgres", "CurlHTTP", "Catalog",
+            "Gateway", "Postgres", "Support", "Catalog",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -120,6 +130,7 @@ let package = Package(
 
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: [
             "CurlHTTP",
@@ -128,12 +139,12 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [
-            "Providers", "CurlHTTP", "Catalog", "ProviderStub", "JSON",
+            "Providers", "ChatModel", "CurlHTTP", "Catalog", "ProviderStub", "JSON", "Support",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Postgres", "Catalog", "TestSupport"]),
         .testTarget(name: "RegistryAPITests", dependencies: [
-            "RegistryAPI", "Storage", "Catalog", "Postgres", "TestSupport", "JSON",
+            "RegistryAPI", "ChatModel", "Storage", "Catalog", "Postgres", "TestSupport", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,9 +5,14 @@ import Foundation
 public enum Timestamp {
     /// UTC with milliseconds (`2026-11-30T01:02:03.456Z`). Built from `gmtime_r` rather than a
     /// format style: the gateway writes several per job.
-    public static func string(from date: Date) -> String {
+    public static func string(from date: Date) -> String { string(from: date, milliseconds: true) }
+
+    /// `milliseconds: false` gives whole seconds (`2026-11-30T01:02:03Z`).
+    public static func string(from date: Date, milliseconds: Bool) -> String {
         // Whole milliseconds first: (t - floor(t)) * 1000 of 0.123 is 122.99…, which truncates to 122.
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        // Without the fraction, seconds are truncated (toward the past), as ISO8601FormatStyle does.
+        if !milliseconds { totalMillis = Int64(date.timeIntervalSince1970.rounded(.down)) * 1000 }
         var seconds = time_t(totalMillis.floorDivided(by: 1000))
         let millis = Int32(totalMillis - Int64(seconds) * 1000)
         var parts = tm()
@@ -17,7 +22,8 @@ public enum Timestamp {
             return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(millis, 3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
+            + (milliseconds ? ".\(pad(millis, 3))Z" : "Z")
     }
 
     /// `2026-11-28T10:00:00Z`, with or without fractional seconds, `Z` or a `±hh:mm` offset.

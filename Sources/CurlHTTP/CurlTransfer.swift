@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Support
 import Synchronization
 
 /// One request in flight: owns its easy handle (until the loop hands it back to the pool), header
@@ -110,9 +111,9 @@ final class CurlTransfer: @unchecked Sendable {
         // Refuse anything but http(s), including on redirects (which we do not follow anyway).
         sb_curl_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         sb_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        sb_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.timeout.milliseconds)
+        sb_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.timeout.timeoutMilliseconds)
         if let connectTimeout = request.connectTimeout {
-            sb_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds)
+            sb_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.timeoutMilliseconds)
         }
         sb_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
         sb_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
@@ -202,16 +203,6 @@ final class CurlTransfer: @unchecked Sendable {
         default:
             return .transfer(code: Int(code.rawValue), message: message)
         }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, at least 1 so that curl never reads 0 as "no limit", at most a day so
-    /// that no duration can overflow the conversion.
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        guard seconds < 86_400 else { return 86_400_000 }
-        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Support
 import Synchronization
 
 /// Collects runners' outcomes and writes them in batches: one transaction per batch (see

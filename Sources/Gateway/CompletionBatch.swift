@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import JSON
+import Support
 
 /// The JSON documents one completion transaction binds: job states, usage rows, and the counter
 /// deltas pre-aggregated per key (so each counter row is upserted once per batch).
@@ -77,13 +78,13 @@ struct CompletionBatch: Sendable {
             case .requeued(let delay, let error):
                 jobs.key("result"); jobs.null()
                 jobs.key("error"); jobs.raw(error)
-                jobs.member("delay_ms", delay.milliseconds)
+                jobs.member("delay_ms", delay.roundedMilliseconds)
             case .cancelled(let error):
                 jobs.key("result"); jobs.null()
                 jobs.key("error")
                 if let error { jobs.raw(error) } else { jobs.null() }
             case .released(let delay):
-                jobs.member("delay_ms", delay.milliseconds)
+                jobs.member("delay_ms", delay.roundedMilliseconds)
             }
             jobs.endObject()
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Postgres
 import Storage
+import Support
 import Synchronization
 
 /// What a runner needs to know about an agent.
@@ -68,7 +69,7 @@ final class ConfigCache: Sendable {
         snapshot.cooldowns = cooldowns
         state.withLock { $0 = snapshot }
         logger.debug("gateway.config.reloaded", metadata: [
-            "config.reload_ms": "\((ContinuousClock.now - started).milliseconds)",
+            "config.reload_ms": "\((ContinuousClock.now - started).roundedMilliseconds)",
             "config.agents": "\(agents.count)", "config.models": "\(snapshot.models.count)",
             "config.providers": "\(snapshot.providers.count)", "config.cooldowns": "\(cooldowns.count)",
         ])

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Synchronization
 
 /// Counts consecutive transient failures per model across this worker's jobs. When a model fails

@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+import Support
 
 /// Everything one `llm-gateway run` process is told, with the documented defaults.
 public struct GatewayConfiguration: Sendable {
@@ -87,13 +88,4 @@ public struct GatewayConfiguration: Sendable {
 
     /// The heartbeat period: a third of the lease, so two missed beats still leave time.
     var heartbeatInterval: Duration { max(.milliseconds(200), leaseDuration / 3) }
-}
-
-extension Duration {
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
-
-    var milliseconds: Int { Int((seconds * 1000).rounded()) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import Storage
+import Support
 
 /// Every statement the worker runs. All batched: one claim, one heartbeat, one rescue and one
 /// completion transaction per batch, whatever the batch size.

@@ -2,6 +2,7 @@ import Catalog
 import Foundation
 import Logging
 import Providers
+import Support
 
 /// Runs one claimed job: resolves the agent's chain, calls models through `ProviderClient`,
 /// retries and falls back by error class, and returns the outcome with every call made.
@@ -300,7 +301,7 @@ struct JobRunner: Sendable {
             success: true, errorClass: nil, httpStatus: 200, message: nil,
             inputTokens: usage?.inputTokens, outputTokens: usage?.outputTokens,
             cachedInputTokens: usage?.cachedInputTokens, cacheCreationInputTokens: usage?.cacheCreationInputTokens,
-            reasoningTokens: usage?.reasoningTokens, cost: cost, latencyMilliseconds: max(0, elapsed.milliseconds),
+            reasoningTokens: usage?.reasoningTokens, cost: cost, latencyMilliseconds: max(0, elapsed.roundedMilliseconds),
             providerRequestID: response.requestID, startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds),
             transient: false)
     }
@@ -312,7 +313,7 @@ struct JobRunner: Sendable {
             httpStatus: error.httpStatus.flatMap { (100...599).contains($0) ? $0 : nil },
             message: String(error.message.prefix(500)),
             inputTokens: nil, outputTokens: nil, cachedInputTokens: nil, cacheCreationInputTokens: nil, reasoningTokens: nil,
-            cost: nil, latencyMilliseconds: max(0, elapsed.milliseconds), providerRequestID: error.requestID,
+            cost: nil, latencyMilliseconds: max(0, elapsed.roundedMilliseconds), providerRequestID: error.requestID,
             startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds), transient: error.isRetryable)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Support
 
 /// Prunes finished jobs and old raw usage (README "Retention"; schema.md §3.4). Any number of
 /// gateways call `runOnce` on their schedule; a session advisory lock lets one prune at a time and

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Postgres
 import ServiceLifecycle
+import Support
 
 /// Runs `Retention` every `policy.interval` beside the worker (`llm-gateway run`). Each round opens
 /// one connection and closes it afterwards, so between rounds the gateway holds no extra

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Postgres
 import Providers
+import Support
 import Synchronization
 
 /// One gateway worker: claimer, runners, completer, heartbeat, rescuer, config cache and the

@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import Support
 
 /// Where and how to connect: a libpq URL (`postgresql://user@host:5432/db`) or a conninfo string
 /// (`host=… port=… dbname=…`); unset parts follow libpq's `PG*` environment variables.
@@ -91,21 +92,12 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// order, so anything they set wins.
     func startupOptions(given: String?) -> String {
         var settings = ["-c TimeZone=UTC", "-c DateStyle=ISO,YMD"]
-        if let statementTimeout { settings.append("-c statement_timeout=\(statementTimeout.wholeMilliseconds)") }
-        if let lockTimeout { settings.append("-c lock_timeout=\(lockTimeout.wholeMilliseconds)") }
+        if let statementTimeout { settings.append("-c statement_timeout=\(statementTimeout.timeoutMilliseconds)") }
+        if let lockTimeout { settings.append("-c lock_timeout=\(lockTimeout.timeoutMilliseconds)") }
         if let idleInTransactionSessionTimeout {
-            settings.append("-c idle_in_transaction_session_timeout=\(idleInTransactionSessionTimeout.wholeMilliseconds)")
+            settings.append("-c idle_in_transaction_session_timeout=\(idleInTransactionSessionTimeout.timeoutMilliseconds)")
         }
         if let given, !given.isEmpty { settings.append(given) }
         return settings.joined(separator: " ")
-    }
-}
-
-extension Duration {
-    /// For PostgreSQL's timeout settings: at least 1 ms (0 means "no limit" to it), at most a day.
-    public var wholeMilliseconds: Int {
-        let (seconds, attoseconds) = components
-        guard seconds < 86_400 else { return 86_400_000 }
-        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
     }
 }

@@ -1,3 +1,2 @@
-// The neutral types carry JSON values (tool schemas, response formats); users of `Providers`
-// get the JSON module with it.
-@_exported import JSON
+// Adapters take and return the neutral chat types: users of `Providers` get `ChatModel` with it.
+@_exported import ChatModel

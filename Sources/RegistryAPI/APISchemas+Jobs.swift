@@ -4,7 +4,7 @@ import Storage
 /// member not listed is rejected as unknown).
 extension APISchemas {
     /// The neutral ChatRequest's members (OpenAI Chat Completions body minus `model`), as
-    /// `Providers.ChatRequest` decodes them.
+    /// `ChatRequest(json:)` (ChatModel) reads them.
     static let chatRequestFields: [(name: String, schema: JSONSchema)] = [
         ("messages", .array(.ref("ChatMessageInput"), "At least one message.")),
         ("tools", .array(.anyValue, "OpenAI function tools: {\"type\":\"function\",\"function\":{\"name\",\"description\",\"parameters\"}}.")),

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSON
 import Storage
 
 /// `/api/changes` and `/api/agents/{id}/changes`: the configuration audit trail (migrations/0016),

@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import Logging
 
@@ -36,7 +37,7 @@ public struct JSONLogHandler: LogHandler {
 
     static func line(date: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
         var text = "{\"ts\":"
-        appendString(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)), to: &text)
+        appendString(Timestamp.string(from: date), to: &text)
         text += ",\"level\":"
         appendString(level.rawValue, to: &text)
         text += ",\"logger\":"

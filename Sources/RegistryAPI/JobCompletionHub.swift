@@ -3,6 +3,7 @@ import Logging
 import Postgres
 import ServiceLifecycle
 import Storage
+import Support
 import Synchronization
 
 /// Long-polling for job completion (`GET /api/jobs/{id}?wait=`) through ONE `LISTEN llm_jobs_done`
@@ -59,7 +60,7 @@ public final class JobCompletionHub: Sendable {
         return try await withGracefulShutdownHandler {
             try await wait(for: id, token: token, signal: signal, until: deadline)
         } onGracefulShutdown: {
-            signal.fire()
+            signal.signal()
         }
     }
 
@@ -148,7 +149,7 @@ public final class JobCompletionHub: Sendable {
     }
 
     /// Waiter rows older than this belong to processes that died mid-wait.
-    static let staleWaiterSeconds = 2 * max(JobRoutes.maximumWaitSeconds, V1Routes.maximumWaitSeconds)
+    static let staleWaiterSeconds = 2 * max(JobRoutes.maximumWaitSeconds, FacadeRoutes.maximumWaitSeconds)
 
     private func handle(_ event: PostgresListener.Event) {
         let signals: [WakeSignal]
@@ -165,7 +166,7 @@ public final class JobCompletionHub: Sendable {
             }
             logger.debug("registry.jobs.listener_event", metadata: ["event": "\(event)", "jobs.waiters": "\(signals.count)"])
         }
-        for signal in signals { signal.fire() }
+        for signal in signals { signal.signal() }
     }
 
     /// Stops the listener and wakes every waiter (they answer with the job's current state).
@@ -176,7 +177,7 @@ public final class JobCompletionHub: Sendable {
             return (state.listener, state.waiters.values.flatMap(\.values))
         }
         listener?.stop()
-        for signal in signals { signal.fire() }
+        for signal in signals { signal.signal() }
     }
 }
 
@@ -187,60 +188,5 @@ struct JobCompletionHubService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         hub.shutdown()
-    }
-}
-
-/// A one-waiter wake-up: `fire()` before `wait` is remembered, so no wake-up is lost.
-final class WakeSignal: Sendable {
-    private struct State {
-        var pending = false
-        var continuation: CheckedContinuation<Void, Never>?
-    }
-
-    private let state = Mutex(State())
-
-    func fire() {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let continuation = state.continuation {
-                state.continuation = nil
-                return continuation
-            }
-            state.pending = true
-            return nil
-        }
-        continuation?.resume()
-    }
-
-    /// Returns when fired (since the last wait), at the deadline, or when the task is cancelled.
-    func wait(until deadline: ContinuousClock.Instant) async {
-        if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForFire() }
-            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    private func waitForFire() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.pending || Task.isCancelled {
-                        state.pending = false
-                        return true
-                    }
-                    state.continuation = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let continuation = state.withLock { state in
-                defer { state.continuation = nil }
-                return state.continuation
-            }
-            continuation?.resume()
-        }
     }
 }

@@ -1,13 +1,15 @@
 import Catalog
+import ChatModel
 import Foundation
 import Hummingbird
-import Providers
+import JSON
 import Storage
 
 /// A job as a client submits it: the queue fields plus the neutral ChatRequest fields at the top
 /// level (the OpenAI Chat Completions body minus `model`). The shape has already been checked
 /// against the `JobCreate` schema (unknown fields rejected); this checks values and builds the
-/// stored `request` from the ChatRequest decoder, so what is stored is what the worker reads.
+/// stored `request` with the worker's own codec (`ChatRequest+JSON.swift`), so what is stored is
+/// what the worker reads.
 struct JobInput: Sendable {
     static let queueFields: Set<String> = [
         "agent_id", "execution_id", "step", "priority", "run_at", "max_attempts", "idempotency_key",
@@ -61,18 +63,13 @@ struct JobInput: Sendable {
         // The ChatRequest: every member that is not a queue field.
         let chatMembers = members.filter { !queueFields.contains($0.key) && $0.value != .null }
         var requestJSON: String?
-        switch decodeChatRequest(JSONValue.object(chatMembers)) {
-        case (let request?, _):
+        switch parseChatRequest(JSONValue.object(chatMembers)) {
+        case .success(let request):
             if request.messages.isEmpty { issue("messages", "must contain at least one message") }
             issues += checkSampling(request).map { FieldIssue(field: prefix + $0.field, message: $0.message) }
-            do {
-                requestJSON = String(decoding: try JSONCoding.encoder.encode(request), as: UTF8.self)
-            } catch {
-                issue("messages", "cannot be stored: \(error)")
-            }
-        case (nil, let detail):
-            let detail = detail ?? FieldIssue(field: "messages", message: "is not a valid chat request")
-            issues.append(FieldIssue(field: prefix + detail.field, message: detail.message))
+            requestJSON = String(decoding: request.jsonBytes(), as: UTF8.self)
+        case .failure(let error):
+            issues.append(FieldIssue(field: prefix + (error.path.isEmpty ? "messages" : error.path), message: error.message))
         }
 
         guard issues.isEmpty, let agentID, let requestJSON else { return (nil, issues) }
@@ -81,16 +78,10 @@ struct JobInput: Sendable {
             runAt: runAt, maxAttempts: maxAttempts, idempotencyKey: key)), [])
     }
 
-    /// The request, or why it does not decode (the field path and message).
-    static func decodeChatRequest(_ value: JSONValue) -> (ChatRequest?, FieldIssue?) {
-        do {
-            let bytes = try JSONCoding.encoder.encode(value)
-            return (try Request.decode(ChatRequest.self, from: Array(bytes)), nil)
-        } catch let error as APIError {
-            return (nil, error.details.first ?? FieldIssue(field: "messages", message: error.message))
-        } catch {
-            return (nil, FieldIssue(field: "messages", message: "\(error)"))
-        }
+    /// The request read by the worker's parser (`ChatRequest(json:)`), so a job the API accepts
+    /// is one the worker can run; the error names the offending field.
+    static func parseChatRequest(_ value: JSONValue) -> Result<ChatRequest, ChatRequestJSONError> {
+        Result { () throws(ChatRequestJSONError) in try ChatRequest(json: value) }
     }
 
     /// Ranges every provider accepts; the worker clamps further per model.

@@ -66,7 +66,7 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
             document: { document.value.withLock { $0 } }).routes,
         UsageRoutes(usage: services.usage).routes,
         UIRoutes(assets: UIAssets.load(logger: services.logger)).routes,
-        V1Routes(services: services).routes,
+        FacadeRoutes(services: services).routes,
     ]
     let routes = groups.flatMap { $0 }
     let built = OpenAPIDocument.build(routes: routes, version: configuration.version)
@@ -108,7 +108,7 @@ func buildRouter(
         .add(middleware: BearerAuthMiddleware(tokens: configuration.tokens))
         .add(middleware: JSONContentTypeMiddleware())
     // The OpenAI/Anthropic-compatible endpoints: their own auth (bearer or x-api-key) and errors.
-    let v1 = router.group(RouterPath(APIRoute.v1Prefix)).add(middleware: V1Middleware(tokens: configuration.tokens))
+    let v1 = router.group(RouterPath(APIRoute.v1Prefix)).add(middleware: FacadeMiddleware(tokens: configuration.tokens))
     router.register(routes, api: api, v1: v1)
     return router
 }

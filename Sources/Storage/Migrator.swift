@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Support
 
 /// Applies pending migrations in order, each in its own transaction, under one advisory lock so
 /// that any number of processes starting at once apply each file exactly once.
@@ -131,7 +132,7 @@ public struct Migrator: Sendable {
     /// no-transaction file, the file and then the row (a failure records nothing).
     private func applyOnce(_ migration: Migration, on connection: PostgresConnection) async throws {
         let started = ContinuousClock.now
-        let timeout = "\(lockTimeout.wholeMilliseconds)ms"
+        let timeout = "\(lockTimeout.timeoutMilliseconds)ms"
         func record(on connection: PostgresConnection) async throws {
             let elapsed = ContinuousClock.now - started
             let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Catalog
 import Foundation
-import CurlHTTP
 import Gateway
 import Hummingbird
 import Logging
@@ -9,6 +8,7 @@ import Metrics
 import Postgres
 import Prometheus
 import ServiceLifecycle
+import Support
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +17,9 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Every option has an environment equivalent (flags win): DATABASE_URL, GATEWAY_WORKER_ID, \
             GATEWAY_CONCURRENCY, GATEWAY_BATCH_SIZE, GATEWAY_LEASE_SECONDS, GATEWAY_POLL_INTERVAL, \
-            GATEWAY_GRACE_PERIOD, GATEWAY_METRICS_PORT, GATEWAY_RETENTION_JOBS, GATEWAY_RETENTION_USAGE, \
-            GATEWAY_RETENTION_INTERVAL, LOG_LEVEL. Provider keys come from the variables \
+            GATEWAY_GRACE_PERIOD, GATEWAY_METRICS_PORT, GATEWAY_METRICS_HOST, GATEWAY_MAX_RETRIES, \
+            GATEWAY_RETRY_BASE_MS, GATEWAY_REQUEUE_BASE_MS, GATEWAY_CALL_TIMEOUT, GATEWAY_COOLDOWN_SECONDS, \
+            GATEWAY_RETENTION_JOBS, GATEWAY_RETENTION_USAGE, GATEWAY_RETENTION_INTERVAL, LOG_LEVEL. Provider keys come from the variables \
             named by llm_providers.api_key_env.
             """)
 
@@ -46,8 +47,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Port of /metrics, /healthz, /readyz (default 9464; 0 = no metrics server).")
     var metricsPort: Int?
 
-    @Option(help: "Interface of the metrics server.")
-    var metricsHost = "0.0.0.0"
+    @Option(help: "Interface of the metrics server (default 0.0.0.0).")
+    var metricsHost: String?
 
     @Option(help: "Retries of the same model after a transient error (default 2).")
     var maxRetries: Int?
@@ -97,23 +98,25 @@ struct RunCommand: AsyncParsableCommand {
             database = try PostgresConfiguration.fromEnvironment(environment, applicationName: "llm-gateway")
         }
 
+        // Flag, else environment variable, else GatewayConfiguration's own default.
         let defaults = GatewayConfiguration()
-        let lease = leaseSeconds ?? env("GATEWAY_LEASE_SECONDS", Double.init) ?? 60
+        let lease = leaseSeconds ?? env("GATEWAY_LEASE_SECONDS", Double.init) ?? defaults.leaseDuration.seconds
         guard lease >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
         let configuration = GatewayConfiguration(
             workerID: workerID ?? environment["GATEWAY_WORKER_ID"] ?? defaults.workerID,
             concurrency: concurrency ?? env("GATEWAY_CONCURRENCY", Int.init) ?? defaults.concurrency,
             batchSize: batchSize ?? env("GATEWAY_BATCH_SIZE", Int.init) ?? defaults.batchSize,
             leaseDuration: seconds(lease),
-            pollInterval: seconds(pollInterval ?? env("GATEWAY_POLL_INTERVAL", Double.init) ?? 1),
-            gracePeriod: seconds(gracePeriod ?? env("GATEWAY_GRACE_PERIOD", Double.init) ?? 30),
-            maxRetriesPerModel: maxRetries ?? defaults.maxRetriesPerModel,
-            retryBaseDelay: .milliseconds(retryBaseMs ?? 250),
-            callTimeout: seconds(callTimeout ?? 60),
-            requeueBaseDelay: .milliseconds(requeueBaseMs ?? 2000),
-            cooldownDuration: seconds(cooldownSeconds ?? 60),
+            pollInterval: (pollInterval ?? env("GATEWAY_POLL_INTERVAL", Double.init)).map(seconds) ?? defaults.pollInterval,
+            gracePeriod: (gracePeriod ?? env("GATEWAY_GRACE_PERIOD", Double.init)).map(seconds) ?? defaults.gracePeriod,
+            maxRetriesPerModel: maxRetries ?? env("GATEWAY_MAX_RETRIES", Int.init) ?? defaults.maxRetriesPerModel,
+            retryBaseDelay: (retryBaseMs ?? env("GATEWAY_RETRY_BASE_MS", Int.init)).map { .milliseconds($0) } ?? defaults.retryBaseDelay,
+            callTimeout: (callTimeout ?? env("GATEWAY_CALL_TIMEOUT", Double.init)).map(seconds) ?? defaults.callTimeout,
+            requeueBaseDelay: (requeueBaseMs ?? env("GATEWAY_REQUEUE_BASE_MS", Int.init)).map { .milliseconds($0) } ?? defaults.requeueBaseDelay,
+            cooldownDuration: (cooldownSeconds ?? env("GATEWAY_COOLDOWN_SECONDS", Double.init)).map(seconds) ?? defaults.cooldownDuration,
             environment: environment)
         let port = metricsPort ?? env("GATEWAY_METRICS_PORT", Int.init) ?? 9464
+        let metricsHost = metricsHost ?? environment["GATEWAY_METRICS_HOST"] ?? "0.0.0.0"
         guard (0...65_535).contains(port) else { throw ValidationError("--metrics-port must be 0-65535") }
 
         let retention = try retentionPolicy(environment)

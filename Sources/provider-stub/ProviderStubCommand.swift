@@ -1,8 +1,8 @@
 import ArgumentParser
-import CurlHTTP
 import Foundation
 import Logging
 import ProviderStub
+import Support
 
 /// `provider-stub --port N`: a local fake of the OpenAI and Anthropic chat APIs.
 @main

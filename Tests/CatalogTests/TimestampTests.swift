@@ -7,6 +7,9 @@ import Testing
     @Test func formatsUTCWithMilliseconds() {
         #expect(Timestamp.string(from: Date(timeIntervalSince1970: 1_796_119_200.123)) == "2026-12-01T10:00:00.123Z")
         #expect(Timestamp.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        // Whole seconds (the /v1/models `created_at`): truncated toward the past, never rounded up.
+        #expect(Timestamp.string(from: Date(timeIntervalSince1970: 1_796_119_200.999), milliseconds: false) == "2026-12-01T10:00:00Z")
+        #expect(Timestamp.string(from: Date(timeIntervalSince1970: -0.5), milliseconds: false) == "1969-12-31T23:59:59Z")
         #expect(Timestamp.string(from: Date(timeIntervalSince1970: 59.9996)) == "1970-01-01T00:01:00.000Z")
         #expect(Timestamp.string(from: Date(timeIntervalSince1970: -0.25)) == "1969-12-31T23:59:59.750Z")
     }

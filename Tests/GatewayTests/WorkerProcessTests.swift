@@ -16,6 +16,8 @@ struct WorkerProcessTests {
         let process = Process()
         let log: URL
 
+        /// `environment` is added to this process's (over the defaults below); it replaces
+        /// `--metrics-port 0` when it sets GATEWAY_METRICS_PORT (flags win over variables).
         init(h: GatewayHarness, workerID: String, arguments: [String], environment extra: [String: String] = [:]) throws {
             // A missing executable fails the test (never a silent skip): `swift build` builds it.
             guard FileManager.default.isExecutableFile(atPath: WorkerProcessTests.executable.path) else {
@@ -24,7 +26,8 @@ struct WorkerProcessTests {
             log = FileManager.default.temporaryDirectory.appendingPathComponent("llm-gateway-test-\(workerID)-\(UUID().uuidString.prefix(6)).log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = WorkerProcessTests.executable
-            process.arguments = ["run", "--worker-id", workerID, "--metrics-port", "0", "--poll-interval", "0.2"] + arguments
+            let metrics = extra["GATEWAY_METRICS_PORT"] == nil ? ["--metrics-port", "0"] : []
+            process.arguments = ["run", "--worker-id", workerID, "--poll-interval", "0.2"] + metrics + arguments
             var environment = ProcessInfo.processInfo.environment
             environment["DATABASE_URL"] = h.database.connectionString
             environment["STUB_KEY"] = "sk-stub-test"
@@ -123,6 +126,35 @@ struct WorkerProcessTests {
             #expect(metrics.contains(#"gateway_jobs_completed_total{status="succeeded"} 5"#))
             #expect(metrics.contains("gateway_provider_calls_total{"))
             #expect(metrics.contains("gateway_provider_call_duration_seconds_bucket{"))
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+        }
+    }
+
+    @Test("Options the help promises a variable for read it: GATEWAY_METRICS_HOST/PORT, GATEWAY_MAX_RETRIES")
+    func optionsFromTheEnvironment() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("stub-error-500", provider: "openai")
+            let agent = try await h.addAgent("failing", model: "stub-error-500")
+            let port = try Self.freePort()
+            // 127.0.0.2 is loopback too: only the variable can put the server there.
+            let worker = try GatewayProcess(h: h, workerID: "env", arguments: [], environment: [
+                "GATEWAY_METRICS_PORT": String(port), "GATEWAY_METRICS_HOST": "127.0.0.2",
+                "GATEWAY_MAX_RETRIES": "0", "GATEWAY_RETRY_BASE_MS": "1",
+            ])
+            try await h.pool.execute("""
+                INSERT INTO llm_jobs (agent_id, request, max_attempts)
+                VALUES (\(agent), '{"messages": [{"role": "user", "content": "x"}]}', 1)
+                """)
+            try await h.waitForAllJobs()
+            // No retry of the same model (the default is 2): one call for the one attempt.
+            #expect(h.stats().requests(model: "stub-error-500") == 1)
+            let http = try CurlHTTPClient()
+            defer { http.shutdown() }
+            try await h.waitUntil(seconds: 30, "readyz 200 on 127.0.0.2") {
+                (try? await http.send(CurlHTTPRequest(url: "http://127.0.0.2:\(port)/readyz")))?.status == 200
+            }
+            #expect((try? await http.send(CurlHTTPRequest(url: "http://127.0.0.1:\(port)/readyz"))) == nil)
             worker.signal(SIGTERM)
             #expect(try await worker.waitForExit() == 0)
         }

@@ -1,8 +1,9 @@
 import Catalog
 import CurlHTTP
 import Foundation
-import ProviderStub
 import Providers
+import ProviderStub
+import Support
 import Testing
 
 @Suite("End to end through CurlHTTP against provider-stub")

@@ -1,8 +1,9 @@
 import Foundation
 import HTTPTypes
+import JSON
 import Postgres
-import Testing
 @testable import RegistryAPI
+import Testing
 
 /// Exact or refused numbers, the config_changes audit trail, bounded inputs, paging, 405.
 @Suite struct AuditAndPagingTests {

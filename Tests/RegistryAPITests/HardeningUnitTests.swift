@@ -8,7 +8,7 @@ import Testing
 @Suite struct HardeningUnitTests {
     @Test func staleWaiterCleanupNeverClearsALiveWait() {
         // A registry starting up deletes waiter rows older than this; the longest wait must be shorter.
-        #expect(JobCompletionHub.staleWaiterSeconds > V1Routes.maximumWaitSeconds)
+        #expect(JobCompletionHub.staleWaiterSeconds > FacadeRoutes.maximumWaitSeconds)
         #expect(JobCompletionHub.staleWaiterSeconds > JobRoutes.maximumWaitSeconds)
     }
 

@@ -5,6 +5,7 @@
 import CurlHTTP
 import Foundation
 import Postgres
+import Support
 
 ProcessLimits.prepareForManyConnections()
 

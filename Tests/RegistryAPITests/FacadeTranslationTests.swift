@@ -1,25 +1,26 @@
 import Catalog
+import ChatModel
 import Foundation
-import Providers
+import JSON
 @testable import RegistryAPI
 import Testing
 
 /// The `/v1` facade's translation, without a server: request → job request, job result → each
 /// format, SSE framing, error shapes.
-@Suite struct V1TranslationTests {
+@Suite struct FacadeTranslationTests {
     static func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
 
-    static func openAI(_ text: String) throws -> Result<V1Call, V1Error> {
+    static func openAI(_ text: String) throws -> Result<FacadeCall, FacadeError> {
         let document = try parse(text)
-        do throws(V1Error) { return .success(try V1OpenAI.parse(document)) } catch { return .failure(error) }
+        do throws(FacadeError) { return .success(try OpenAIChatFacade.parse(document)) } catch { return .failure(error) }
     }
 
-    static func anthropic(_ text: String) throws -> Result<V1Call, V1Error> {
+    static func anthropic(_ text: String) throws -> Result<FacadeCall, FacadeError> {
         let document = try parse(text)
-        do throws(V1Error) { return .success(try V1Anthropic.parse(document)) } catch { return .failure(error) }
+        do throws(FacadeError) { return .success(try AnthropicMessagesFacade.parse(document)) } catch { return .failure(error) }
     }
 
-    static let result = V1Result(
+    static let result = FacadeResult(
         content: "Hello there", toolCalls: [.init(id: "call_1", name: "get_weather", arguments: #"{"city":"Paris"}"#)],
         finishReason: "tool_calls", model: "claude-haiku-4-5", provider: "anthropic", fallbackDepth: 1,
         usage: .init(inputTokens: 100, outputTokens: 20, cachedInputTokens: 30, cacheCreationInputTokens: 10, reasoningTokens: 0),
@@ -28,10 +29,10 @@ import Testing
     // MARK: - Requests
 
     @Test func targetsAreAgentsByNameOrIdOrCatalogModels() {
-        #expect(V1Target("agent:planner") == .agentName("planner"))
-        #expect(V1Target("agent:6f1c2b9e-8d6a-4c1e-9a7b-1f2e3d4c5b6a") == .agentID(UUID(uuidString: "6f1c2b9e-8d6a-4c1e-9a7b-1f2e3d4c5b6a")!))
-        #expect(V1Target("gpt-4o") == .model("gpt-4o"))
-        #expect(V1Target("meta-llama/Llama-3.1-8B-Instruct") == .model("meta-llama/Llama-3.1-8B-Instruct"))
+        #expect(FacadeTarget("agent:planner") == .agentName("planner"))
+        #expect(FacadeTarget("agent:6f1c2b9e-8d6a-4c1e-9a7b-1f2e3d4c5b6a") == .agentID(UUID(uuidString: "6f1c2b9e-8d6a-4c1e-9a7b-1f2e3d4c5b6a")!))
+        #expect(FacadeTarget("gpt-4o") == .model("gpt-4o"))
+        #expect(FacadeTarget("meta-llama/Llama-3.1-8B-Instruct") == .model("meta-llama/Llama-3.1-8B-Instruct"))
     }
 
     @Test func openAIRequestBecomesTheNeutralRequest() throws {
@@ -117,14 +118,14 @@ import Testing
 
     @Test func overridesFollowTheDocumentedRule() {
         let request = ChatRequest(messages: [.user("x")], temperature: 0.9, maxTokens: 4000)
-        let capped = V1Overrides.apply(request, agent: ModelConfiguration(modelID: "gpt-4o", temperature: 0.1, maxTokens: 1000))
+        let capped = FacadeOverrides.apply(request, agent: ModelConfiguration(modelID: "gpt-4o", temperature: 0.1, maxTokens: 1000))
         #expect(capped.maxTokens == 1000)  // the agent's max_tokens is a ceiling
         #expect(capped.temperature == 0.9)  // the caller's temperature overrides
-        let lower = V1Overrides.apply(ChatRequest(messages: [.user("x")], maxTokens: 10), agent: ModelConfiguration(modelID: "gpt-4o", maxTokens: 1000))
+        let lower = FacadeOverrides.apply(ChatRequest(messages: [.user("x")], maxTokens: 10), agent: ModelConfiguration(modelID: "gpt-4o", maxTokens: 1000))
         #expect(lower.maxTokens == 10)
         let model = LLMModel(provider: "openai", modelID: "gpt-4o", displayName: "GPT-4o", defaultTemperature: 0.3)
-        #expect(V1Overrides.apply(ChatRequest(messages: [.user("x")]), model: model).temperature == 0.3)
-        #expect(V1Overrides.apply(request, model: model).temperature == 0.9)
+        #expect(FacadeOverrides.apply(ChatRequest(messages: [.user("x")]), model: model).temperature == 0.3)
+        #expect(FacadeOverrides.apply(request, model: model).temperature == 0.9)
     }
 
     // MARK: - Results
@@ -136,15 +137,15 @@ import Testing
              "usage": {"input_tokens": 7, "output_tokens": 3, "cached_input_tokens": 0, "cache_creation_input_tokens": 0, "reasoning_tokens": 1},
              "cost": 0.0000045, "provider_request_id": null, "response_id": null, "warnings": [], "attempts": 3}
             """
-        let result = try #require(V1Result(json: text))
+        let result = try #require(FacadeResult(json: text))
         #expect(result.model == "gpt-4o-mini" && result.fallbackDepth == 2 && result.costText == "0.0000045")
         #expect(result.toolCalls == [.init(id: "c1", name: "f", arguments: "{}")])
         #expect(result.usage?.reasoningTokens == 1)
-        #expect(V1Result(json: #"{"content": "no model"}"#) == nil)
+        #expect(FacadeResult(json: #"{"content": "no model"}"#) == nil)
     }
 
     @Test func openAICompletionShape() throws {
-        let body = V1OpenAI.completion(Self.result, jobID: 42, created: 1_700_000_000)
+        let body = OpenAIChatFacade.completion(Self.result, jobID: 42, created: 1_700_000_000)
         #expect(body["id"]?.stringValue == "chatcmpl-sb42")
         #expect(body["object"]?.stringValue == "chat.completion")
         #expect(body["model"]?.stringValue == "claude-haiku-4-5")
@@ -161,7 +162,7 @@ import Testing
     }
 
     @Test func anthropicMessageShape() throws {
-        let body = V1Anthropic.message(Self.result, jobID: 42)
+        let body = AnthropicMessagesFacade.message(Self.result, jobID: 42)
         #expect(body["id"]?.stringValue == "msg_sb42" && body["type"]?.stringValue == "message")
         #expect(body["stop_reason"]?.stringValue == "tool_use")
         let blocks = try #require(body["content"]?.arrayValue)
@@ -173,9 +174,9 @@ import Testing
         var plain = Self.result
         plain.toolCalls = []
         plain.finishReason = "length"
-        #expect(V1Anthropic.message(plain, jobID: 1)["stop_reason"]?.stringValue == "max_tokens")
+        #expect(AnthropicMessagesFacade.message(plain, jobID: 1)["stop_reason"]?.stringValue == "max_tokens")
         plain.finishReason = "stop"
-        #expect(V1Anthropic.message(plain, jobID: 1)["stop_reason"]?.stringValue == "end_turn")
+        #expect(AnthropicMessagesFacade.message(plain, jobID: 1)["stop_reason"]?.stringValue == "end_turn")
         let violations = JSONSchema.ref("V1Message").violations(of: body, components: APISchemas.components)
         #expect(violations.isEmpty, "\(violations)")
     }
@@ -202,7 +203,7 @@ import Testing
     }
 
     @Test func openAIStreamIsChunksEndingInDone() throws {
-        let events = try Self.events(V1OpenAI.stream(Self.result, jobID: 9, created: 5, includeUsage: true))
+        let events = try Self.events(OpenAIChatFacade.stream(Self.result, jobID: 9, created: 5, includeUsage: true))
         #expect(events.last?.data == "[DONE]")
         #expect(events.allSatisfy { $0.event == nil })
         let chunks = try events.dropLast().map { try Self.parse($0.data) }
@@ -216,12 +217,12 @@ import Testing
         let finishes = chunks.compactMap { $0["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue }
         #expect(finishes == ["tool_calls"])
         #expect(chunks.last?["choices"]?.arrayValue?.isEmpty == true && chunks.last?["usage"]?["completion_tokens"]?.intValue == 20)
-        let withoutUsage = try Self.events(V1OpenAI.stream(Self.result, jobID: 9, created: 5, includeUsage: false))
+        let withoutUsage = try Self.events(OpenAIChatFacade.stream(Self.result, jobID: 9, created: 5, includeUsage: false))
         #expect(withoutUsage.count == events.count - 1)
     }
 
     @Test func anthropicStreamIsTheMessagesEventSequence() throws {
-        let events = try Self.events(V1Anthropic.stream(Self.result, jobID: 9))
+        let events = try Self.events(AnthropicMessagesFacade.stream(Self.result, jobID: 9))
         #expect(events.map(\.event) == [
             "message_start", "content_block_start", "content_block_delta", "content_block_stop",
             "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop",
@@ -242,17 +243,17 @@ import Testing
         var result = Self.result
         result.content = "line 1\n\nline 2\r\n"
         result.toolCalls = []
-        let openAI = try Self.events(V1OpenAI.stream(result, jobID: 1, created: 1, includeUsage: false))
+        let openAI = try Self.events(OpenAIChatFacade.stream(result, jobID: 1, created: 1, includeUsage: false))
         let text = try openAI.dropLast().compactMap { try Self.parse($0.data)["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
         #expect(text == "line 1\n\nline 2\r\n")
-        let anthropic = try Self.events(V1Anthropic.stream(result, jobID: 1))
+        let anthropic = try Self.events(AnthropicMessagesFacade.stream(result, jobID: 1))
         #expect(try Self.parse(anthropic[2].data)["delta"]?["text"]?.stringValue == "line 1\n\nline 2\r\n")
     }
 
     // MARK: - Errors
 
     @Test func errorShapesPerFormat() throws {
-        let notFound = V1Error.modelNotFound("agent:nobody", "no agent named 'nobody'")
+        let notFound = FacadeError.modelNotFound("agent:nobody", "no agent named 'nobody'")
         #expect(notFound.status == .notFound)
         let openAI = notFound.body(.openAI)
         #expect(openAI["error"]?["code"]?.stringValue == "model_not_found")
@@ -261,14 +262,14 @@ import Testing
         let anthropic = notFound.body(.anthropic)
         #expect(anthropic["type"]?.stringValue == "error")
         #expect(anthropic["error"]?["type"]?.stringValue == "not_found_error")
-        #expect(V1Error.unauthorized.body(.openAI)["error"]?["type"]?.stringValue == "authentication_error")
-        #expect(V1Error.unauthorized.body(.anthropic)["error"]?["type"]?.stringValue == "authentication_error")
-        for format in [V1Format.openAI, .anthropic] {
+        #expect(FacadeError.unauthorized.body(.openAI)["error"]?["type"]?.stringValue == "authentication_error")
+        #expect(FacadeError.unauthorized.body(.anthropic)["error"]?["type"]?.stringValue == "authentication_error")
+        for format in [FacadeFormat.openAI, .anthropic] {
             #expect(JSONSchema.ref("V1Error").violations(of: notFound.body(format), components: APISchemas.components).isEmpty)
         }
-        let response = V1Error.jobFailed(jobID: 5, code: "rate_limited", message: "slow down").response(.openAI)
+        let response = FacadeError.jobFailed(jobID: 5, code: "rate_limited", message: "slow down").response(.openAI)
         #expect(response.status == .tooManyRequests)
-        #expect(response.headers[V1Headers.jobID] == "5")
+        #expect(response.headers[FacadeHeaders.jobID] == "5")
     }
 
     @Test func failedJobsMapToTheCallersOrProvidersSide() {
@@ -279,7 +280,7 @@ import Testing
             ("auth", 502), ("server_error", 502), ("quota_exhausted", 502), ("model_not_found", 502),
         ]
         for (code, status) in statuses {
-            #expect(V1Error.jobFailed(jobID: 1, code: code, message: "m").status.code == status, "\(code)")
+            #expect(FacadeError.jobFailed(jobID: 1, code: code, message: "m").status.code == status, "\(code)")
         }
     }
 }

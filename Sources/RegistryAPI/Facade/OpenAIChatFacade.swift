@@ -1,9 +1,10 @@
-import Providers
+import ChatModel
+import JSON
 
 /// OpenAI Chat Completions ⇄ the queue: a `POST /v1/chat/completions` body becomes the job's
 /// neutral request (the same format minus `model`), and a succeeded job's result becomes a
 /// `chat.completion` object or its SSE chunks.
-enum V1OpenAI {
+enum OpenAIChatFacade {
     /// Members of the neutral request (validated by `ChatRequest(json:)`).
     static let chatFields: Set<String> = [
         "messages", "tools", "tool_choice", "parallel_tool_calls", "stop", "temperature", "top_p", "max_tokens",
@@ -13,22 +14,22 @@ enum V1OpenAI {
     /// `service_tier` are accepted and ignored (they concern OpenAI's own storage and billing).
     static let callFields: Set<String> = ["model", "stream", "stream_options", "n", "logprobs", "store", "metadata", "service_tier"]
 
-    static func parse(_ document: JSONValue) throws(V1Error) -> V1Call {
+    static func parse(_ document: JSONValue) throws(FacadeError) -> FacadeCall {
         guard case .object(let members) = document else { throw .invalidRequest("the request body must be a JSON object") }
         for member in members where !chatFields.contains(member.key) && !callFields.contains(member.key) {
             throw .invalidRequest("unsupported parameter '\(member.key)'", param: member.key, code: "unsupported_parameter")
         }
-        let model = try V1Parsing.model(document["model"])
-        let stream = try V1Parsing.optionalBool(document["stream"], "stream") ?? false
+        let model = try FacadeParsing.model(document["model"])
+        let stream = try FacadeParsing.optionalBool(document["stream"], "stream") ?? false
         var includeUsage = false
         if let options = document["stream_options"], !options.isNull {
             guard options.isObject else { throw .invalidRequest("stream_options must be an object", param: "stream_options") }
-            includeUsage = try V1Parsing.optionalBool(options["include_usage"], "stream_options.include_usage") ?? false
+            includeUsage = try FacadeParsing.optionalBool(options["include_usage"], "stream_options.include_usage") ?? false
         }
         if let n = document["n"], !n.isNull, n.intValue != 1 {
             throw .invalidRequest("only n = 1 is supported", param: "n", code: "unsupported_value")
         }
-        if try V1Parsing.optionalBool(document["logprobs"], "logprobs") == true {
+        if try FacadeParsing.optionalBool(document["logprobs"], "logprobs") == true {
             throw .invalidRequest("logprobs are not supported", param: "logprobs", code: "unsupported_value")
         }
         let chat = JSONValue.object(members.filter { chatFields.contains($0.key) && !$0.value.isNull })
@@ -38,20 +39,20 @@ enum V1OpenAI {
         } catch {
             throw .invalidRequest(error.description, param: error.path.isEmpty ? nil : error.path)
         }
-        try V1Parsing.check(request)
-        return V1Call(model: model, request: request, stream: stream, includeUsage: includeUsage)
+        try FacadeParsing.check(request)
+        return FacadeCall(model: model, request: request, stream: stream, includeUsage: includeUsage)
     }
 
     // MARK: - Answers
 
-    static func finishReason(_ result: V1Result) -> String {
+    static func finishReason(_ result: FacadeResult) -> String {
         switch result.finishReason {
         case "stop"?, "length"?, "tool_calls"?, "content_filter"?: return result.finishReason ?? "stop"
         default: return result.toolCalls.isEmpty ? "stop" : "tool_calls"
         }
     }
 
-    static func usage(_ result: V1Result) -> JSONValue {
+    static func usage(_ result: FacadeResult) -> JSONValue {
         guard let usage = result.usage else { return .null }
         return .object([
             ("prompt_tokens", .int(usage.inputTokens)),
@@ -62,7 +63,7 @@ enum V1OpenAI {
         ])
     }
 
-    static func toolCalls(_ result: V1Result, indexed: Bool) -> JSONValue {
+    static func toolCalls(_ result: FacadeResult, indexed: Bool) -> JSONValue {
         .array(result.toolCalls.enumerated().map { index, call in
             var members: [(key: String, value: JSONValue)] = []
             if indexed { members.append(("index", .int(index))) }
@@ -75,7 +76,7 @@ enum V1OpenAI {
     }
 
     /// The `chat.completion` object. `created` is the job's finish time (Unix seconds).
-    static func completion(_ result: V1Result, jobID: Int64, created: Int) -> JSONValue {
+    static func completion(_ result: FacadeResult, jobID: Int64, created: Int) -> JSONValue {
         var message: [(key: String, value: JSONValue)] = [
             ("role", "assistant"),
             ("content", result.content.map(JSONValue.string) ?? .null),
@@ -99,7 +100,7 @@ enum V1OpenAI {
 
     /// The whole answer as `chat.completion.chunk` events ending in `data: [DONE]`: the role, the
     /// text, each tool call, the refusal, the finish reason, and (when asked) the usage.
-    static func stream(_ result: V1Result, jobID: Int64, created: Int, includeUsage: Bool) -> [UInt8] {
+    static func stream(_ result: FacadeResult, jobID: Int64, created: Int, includeUsage: Bool) -> [UInt8] {
         func chunk(_ delta: JSONValue, finish: String? = nil) -> JSONValue {
             .object([
                 ("id", .string(responseID(jobID))), ("object", "chat.completion.chunk"), ("created", .int(created)),
@@ -123,14 +124,14 @@ enum V1OpenAI {
             ]))
         }
         var bytes: [UInt8] = []
-        for event in events { V1SSE.append(data: event, to: &bytes) }
+        for event in events { FacadeSSE.append(data: event, to: &bytes) }
         bytes += Array("data: [DONE]\n\n".utf8)
         return bytes
     }
 }
 
 /// Server-sent events framing.
-enum V1SSE {
+enum FacadeSSE {
     /// `event: <name>` (when given), then `data: <json>` and a blank line. The JSON writer never
     /// emits a raw newline (control characters are escaped), so one `data:` line holds the event.
     static func append(event: String? = nil, data: JSONValue, to bytes: inout [UInt8]) {
@@ -142,10 +143,10 @@ enum V1SSE {
 }
 
 /// Checks shared by both formats.
-enum V1Parsing {
+enum FacadeParsing {
     static let maximumModelLength = 256
 
-    static func model(_ value: JSONValue?) throws(V1Error) -> String {
+    static func model(_ value: JSONValue?) throws(FacadeError) -> String {
         guard let value, !value.isNull else { throw .invalidRequest("model is required: agent:<name>, agent:<uuid> or a catalog model id", param: "model") }
         guard let text = value.stringValue, !text.isEmpty, text.count <= maximumModelLength else {
             throw .invalidRequest("model must be a string of 1–\(maximumModelLength) characters", param: "model")
@@ -153,14 +154,14 @@ enum V1Parsing {
         return text
     }
 
-    static func optionalBool(_ value: JSONValue?, _ name: String) throws(V1Error) -> Bool? {
+    static func optionalBool(_ value: JSONValue?, _ name: String) throws(FacadeError) -> Bool? {
         guard let value, !value.isNull else { return nil }
         guard let flag = value.boolValue else { throw .invalidRequest("\(name) must be true or false", param: name) }
         return flag
     }
 
     /// The same value checks as `POST /api/jobs`.
-    static func check(_ request: ChatRequest) throws(V1Error) {
+    static func check(_ request: ChatRequest) throws(FacadeError) {
         if request.messages.isEmpty { throw .invalidRequest("messages must contain at least one message", param: "messages") }
         if let issue = JobInput.checkSampling(request).first { throw .invalidRequest("\(issue.field) \(issue.message)", param: issue.field) }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import JSON
 import Postgres
 @testable import RegistryAPI
 import Storage
@@ -8,7 +9,7 @@ import Testing
 /// `/v1` over HTTP against a real database: calls become jobs through the jobs API's enqueue path,
 /// wait on the shared listener, and answer in the caller's format. The worker's part (claim,
 /// complete, notify) is played as the gateway contract specifies (`Worker`).
-@Suite struct V1EndpointTests {
+@Suite struct FacadeEndpointTests {
     static let token = "v1-test-token"
 
     static func headers(_ pairs: [(String, String)]) -> HTTPFields {
@@ -62,9 +63,9 @@ import Testing
                     try await Worker.succeed(pool, [id], result: Worker.result(model: "claude-haiku-4-5", provider: "anthropic", cost: "0.0042"))
                 })
             #expect(reply.status == .ok, "\(reply)")
-            #expect(reply.headers[V1Headers.jobID] == String(jobID))
-            #expect(reply.headers[V1Headers.cost] == "0.0042")
-            #expect(reply.headers[V1Headers.fallbackDepth] == "0")
+            #expect(reply.headers[FacadeHeaders.jobID] == String(jobID))
+            #expect(reply.headers[FacadeHeaders.cost] == "0.0042")
+            #expect(reply.headers[FacadeHeaders.fallbackDepth] == "0")
             let body = try reply.json()
             #expect(body["model"]?.string == "claude-haiku-4-5")
             #expect(body["choices"]?[0]?["message"]?["content"]?.string == "hello")
@@ -86,7 +87,7 @@ import Testing
                 """, headers: [("x-api-key", Self.token), ("anthropic-version", "2023-06-01")])
             #expect(reply.status == .ok, "\(reply)")
             #expect(reply.headers[.contentType] == "text/event-stream")
-            #expect(reply.headers[V1Headers.jobID] == String(jobID))
+            #expect(reply.headers[FacadeHeaders.jobID] == String(jobID))
             #expect(reply.text.hasPrefix("event: message_start\ndata: "))
             #expect(reply.text.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
             #expect(request["max_tokens"]?.int == 100)
@@ -119,7 +120,7 @@ import Testing
             // The job is finished: the same key answers at once from it, without a new job.
             let again = try await api.send(.post, "/v1/chat/completions", json: body, headers: Self.headers([("Idempotency-Key", "v1-key-1")]))
             #expect(again.status == .ok)
-            #expect(again.headers[V1Headers.jobID] == String(first.jobID))
+            #expect(again.headers[FacadeHeaders.jobID] == String(first.jobID))
             #expect(try await Self.maxJobID(api.pool) == first.jobID)
             let different = try await api.send(
                 .post, "/v1/chat/completions", json: #"{"model": "agent:planner", "messages": [{"role": "user", "content": "other"}]}"#,
@@ -144,7 +145,7 @@ import Testing
                     try await pool.execute("SELECT pg_notify('llm_jobs_done', \(String(id)))")
                 })
             #expect(reply.status == .tooManyRequests, "\(reply)")
-            #expect(reply.headers[V1Headers.jobID] == String(jobID))
+            #expect(reply.headers[FacadeHeaders.jobID] == String(jobID))
             let body = try reply.json()
             #expect(body["type"]?.string == "error")
             #expect(body["error"]?["type"]?.string == "rate_limit_error")

@@ -1,7 +1,10 @@
-// The neutral request's JSON form without Foundation's coders: the same wire shape as
-// `ChatRequest+Codable.swift` (the documented job request format), read and written with the JSON
-// module, so tool and response schemas keep their member order and numbers their exact text
-// (`JSONDecoder` can do neither). Prefer these for stored requests (`llm_jobs.request`).
+// The neutral request's one JSON form (the documented job request format), used by the jobs API,
+// the /v1 facade and the worker alike, so a request one of them accepts the others can read. It is
+// the OpenAI Chat Completions shape minus `model`, so callers that already build OpenAI bodies can
+// reuse them: `content` is a string or an array of `text` / `image_url` parts, tool calls are
+// `{"id","type":"function","function":{"name","arguments"}}`, `stop` is a string or an array.
+// Read and written with the JSON module, not Foundation's coders, so tool and response schemas
+// keep their member order and numbers their exact text (`JSONDecoder` can do neither).
 
 /// Why a document is not a valid neutral request, with the path of the offending field.
 public struct ChatRequestJSONError: Error, Equatable, CustomStringConvertible {
@@ -23,7 +26,7 @@ extension ChatRequest {
         try self.init(json: try JSONParser.parse(contiguous: bytes, maximumDepth: 512))
     }
 
-    /// Reads the request from a parsed document. Unknown keys are ignored, as in the Codable form.
+    /// Reads the request from a parsed document. Unknown keys are ignored here; the HTTP layer decides whether to reject them.
     public init(json: JSONValue) throws(ChatRequestJSONError) {
         guard json.isObject else { throw ChatRequestJSONError(path: "", message: "a request must be a JSON object") }
         let reader = Reader(json, path: "")
@@ -181,7 +184,7 @@ extension ToolDefinition {
         guard let name = function["name"]?.stringValue else { throw reader.error("function.name", "is required") }
         let parameters = function["parameters"].flatMap { $0.isNull ? nil : $0 }
         self.init(
-            name: name, description: function["description"]?.stringValue,
+            name: name, description: try reader.member("function", function).optionalString("description"),
             parameters: parameters ?? ["type": "object", "properties": [:]])
     }
 
@@ -227,7 +230,8 @@ extension ResponseFormat {
             guard let schema = json["json_schema"], let name = schema["name"]?.stringValue else {
                 throw reader.error("json_schema.name", "is required")
             }
-            self = .jsonSchema(name: name, schema: schema["schema"] ?? [:], strict: schema["strict"]?.boolValue)
+            let strict = try reader.member("json_schema", schema).optionalBool("strict")
+            self = .jsonSchema(name: name, schema: schema["schema"] ?? [:], strict: strict)
         case let other:
             throw reader.error("type", "unsupported response_format type '\(other ?? "")'")
         }
@@ -278,6 +282,11 @@ private struct Reader {
     func error(_ field: String, _ message: String) -> ChatRequestJSONError {
         let full = field.isEmpty ? path : path.isEmpty ? field : "\(path).\(field)"
         return ChatRequestJSONError(path: full, message: message)
+    }
+
+    /// The reader of the object at `key` (already looked up), naming paths below it.
+    func member(_ key: String, _ object: JSONValue) -> Reader {
+        Reader(object, path: path.isEmpty ? key : "\(path).\(key)")
     }
 
     private func present(_ key: String) -> JSONValue? {

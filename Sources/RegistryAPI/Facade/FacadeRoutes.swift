@@ -1,9 +1,10 @@
 import Catalog
+import ChatModel
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSON
 import NIOCore
-import Providers
 import ServiceLifecycle
 import Storage
 import Synchronization
@@ -16,9 +17,9 @@ import Synchronization
 /// job's result, so the agent's chain, retries, cooldowns, usage rows and counters all apply.
 /// A client that disconnects while waiting cancels its job, unless it sent an Idempotency-Key
 /// (then it may retry with the key and get the same job's answer).
-struct V1Routes: Sendable {
+struct FacadeRoutes: Sendable {
     let services: RegistryServices
-    let state = V1State()
+    let state = FacadeState()
 
     /// How long a call waits for its job; then the job is cancelled and the call answers 504.
     static let maximumWaitSeconds = 600
@@ -32,28 +33,28 @@ struct V1Routes: Sendable {
                 method: .post, path: "/v1/chat/completions", operationID: "v1ChatCompletions", tag: "v1",
                 summary: "OpenAI Chat Completions over the queue. model = agent:<name>, agent:<uuid> or a catalog model id. One job per call (Idempotency-Key honoured); answered when the job finishes, with x-switchboard-job-id, x-switchboard-fallback-depth and x-switchboard-cost. stream: true answers the whole reply as SSE chunks ending in data: [DONE] once the job is done.",
                 requestBody: .ref("V1ChatCompletionRequest"),
-                responses: V1Schemas.responses(success: "V1ChatCompletion", stream: true),
+                responses: FacadeSchemas.responses(success: "V1ChatCompletion", stream: true),
                 handler: chatCompletions),
             APIRoute(
                 method: .post, path: "/v1/messages", operationID: "v1Messages", tag: "v1",
                 summary: "Anthropic Messages over the queue (same rules as /v1/chat/completions); stream: true answers Anthropic's event sequence once the job is done.",
                 requestBody: .ref("V1MessagesRequest"),
-                responses: V1Schemas.responses(success: "V1Message", stream: true),
+                responses: FacadeSchemas.responses(success: "V1Message", stream: true),
                 handler: messages),
             APIRoute(
                 method: .get, path: "/v1/models", operationID: "v1Models", tag: "v1",
                 summary: "Active agents (as agent:<name>, or agent:<uuid> when several share a name) and catalog models that are not retired, in a list both the OpenAI and the Anthropic SDK read.",
-                responses: V1Schemas.responses(success: "V1ModelList", stream: false),
+                responses: FacadeSchemas.responses(success: "V1ModelList", stream: false),
                 handler: models),
         ]
     }
 
     func chatCompletions(_ request: Request, _ context: RegistryContext) async throws -> Response {
-        await serve(request, context, format: .openAI) { document throws(V1Error) in try V1OpenAI.parse(document) }
+        await serve(request, context, format: .openAI) { document throws(FacadeError) in try OpenAIChatFacade.parse(document) }
     }
 
     func messages(_ request: Request, _ context: RegistryContext) async throws -> Response {
-        await serve(request, context, format: .anthropic) { document throws(V1Error) in try V1Anthropic.parse(document) }
+        await serve(request, context, format: .anthropic) { document throws(FacadeError) in try AnthropicMessagesFacade.parse(document) }
     }
 
     // MARK: - One call
@@ -61,8 +62,8 @@ struct V1Routes: Sendable {
     /// Runs the call while watching the connection: when the client goes away (the request's
     /// inbound stream closes) the call is cancelled, and so is its job.
     func serve(
-        _ request: Request, _ context: RegistryContext, format: V1Format,
-        parse: @escaping @Sendable (JSONValue) throws(V1Error) -> V1Call
+        _ request: Request, _ context: RegistryContext, format: FacadeFormat,
+        parse: @escaping @Sendable (JSONValue) throws(FacadeError) -> FacadeCall
     ) async -> Response {
         var response = await serveWatchingConnection(request, context, format: format, parse: parse)
         // Watching the inbound side consumes the connection's request stream: Hummingbird closes
@@ -72,10 +73,10 @@ struct V1Routes: Sendable {
     }
 
     private func serveWatchingConnection(
-        _ request: Request, _ context: RegistryContext, format: V1Format,
-        parse: @escaping @Sendable (JSONValue) throws(V1Error) -> V1Call
+        _ request: Request, _ context: RegistryContext, format: FacadeFormat,
+        parse: @escaping @Sendable (JSONValue) throws(FacadeError) -> FacadeCall
     ) async -> Response {
-        let jobID = V1JobSlot()
+        let jobID = FacadeJobSlot()
         do {
             return try await request.body.consumeWithCancellationOnInboundClose { body in
                 try await run(body: body, request, context, format: format, parse: parse, jobID: jobID)
@@ -85,15 +86,15 @@ struct V1Routes: Sendable {
                 context.logger.info("registry.v1.client_disconnected", metadata: ["job.id": "\(id)", "job.kept": "\(jobID.keepOnDisconnect)"])
                 if !jobID.keepOnDisconnect { cancelJob(id, context) }
             }
-            return V1Error(HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"), "the client closed the connection")
+            return FacadeError(HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"), "the client closed the connection")
                 .response(format)
-        } catch var error as V1Error {
+        } catch var error as FacadeError {
             error.jobID = error.jobID ?? jobID.value
             return error.response(format)
         } catch is NIOTooManyBytesError {
-            return V1Error(.contentTooLarge, "request body is larger than \(Self.maximumBodyBytes) bytes").response(format)
+            return FacadeError(.contentTooLarge, "request body is larger than \(Self.maximumBodyBytes) bytes").response(format)
         } catch {
-            var converted = V1Error(ErrorMiddleware.apiError(for: error, request: request, logger: context.logger))
+            var converted = FacadeError(ErrorMiddleware.apiError(for: error, request: request, logger: context.logger))
             converted.jobID = jobID.value
             return converted.response(format)
         }
@@ -113,21 +114,21 @@ struct V1Routes: Sendable {
     }
 
     func run(
-        body: RequestBody, _ request: Request, _ context: RegistryContext, format: V1Format,
-        parse: (JSONValue) throws(V1Error) -> V1Call, jobID: V1JobSlot
+        body: RequestBody, _ request: Request, _ context: RegistryContext, format: FacadeFormat,
+        parse: (JSONValue) throws(FacadeError) -> FacadeCall, jobID: FacadeJobSlot
     ) async throws -> Response {
         let buffer = try await body.collect(upTo: Self.maximumBodyBytes)
         let document: JSONValue
         do {
             document = try JSONParser.parse(Array(buffer.readableBytesView))
         } catch {
-            throw V1Error.invalidRequest("the request body is not valid JSON: \(error.description)")
+            throw FacadeError.invalidRequest("the request body is not valid JSON: \(error.description)")
         }
         let call = try parse(document)
         var key: String?
-        if let header = request.headers[V1Headers.idempotencyKey] {
+        if let header = request.headers[FacadeHeaders.idempotencyKey] {
             guard (1...Self.maximumIdempotencyKeyLength).contains(header.count) else {
-                throw V1Error.invalidRequest("Idempotency-Key must be 1–\(Self.maximumIdempotencyKeyLength) characters")
+                throw FacadeError.invalidRequest("Idempotency-Key must be 1–\(Self.maximumIdempotencyKeyLength) characters")
             }
             key = header
         }
@@ -136,9 +137,9 @@ struct V1Routes: Sendable {
         do {
             outcome = try await JobRoutes(services: services).enqueue(job)
         } catch let error as APIError where error.code == "not_accepting_jobs" {
-            throw V1Error.modelNotFound(call.model, error.message)
+            throw FacadeError.modelNotFound(call.model, error.message)
         } catch let error as APIError where error.code == "idempotency_conflict" {
-            throw V1Error(.conflict, error.message, code: "idempotency_conflict")
+            throw FacadeError(.conflict, error.message, code: "idempotency_conflict")
         }
         var current = outcome.job
         // A caller that sent an Idempotency-Key can come back for the answer (a retry after a
@@ -158,7 +159,7 @@ struct V1Routes: Sendable {
 
     /// The job for a call: the agent's (its chain decides the model), or the direct-calls agent's
     /// with `request.model` set (that model alone).
-    func newJob(_ call: V1Call, idempotencyKey: String?) async throws -> JobRepository.NewJob {
+    func newJob(_ call: FacadeCall, idempotencyKey: String?) async throws -> JobRepository.NewJob {
         var request = call.request
         var model: String?
         let agentID: UUID
@@ -166,27 +167,27 @@ struct V1Routes: Sendable {
         case .agentID(let id):
             let agent = try await services.agents.find(id)
             guard let agent, agent.agentType != AgentRepository.directAgentType else {
-                throw V1Error.modelNotFound(call.model, "no agent with id \(id.jsonString)")
+                throw FacadeError.modelNotFound(call.model, "no agent with id \(id.jsonString)")
             }
-            guard agent.status == "active" else { throw V1Error.modelNotFound(call.model, "agent '\(agent.name)' is \(agent.status)") }
-            request = V1Overrides.apply(request, agent: agent.effectiveModelConfig)
+            guard agent.status == "active" else { throw FacadeError.modelNotFound(call.model, "agent '\(agent.name)' is \(agent.status)") }
+            request = FacadeOverrides.apply(request, agent: agent.effectiveModelConfig)
             agentID = agent.id
         case .agentName(let name):
             let agents = try await services.agents.find(named: name)
             let active = agents.filter { $0.status == "active" }
             guard let agent = active.first else {
-                throw V1Error.modelNotFound(call.model, agents.first.map { "agent '\(name)' is \($0.status)" } ?? "no agent named '\(name)'")
+                throw FacadeError.modelNotFound(call.model, agents.first.map { "agent '\(name)' is \($0.status)" } ?? "no agent named '\(name)'")
             }
             guard active.count == 1 else {
-                throw V1Error.invalidRequest(
+                throw FacadeError.invalidRequest(
                     "several active agents are named '\(name)'; name one as agent:<uuid>", param: "model", code: "model_ambiguous")
             }
-            request = V1Overrides.apply(request, agent: agent.effectiveModelConfig)
+            request = FacadeOverrides.apply(request, agent: agent.effectiveModelConfig)
             agentID = agent.id
         case .model(let id):
-            guard let stored = try await services.models.find(id) else { throw V1Error.modelNotFound(id, "not in the catalog") }
-            guard stored.model.status != .retired else { throw V1Error.modelNotFound(id, "the model is retired") }
-            request = V1Overrides.apply(request, model: stored.model)
+            guard let stored = try await services.models.find(id) else { throw FacadeError.modelNotFound(id, "not in the catalog") }
+            guard stored.model.status != .retired else { throw FacadeError.modelNotFound(id, "the model is retired") }
+            request = FacadeOverrides.apply(request, model: stored.model)
             try await ensureDirectAgent()
             agentID = AgentRepository.directAgentID
             model = id
@@ -203,50 +204,50 @@ struct V1Routes: Sendable {
     }
 
     /// A finished job in the caller's format; a job still open at the deadline is cancelled (504).
-    func answer(_ job: JobRecord, call: V1Call, format: V1Format, context: RegistryContext) throws -> Response {
+    func answer(_ job: JobRecord, call: FacadeCall, format: FacadeFormat, context: RegistryContext) throws -> Response {
         switch job.status {
         case "succeeded":
-            guard let text = job.resultJSON, let result = V1Result(json: text) else {
-                throw V1Error(.badGateway, "job \(job.id) succeeded without a readable result", jobID: job.id)
+            guard let text = job.resultJSON, let result = FacadeResult(json: text) else {
+                throw FacadeError(.badGateway, "job \(job.id) succeeded without a readable result", jobID: job.id)
             }
             let created = Int((job.finishedAt ?? services.now).timeIntervalSince1970)
             var headers = HTTPFields()
-            headers[V1Headers.jobID] = String(job.id)
-            headers[V1Headers.fallbackDepth] = String(result.fallbackDepth)
-            headers[V1Headers.cost] = result.costText ?? "unknown"
-            headers[V1Headers.provider] = result.provider
+            headers[FacadeHeaders.jobID] = String(job.id)
+            headers[FacadeHeaders.fallbackDepth] = String(result.fallbackDepth)
+            headers[FacadeHeaders.cost] = result.costText ?? "unknown"
+            headers[FacadeHeaders.provider] = result.provider
             headers[.cacheControl] = "no-store"
             let bytes: [UInt8]
             if call.stream {
                 headers[.contentType] = "text/event-stream"
                 switch format {
-                case .openAI: bytes = V1OpenAI.stream(result, jobID: job.id, created: created, includeUsage: call.includeUsage)
-                case .anthropic: bytes = V1Anthropic.stream(result, jobID: job.id)
+                case .openAI: bytes = OpenAIChatFacade.stream(result, jobID: job.id, created: created, includeUsage: call.includeUsage)
+                case .anthropic: bytes = AnthropicMessagesFacade.stream(result, jobID: job.id)
                 }
             } else {
                 headers[.contentType] = "application/json"
                 switch format {
-                case .openAI: bytes = V1OpenAI.completion(result, jobID: job.id, created: created).encodedBytes()
-                case .anthropic: bytes = V1Anthropic.message(result, jobID: job.id).encodedBytes()
+                case .openAI: bytes = OpenAIChatFacade.completion(result, jobID: job.id, created: created).encodedBytes()
+                case .anthropic: bytes = AnthropicMessagesFacade.message(result, jobID: job.id).encodedBytes()
                 }
             }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         case "failed", "cancelled":
-            let error = V1JobError(json: job.errorJSON)
+            let error = FacadeJobError(json: job.errorJSON)
             let code = job.status == "cancelled" ? "cancelled" : error.code
-            throw V1Error.jobFailed(jobID: job.id, code: code, message: error.message)
+            throw FacadeError.jobFailed(jobID: job.id, code: code, message: error.message)
         default:
             if Task.isShuttingDownGracefully {
                 // The job goes on; a retry with the same Idempotency-Key (another instance, or this
                 // one restarted) waits for the same job.
-                var error = V1Error(
+                var error = FacadeError(
                     .serviceUnavailable, "the registry is shutting down; job \(job.id) continues: retry with the same Idempotency-Key to get its answer",
                     code: "shutting_down", jobID: job.id)
                 error.shouldRetry = true
                 throw error
             }
             cancelJob(job.id, context)
-            throw V1Error(
+            throw FacadeError(
                 .gatewayTimeout, "job \(job.id) did not finish within \(Self.maximumWaitSeconds) s and was cancelled",
                 code: "timeout", jobID: job.id)
         }
@@ -260,11 +261,11 @@ struct V1Routes: Sendable {
         var data: [JSONValue] = []
         data.reserveCapacity(agents.count + models.count)
         for agent in agents {
-            let id = V1Target.agentPrefix + (agent.nameIsShared ? agent.id.jsonString : agent.name)
-            data.append(V1Schemas.listedModel(id: id, displayName: agent.name, ownedBy: "switchboard", created: agent.createdAt))
+            let id = FacadeTarget.agentPrefix + (agent.nameIsShared ? agent.id.jsonString : agent.name)
+            data.append(FacadeSchemas.listedModel(id: id, displayName: agent.name, ownedBy: "switchboard", created: agent.createdAt))
         }
         for model in models {
-            data.append(V1Schemas.listedModel(
+            data.append(FacadeSchemas.listedModel(
                 id: model.modelID, displayName: model.displayName, ownedBy: model.provider, created: model.createdAt ?? Date(timeIntervalSince1970: 0)))
         }
         let list = JSONValue.object([
@@ -278,7 +279,7 @@ struct V1Routes: Sendable {
 }
 
 /// The job of a call in progress, for the code that cancels it when the client leaves.
-final class V1JobSlot: Sendable {
+final class FacadeJobSlot: Sendable {
     private let id = Mutex<Int64?>(nil)
     private let keep = Mutex(false)
 
@@ -295,7 +296,7 @@ final class V1JobSlot: Sendable {
 }
 
 /// Per-router memory of the `/v1` routes.
-final class V1State: Sendable {
+final class FacadeState: Sendable {
     /// The direct-calls agent has been ensured by this process.
     let directAgentReady = Mutex(false)
 }
@@ -307,7 +308,7 @@ final class V1State: Sendable {
 /// agent's `max_tokens`, when it sets one, is a ceiling: a caller may ask for fewer tokens, never
 /// for more than the agent's owner allowed. Plain model calls: the catalog's default temperature
 /// when the caller sends none; `max_tokens` is bounded by the model's `max_output_tokens` (worker).
-enum V1Overrides {
+enum FacadeOverrides {
     static func apply(_ request: ChatRequest, agent configuration: ModelConfiguration) -> ChatRequest {
         var request = request
         if let ceiling = configuration.maxTokens, ceiling > 0, let asked = request.maxTokens, asked > ceiling {
@@ -326,33 +327,33 @@ enum V1Overrides {
 /// On the `/v1` group: the registry's token as `Authorization: Bearer <token>` (OpenAI SDKs) or
 /// `x-api-key: <token>` (Anthropic SDKs); the read token may only list models; POST bodies must
 /// be JSON. Every error here and below it is answered in the caller's format.
-struct V1Middleware: RouterMiddleware {
+struct FacadeMiddleware: RouterMiddleware {
     typealias Context = RegistryContext
 
     let tokens: APITokens
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let format = V1Format.of(request)
+        let format = FacadeFormat.of(request)
         do {
             let bearer = tokens.access(forAuthorization: request.headers[.authorization])
-            let apiKey = request.headers[V1Headers.apiKey].flatMap { tokens.access(forAuthorization: "Bearer " + $0) }
+            let apiKey = request.headers[FacadeHeaders.apiKey].flatMap { tokens.access(forAuthorization: "Bearer " + $0) }
             guard let access = bearer ?? apiKey else {
                 context.logger.notice("registry.auth.rejected", metadata: ["http.path": "\(request.uri.path)"])
-                throw V1Error.unauthorized
+                throw FacadeError.unauthorized
             }
             if access == .readToken, !BearerAuthMiddleware.isReadOnly(request.method) {
-                throw V1Error(.forbidden, "the read-only token may only list models", code: "read_only_token")
+                throw FacadeError(.forbidden, "the read-only token may only list models", code: "read_only_token")
             }
             if request.method == .post, !JSONContentTypeMiddleware.isJSON(request.headers[.contentType]) {
-                throw V1Error(.unsupportedMediaType, "send Content-Type: application/json", code: "unsupported_media_type")
+                throw FacadeError(.unsupportedMediaType, "send Content-Type: application/json", code: "unsupported_media_type")
             }
             var context = context
             context.access = access
             return try await next(request, context)
-        } catch let error as V1Error {
+        } catch let error as FacadeError {
             return error.response(format)
         } catch {
-            return V1Error(ErrorMiddleware.apiError(for: error, request: request, logger: context.logger)).response(format)
+            return FacadeError(ErrorMiddleware.apiError(for: error, request: request, logger: context.logger)).response(format)
         }
     }
 }

@@ -1,4 +1,4 @@
-import CurlHTTP
+import Support
 import Foundation
 import Testing
 

@@ -1,8 +1,10 @@
+import Catalog
 import Foundation
+import JSON
 
 /// `/openapi.json` schemas of the `/v1` endpoints: the subset of OpenAI's and Anthropic's request
 /// and response shapes this facade accepts and answers.
-enum V1Schemas {
+enum FacadeSchemas {
     static let long = APISchemas.providerTextMaxLength
     /// Lists of every active agent and catalog model: far beyond the default array bound.
     static let listMaxItems = 10_000_000
@@ -37,7 +39,7 @@ enum V1Schemas {
         .object([
             ("id", .string(id)), ("object", "model"), ("created", .int(Int(created.timeIntervalSince1970))),
             ("owned_by", .string(ownedBy)), ("type", "model"), ("display_name", .string(displayName)),
-            ("created_at", .string(created.formatted(Date.ISO8601FormatStyle(timeZone: .gmt)))),
+            ("created_at", .string(Timestamp.string(from: created, milliseconds: false))),
         ])
     }
 
@@ -53,7 +55,7 @@ enum V1Schemas {
         ], required: ["error"], "OpenAI {\"error\": {message, type, param, code}} on /v1/chat/completions (and /v1/models without anthropic-version); Anthropic {\"type\": \"error\", \"error\": {type, message}} on /v1/messages."),
 
         "V1ChatCompletionRequest": APISchemas.closedObject(
-            [("model", JSONSchema.string("agent:<name>, agent:<uuid> or a catalog model id.", maxLength: V1Parsing.maximumModelLength))]
+            [("model", JSONSchema.string("agent:<name>, agent:<uuid> or a catalog model id.", maxLength: FacadeParsing.maximumModelLength))]
                 + APISchemas.chatRequestFields + [
                     ("stream", JSONSchema.boolean("Deliver the answer as SSE chunks (sent once the job is done).").orNull),
                     ("stream_options", JSONSchema.object(["include_usage": .boolean()]).orNull),
@@ -66,7 +68,7 @@ enum V1Schemas {
             required: ["model", "messages"], "OpenAI Chat Completions request."),
 
         "V1MessagesRequest": APISchemas.closedObject([
-            ("model", JSONSchema.string("agent:<name>, agent:<uuid> or a catalog model id.", maxLength: V1Parsing.maximumModelLength)),
+            ("model", JSONSchema.string("agent:<name>, agent:<uuid> or a catalog model id.", maxLength: FacadeParsing.maximumModelLength)),
             ("messages", .array(APISchemas.closedObject([
                 ("role", .enumeration(["user", "assistant"])),
                 ("content", JSONSchema(kind: .any, description: "A string, or blocks: text, image (base64 or url source), tool_use (assistant), tool_result (user).")),

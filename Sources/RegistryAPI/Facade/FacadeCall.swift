@@ -1,8 +1,9 @@
+import ChatModel
 import Foundation
-import Providers
+import JSON
 
 /// What a `/v1` request's `model` names.
-enum V1Target: Sendable, Equatable {
+enum FacadeTarget: Sendable, Equatable {
     /// `agent:<name>`: the active agent with that name.
     case agentName(String)
     /// `agent:<uuid>`.
@@ -24,18 +25,18 @@ enum V1Target: Sendable, Equatable {
 
 /// A `/v1` request translated to the queue's terms: the neutral chat request (the job's
 /// `request`), what it names in `model`, and how the caller wants the answer.
-struct V1Call: Sendable, Equatable {
+struct FacadeCall: Sendable, Equatable {
     var model: String
     var request: ChatRequest
     var stream: Bool
     /// OpenAI `stream_options.include_usage`: a last chunk with the usage.
     var includeUsage: Bool = false
 
-    var target: V1Target { V1Target(model) }
+    var target: FacadeTarget { FacadeTarget(model) }
 }
 
 /// A succeeded job's `result` document (the gateway contract), read for the `/v1` answers.
-struct V1Result: Sendable, Equatable {
+struct FacadeResult: Sendable, Equatable {
     struct ToolCall: Sendable, Equatable {
         var id: String
         var name: String
@@ -106,7 +107,7 @@ struct V1Result: Sendable, Equatable {
 }
 
 /// A failed or cancelled job's `error` document: its code and message.
-struct V1JobError: Sendable, Equatable {
+struct FacadeJobError: Sendable, Equatable {
     var code: String
     var message: String
 

@@ -1,7 +1,7 @@
 /// A provider-neutral chat request: what an agent asks for, independent of who answers.
 ///
 /// The model is not part of the request: the gateway sends the same request to each model of an
-/// agent's fallback chain. Its JSON form (see `ChatRequest+Codable.swift`) follows the OpenAI
+/// agent's fallback chain. Its JSON form (see `ChatRequest+JSON.swift`) follows the OpenAI
 /// Chat Completions shape, which is what most callers already speak.
 public struct ChatRequest: Sendable, Equatable {
     public var messages: [ChatMessage]

@@ -1,21 +1,22 @@
-import Providers
+import ChatModel
+import JSON
 
 /// Anthropic Messages ⇄ the queue: a `POST /v1/messages` body becomes the neutral request
 /// (system blocks → a system message, `tool_use`/`tool_result` blocks → tool calls and tool
 /// messages), and a succeeded job's result becomes a `message` object or its event stream.
-enum V1Anthropic {
+enum AnthropicMessagesFacade {
     static let fields: Set<String> = [
         "model", "messages", "max_tokens", "system", "temperature", "top_p", "stop_sequences", "tools", "tool_choice",
         "metadata", "stream", "service_tier",
     ]
 
-    static func parse(_ document: JSONValue) throws(V1Error) -> V1Call {
+    static func parse(_ document: JSONValue) throws(FacadeError) -> FacadeCall {
         guard case .object(let members) = document else { throw .invalidRequest("the request body must be a JSON object") }
         for member in members where !fields.contains(member.key) {
             throw .invalidRequest("\(member.key): unsupported parameter", param: member.key)
         }
-        let model = try V1Parsing.model(document["model"])
-        let stream = try V1Parsing.optionalBool(document["stream"], "stream") ?? false
+        let model = try FacadeParsing.model(document["model"])
+        let stream = try FacadeParsing.optionalBool(document["stream"], "stream") ?? false
         guard let maxTokens = document["max_tokens"]?.intValue else { throw .invalidRequest("max_tokens: field required (an integer)", param: "max_tokens") }
 
         var messages: [ChatMessage] = []
@@ -64,7 +65,7 @@ enum V1Anthropic {
             default:
                 throw .invalidRequest("tool_choice.type: must be auto, any, tool or none", param: "tool_choice")
             }
-            if try V1Parsing.optionalBool(choice["disable_parallel_tool_use"], "tool_choice.disable_parallel_tool_use") == true {
+            if try FacadeParsing.optionalBool(choice["disable_parallel_tool_use"], "tool_choice.disable_parallel_tool_use") == true {
                 parallelToolCalls = false
             }
         }
@@ -76,7 +77,7 @@ enum V1Anthropic {
                 stop.append(text)
             }
         }
-        func number(_ key: String) throws(V1Error) -> Double? {
+        func number(_ key: String) throws(FacadeError) -> Double? {
             guard let value = document[key], !value.isNull else { return nil }
             guard let number = value.doubleValue else { throw .invalidRequest("\(key): must be a number", param: key) }
             return number
@@ -89,14 +90,14 @@ enum V1Anthropic {
         let request = ChatRequest(
             messages: messages, tools: tools, toolChoice: toolChoice, parallelToolCalls: parallelToolCalls, stop: stop,
             temperature: try number("temperature"), topP: try number("top_p"), maxTokens: maxTokens, user: user)
-        try V1Parsing.check(request)
-        return V1Call(model: model, request: request, stream: stream)
+        try FacadeParsing.check(request)
+        return FacadeCall(model: model, request: request, stream: stream)
     }
 
     /// One Anthropic turn as neutral messages: a user turn's `tool_result` blocks become tool
     /// messages (first, as the results answer the previous assistant turn), its other blocks one
     /// user message; an assistant turn's `tool_use` blocks become its tool calls.
-    static func messages(_ turn: JSONValue, path: String) throws(V1Error) -> [ChatMessage] {
+    static func messages(_ turn: JSONValue, path: String) throws(FacadeError) -> [ChatMessage] {
         guard turn.isObject else { throw .invalidRequest("\(path): must be an object", param: "messages") }
         let role: ChatRole
         switch turn["role"]?.stringValue {
@@ -166,7 +167,7 @@ enum V1Anthropic {
 
     // MARK: - Answers
 
-    static func stopReason(_ result: V1Result) -> String {
+    static func stopReason(_ result: FacadeResult) -> String {
         switch result.finishReason {
         case "length"?: return "max_tokens"
         case "tool_calls"?: return "tool_use"
@@ -176,8 +177,8 @@ enum V1Anthropic {
     }
 
     /// Anthropic counts `input_tokens` without cache reads and writes.
-    static func usage(_ result: V1Result) -> JSONValue {
-        let usage = result.usage ?? V1Result.Usage(inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheCreationInputTokens: 0, reasoningTokens: 0)
+    static func usage(_ result: FacadeResult) -> JSONValue {
+        let usage = result.usage ?? FacadeResult.Usage(inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheCreationInputTokens: 0, reasoningTokens: 0)
         return .object([
             ("input_tokens", .int(max(0, usage.inputTokens - usage.cachedInputTokens - usage.cacheCreationInputTokens))),
             ("output_tokens", .int(usage.outputTokens)),
@@ -187,12 +188,12 @@ enum V1Anthropic {
     }
 
     /// A tool call's arguments as the `input` object (text that is no JSON object is kept whole).
-    static func input(_ call: V1Result.ToolCall) -> JSONValue {
+    static func input(_ call: FacadeResult.ToolCall) -> JSONValue {
         if let value = JSONValue.parse(call.arguments), value.isObject { return value }
         return .object([("_raw", .string(call.arguments))])
     }
 
-    static func contentBlocks(_ result: V1Result) -> [JSONValue] {
+    static func contentBlocks(_ result: FacadeResult) -> [JSONValue] {
         var blocks: [JSONValue] = []
         let text = result.content ?? result.refusal
         if let text, !text.isEmpty { blocks.append(.object([("type", "text"), ("text", .string(text))])) }
@@ -204,7 +205,7 @@ enum V1Anthropic {
 
     static func responseID(_ jobID: Int64) -> String { "msg_sb\(jobID)" }
 
-    static func message(_ result: V1Result, jobID: Int64) -> JSONValue {
+    static func message(_ result: FacadeResult, jobID: Int64) -> JSONValue {
         .object([
             ("id", .string(responseID(jobID))), ("type", "message"), ("role", "assistant"), ("model", .string(result.model)),
             ("content", .array(contentBlocks(result))),
@@ -215,10 +216,10 @@ enum V1Anthropic {
 
     /// The Messages streaming event sequence: message_start, per block content_block_start /
     /// one delta (text_delta or input_json_delta) / content_block_stop, message_delta, message_stop.
-    static func stream(_ result: V1Result, jobID: Int64) -> [UInt8] {
+    static func stream(_ result: FacadeResult, jobID: Int64) -> [UInt8] {
         var bytes: [UInt8] = []
         func send(_ type: String, _ members: [(key: String, value: JSONValue)]) {
-            V1SSE.append(event: type, data: .object([("type", .string(type))] + members), to: &bytes)
+            FacadeSSE.append(event: type, data: .object([("type", .string(type))] + members), to: &bytes)
         }
         var start = usage(result)
         start["output_tokens"] = 0

@@ -1,8 +1,9 @@
 import Synchronization
 
 /// A coalescing wake-up for one waiting task: `signal()` before `wait` makes the next wait return
-/// at once; many signals while nobody waits count as one.
-final class WakeSignal: Sendable {
+/// at once, so no wake-up is lost; many signals while nobody waits count as one. The gateway's
+/// claimer and completer wait on one, and so does each long-poll of the registry's job hub.
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -11,7 +12,9 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public init() {}
+
+    public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -24,14 +27,19 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns on a signal, after `timeout`, or when the task is cancelled.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
+        await wait(until: .now + timeout)
+    }
+
+    /// Returns on a signal, at `deadline`, or when the task is cancelled.
+    public func wait(until deadline: ContinuousClock.Instant) async {
         if state.withLock({ state in
             defer { state.pending = false }
             return state.pending
         }) { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal() }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
             await group.next()
             group.cancelAll()
         }

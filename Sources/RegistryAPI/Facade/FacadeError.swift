@@ -1,23 +1,24 @@
 import HTTPTypes
 import Hummingbird
+import JSON
 import NIOCore
 
 /// The wire format a `/v1` call speaks: its errors, answers and streams take that format's shape,
 /// so the official SDKs raise their own exception classes (NotFoundError, AuthenticationError…).
-enum V1Format: Sendable, Equatable {
+enum FacadeFormat: Sendable, Equatable {
     case openAI
     case anthropic
 
     /// `/v1/messages` is Anthropic's; `/v1/models` answers Anthropic errors when the client sent
     /// `anthropic-version` (the Anthropic SDK always does); everything else is OpenAI's.
-    static func of(_ request: Request) -> V1Format {
+    static func of(_ request: Request) -> FacadeFormat {
         if request.uri.path.hasPrefix("/v1/messages") { return .anthropic }
-        if request.headers[V1Headers.anthropicVersion] != nil { return .anthropic }
+        if request.headers[FacadeHeaders.anthropicVersion] != nil { return .anthropic }
         return .openAI
     }
 }
 
-enum V1Headers {
+enum FacadeHeaders {
     static let jobID = HTTPField.Name("x-switchboard-job-id")!
     static let fallbackDepth = HTTPField.Name("x-switchboard-fallback-depth")!
     static let cost = HTTPField.Name("x-switchboard-cost")!
@@ -31,7 +32,7 @@ enum V1Headers {
 /// An error of a `/v1` call, rendered in the caller's format:
 /// OpenAI `{"error": {"message", "type", "param", "code"}}`,
 /// Anthropic `{"type": "error", "error": {"type", "message"}}`.
-struct V1Error: Error, Sendable, Equatable {
+struct FacadeError: Error, Sendable, Equatable {
     var status: HTTPResponse.Status
     var message: String
     /// OpenAI's `code` (`model_not_found`, `invalid_api_key`, …); nil → JSON null.
@@ -54,15 +55,15 @@ struct V1Error: Error, Sendable, Equatable {
         self.jobID = jobID
     }
 
-    static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> V1Error {
-        V1Error(.badRequest, message, code: code, param: param)
+    static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> FacadeError {
+        FacadeError(.badRequest, message, code: code, param: param)
     }
 
-    static func modelNotFound(_ model: String, _ reason: String) -> V1Error {
-        V1Error(.notFound, "The model '\(model)' does not exist or cannot be used: \(reason)", code: "model_not_found", param: "model")
+    static func modelNotFound(_ model: String, _ reason: String) -> FacadeError {
+        FacadeError(.notFound, "The model '\(model)' does not exist or cannot be used: \(reason)", code: "model_not_found", param: "model")
     }
 
-    static let unauthorized = V1Error(
+    static let unauthorized = FacadeError(
         .unauthorized, "invalid API key: send the registry's token (SWITCHBOARD_API_TOKEN) as Authorization: Bearer <token> or x-api-key",
         code: "invalid_api_key")
 
@@ -93,7 +94,7 @@ struct V1Error: Error, Sendable, Equatable {
         }
     }
 
-    func body(_ format: V1Format) -> JSONValue {
+    func body(_ format: FacadeFormat) -> JSONValue {
         switch format {
         case .openAI:
             return .object([("error", .object([
@@ -105,13 +106,13 @@ struct V1Error: Error, Sendable, Equatable {
         }
     }
 
-    func response(_ format: V1Format) -> Response {
+    func response(_ format: FacadeFormat) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        if let jobID { headers[V1Headers.jobID] = String(jobID) }
+        if let jobID { headers[FacadeHeaders.jobID] = String(jobID) }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
-        if let shouldRetry { headers[V1Headers.shouldRetry] = shouldRetry ? "true" : "false" }
+        if let shouldRetry { headers[FacadeHeaders.shouldRetry] = shouldRetry ? "true" : "false" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body(format).encodedBytes())))
     }
 
@@ -129,7 +130,7 @@ struct V1Error: Error, Sendable, Equatable {
     /// A failed or cancelled job, by its `error.code` (the gateway's error class): the caller's
     /// mistakes are 4xx, what Switchboard could not do with its providers is 5xx (never 401: the
     /// SDK would blame the caller's key for a provider key problem).
-    static func jobFailed(jobID: Int64, code: String, message: String) -> V1Error {
+    static func jobFailed(jobID: Int64, code: String, message: String) -> FacadeError {
         let status: HTTPResponse.Status
         switch code {
         case "invalid_request", "context_length_exceeded", "content_filter", "unsupported_parameter", "request_too_large":
@@ -145,7 +146,7 @@ struct V1Error: Error, Sendable, Equatable {
         default:
             status = .badGateway
         }
-        var error = V1Error(status, "job \(jobID) \(code == "cancelled" ? "was cancelled" : "failed") (\(code)): \(message)", code: code, jobID: jobID)
+        var error = FacadeError(status, "job \(jobID) \(code == "cancelled" ? "was cancelled" : "failed") (\(code)): \(message)", code: code, jobID: jobID)
         error.shouldRetry = false
         return error
     }
