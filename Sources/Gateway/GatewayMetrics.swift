@@ -2,7 +2,7 @@ import Metrics
 import Synchronization
 
 /// The worker's Prometheus metrics (through swift-metrics; the executable bootstraps the
-/// Prometheus factory). Names are documented in the README ("llm-gateway").
+/// Prometheus factory). Names are documented in docs/gateway.md ("Metrics").
 struct GatewayMetrics: Sendable {
     private let claimed = Counter(label: "gateway_jobs_claimed_total")
     private let succeeded = Counter(label: "gateway_jobs_completed_total", dimensions: [("status", "succeeded")])

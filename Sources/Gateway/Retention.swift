@@ -3,7 +3,7 @@ import Logging
 import Postgres
 import Support
 
-/// Prunes finished jobs and old raw usage (README "Retention"; schema.md §3.4). Any number of
+/// Prunes finished jobs and old raw usage (docs/gateway.md "Retention"). Any number of
 /// gateways call `runOnce` on their schedule; a session advisory lock lets one prune at a time and
 /// the others skip that round. The usage counters (`agent_usage_daily`, `execution_usage`) and
 /// `workflow_executions` are never touched, so the dashboards' daily rollups survive.

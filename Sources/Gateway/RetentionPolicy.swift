@@ -1,7 +1,7 @@
 import Foundation
 
 /// How long finished jobs and raw usage rows are kept, and how often the gateway prunes
-/// (README "Retention"). A nil age keeps that table forever; a nil interval turns pruning off.
+/// (docs/gateway.md "Retention"). A nil age keeps that table forever; a nil interval turns pruning off.
 public struct RetentionPolicy: Sendable, Equatable {
     /// Finished jobs (`succeeded`, `failed`, `cancelled`) older than this (by `finished_at`) are deleted.
     public var jobs: Duration?

@@ -56,7 +56,7 @@ public enum ProviderErrorClass: String, Sendable, Codable, CaseIterable {
     /// The caller cancelled the call (shutdown, job cancelled). Not a provider failure.
     case cancelled
 
-    /// What the gateway does next; the README's class table lists the same.
+    /// What the gateway does next; docs/providers.md's class table lists the same.
     public var gatewayAction: ProviderErrorAction {
         switch self {
         case .rateLimited, .overloaded, .serverError, .timeout, .connection, .malformedResponse:

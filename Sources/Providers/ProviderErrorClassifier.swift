@@ -132,7 +132,7 @@ public enum ProviderErrorClassifier {
         message?.lowercased().contains("request too large for") ?? false
     }
 
-    /// Last resort, documented in the README: phrases servers use when they send only a 4xx and
+    /// Last resort, documented in docs/providers.md ("Error classes"): phrases servers use when they send only a 4xx and
     /// prose (Anthropic's 400s carry only `invalid_request_error`; TGI, vLLM and Ollama have no codes).
     static let contextPhrases = [
         "prompt is too long",  // Anthropic

@@ -9,7 +9,7 @@ struct ImportCatalogCommand: AsyncParsableCommand {
         commandName: "import-catalog",
         abstract: "Import a model catalog file into llm_models (idempotent; keeps local edits).",
         discussion: """
-            Example: model-registry import-catalog --format litellm ../shared/data/litellm/model_prices_and_context_window.json
+            Example: model-registry import-catalog --format litellm model_prices_and_context_window.json (LiteLLM's cost map)
             Inserts new chat models of callable providers (openai, anthropic, huggingface), updates prices, \
             limits and deprecation dates of existing ones, and reports what it skipped and why.
             """)

@@ -322,7 +322,7 @@ struct DashboardTests {
                              "llm_queue_status", "usage_daily", "usage_by_agent_model", "agent_usage_stats"] {
                     _ = try await reader.query(.unsafeSQL("SELECT * FROM \(view) LIMIT 1"))
                 }
-                // README's queries for Metabase users run as the role too (views only, valid SQL).
+                // docs/dashboards.md's queries for Metabase users run as the role too (views only, valid SQL).
                 let queries = try DashboardSupport.readmeQueries()
                 #expect(queries.count == 8)
                 for query in queries {

@@ -5,7 +5,7 @@ import Postgres
 import Synchronization
 import Testing
 
-/// Retention (README "Retention") on a real database whose jobs and usage a real worker wrote.
+/// Retention (docs/gateway.md "Retention") on a real database whose jobs and usage a real worker wrote.
 @Suite("Retention: pruning finished jobs and old usage partitions")
 struct RetentionTests {
     static let logger = Logger(label: "retention-tests")

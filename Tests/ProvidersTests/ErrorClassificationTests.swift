@@ -189,7 +189,7 @@ struct ErrorClassificationTests {
         #expect(error.message.count <= 501)
     }
 
-    @Test("the gateway action of every class (the README table)")
+    @Test("the gateway action of every class (the table in docs/providers.md)")
     func gatewayActions() {
         let expected: [ProviderErrorClass: ProviderErrorAction] = [
             .rateLimited: .retry, .overloaded: .retry, .serverError: .retry, .timeout: .retry,
