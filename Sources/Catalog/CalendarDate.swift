@@ -54,11 +54,6 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         CalendarDate(startOfDay.addingTimeInterval(Double(days) * 86_400))
     }
 
-    /// Whole days from this day to `other` (negative when `other` is earlier).
-    public func days(until other: CalendarDate) -> Int {
-        other.daysSinceEpoch - daysSinceEpoch
-    }
-
     /// Days since 1970-01-01 (negative before it).
     public var daysSinceEpoch: Int {
         CalendarDate.daysSinceEpoch(year: year, month: month, day: day)

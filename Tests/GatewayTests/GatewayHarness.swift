@@ -108,13 +108,7 @@ struct GatewayHarness: Sendable {
     func waitUntil(
         seconds: Double = 60, _ what: String = "all jobs finished", _ done: @Sendable () async throws -> Bool
     ) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try await done() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("timed out waiting: \(what)")
-        throw HarnessError.timeout(what)
+        try await TestSupport.waitUntil(seconds: seconds, what, done)
     }
 
     func waitForAllJobs(seconds: Double = 60) async throws {

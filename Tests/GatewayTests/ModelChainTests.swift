@@ -2,6 +2,7 @@ import Catalog
 import Foundation
 @testable import Gateway
 import Providers
+import TestSupport
 import Testing
 
 /// Chain resolution, parameter merging and the error-class policy, without I/O.
@@ -25,7 +26,7 @@ struct ModelChainTests {
         snapshot.providers["anthropic"] = Provider(name: "anthropic", apiStyle: .anthropic, baseURL: "http://127.0.0.1:9", apiKeyEnv: "K")
         snapshot.providers["nokey"] = Provider(name: "nokey", apiStyle: .openai, baseURL: "http://127.0.0.1:9", apiKeyEnv: "UNSET_KEY")
         snapshot.providers["off"] = Provider(name: "off", apiStyle: .openai, baseURL: "http://127.0.0.1:9", apiKeyEnv: "K", enabled: false)
-        snapshot.cooldowns[CooldownKey(provider: "openai", modelID: "cool")] = Date().addingTimeInterval(60)
+        snapshot.cooldowns[CooldownKey(provider: "openai", modelID: "cool")] = TestClock.now.addingTimeInterval(60)
         return snapshot
     }
 
@@ -40,7 +41,7 @@ struct ModelChainTests {
             modelID: "retired", fallbackModelIDs: ["missing", "keyless", "off", "tiny", "cool", "leaky", "a", "b"])
         let (candidates, skipped) = ModelChain.resolve(
             configuration, snapshot: Self.snapshot, credentials: Self.credentials,
-            estimatedPromptTokens: 50)
+            estimatedPromptTokens: 50, now: TestClock.now)
         #expect(candidates.map(\.model.modelID) == ["a", "b"])
         #expect(candidates.map(\.depth) == [7, 8])
         #expect(candidates.map(\.provider.name) == ["openai", "anthropic"])
@@ -53,7 +54,7 @@ struct ModelChainTests {
         snapshot.providers["openai"] = Provider(name: "openai", apiStyle: .openai, baseURL: "https://elsewhere.example", apiKeyEnv: "K")
         let (candidates, skipped) = ModelChain.resolve(
             ModelConfiguration(modelID: "a", fallbackModelIDs: ["b"]), snapshot: snapshot, credentials: Self.credentials,
-            estimatedPromptTokens: 50)
+            estimatedPromptTokens: 50, now: TestClock.now)
         #expect(candidates.map(\.model.modelID) == ["b"])
         let skip = try #require(skipped.first)
         #expect(skip.reason == .keyNotBound)
@@ -66,7 +67,8 @@ struct ModelChainTests {
         let (candidates, skipped) = ModelChain.resolve(
             configuration, snapshot: Self.snapshot, credentials: Self.credentials,
             estimatedPromptTokens: 50,
-            allowedHTTPHosts: Provider.allowedHTTPHosts(environment: ["SWITCHBOARD_ALLOWED_HTTP_HOSTS": " Collector.example ,x"]))
+            allowedHTTPHosts: Provider.allowedHTTPHosts(environment: ["SWITCHBOARD_ALLOWED_HTTP_HOSTS": " Collector.example ,x"]),
+            now: TestClock.now)
         #expect(candidates.map(\.model.modelID) == ["leaky"])
         #expect(skipped.isEmpty)
     }
@@ -111,7 +113,7 @@ struct ModelChainTests {
     func cooldownStreak() {
         let tracker = CooldownTracker(threshold: 3, window: .seconds(30))
         let key = CooldownKey(provider: "p", modelID: "m")
-        let now = Date()
+        let now = TestClock.now
         #expect(!tracker.recordTransientFailure(key, at: now))
         #expect(!tracker.recordTransientFailure(key, at: now))
         tracker.recordSuccess(key)

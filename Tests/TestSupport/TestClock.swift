@@ -11,14 +11,17 @@ import Foundation
 public enum TestClock {
     public static let defaultDay = "2026-11-29"
 
-    /// The test day, from the environment or the default. A malformed value stops the run loudly
-    /// rather than silently testing on the default day.
+    /// What is wrong with `SWITCHBOARD_TEST_TODAY`, or nil. A malformed value leaves the default day
+    /// in force and fails `TestClockTests` (so the run fails, naming the value) instead of crashing.
+    public static let configurationProblem: String? = {
+        guard let text = ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_TODAY"] else { return nil }
+        return CalendarDate(text) == nil ? "SWITCHBOARD_TEST_TODAY must be a date as YYYY-MM-DD, got \"\(text)\"" : nil
+    }()
+
+    /// The test day: `SWITCHBOARD_TEST_TODAY` when it is a valid date, else the default.
     public static let today: CalendarDate = {
-        let text = ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_TODAY"] ?? defaultDay
-        guard let day = CalendarDate(text) else {
-            fatalError("SWITCHBOARD_TEST_TODAY must be a date as YYYY-MM-DD, got \"\(text)\"")
-        }
-        return day
+        ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_TODAY"].flatMap(CalendarDate.init)
+            ?? CalendarDate(defaultDay) ?? CalendarDate(Date(timeIntervalSince1970: 1_795_910_400))
     }()
 
     /// Noon UTC on the test day: the instant the registry's injected clock returns.
