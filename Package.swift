@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // SHA-256 of API keys (already in the graph through Hummingbird's dependencies).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; installed by `make` (scripts/install-deps.sh).
@@ -49,6 +51,7 @@ let package = Package(
         // SQL repositories and the migrator.
         .target(name: "Storage", dependencies: [
             "Postgres", "Catalog", "Support",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -92,7 +95,7 @@ let package = Package(
         ], resources: [.copy("UI")]),  // the web UI's static files (served at /)
 
         .executableTarget(name: "model-registry", dependencies: [
-            "RegistryAPI", "Storage", "Postgres",
+            "RegistryAPI", "Storage", "Postgres", "Catalog",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -170,8 +170,8 @@ def main() -> int:
     ready.add_argument("urls", nargs="+")
     demo = commands.add_parser("seed")
     demo.add_argument("--api", required=True)
-    demo.add_argument("--token", default=os.environ.get("SWITCHBOARD_API_TOKEN"),
-                      help="bearer token (default: $SWITCHBOARD_API_TOKEN)")
+    demo.add_argument("--token", default=os.environ.get("SWITCHBOARD_ADMIN_TOKEN") or os.environ.get("SWITCHBOARD_API_TOKEN"),
+                      help="bearer token (default: $SWITCHBOARD_ADMIN_TOKEN)")
     demo.add_argument("--wait", type=float, default=60, help="seconds to wait for the workflow")
     arguments = parser.parse_args()
     if arguments.command == "wait-ready":

@@ -15,7 +15,8 @@
 # Environment (all optional):
 #   DATABASE_URL            use this database instead of the local cluster (migrated, never stopped)
 #   OPENAI_API_KEY, ANTHROPIC_API_KEY, HF_TOKEN   provider keys; with none set: demo mode
-#   SWITCHBOARD_API_TOKEN   bearer token for /api (default: one generated once, kept in $SWITCHBOARD_RUN_DIR/api-token)
+#   SWITCHBOARD_ADMIN_TOKEN the admin credential for /api and /v1 (default: one generated once, kept in
+#                           $SWITCHBOARD_RUN_DIR/api-token; SWITCHBOARD_API_TOKEN, deprecated, is read as it)
 #   PORT                    model-registry port (default 8080)
 #   PROVIDER_STUB_PORT      provider-stub port in demo mode (default 8090)
 #   GATEWAY_METRICS_PORT    llm-gateway /metrics, /readyz port (default 9464)
@@ -192,18 +193,23 @@ SQL
   say "providers: real endpoints; keys set:$([ -n "${OPENAI_API_KEY:-}" ] && printf ' OPENAI_API_KEY')$([ -n "${ANTHROPIC_API_KEY:-}" ] && printf ' ANTHROPIC_API_KEY')$([ -n "${HF_TOKEN:-}" ] && printf ' HF_TOKEN')"
 fi
 
-# --- 4. the API token --------------------------------------------------------------------------
-token_shown="(the value of SWITCHBOARD_API_TOKEN)"  # the operator's own secret is not echoed
+# --- 4. the admin token ------------------------------------------------------------------------
+# The bootstrap admin credential; applications get keys of their own (model-registry keys create).
+token_shown="(the value of SWITCHBOARD_ADMIN_TOKEN)"  # the operator's own secret is not echoed
 token_note="from your environment"
-if [ -z "${SWITCHBOARD_API_TOKEN:-}" ]; then
+if [ -z "${SWITCHBOARD_ADMIN_TOKEN:-}" ] && [ -n "${SWITCHBOARD_API_TOKEN:-}" ]; then
+  SWITCHBOARD_ADMIN_TOKEN=$SWITCHBOARD_API_TOKEN   # the deprecated name, read for one release
+fi
+unset SWITCHBOARD_API_TOKEN
+if [ -z "${SWITCHBOARD_ADMIN_TOKEN:-}" ]; then
   if [ ! -s "$run_dir/api-token" ]; then
-    (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(24))' >"$run_dir/api-token")
+    (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$run_dir/api-token")
   fi
-  SWITCHBOARD_API_TOKEN=$(cat "$run_dir/api-token")
-  token_shown=$SWITCHBOARD_API_TOKEN
+  SWITCHBOARD_ADMIN_TOKEN=$(cat "$run_dir/api-token")
+  token_shown=$SWITCHBOARD_ADMIN_TOKEN
   token_note="generated, kept in $run_dir/api-token"
 fi
-export SWITCHBOARD_API_TOKEN
+export SWITCHBOARD_ADMIN_TOKEN
 
 # --- 5. the services ---------------------------------------------------------------------------
 start_process llm-gateway run --metrics-port "$gateway_metrics_port" --metrics-host 127.0.0.1
@@ -221,7 +227,8 @@ say
 say "Switchboard is running:"
 say "  UI              $api/"
 say "  API             $api/api/…   (OpenAPI: $api/openapi.json)"
-say "  API token       $token_shown   ($token_note; send Authorization: Bearer <token>)"
+say "  API token       $token_shown   ($token_note; the admin credential: send Authorization: Bearer <token>)"
+say "  keys            $bin_dir/model-registry keys create --tenant default --role inference   (one per application)"
 if [ "$local_database" = true ]; then
   say "  database        $DATABASE_URL   (local cluster dev; psql \"$DATABASE_URL\")"
 else

@@ -1,4 +1,5 @@
 import Catalog
+import Storage
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -18,6 +19,8 @@ public struct APIError: Error, Sendable, Equatable {
     public var details: [Detail]
     /// 405 only: the methods the path does answer (the `Allow` header).
     public var allow: [String] = []
+    /// 429 only: the `Retry-After` header, in seconds.
+    public var retryAfterSeconds: Int?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, details: [Detail] = []) {
         self.status = status
@@ -56,11 +59,34 @@ extension APIError {
 
     static let unauthorized = APIError(
         .unauthorized, code: "unauthorized",
-        message: "missing or invalid bearer token (send Authorization: Bearer <SWITCHBOARD_API_TOKEN>)")
+        message: "missing or invalid API key (send Authorization: Bearer <key> or x-api-key: <key>)")
 
-    static let forbiddenReadOnly = APIError(
-        .forbidden, code: "read_only_token",
-        message: "the read-only token (SWITCHBOARD_READ_TOKEN) may only read; send SWITCHBOARD_API_TOKEN to change anything")
+    /// The caller's role is below the route's.
+    static func forbidden(role: APIKeyRole, needs: APIKeyRole) -> APIError {
+        APIError(
+            .forbidden, code: "forbidden",
+            message: "a key with role \(role.rawValue) may not do this; it needs role \(needs.rawValue) or above")
+    }
+
+    static func forbidden(_ code: String, _ message: String) -> APIError {
+        APIError(.forbidden, code: code, message: message)
+    }
+
+    static func tooManyFailedAuthentications(retryAfter seconds: Int) -> APIError {
+        var error = APIError(
+            .tooManyRequests, code: "too_many_failed_authentications",
+            message: "too many requests with invalid credentials from this address; retry in \(seconds) s")
+        error.retryAfterSeconds = seconds
+        return error
+    }
+
+    static func tooManyWaits(limit: Int) -> APIError {
+        var error = APIError(
+            .tooManyRequests, code: "too_many_waits",
+            message: "this key already has \(limit) requests waiting for jobs; wait for one to finish or poll without ?wait=")
+        error.retryAfterSeconds = 1
+        return error
+    }
 
     static let unsupportedMediaType = APIError(
         .unsupportedMediaType, code: "unsupported_media_type",
@@ -108,6 +134,7 @@ extension APIError: HTTPResponseError {
         var response = EncodedJSONResponse(ByteBuffer(bytes: data), status: status).response
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         if !allow.isEmpty { response.headers[.allow] = allow.joined(separator: ", ") }
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
         return response
     }
 }

@@ -13,6 +13,8 @@ struct APIRoute: Sendable {
     var operationID: String
     var tag: String
     var summary: String
+    /// Who may call it (checked by the router before the handler; see `RouteAccess`).
+    var access: RouteAccess
     var parameters: [APIParameter] = []
     /// Schema of the JSON body; also used to reject unknown fields and wrong types.
     var requestBody: JSONSchema?
@@ -50,12 +52,12 @@ extension APIRoute {
     /// into bytes. (Handlers that build a `Response` themselves, such as `/v1`'s, use the
     /// memberwise initialiser.)
     init<Output: ResponseGenerator>(
-        method: HTTPRequest.Method, path: String, operationID: String, tag: String, summary: String,
+        method: HTTPRequest.Method, path: String, operationID: String, tag: String, summary: String, access: RouteAccess,
         parameters: [APIParameter] = [], requestBody: JSONSchema? = nil, responses: [APIResponseSpec], errors: [Int] = [],
         handler: @escaping @Sendable (Request, RegistryContext) async throws -> Output
     ) {
         self.init(
-            method: method, path: path, operationID: operationID, tag: tag, summary: summary, parameters: parameters,
+            method: method, path: path, operationID: operationID, tag: tag, summary: summary, access: access, parameters: parameters,
             requestBody: requestBody, responses: responses, errors: errors,
             handler: { request, context in try await handler(request, context).response(from: request, context: context) })
     }
@@ -104,19 +106,21 @@ struct APIResponseSpec: Sendable {
 extension Router where Context == RegistryContext {
     /// Registers every route of the table: `/api/…` routes in the `api` group (auth, content
     /// type), the rest on the router. Every other method on a known path answers 405 with `Allow`.
-    func register(_ routes: [APIRoute], api: RouterGroup<RegistryContext>, v1: RouterGroup<RegistryContext>) {
+    func register(_ routes: [APIRoute], api: RouterGroup<RegistryContext>, v1: RouterGroup<RegistryContext>, guard routeGuard: RouteGuard) {
         var allowed: [String: [HTTPRequest.Method]] = [:]
         var order: [String] = []
         for route in routes {
             if allowed[route.routerPath] == nil { order.append(route.routerPath) }
             allowed[route.routerPath, default: []].append(route.method)
             let handler = route.handler
+            let access = route.access
             // Documented string bounds of query parameters hold for every route, before its handler.
             let bounded = route.parameters.compactMap { parameter -> (String, Int)? in
                 guard parameter.location == .query, let limit = parameter.schema.maxLength else { return nil }
                 return (parameter.name, limit)
             }
             let respond: @Sendable (Request, RegistryContext) async throws -> Response = { request, context in
+                try await routeGuard.check(access, context: context)
                 for (name, limit) in bounded {
                     if let value = request.query(name), value.count > limit {
                         throw APIError.badParameter(name, "must be at most \(limit) characters long")

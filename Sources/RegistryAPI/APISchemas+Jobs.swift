@@ -112,6 +112,7 @@ extension APISchemas {
         ]),
         "Job": .object([
             "id": .integer(), "agent_id": .string(format: "uuid"),
+            "tenant_id": .string(format: "uuid", "The tenant of the job (its agent's)."),
             "execution_id": JSONSchema.string(format: "uuid").orNull, "step": JSONSchema.string().orNull,
             "status": jobStatus, "priority": .integer(),
             "attempt": .integer("Claims so far (0 = never claimed)."), "max_attempts": .integer(),
@@ -181,5 +182,6 @@ extension APISchemas {
         ("finished_at", JSONSchema.string(format: "date-time").orNull),
         ("created_at", .string(format: "date-time")),
         ("updated_at", .string(format: "date-time")),
+        ("tenant_id", .string(format: "uuid")),
     ]
 }

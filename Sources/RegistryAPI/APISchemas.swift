@@ -6,7 +6,7 @@ import Foundation
 enum APISchemas {
     static let components: [String: JSONSchema] = {
         var all: [String: JSONSchema] = [:]
-        for part in [common, models, providers, agents, changes, jobs, system, usage, FacadeSchemas.components] {
+        for part in [common, models, providers, agents, changes, jobs, system, usage, access, FacadeSchemas.components] {
             all.merge(part) { first, _ in first }
         }
         return all
@@ -248,12 +248,16 @@ enum APISchemas {
             ("max_tokens", JSONSchema.integer().orNull),
             ("created_at", .string(format: "date-time")),
             ("updated_at", .string(format: "date-time")),
+            ("tenant_id", .string(format: "uuid", "The tenant that owns the agent (fixed at creation).")),
             ("warnings", .array(.ref("FieldIssue"), "On writes: accepted but noteworthy (deprecated model, ignored penalty…).")),
         ], required: [
             "id", "name", "agent_type", "description", "skills", "status", "model_config", "model_config_source",
-            "preferred_model", "temperature", "max_tokens", "created_at", "updated_at",
+            "preferred_model", "temperature", "max_tokens", "created_at", "updated_at", "tenant_id",
         ]),
-        "AgentCreate": closedObject(agentWritableFields, required: ["name", "agent_type"]),
+        "AgentCreate": closedObject(agentWritableFields + [
+            ("tenant_id", .string(format: "uuid", "The owning tenant (admins only; default: the caller's).")),
+            ("tenant", .string("The owning tenant by name (instead of tenant_id).", maxLength: 63)),
+        ], required: ["name", "agent_type"]),
         "AgentUpdate": closedObject(agentWritableFields),
         "AgentList": .object([
             "agents": .array(.ref("Agent")), "count": .integer("Agents on this page."),
@@ -326,14 +330,17 @@ enum APISchemas {
 
     static let changes: [String: JSONSchema] = [
         "ConfigChange": .object([
-            "id": .integer(), "entity": .enumeration(["model", "provider", "agent"]),
+            "id": .integer(), "entity": .enumeration(["model", "provider", "agent", "tenant", "api_key"]),
             "entity_id": .string("model_id, provider name or agent id.", maxLength: 512),
             "action": .enumeration(["create", "update", "delete"]),
             "changed_fields": .array(.string(maxLength: 64), "Top-level fields whose value changed.", maxItems: 64),
             "before": JSONSchema.anyValue.described("The row before (null on create)."),
             "after": JSONSchema.anyValue.described("The row after (null on delete)."),
-            "token_kind": .string("write_token, unauthenticated, cli or database (plain SQL).", maxLength: 32),
-            "request_id": JSONSchema.string("X-Request-Id of the API request.", maxLength: 128).orNull,
+            "token_kind": .string("api_key, admin_token, write_token, read_token, unauthenticated, cli, migration or database (plain SQL).", maxLength: 32),
+            "request_id": JSONSchema.string("The registry's id of the API request (X-Switchboard-Request-Id, in its logs).", maxLength: 128).orNull,
+            "client_request_id": JSONSchema.string("The X-Request-Id the client sent.", maxLength: 128).orNull,
+            "key_id": JSONSchema.string(format: "uuid", "The API key that made the change (null: an environment token, the CLI or SQL).").orNull,
+            "tenant_id": JSONSchema.string(format: "uuid", "The tenant of the changed row (agents, keys), else the writer's.").orNull,
             "changed_at": .string(format: "date-time", maxLength: 40),
         ], required: ["id", "entity", "entity_id", "action", "changed_fields", "before", "after", "token_kind", "request_id", "changed_at"]),
         "ConfigChangeList": .object([

@@ -15,9 +15,13 @@ struct AgentInput: Decodable, Sendable {
     var preferredModel: String??
     var temperature: Double??
     var maxTokens: Int??
+    /// Creation only: the owning tenant, by id or by name.
+    var tenantID: String?
+    var tenant: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, skills, status, temperature
+        case name, description, skills, status, temperature, tenant
+        case tenantID = "tenant_id"
         case agentType = "agent_type"
         case modelConfig = "model_config"
         case preferredModel = "preferred_model"
@@ -38,6 +42,8 @@ struct AgentInput: Decodable, Sendable {
         preferredModel = try nullable(String.self, .preferredModel)
         temperature = try nullable(Double.self, .temperature)
         maxTokens = try nullable(Int.self, .maxTokens)
+        tenantID = try c.decodeIfPresent(String.self, forKey: .tenantID)
+        tenant = try c.decodeIfPresent(String.self, forKey: .tenant)
     }
 
     /// Whether the client used the pre-Switchboard fields.
@@ -59,6 +65,7 @@ struct AgentBody: Encodable, Sendable {
         case maxTokens = "max_tokens"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case tenantID = "tenant_id"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -76,6 +83,7 @@ struct AgentBody: Encodable, Sendable {
         try c.encode(agent.maxTokens, forKey: .maxTokens)
         try c.encode(agent.createdAt, forKey: .createdAt)
         try c.encode(agent.updatedAt, forKey: .updatedAt)
+        try c.encode(agent.tenantID.jsonString, forKey: .tenantID)
         try c.encodeIfPresent(warnings, forKey: .warnings)
     }
 }

@@ -18,6 +18,7 @@ struct AgentRoutes: Sendable {
     let models: ModelRepository
     let providers: ProviderRepository
     let usage: UsageRepository
+    let tenants: TenantRepository
     /// "Now", injected (tests pin it); never call `Date()` in a handler.
     let clock: @Sendable () -> Date
 
@@ -30,6 +31,7 @@ struct AgentRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/agents", operationID: "listAgents", tag: "agents",
                 summary: "List agents by name.",
+                access: .role(.viewer),
                 parameters: [
                     .query("status", .enumeration(["active", "inactive", "archived"]), "Only agents with this status."),
                     .query("agent_type", .string(), "Only agents of this type."),
@@ -42,18 +44,21 @@ struct AgentRoutes: Sendable {
             APIRoute(
                 method: .post, path: "/api/agents", operationID: "createAgent", tag: "agents",
                 summary: "Create an agent with a model_config, or with the legacy preferred_model/temperature/max_tokens (mapped to a full model_config), or with neither (catalog default).",
+                access: .role(.operator),
                 requestBody: .ref("AgentCreate"),
                 responses: [.init(201, "The agent, with warnings.", .ref("Agent"))],
                 handler: create),
             APIRoute(
                 method: .get, path: "/api/agents/{id}", operationID: "getAgent", tag: "agents",
                 summary: "One agent.",
+                access: .role(.viewer, owns: .agent),
                 parameters: [Self.idParameter],
                 responses: [.init(200, "The agent.", .ref("Agent"))], errors: [404],
                 handler: get),
             APIRoute(
                 method: .patch, path: "/api/agents/{id}", operationID: "updateAgent", tag: "agents",
                 summary: "Change an agent's fields; model_config (validated) or the legacy fields replace its configuration.",
+                access: .role(.operator, owns: .agent),
                 parameters: [Self.idParameter],
                 requestBody: .ref("AgentUpdate"),
                 responses: [.init(200, "The agent, with warnings.", .ref("Agent"))], errors: [404],
@@ -61,18 +66,21 @@ struct AgentRoutes: Sendable {
             APIRoute(
                 method: .delete, path: "/api/agents/{id}", operationID: "deleteAgent", tag: "agents",
                 summary: "Delete an agent; 409 when jobs refer to it (archive it instead: status archived).",
+                access: .role(.operator, owns: .agent),
                 parameters: [Self.idParameter],
                 responses: [.init(204, "Deleted.", nil)], errors: [404, 409],
                 handler: delete),
             APIRoute(
                 method: .get, path: "/api/agents/{id}/model-config", operationID: "getAgentModelConfig", tag: "agents",
                 summary: "The agent's model configuration, with warnings (deprecated or retired models, ignored penalties…).",
+                access: .role(.viewer, owns: .agent),
                 parameters: [Self.idParameter],
                 responses: [.init(200, "The configuration.", .ref("AgentModelConfig"))], errors: [404],
                 handler: getModelConfig),
             APIRoute(
                 method: .put, path: "/api/agents/{id}/model-config", operationID: "putAgentModelConfig", tag: "agents",
                 summary: "Replace the model configuration. 400 with one entry per bad field; deprecated models are accepted with a warning naming the successor.",
+                access: .role(.operator, owns: .agent),
                 parameters: [Self.idParameter],
                 requestBody: .ref("ModelConfigurationInput"),
                 responses: [.init(200, "The stored configuration, with warnings.", .ref("AgentModelConfig"))], errors: [404],
@@ -80,6 +88,7 @@ struct AgentRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/agents/{id}/model-usage", operationID: "getAgentModelUsage", tag: "agents",
                 summary: "Current model, configuration, usage stats (total_tokens, total_cost, total_requests, avg_tokens_per_request, last_used_at) and a per-model breakdown, from the usage counters (agent_usage_daily), optionally for a window of UTC days.",
+                access: .role(.viewer, owns: .agent),
                 parameters: [
                     Self.idParameter,
                     .query("from", .string(format: "date"), "First UTC day (YYYY-MM-DD), included."),
@@ -90,6 +99,7 @@ struct AgentRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/agents/{id}/recommendations", operationID: "getAgentRecommendations", tag: "agents",
                 summary: "Models recommended for the agent's type and skills, with reasons.",
+                access: .role(.viewer, owns: .agent),
                 parameters: [Self.idParameter, .query("limit", .integer(), "1–50, default 5.")],
                 responses: [.init(200, "Best first.", .ref("AgentRecommendations"))], errors: [400, 404],
                 handler: recommendations),
@@ -106,6 +116,7 @@ struct AgentRoutes: Sendable {
         }
         filter.limit = try request.queryInt("limit", range: 1...1000) ?? 100
         filter.offset = try request.queryInt("offset", range: 0...Int(Int32.max)) ?? 0
+        filter.scope = context.scope
         let (agents, total) = try await self.agents.page(filter)
         return JSONResponse(AgentListBody(agents: agents.map { AgentBody(agent: $0) }, count: agents.count, total: total))
     }
@@ -116,11 +127,13 @@ struct AgentRoutes: Sendable {
 
     func create(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<AgentBody> {
         let input = try await request.decodeJSON(AgentInput.self, schema: .ref("AgentCreate"), context: context)
+        let tenantID = try await TenantResolution(tenants: tenants)
+            .tenant(id: input.tenantID, name: input.tenant, for: try context.requirePrincipal())
         var warnings: [FieldIssue] = []
         var config: ModelConfiguration?
         // Validation and insert in one transaction, the chain's models held FOR SHARE.
         let created = try await agents.create(actor: context.actor) { connection in
-            var agent = AgentRecord(name: input.name ?? "", agentType: input.agentType ?? "")
+            var agent = AgentRecord(name: input.name ?? "", agentType: input.agentType ?? "", tenantID: tenantID)
             applyFields(input, to: &agent)
             var issues = Self.fieldIssues(agent)
             let resolved = try await resolveConfiguration(input, current: nil, on: connection)

@@ -20,6 +20,7 @@ struct ChangeRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/changes", operationID: "listConfigChanges", tag: "changes",
                 summary: "Every recorded write to models, providers and agents' model configuration: before → after, changed fields, token kind, request id; newest first.",
+                access: .role(.viewer),
                 parameters: [
                     .query("entity", .enumeration(ConfigChangeRepository.entities), "Only changes of this kind of thing."),
                     .query("entity_id", JSONSchema.string(maxLength: 512), "Only changes of this model id, provider name or agent id (with entity)."),
@@ -29,6 +30,7 @@ struct ChangeRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/agents/{id}/changes", operationID: "listAgentConfigChanges", tag: "changes",
                 summary: "Who changed this agent's model configuration, and when (newest first).",
+                access: .role(.viewer, owns: .agent),
                 parameters: [AgentRoutes.idParameter] + Self.pageParameters,
                 responses: [.init(200, "A page of changes.", .ref("ConfigChangeList"))], errors: [400, 404],
                 handler: agentChanges),
@@ -41,6 +43,7 @@ struct ChangeRoutes: Sendable {
             throw APIError.badParameter("entity", "must be one of \(ConfigChangeRepository.entities.joined(separator: ", "))")
         }
         var filter = try Self.page(request)
+        filter.scope = context.scope
         filter.entity = entity
         filter.entityID = request.query("entity_id")
         return try await answer(filter, request, context)
@@ -50,6 +53,7 @@ struct ChangeRoutes: Sendable {
         let text = try context.pathParameter("id")
         guard let id = UUID(uuidString: text) else { throw APIError.notFound("no agent with id '\(text)' (agent ids are UUIDs)") }
         var filter = try Self.page(request)
+        filter.scope = context.scope
         filter.entity = "agent"
         filter.entityID = id.jsonString
         let changes = try await self.changes.list(filter)
@@ -109,6 +113,9 @@ struct ConfigChangeBody: Encodable, Sendable {
         case tokenKind = "token_kind"
         case requestID = "request_id"
         case changedAt = "changed_at"
+        case keyID = "key_id"
+        case tenantID = "tenant_id"
+        case clientRequestID = "client_request_id"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -123,6 +130,9 @@ struct ConfigChangeBody: Encodable, Sendable {
         try c.encode(change.afterJSON.flatMap { try? JSONParser.parse(Array($0.utf8)) } ?? .null, forKey: .after)
         try c.encode(change.tokenKind, forKey: .tokenKind)
         try c.encode(change.requestID, forKey: .requestID)
+        try c.encode(change.keyID?.uuidString.lowercased(), forKey: .keyID)
+        try c.encode(change.tenantID?.uuidString.lowercased(), forKey: .tenantID)
+        try c.encode(change.clientRequestID, forKey: .clientRequestID)
         try c.encode(change.changedAt, forKey: .changedAt)
     }
 }

@@ -18,12 +18,14 @@ struct ExecutionRoutes: Sendable {
             APIRoute(
                 method: .post, path: "/api/executions", operationID: "createExecution", tag: "executions",
                 summary: "Start a workflow execution: {workflow_name, steps: [{step, agent_id, messages, …}], metadata?}. One job per step, all in one transaction.",
+                access: .role(.inference),
                 requestBody: .ref("ExecutionCreate"),
                 responses: [.init(201, "The execution and its jobs.", .ref("Execution"))], errors: [409],
                 handler: create),
             APIRoute(
                 method: .get, path: "/api/executions", operationID: "listExecutions", tag: "executions",
                 summary: "Executions, newest first, paged with next_cursor.",
+                access: .role(.viewer),
                 parameters: [
                     .query("status", .enumeration(Self.statuses), "Only executions in this status."),
                     .query("cursor", .string(), "next_cursor of the previous page."),
@@ -34,6 +36,7 @@ struct ExecutionRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/executions/{id}", operationID: "getExecution", tag: "executions",
                 summary: "Status, steps with their jobs and the model that answered, models_used (live from the counters while running, the stored column once finished), total cost and tokens.",
+                access: .role(.viewer, owns: .execution),
                 parameters: [Self.idParameter],
                 responses: [.init(200, "The execution.", .ref("Execution"))], errors: [404],
                 handler: get),
@@ -65,8 +68,14 @@ struct ExecutionRoutes: Sendable {
         }
         // The writer keeps every number's text on the way to jsonb.
         let metadata = document["metadata"].map { $0.encodedString() } ?? "{}"
-        try await intake.checkReferences(jobs, prefix: { "steps[\($0)]." })
-        let (execution, created) = try await executions.create(name: name, metadataJSON: metadata, steps: jobs)
+        let principal = try context.requirePrincipal()
+        let tenants = try await intake.checkReferences(jobs, for: principal, prefix: { "steps[\($0)]." })
+        // An execution belongs to one tenant, with its jobs: an admin's steps must not mix tenants.
+        guard tenants.count <= 1 else {
+            throw APIError.validation([.init(field: "steps", message: "name agents of \(tenants.count) tenants; an execution's agents must belong to one tenant")])
+        }
+        let (execution, created) = try await executions.create(
+            name: name, metadataJSON: metadata, steps: jobs, tenantID: tenants.first ?? principal.tenantID)
         context.logger.info("registry.execution.created", metadata: [
             "execution.id": "\(execution.id.jsonString)", "jobs.count": "\(created.count)",
         ])
@@ -97,7 +106,7 @@ struct ExecutionRoutes: Sendable {
             before = id
         }
         let limit = try request.queryInt("limit", range: 1...200) ?? 50
-        let page = try await executions.list(status: status, before: before, limit: limit)
+        let page = try await executions.list(status: status, before: before, limit: limit, scope: context.scope)
         return JSONResponse(ExecutionListBody(
             executions: page.executions.map { ExecutionSummaryBody(execution: $0) }, count: page.executions.count,
             nextCursor: page.hasMore ? page.executions.last?.id.jsonString : nil))
@@ -116,11 +125,13 @@ struct ExecutionSummaryBody: Encodable, Sendable {
         case finishedAt = "finished_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case tenantID = "tenant_id"
     }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(execution.id.jsonString, forKey: .id)
+        try c.encode(execution.tenantID.jsonString, forKey: .tenantID)
         try c.encode(execution.name, forKey: .workflowName)
         try c.encode(execution.status, forKey: .status)
         try c.encode(JobBody.document(execution.metadataJSON), forKey: .metadata)

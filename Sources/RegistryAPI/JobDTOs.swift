@@ -114,6 +114,7 @@ struct JobBody: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, step, status, priority, attempt, request, result, error, attempts, created
         case agentID = "agent_id"
+        case tenantID = "tenant_id"
         case executionID = "execution_id"
         case maxAttempts = "max_attempts"
         case runAt = "run_at"
@@ -129,6 +130,7 @@ struct JobBody: Encodable, Sendable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(job.id, forKey: .id)
         try c.encode(job.agentID.jsonString, forKey: .agentID)
+        try c.encode(job.tenantID.jsonString, forKey: .tenantID)
         try c.encode(job.executionID?.jsonString, forKey: .executionID)
         try c.encode(job.step, forKey: .step)
         try c.encode(job.status, forKey: .status)

@@ -15,21 +15,29 @@ struct JobIntake: Sendable {
     /// The one way a single job enters the queue from the API (`POST /api/jobs` and the `/v1`
     /// endpoints): its references are checked, then it is inserted (an idempotency key already
     /// used with the same content answers the existing job; different content is a 409).
-    func enqueue(_ job: JobRepository.NewJob) async throws -> JobRepository.InsertOutcome {
-        try await checkReferences([job], prefix: { _ in "" })
+    func enqueue(_ job: JobRepository.NewJob, for principal: Principal) async throws -> JobRepository.InsertOutcome {
+        try await checkReferences([job], for: principal, prefix: { _ in "" })
         guard let outcome = try await insert([job]).first else { throw APIError.internalError }
         return outcome
     }
 
-    /// Every job's agent exists and is active, and its execution (if any) exists and is running.
-    func checkReferences(_ jobs: [JobRepository.NewJob], prefix: (Int) -> String) async throws {
-        let agents = try await repository.agentStatuses(Array(Set(jobs.map(\.agentID))))
+    /// Every job's agent exists in the caller's tenant (another tenant's agent reads as missing),
+    /// is one the caller's key may use, and is active; its execution (if any) exists in the
+    /// caller's tenant and is running. Returns the agents' tenants (an admin's jobs belong to their
+    /// agent's tenant).
+    @discardableResult
+    func checkReferences(_ jobs: [JobRepository.NewJob], for principal: Principal, prefix: (Int) -> String) async throws -> Set<UUID> {
+        let agents = try await repository.agentStates(Array(Set(jobs.map(\.agentID))), scope: principal.scope)
         let executionIDs = Array(Set(jobs.compactMap(\.executionID)))
-        let executions = executionIDs.isEmpty ? [:] : try await repository.executionStatuses(executionIDs)
+        let executions = executionIDs.isEmpty ? [:] : try await repository.executionStatuses(executionIDs, scope: principal.scope)
         var missing: [FieldIssue] = []
         var inactive: [FieldIssue] = []
+        var refused: [FieldIssue] = []
         for (index, job) in jobs.enumerated() {
-            switch agents[job.agentID] {
+            if agents[job.agentID] != nil, !principal.mayUse(agent: job.agentID) {
+                refused.append(.init(field: "\(prefix(index))agent_id", message: "this key may not use agent \(job.agentID.jsonString)"))
+            }
+            switch agents[job.agentID]?.status {
             case nil: missing.append(.init(field: "\(prefix(index))agent_id", message: "no agent with id \(job.agentID.jsonString)"))
             case "active"?: break
             case let status?:
@@ -45,9 +53,13 @@ struct JobIntake: Sendable {
             }
         }
         if !missing.isEmpty { throw APIError.validation(missing + inactive, message: "the job refers to something that does not exist") }
+        if !refused.isEmpty {
+            throw APIError(.forbidden, code: "agent_not_allowed", message: refused.map(\.message).joined(separator: "; "), details: refused)
+        }
         if !inactive.isEmpty {
             throw APIError(.conflict, code: "not_accepting_jobs", message: inactive.map(\.message).joined(separator: "; "), details: inactive)
         }
+        return Set(agents.values.map(\.tenantID))
     }
 
     func insert(_ jobs: [JobRepository.NewJob]) async throws -> [JobRepository.InsertOutcome] {

@@ -11,6 +11,7 @@ struct JobRoutes: Sendable {
     let intake: JobIntake
     /// The long-poll hub (`?wait=`).
     let completions: JobCompletionHub
+    let waits: WaitLimiter
 
     static let idParameter = APIParameter.path("id", "Job id (integer).")
     static let maximumWaitSeconds = 60
@@ -21,6 +22,7 @@ struct JobRoutes: Sendable {
             APIRoute(
                 method: .post, path: "/api/jobs", operationID: "createJob", tag: "jobs",
                 summary: "Enqueue a job: agent_id plus the chat request (messages, tools, …). 201 with the job; a repeated idempotency_key answers 200 with the existing job, or 409 idempotency_conflict when the content differs.",
+                access: .role(.inference),
                 requestBody: .ref("JobCreate"),
                 responses: [.init(201, "The new job.", .ref("Job")), .init(200, "The job this idempotency_key already created.", .ref("Job"))],
                 errors: [409],
@@ -28,6 +30,7 @@ struct JobRoutes: Sendable {
             APIRoute(
                 method: .post, path: "/api/jobs/batch", operationID: "createJobs", tag: "jobs",
                 summary: "Enqueue up to 1,000 jobs in one INSERT statement: {\"jobs\": [JobCreate, …]}. All or nothing; answers in input order.",
+                access: .role(.inference),
                 requestBody: .ref("JobBatchCreate"),
                 responses: [
                     .init(201, "At least one job was created.", .ref("JobBatch")),
@@ -38,6 +41,7 @@ struct JobRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/jobs", operationID: "listJobs", tag: "jobs",
                 summary: "Jobs, newest first, paged with next_cursor. Request/result/error bodies only with include=result.",
+                access: .role(.viewer),
                 parameters: [
                     .query("status", .enumeration(JobRecord.statuses), "Only jobs in this status."),
                     .query("agent_id", .string(format: "uuid"), "Only this agent's jobs."),
@@ -51,12 +55,14 @@ struct JobRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/jobs/{id}", operationID: "getJob", tag: "jobs",
                 summary: "One job with its provider attempts. ?wait=SECONDS (at most 60) holds the request until the job is succeeded, failed or cancelled, then answers; at the deadline it answers the current state.",
+                access: .role(.viewer, owns: .job),
                 parameters: [Self.idParameter, .query("wait", .integer(), "Seconds to wait for a terminal status, 0–60 (larger values count as 60).")],
                 responses: [.init(200, "The job.", .ref("Job"))], errors: [400, 404],
                 handler: get),
             APIRoute(
                 method: .post, path: "/api/jobs/{id}/cancel", operationID: "cancelJob", tag: "jobs",
                 summary: "Cancel: a queued job is cancelled at once (200); a running job gets cancel_requested_at and its worker is told to stop (202); a finished job answers 409 with its status.",
+                access: .role(.inference, owns: .job),
                 parameters: [Self.idParameter],
                 responses: [
                     .init(200, "Cancelled.", .ref("Job")),
@@ -73,7 +79,7 @@ struct JobRoutes: Sendable {
         let (document, _) = try await request.readJSON(schema: .ref("JobCreate"), context: context)
         let (input, issues) = JobInput.parse(document)
         guard let input, issues.isEmpty else { throw APIError.validation(issues, message: "the job is invalid") }
-        switch try await enqueue(input.job) {
+        switch try await enqueue(input.job, for: try context.requirePrincipal()) {
         case .created(let job):
             context.logger.info("registry.job.created", metadata: ["job.id": "\(job.id)", "agent.id": "\(job.agentID.jsonString)"])
             return JSONResponse(JobBody(job: job), status: .created)
@@ -104,7 +110,7 @@ struct JobRoutes: Sendable {
             jobs.append(input.job)
         }
         if !issues.isEmpty { throw APIError.validation(issues, message: "\(Set(issues.map { $0.field.split(separator: ".").first ?? "" }).count) job(s) are invalid") }
-        try await intake.checkReferences(jobs, prefix: { "jobs[\($0)]." })
+        try await intake.checkReferences(jobs, for: try context.requirePrincipal(), prefix: { "jobs[\($0)]." })
         let outcomes = try await intake.insert(jobs)
         let bodies = outcomes.map { outcome -> JobBody in
             switch outcome {
@@ -119,8 +125,8 @@ struct JobRoutes: Sendable {
     }
 
     /// `/v1` enqueues through here too (see `init(services:)`).
-    func enqueue(_ job: JobRepository.NewJob) async throws -> JobRepository.InsertOutcome {
-        try await intake.enqueue(job)
+    func enqueue(_ job: JobRepository.NewJob, for principal: Principal) async throws -> JobRepository.InsertOutcome {
+        try await intake.enqueue(job, for: principal)
     }
 
     static func withoutBodies(_ job: JobRecord) -> JobRecord {
@@ -138,12 +144,14 @@ struct JobRoutes: Sendable {
         let wait = min(try request.queryInt("wait", range: 0...Int(Int32.max)) ?? 0, Self.maximumWaitSeconds)
         guard var job = try await jobs.find(id) else { throw Self.jobNotFound(id) }
         if wait > 0, !job.isTerminal {
-            guard let current = try await completions.waitForCompletion(of: id, timeout: .seconds(wait)) else {
-                throw Self.jobNotFound(id)
+            let current = try await waits.withWait(for: try context.requirePrincipal()) {
+                try await completions.waitForCompletion(of: id, timeout: .seconds(wait))
             }
+            guard let current else { throw Self.jobNotFound(id) }
             job = current
         }
         let attempts = try await jobs.attempts(jobID: id, since: job.createdAt)
+        if try !context.requirePrincipal().mayReadBodies { job = Self.withoutBodies(job) }
         return JSONResponse(JobBody(job: job, attempts: attempts))
     }
 
@@ -164,8 +172,13 @@ struct JobRoutes: Sendable {
         filter.limit = try request.queryInt("limit", range: 1...200) ?? 50
         if let include = request.query("include") {
             guard include == "result" else { throw APIError.badParameter("include", "must be result") }
+            guard try context.requirePrincipal().mayReadBodies else {
+                throw APIError.forbidden(
+                    "bodies_not_allowed", "this key may read job metadata only; include=result needs a key with read_bodies (or role inference or above)")
+            }
             filter.includeBodies = true
         }
+        filter.scope = context.scope
         let page = try await jobs.list(filter)
         return JSONResponse(JobListBody(
             jobs: page.jobs.map { JobBody(job: $0) }, count: page.jobs.count,
@@ -215,6 +228,6 @@ extension JobRoutes {
     /// For the `/v1` facade, which holds the whole `RegistryServices` and enqueues through
     /// `enqueue(_:)` like `POST /api/jobs`.
     init(services: RegistryServices) {
-        self.init(jobs: services.jobs, intake: JobIntake(jobs: services.jobs), completions: services.completions)
+        self.init(jobs: services.jobs, intake: JobIntake(jobs: services.jobs), completions: services.completions, waits: services.waits)
     }
 }

@@ -31,36 +31,42 @@ struct ModelRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/models", operationID: "listModels", tag: "models",
                 summary: "List catalog models (default: every status but retired), ordered by provider and display name.",
+                access: .role(.viewer),
                 parameters: ModelQuery.parameters + ModelQuery.pageParameters,
                 responses: [.init(200, "A page of matching models, with the total and the next page's cursor.", .ref("ModelList"))], errors: [400],
                 handler: list),
             APIRoute(
                 method: .post, path: "/api/models", operationID: "createModel", tag: "models",
                 summary: "Add a model to the catalog (source manual; imports never overwrite it).",
+                access: .role(.admin),
                 requestBody: .ref("ModelCreate"),
                 responses: [.init(201, "The created model.", .ref("Model"))], errors: [409],
                 handler: create),
             APIRoute(
                 method: .get, path: "/api/models/providers", operationID: "listModelsByProvider", tag: "models",
                 summary: "Per provider: its name, model count and models (same filters as the list).",
+                access: .role(.viewer),
                 parameters: ModelQuery.parameters,
                 responses: [.init(200, "Models grouped by provider.", .ref("ProvidersView"))], errors: [400],
                 handler: providersView),
             APIRoute(
                 method: .get, path: "/api/models/compare", operationID: "compareModels", tag: "models",
                 summary: "Models side by side: context, max output, prices per 1K and 1M tokens, capabilities, status.",
+                access: .role(.viewer),
                 parameters: [.query("ids", .string(), "Comma-separated model ids (1–20).", required: true)],
                 responses: [.init(200, "The models in the order asked.", .ref("Comparison"))], errors: [400, 404],
                 handler: compare),
             APIRoute(
                 method: .post, path: "/api/models/estimate-cost", operationID: "estimateCost", tag: "models",
                 summary: "Exact cost (USD, decimal) of a number of tokens on a model, with the per-1K prices used.",
+                access: .role(.viewer),
                 requestBody: .ref("EstimateCostRequest"),
                 responses: [.init(200, "The cost breakdown.", .ref("CostEstimate"))], errors: [404, 422],
                 handler: estimateCost),
             APIRoute(
                 method: .post, path: "/api/models/recommend", operationID: "recommendModels", tag: "models",
                 summary: "Rank the models that meet the requirements, with scores and reasons; 404 with what ruled models out when none does.",
+                access: .role(.viewer),
                 parameters: [.query("limit", .integer(), "Most recommendations to return (1–50, default 5).")],
                 requestBody: .ref("RecommendationRequest"),
                 responses: [.init(200, "Best first.", .ref("RecommendationList"))], errors: [404],
@@ -68,6 +74,7 @@ struct ModelRoutes: Sendable {
             APIRoute(
                 method: .post, path: "/api/models/import", operationID: "importCatalog", tag: "models",
                 summary: "Import a LiteLLM cost map (the body, up to 16 MiB): inserts new models, updates prices, limits and dates, keeps local edits.",
+                access: .role(.admin),
                 parameters: [.query("format", .enumeration(["litellm"]), "Catalog format (default litellm).")],
                 requestBody: .ref("LiteLLMCostMap"),
                 responses: [.init(200, "What the import did.", .ref("ImportReport"))],
@@ -75,12 +82,14 @@ struct ModelRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/models/{model_id}", operationID: "getModel", tag: "models",
                 summary: "One model by id.",
+                access: .role(.viewer),
                 parameters: [Self.modelIDParameter],
                 responses: [.init(200, "The model.", .ref("Model"))], errors: [404],
                 handler: get),
             APIRoute(
                 method: .patch, path: "/api/models/{model_id}", operationID: "updateModel", tag: "models",
                 summary: "Change prices, limits, status, deprecation date, successor, recommended_for, capabilities…; changed fields are kept by later imports (except prices, limits, deprecation date).",
+                access: .role(.admin),
                 parameters: [Self.modelIDParameter, Self.forceParameter],
                 requestBody: .ref("ModelUpdate"),
                 responses: [.init(200, "The updated model.", .ref("Model"))], errors: [404, 409],
@@ -88,6 +97,7 @@ struct ModelRoutes: Sendable {
             APIRoute(
                 method: .post, path: "/api/models/{model_id}/retire", operationID: "retireModel", tag: "models",
                 summary: "Retire a model (admin). 409 naming the agents that use it unless force=true. Deprecating (PATCH status) is always allowed.",
+                access: .role(.admin),
                 parameters: [Self.modelIDParameter, Self.forceParameter],
                 responses: [.init(200, "The retired model and the agents still naming it.", .ref("RetireResult"))], errors: [404, 409],
                 handler: retire),

@@ -30,15 +30,30 @@ public struct ProviderPolicy: Sendable {
 public enum ListenPolicy {
     public struct Refusal: Error, CustomStringConvertible, Equatable {
         public var host: String
+        /// Set when the refusal is about tokens too short for a non-loopback address.
+        public var weakTokens: [String] = []
         public var description: String {
-            "refusing to serve the API without a token on \(host): set SWITCHBOARD_API_TOKEN, listen on 127.0.0.1, "
+            if !weakTokens.isEmpty {
+                return "refusing to listen on \(host) with \(weakTokens.joined(separator: ", ")) shorter than 32 characters: "
+                    + "use a long random token (e.g. openssl rand -hex 32) or listen on 127.0.0.1"
+            }
+            return
+            "refusing to serve the API without a token on \(host): set SWITCHBOARD_ADMIN_TOKEN, listen on 127.0.0.1, "
                 + "or pass --allow-unauthenticated to serve it open on purpose"
         }
     }
 
     /// The host to bind. `requestedHost` nil: 0.0.0.0 with a token, 127.0.0.1 without.
     public static func host(requestedHost: String?, tokens: APITokens, allowUnauthenticated: Bool) throws(Refusal) -> String {
-        if tokens.isEnabled { return requestedHost ?? "0.0.0.0" }
+        if tokens.isEnabled {
+            let host = requestedHost ?? "0.0.0.0"
+            // A short token can be guessed over the network; on loopback only local users can try.
+            let weak = tokens.weakTokens()
+            if !weak.isEmpty, !Provider.isLoopbackHost(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) {
+                throw Refusal(host: host, weakTokens: weak)
+            }
+            return host
+        }
         guard let requestedHost else { return "127.0.0.1" }
         if Provider.isLoopbackHost(requestedHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) || allowUnauthenticated {
             return requestedHost

@@ -21,23 +21,27 @@ struct ProviderRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/providers", operationID: "listProviders", tag: "providers",
                 summary: "Every provider with its endpoint, credentials variable name, timeouts and model count.",
+                access: .role(.viewer),
                 responses: [.init(200, "The providers.", .ref("ProviderList"))],
                 handler: list),
             APIRoute(
                 method: .post, path: "/api/providers", operationID: "createProvider", tag: "providers",
                 summary: "Register a provider (e.g. an OpenAI-compatible server).",
+                access: .role(.admin),
                 requestBody: .ref("ProviderCreate"),
                 responses: [.init(201, "The provider.", .ref("Provider"))], errors: [409],
                 handler: create),
             APIRoute(
                 method: .get, path: "/api/providers/{name}", operationID: "getProvider", tag: "providers",
                 summary: "One provider.",
+                access: .role(.viewer),
                 parameters: [Self.nameParameter],
                 responses: [.init(200, "The provider.", .ref("Provider"))], errors: [404],
                 handler: get),
             APIRoute(
                 method: .patch, path: "/api/providers/{name}", operationID: "updateProvider", tag: "providers",
                 summary: "Change base_url, enabled, api_key_env (a variable name, never a key) or timeouts.",
+                access: .role(.admin),
                 parameters: [Self.nameParameter],
                 requestBody: .ref("ProviderUpdate"),
                 responses: [.init(200, "The updated provider.", .ref("Provider"))], errors: [404],
@@ -158,7 +162,7 @@ struct ProviderRoutes: Sendable {
                 "llm.provider": "\(name)",
                 "provider.base_url.before": "\(before.baseURL)", "provider.base_url.after": "\(updated.baseURL)",
                 "provider.api_key_env.before": "\(before.apiKeyEnv ?? "")", "provider.api_key_env.after": "\(updated.apiKeyEnv ?? "")",
-                "auth.token_kind": "\(context.access.rawValue)",
+                "auth.token_kind": "\(context.actor.tokenKind)", "auth.key_id": "\(context.principal?.keyID?.jsonString ?? "")",
             ])
         }
         context.logger.info("registry.provider.updated", metadata: ["llm.provider": "\(name)", "provider.enabled": "\(updated.enabled)"])

@@ -14,7 +14,6 @@ public struct RegistryConfiguration: Sendable {
     /// `SWITCHBOARD_API_TOKEN` (read and write) and `SWITCHBOARD_READ_TOKEN` (read only): when
     /// either is set, `/api` requires `Authorization: Bearer <token>`.
     public var tokens: APITokens
-    public var apiToken: String? { tokens.write }
     /// Provider writes: hosts a key may be sent to over plain http besides loopback
     /// (`SWITCHBOARD_ALLOWED_HTTP_HOSTS`), and key variable names allowed besides the documented
     /// patterns (`SWITCHBOARD_ALLOWED_KEY_VARS`).
@@ -26,16 +25,20 @@ public struct RegistryConfiguration: Sendable {
     public var version: String
     /// "Now" for every date-dependent answer (deprecation, effective status). Tests pin it.
     public var clock: @Sendable () -> Date
+    /// Key caching, failed-authentication throttling, waits per key.
+    public var access: AccessConfiguration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiToken: String? = nil, readToken: String? = nil,
         providerPolicy: ProviderPolicy = ProviderPolicy(), migrations: [Migration] = [],
         metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), version: String = "1.0.0",
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() }, adminToken: String? = nil,
+        access: AccessConfiguration = AccessConfiguration()
     ) {
         self.host = host
         self.port = port
-        self.tokens = APITokens(write: apiToken, read: readToken)
+        self.access = access
+        self.tokens = APITokens(write: apiToken, read: readToken, admin: adminToken)
         self.providerPolicy = providerPolicy
         self.migrations = migrations
         self.metrics = metrics
@@ -57,9 +60,11 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
         ProviderRoutes(providers: services.providers, policy: services.providerPolicy, catalogCache: services.catalogCache).routes,
         AgentRoutes(
             agents: services.agents, models: services.models, providers: services.providers, usage: services.usage,
-            clock: services.clock).routes,
+            tenants: services.tenants, clock: services.clock).routes,
         ChangeRoutes(changes: services.changes, agents: services.agents).routes,
-        JobRoutes(jobs: services.jobs, intake: intake, completions: services.completions).routes,
+        TenantRoutes(tenants: services.tenants).routes,
+        KeyRoutes(keys: services.keys, tenants: services.tenants, agents: services.agents, clock: services.clock).routes,
+        JobRoutes(jobs: services.jobs, intake: intake, completions: services.completions, waits: services.waits).routes,
         ExecutionRoutes(executions: services.executions, intake: intake).routes,
         SystemRoutes(
             pool: services.pool, migrator: services.migrator, tokens: services.tokens, metrics: configuration.metrics,
@@ -94,7 +99,8 @@ func buildRouter(
     let services = RegistryServices(
         pool: pool, migrations: configuration.migrations, logger: logger,
         completions: completions ?? JobCompletionHub(pool: pool, logger: logger), clock: configuration.clock,
-        providerPolicy: configuration.providerPolicy, tokens: configuration.tokens, catalogCache: catalogCache)
+        providerPolicy: configuration.providerPolicy, tokens: configuration.tokens, catalogCache: catalogCache,
+        access: configuration.access)
     let routes = registryRoutes(configuration: configuration, services: services)
     var templates: [String: String] = [:]
     for route in routes { templates[RouterPath(route.routerPath).description] = route.path }
@@ -102,14 +108,16 @@ func buildRouter(
     router.add(middleware: RequestMetricsMiddleware(registry: configuration.metrics, templates: templates))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ErrorMiddleware())
+    // Open mode (no credential configured): loopback Host names only (DNS rebinding).
+    if !configuration.tokens.isEnabled { router.add(middleware: LoopbackHostMiddleware()) }
     // Auth and the JSON content type belong to the /api group: whatever the router routes there
     // passes through them, however the path was spelled.
     let api = router.group(RouterPath(APIRoute.apiPrefix))
-        .add(middleware: BearerAuthMiddleware(tokens: configuration.tokens))
+        .add(middleware: APIAuthMiddleware(authenticator: services.authenticator))
         .add(middleware: JSONContentTypeMiddleware())
-    // The OpenAI/Anthropic-compatible endpoints: their own auth (bearer or x-api-key) and errors.
-    let v1 = router.group(RouterPath(APIRoute.v1Prefix)).add(middleware: FacadeMiddleware(tokens: configuration.tokens))
-    router.register(routes, api: api, v1: v1)
+    // The OpenAI/Anthropic-compatible endpoints: the same credentials, errors in the caller's format.
+    let v1 = router.group(RouterPath(APIRoute.v1Prefix)).add(middleware: FacadeMiddleware(authenticator: services.authenticator))
+    router.register(routes, api: api, v1: v1, guard: RouteGuard(pool: pool))
     return router
 }
 
@@ -121,11 +129,17 @@ public func buildApplication(
     if !configuration.tokens.isEnabled {
         logger.warning("registry.auth.disabled", metadata: [
             "http.host": "\(configuration.host)",
-            "registry.hint": "SWITCHBOARD_API_TOKEN is not set: /api is open to anyone who can reach \(configuration.host):\(configuration.port)",
+            "registry.hint": "SWITCHBOARD_ADMIN_TOKEN is not set: /api and /v1 answer, without a key, any request to \(configuration.host):\(configuration.port) whose Host is a loopback name",
         ])
-    } else if configuration.tokens.write == nil {
-        logger.notice("registry.auth.read_only", metadata: [
-            "registry.hint": "only SWITCHBOARD_READ_TOKEN is set: the API can be read but not changed",
+    }
+    if configuration.tokens.write != nil {
+        logger.warning("registry.auth.deprecated_token", metadata: [
+            "registry.hint": "SWITCHBOARD_API_TOKEN is deprecated and acts as SWITCHBOARD_ADMIN_TOKEN for one release: set SWITCHBOARD_ADMIN_TOKEN, and give applications keys of their own (model-registry keys create)",
+        ])
+    }
+    if configuration.tokens.read != nil {
+        logger.warning("registry.auth.deprecated_token", metadata: [
+            "registry.hint": "SWITCHBOARD_READ_TOKEN is deprecated and acts as a viewer key of the default tenant for one release: create a viewer key (model-registry keys create --role viewer)",
         ])
     }
     do {

@@ -16,6 +16,12 @@ struct RegistryServices: Sendable {
     let changes: ConfigChangeRepository
     let jobs: JobRepository
     let executions: ExecutionRepository
+    let tenants: TenantRepository
+    let keys: APIKeyRepository
+    /// Who is calling (environment tokens and keys, cached).
+    let authenticator: Authenticator
+    /// Long-polls and `/v1` waits per credential.
+    let waits: WaitLimiter
     /// The long-poll hub (one LISTEN connection for the process).
     let completions: JobCompletionHub
     let importer: CatalogImporter
@@ -32,7 +38,7 @@ struct RegistryServices: Sendable {
         pool: PostgresPool, migrations: [Migration], logger: Logger, completions: JobCompletionHub,
         clock: @escaping @Sendable () -> Date = { Date() },
         providerPolicy: ProviderPolicy = ProviderPolicy(), tokens: APITokens = APITokens(write: nil),
-        catalogCache: CatalogCache = CatalogCache()
+        catalogCache: CatalogCache = CatalogCache(), access: AccessConfiguration = AccessConfiguration()
     ) {
         self.catalogCache = catalogCache
         self.clock = clock
@@ -46,6 +52,13 @@ struct RegistryServices: Sendable {
         changes = ConfigChangeRepository(pool: pool)
         jobs = JobRepository(pool: pool)
         executions = ExecutionRepository(pool: pool)
+        tenants = TenantRepository(pool: pool)
+        keys = APIKeyRepository(pool: pool)
+        authenticator = Authenticator(
+            tokens: tokens, keys: keys, maxAge: access.keyCacheMaxAge,
+            throttle: FailedAuthThrottle(perMinute: access.failedAuthenticationsPerMinute),
+            monotonicNow: access.monotonicNow, wallClock: clock)
+        waits = WaitLimiter(limit: access.maximumWaitsPerCredential)
         self.completions = completions
         importer = CatalogImporter(pool: pool, logger: logger)
         migrator = Migrator(pool: pool, migrations: migrations, logger: logger)

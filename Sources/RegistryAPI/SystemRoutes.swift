@@ -24,21 +24,25 @@ struct SystemRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/healthz", operationID: "health", tag: "operations",
                 summary: "Liveness: the process is serving requests (does not touch the database).",
+                access: .public,
                 responses: [.init(200, "Alive.", .ref("Health"))],
                 handler: { _, _ in JSONResponse(["status": "ok"]) }),
             APIRoute(
                 method: .get, path: "/readyz", operationID: "readiness", tag: "operations",
                 summary: "Readiness: the database answers and every migration is applied (503 otherwise). Details (database, migrations) only with a valid token, or when the server has none.",
+                access: .public,
                 responses: [.init(200, "Ready.", .ref("Readiness")), .init(503, "Not ready, with why.", .ref("Readiness"))],
                 handler: readiness),
             APIRoute(
                 method: .get, path: "/metrics", operationID: "metrics", tag: "operations",
                 summary: "Prometheus metrics: http_server_requests_total{method,route,status}, http_server_request_duration_seconds{method,route}.",
+                access: .public,
                 responses: [.init(200, "Prometheus text exposition format.", .string(), contentType: "text/plain; version=0.0.4")],
                 handler: exposeMetrics),
             APIRoute(
                 method: .get, path: "/openapi.json", operationID: "openAPI", tag: "operations",
                 summary: "This API's OpenAPI 3.1 document.",
+                access: .public,
                 responses: [.init(200, "The document.", .anyValue)],
                 handler: { [document] _, _ in JSONResponse(document()) }),
         ]
@@ -71,7 +75,8 @@ struct SystemRoutes: Sendable {
             context.logger.warning("registry.readiness.database_unreachable", metadata: ["error.type": "\(type(of: error))"])
         }
         // Probes only need the status; what is wrong is for callers with a token (or a server without tokens).
-        if tokens.access(forAuthorization: request.headers[.authorization]) == nil {
+        let presented = Authenticator.presentedCredential(authorization: request.headers[.authorization], apiKey: nil)
+        if tokens.isEnabled, presented.flatMap(tokens.principal(for:)) == nil {
             body.database = nil
             body.migrations = nil
         }

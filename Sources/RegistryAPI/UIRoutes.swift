@@ -22,6 +22,7 @@ struct UIRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/", operationID: "webUI", tag: "ui",
                 summary: "The web UI (agents and their model settings, the model catalog and comparison, usage, jobs and executions, configuration changes). No token needed for the page; it asks for one when the API requires it.",
+                access: .public,
                 responses: [
                     .init(200, "The page.", .string(), contentType: "text/html; charset=utf-8"),
                     .init(304, "Not modified (If-None-Match matched the ETag).", nil),
@@ -33,6 +34,7 @@ struct UIRoutes: Sendable {
             routes.append(APIRoute(
                 method: .get, path: Self.assetPrefix + asset.name, operationID: "webUIAsset_" + Self.identifier(asset.name), tag: "ui",
                 summary: "A file of the web UI.",
+                access: .public,
                 responses: [
                     .init(200, "The file.", .string(), contentType: asset.contentType),
                     .init(304, "Not modified (If-None-Match matched the ETag).", nil),

@@ -18,6 +18,7 @@ struct UsageRoutes: Sendable {
             APIRoute(
                 method: .get, path: "/api/usage", operationID: "getUsageOverview", tag: "usage",
                 summary: "Usage across agents from the usage counters (agent_usage_daily): totals, per UTC day, per agent and per provider/model (most requested first), with error and fallback rates; optionally for a window of UTC days and for some agents.",
+                access: .role(.viewer),
                 parameters: [
                     .query("from", .string(format: "date", maxLength: 10), "First UTC day (YYYY-MM-DD), included."),
                     .query("to", .string(format: "date", maxLength: 10), "Last UTC day (YYYY-MM-DD), included."),
@@ -36,7 +37,7 @@ struct UsageRoutes: Sendable {
         let window = UsageRepository.Window(from: try day(request, "from"), to: try day(request, "to"))
         let limit = try request.queryInt("limit", range: 1...1000) ?? 100
         let agentIDs = try Self.agentIDs(request.uri.queryParameters[values: "agent_id"].map(String.init))
-        let overview = try await usage.overview(window: window, agentIDs: agentIDs, limit: limit)
+        let overview = try await usage.overview(window: window, agentIDs: agentIDs, limit: limit, scope: context.scope)
         return JSONResponse(UsageOverviewBody(window: window, overview: overview))
     }
 

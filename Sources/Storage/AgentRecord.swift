@@ -20,6 +20,8 @@ public struct AgentRecord: Sendable, Equatable {
     public var modelConfig: ModelConfiguration?
     public var createdAt: Date
     public var updatedAt: Date
+    /// Fixed at creation: an agent never moves between tenants (its jobs and usage stay with it).
+    public var tenantID: UUID
 
     public static let statuses = ["active", "inactive", "archived"]
 
@@ -27,8 +29,9 @@ public struct AgentRecord: Sendable, Equatable {
         id: UUID = UUID(), name: String, agentType: String, description: String? = nil, skills: [String] = [],
         status: String = "active", preferredModel: String? = nil, temperature: Double? = nil, maxTokens: Int? = nil,
         modelConfig: ModelConfiguration? = nil,
-        createdAt: Date = Date(), updatedAt: Date = Date()
+        createdAt: Date = Date(), updatedAt: Date = Date(), tenantID: UUID = TenantRecord.defaultID
     ) {
+        self.tenantID = tenantID
         self.id = id
         self.name = name
         self.agentType = agentType
@@ -53,7 +56,7 @@ public struct AgentRecord: Sendable, Equatable {
 extension AgentRecord {
     static let columns: SQL = """
         id, name, agent_type, description, skills, status, preferred_model, temperature, max_tokens,
-        model_config, created_at, updated_at
+        model_config, created_at, updated_at, tenant_id
         """
 
     init(row: PostgresRow) throws {
@@ -69,7 +72,8 @@ extension AgentRecord {
             maxTokens: try row.decode("max_tokens"),
             modelConfig: try row.decode("model_config", as: PostgresJSON<ModelConfiguration>?.self)?.value,
             createdAt: try row.decode("created_at"),
-            updatedAt: try row.decode("updated_at")
+            updatedAt: try row.decode("updated_at"),
+            tenantID: try row.decode("tenant_id")
         )
     }
 }

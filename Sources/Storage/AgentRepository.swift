@@ -19,8 +19,13 @@ public struct AgentRepository: Sendable {
         public var modelID: String?
         public var limit: Int
         public var offset: Int
+        public var scope: TenantScope
 
-        public init(status: String? = nil, agentType: String? = nil, modelID: String? = nil, limit: Int = 100, offset: Int = 0) {
+        public init(
+            status: String? = nil, agentType: String? = nil, modelID: String? = nil, limit: Int = 100, offset: Int = 0,
+            scope: TenantScope = .all
+        ) {
+            self.scope = scope
             self.status = status
             self.agentType = agentType
             self.modelID = modelID
@@ -44,7 +49,7 @@ public struct AgentRepository: Sendable {
     }
 
     static func condition(_ filter: Filter) throws -> SQL {
-        var conditions: [SQL] = ["TRUE"]
+        var conditions: [SQL] = [filter.scope.condition("tenant_id")]
         if let status = filter.status { conditions.append("status = \(status)") }
         if let agentType = filter.agentType { conditions.append("agent_type = \(agentType)") }
         if let modelID = filter.modelID {
@@ -82,9 +87,9 @@ public struct AgentRepository: Sendable {
         let modelConfig = try agent.modelConfig.map(PostgresJSON.init)
         let rows = try await connection.query("""
             INSERT INTO agents (id, name, agent_type, description, skills, status, preferred_model, temperature,
-                                max_tokens, model_config)
+                                max_tokens, model_config, tenant_id)
             VALUES (\(agent.id), \(agent.name), \(agent.agentType), \(agent.description), \(agent.skills), \(agent.status),
-                    \(agent.preferredModel), \(agent.temperature), \(agent.maxTokens), \(modelConfig))
+                    \(agent.preferredModel), \(agent.temperature), \(agent.maxTokens), \(modelConfig), \(agent.tenantID))
             RETURNING \(AgentRecord.columns)
             """).rows
         guard let row = rows.first else { throw PostgresError(kind: .decoding, message: "INSERT … RETURNING returned no row") }

@@ -14,8 +14,9 @@ public struct ExecutionRecord: Sendable, Equatable {
     public var finishedAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    public var tenantID: UUID
 
-    static let columns: SQL = "id, name, status, metadata, started_at, finished_at, created_at, updated_at"
+    static let columns: SQL = "id, name, status, metadata, started_at, finished_at, created_at, updated_at, tenant_id"
 
     init(row: PostgresRow) throws {
         id = try row.decode("id")
@@ -26,6 +27,7 @@ public struct ExecutionRecord: Sendable, Equatable {
         finishedAt = try row.decode("finished_at")
         createdAt = try row.decode("created_at")
         updatedAt = try row.decode("updated_at")
+        tenantID = try row.decode("tenant_id")
     }
 }
 
@@ -80,12 +82,13 @@ public struct ExecutionRepository: Sendable {
 
     /// One execution row (status running) and one job per step, in one transaction; the jobs are
     /// one INSERT statement. Returns the execution and its jobs in step order.
-    public func create(name: String, metadataJSON: String, steps: [JobRepository.NewJob]) async throws
-        -> (execution: ExecutionRecord, jobs: [JobRecord])
-    {
+    public func create(
+        name: String, metadataJSON: String, steps: [JobRepository.NewJob], tenantID: UUID = TenantRecord.defaultID
+    ) async throws -> (execution: ExecutionRecord, jobs: [JobRecord]) {
         try await pool.withTransaction { connection in
             guard let row = try await connection.query("""
-                INSERT INTO workflow_executions (name, metadata) VALUES (\(name), \(PostgresJSONText(metadataJSON)))
+                INSERT INTO workflow_executions (name, metadata, tenant_id)
+                VALUES (\(name), \(PostgresJSONText(metadataJSON)), \(tenantID))
                 RETURNING \(ExecutionRecord.columns)
                 """).rows.first else { throw PostgresError(kind: .decoding, message: "INSERT … RETURNING returned no row") }
             let execution = try ExecutionRecord(row: row)
@@ -105,8 +108,10 @@ public struct ExecutionRepository: Sendable {
     }
 
     /// Newest first, keyset on (started_at, id) through the `before` execution.
-    public func list(status: String?, before: UUID?, limit: Int) async throws -> (executions: [ExecutionRecord], hasMore: Bool) {
-        var conditions: [SQL] = ["TRUE"]
+    public func list(
+        status: String?, before: UUID?, limit: Int, scope: TenantScope = .all
+    ) async throws -> (executions: [ExecutionRecord], hasMore: Bool) {
+        var conditions: [SQL] = [scope.condition("tenant_id")]
         if let status { conditions.append("status = \(status)") }
         if let before {
             conditions.append("""

@@ -24,6 +24,8 @@ public struct JobRecord: Sendable, Equatable {
     public var finishedAt: Date?
     public var updatedAt: Date
     public var cancelRequestedAt: Date?
+    /// Always the agent's tenant (composite foreign key, migrations/0019).
+    public var tenantID: UUID = TenantRecord.defaultID
 
     public static let statuses = ["queued", "running", "succeeded", "failed", "cancelled"]
     public static let terminalStatuses: Set<String> = ["succeeded", "failed", "cancelled"]
@@ -34,19 +36,19 @@ public struct JobRecord: Sendable, Equatable {
 extension JobRecord {
     static let summaryColumns: SQL = """
         id, agent_id, execution_id, step, status, priority, attempt, max_attempts, run_at, idempotency_key,
-        created_at, started_at, finished_at, updated_at, cancel_requested_at
+        created_at, started_at, finished_at, updated_at, cancel_requested_at, tenant_id
         """
 
     static let columns: SQL = """
         id, agent_id, execution_id, step, status, priority, attempt, max_attempts, run_at, idempotency_key,
-        created_at, started_at, finished_at, updated_at, cancel_requested_at, request, result, error
+        created_at, started_at, finished_at, updated_at, cancel_requested_at, tenant_id, request, result, error
         """
 
     /// The same lists qualified by a table alias `j`, for joins.
     static let qualifiedColumns: SQL = """
         j.id, j.agent_id, j.execution_id, j.step, j.status, j.priority, j.attempt, j.max_attempts, j.run_at,
         j.idempotency_key, j.created_at, j.started_at, j.finished_at, j.updated_at, j.cancel_requested_at,
-        j.request, j.result, j.error
+        j.tenant_id, j.request, j.result, j.error
         """
 
     init(row: PostgresRow, withBodies: Bool = true) throws {
@@ -68,7 +70,8 @@ extension JobRecord {
             startedAt: try row.decode("started_at"),
             finishedAt: try row.decode("finished_at"),
             updatedAt: try row.decode("updated_at"),
-            cancelRequestedAt: try row.decode("cancel_requested_at")
+            cancelRequestedAt: try row.decode("cancel_requested_at"),
+            tenantID: try row.decode("tenant_id")
         )
     }
 }

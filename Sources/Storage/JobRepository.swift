@@ -71,13 +71,15 @@ public struct JobRepository: Sendable {
         if jobs.isEmpty { return [] }
         let (rows, requests) = try recordset(jobs)
         let inserted = try await connection.query("""
-            INSERT INTO llm_jobs (agent_id, execution_id, step, request, priority, run_at, max_attempts, idempotency_key)
-            SELECT r.agent_id, r.execution_id, r.step, \(requests) -> r.ord, r.priority, coalesce(r.run_at, now()),
+            INSERT INTO llm_jobs (agent_id, tenant_id, execution_id, step, request, priority, run_at, max_attempts,
+                                  idempotency_key)
+            SELECT r.agent_id, a.tenant_id, r.execution_id, r.step, \(requests) -> r.ord, r.priority, coalesce(r.run_at, now()),
                    r.max_attempts, r.idempotency_key
               FROM jsonb_to_recordset(\(rows)) AS r(ord int, agent_id uuid, execution_id uuid, step text, priority int,
                                                      run_at timestamptz, max_attempts int, idempotency_key text)
+              JOIN agents a ON a.id = r.agent_id
              ORDER BY r.ord
-            ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING \(JobRecord.columns)
             """).rows.map { try JobRecord(row: $0) }
 
@@ -104,7 +106,8 @@ public struct JobRepository: Sendable {
                         AND (r.run_at IS NULL OR j.run_at = r.run_at)) AS same_content
                   FROM jsonb_to_recordset(\(rows)) AS r(ord int, agent_id uuid, execution_id uuid, step text, priority int,
                                                          run_at timestamptz, max_attempts int, idempotency_key text)
-                  JOIN llm_jobs j ON j.idempotency_key = r.idempotency_key
+                  JOIN agents a ON a.id = r.agent_id
+                  JOIN llm_jobs j ON j.tenant_id = a.tenant_id AND j.idempotency_key = r.idempotency_key
                 """).rows
             for row in existing {
                 let index: Int = try row.decode("ord")
@@ -146,21 +149,29 @@ public struct JobRepository: Sendable {
 
     // MARK: - References
 
-    /// `agents.status` of those of `ids` that exist.
-    public func agentStatuses(_ ids: [UUID]) async throws -> [UUID: String] {
-        try await statuses(table: "agents", ids)
+    /// `agents.status` and tenant of those of `ids` that exist in `scope` (another tenant's agent
+    /// is as absent as one that does not exist).
+    public func agentStates(_ ids: [UUID], scope: TenantScope = .all) async throws -> [UUID: (status: String, tenantID: UUID)] {
+        let texts = ids.map { $0.uuidString.lowercased() }
+        var found: [UUID: (status: String, tenantID: UUID)] = [:]
+        for row in try await pool.query("""
+            SELECT id, status, tenant_id FROM agents WHERE id = ANY(\(texts)::uuid[]) AND \(scope.condition("tenant_id"))
+            """).rows {
+            found[try row.decode("id")] = (try row.decode("status"), try row.decode("tenant_id"))
+        }
+        return found
     }
 
-    /// `workflow_executions.status` of those of `ids` that exist.
-    public func executionStatuses(_ ids: [UUID]) async throws -> [UUID: String] {
-        try await statuses(table: "workflow_executions", ids)
+    /// `workflow_executions.status` of those of `ids` that exist in `scope`.
+    public func executionStatuses(_ ids: [UUID], scope: TenantScope = .all) async throws -> [UUID: String] {
+        try await statuses(table: "workflow_executions", ids, scope: scope)
     }
 
-    private func statuses(table: String, _ ids: [UUID]) async throws -> [UUID: String] {
+    private func statuses(table: String, _ ids: [UUID], scope: TenantScope) async throws -> [UUID: String] {
         let texts = ids.map { $0.uuidString.lowercased() }
         let rows = try await pool.query("""
             SELECT id, status FROM \(SQL.unsafeSQL(table == "agents" ? "agents" : "workflow_executions"))
-             WHERE id = ANY(\(texts)::uuid[])
+             WHERE id = ANY(\(texts)::uuid[]) AND \(scope.condition("tenant_id"))
             """).rows
         var found: [UUID: String] = [:]
         for row in rows { found[try row.decode("id")] = try row.decode("status") }
@@ -195,11 +206,13 @@ public struct JobRepository: Sendable {
         public var before: Int64?
         public var limit: Int
         public var includeBodies: Bool
+        public var scope: TenantScope
 
         public init(
             status: String? = nil, agentID: UUID? = nil, executionID: UUID? = nil, before: Int64? = nil, limit: Int = 50,
-            includeBodies: Bool = false
+            includeBodies: Bool = false, scope: TenantScope = .all
         ) {
+            self.scope = scope
             self.status = status
             self.agentID = agentID
             self.executionID = executionID
@@ -211,7 +224,7 @@ public struct JobRepository: Sendable {
 
     /// Newest first (keyset on id). Returns one page and whether more rows follow.
     public func list(_ filter: Filter) async throws -> (jobs: [JobRecord], hasMore: Bool) {
-        var conditions: [SQL] = ["TRUE"]
+        var conditions: [SQL] = [filter.scope.condition("tenant_id")]
         if let status = filter.status { conditions.append("status = \(status)") }
         if let agentID = filter.agentID { conditions.append("agent_id = \(agentID)") }
         if let executionID = filter.executionID { conditions.append("execution_id = \(executionID)") }

@@ -100,9 +100,10 @@ extension UsageRepository {
 
     /// Totals, days, agents and models over `window`; only `agentIDs` when given. `limit` bounds
     /// the agent and model lists (their full counts are in `agentCount` / `modelCount`).
-    public func overview(window: Window, agentIDs: [UUID]? = nil, limit: Int) async throws -> Overview {
+    /// `scope`: the tenants whose agents count (usage belongs to a tenant through its agent).
+    public func overview(window: Window, agentIDs: [UUID]? = nil, limit: Int, scope tenants: TenantScope = .all) async throws -> Overview {
         let scope: SQL = agentIDs.map { "agent_id = ANY(\($0)::uuid[])" } ?? "TRUE"
-        let condition: SQL = "\(window.condition) AND \(scope)"
+        let condition: SQL = "\(window.condition) AND \(scope) AND \(tenants.agentCondition("agent_id"))"
         async let totals = pool.query("SELECT \(Counters.columns) FROM agent_usage_daily WHERE \(condition)")
         async let days = pool.query("""
             SELECT day::text AS day, \(Counters.columns)

@@ -13,10 +13,14 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the registry API (models, providers, agents, /openapi.json, /healthz, /readyz, /metrics).",
         discussion: """
-            Environment: DATABASE_URL, PORT, SWITCHBOARD_API_TOKEN (when set, /api requires \
-            Authorization: Bearer <token>), SWITCHBOARD_READ_TOKEN (a token that may only read), \
+            Environment: DATABASE_URL, PORT, SWITCHBOARD_ADMIN_TOKEN (the bootstrap admin credential; \
+            when set, /api and /v1 require a key or token), SWITCHBOARD_API_TOKEN and \
+            SWITCHBOARD_READ_TOKEN (deprecated: admin and default-tenant viewer), \
+            SWITCHBOARD_AUTH_FAILURES_PER_MINUTE, SWITCHBOARD_MAX_WAITS_PER_KEY, \
             SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, LOG_LEVEL, LOG_FORMAT=json. \
-            Without a token the server listens on 127.0.0.1 only unless --allow-unauthenticated is given. \
+            Without a token the server listens on 127.0.0.1 only unless --allow-unauthenticated is given, \
+            and answers only loopback Host names; tokens shorter than 32 characters are refused on a \
+            non-loopback address. Keys: `model-registry keys create`. \
             Migrations are not applied here: run `model-registry migrate`; until then /readyz answers 503.
             """)
 
@@ -43,12 +47,23 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65_535).contains(resolvedPort) else { throw ValidationError("port must be 0-65535") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
 
-        let tokens = APITokens(write: environment["SWITCHBOARD_API_TOKEN"], read: environment["SWITCHBOARD_READ_TOKEN"])
+        let tokens = APITokens(
+            write: environment["SWITCHBOARD_API_TOKEN"], read: environment["SWITCHBOARD_READ_TOKEN"],
+            admin: environment["SWITCHBOARD_ADMIN_TOKEN"])
         let listenHost: String
         do {
             listenHost = try ListenPolicy.host(requestedHost: host, tokens: tokens, allowUnauthenticated: allowUnauthenticated)
         } catch {
             throw ValidationError(error.description)
+        }
+        var access = AccessConfiguration()
+        for (name, assign) in [
+            ("SWITCHBOARD_AUTH_FAILURES_PER_MINUTE", { (value: Int) in access.failedAuthenticationsPerMinute = value }),
+            ("SWITCHBOARD_MAX_WAITS_PER_KEY", { (value: Int) in access.maximumWaitsPerCredential = max(1, value) }),
+        ] as [(String, (Int) -> Void)] {
+            guard let text = environment[name] else { continue }
+            guard let value = Int(text), value >= 0 else { throw ValidationError("\(name) must be a whole number ≥ 0, not '\(text)'") }
+            assign(value)
         }
 
         if environment["LOG_FORMAT"]?.lowercased() == "json" {
@@ -80,7 +95,8 @@ struct ServeCommand: AsyncParsableCommand {
         let app = await buildApplication(
             configuration: RegistryConfiguration(
                 host: listenHost, port: resolvedPort, apiToken: tokens.write, readToken: tokens.read,
-                providerPolicy: ProviderPolicy(environment: environment), migrations: migrations, metrics: registry),
+                providerPolicy: ProviderPolicy(environment: environment), migrations: migrations, metrics: registry,
+                adminToken: tokens.admin, access: access),
             pool: pool, logger: logger)
         try await app.runService()
     }

@@ -143,11 +143,14 @@ import Testing
 
             // Rows the migrations themselves wrote (0018, token_kind 'migration') are not this test's.
             let rows = try await api.pool.query("""
-                SELECT entity, entity_id, action, changed_fields, token_kind, request_id FROM config_changes
+                SELECT entity, entity_id, action, changed_fields, token_kind, client_request_id, request_id FROM config_changes
                  WHERE token_kind <> 'migration' ORDER BY id
                 """).rows.map { row in
-                "\(try row.decode("entity", as: String.self)) \(try row.decode("action", as: String.self)) "
-                    + "\(try row.decode("request_id", as: String?.self) ?? "-") \(try row.decode("token_kind", as: String.self))"
+                // The server's own id is always there, beside the one the client chose.
+                let server = try row.decode("request_id", as: String?.self) ?? ""
+                return "\(try row.decode("entity", as: String.self)) \(try row.decode("action", as: String.self)) "
+                    + "\(try row.decode("client_request_id", as: String?.self) ?? "-") \(try row.decode("token_kind", as: String.self))"
+                    + (server.isEmpty || server.hasPrefix("req-") ? " no-server-id" : "")
             }
             #expect(rows == [
                 "agent create req-1 write_token", "agent update req-2 write_token", "agent update req-3 write_token",
@@ -158,7 +161,7 @@ import Testing
             // Who changed this agent's model, and when: one SQL query.
             let history = try await api.pool.query("""
                 SELECT before -> 'model_config' ->> 'model_id' AS from_model, after -> 'model_config' ->> 'model_id' AS to_model,
-                       request_id, changed_at
+                       client_request_id, changed_at
                   FROM config_changes
                  WHERE entity = 'agent' AND entity_id = \(agentID) AND 'model_config' = ANY (changed_fields)
                  ORDER BY id
@@ -166,7 +169,7 @@ import Testing
             // create, PUT, legacy PATCH (temperature inside model_config), delete
             #expect(try history.map { try $0.decode("from_model", as: String?.self) } == [nil, "gpt-4o", "gpt-4.1", "gpt-4.1"])
             #expect(try history.map { try $0.decode("to_model", as: String?.self) } == ["gpt-4o", "gpt-4.1", "gpt-4.1", nil])
-            #expect(try history.map { try $0.decode("request_id", as: String?.self) } == ["req-1", "req-2", "req-3", "req-10"])
+            #expect(try history.map { try $0.decode("client_request_id", as: String?.self) } == ["req-1", "req-2", "req-3", "req-10"])
 
             // Through the API, per agent (its trail outlives it) and by entity, paged.
             let trail = try await api.get("/api/agents/\(agentID)/changes").json()

@@ -139,11 +139,11 @@ import Testing
 
     @Test func constantTimeComparisonIsExact() {
         let token = Array("abc".utf8)
-        #expect(BearerAuthMiddleware.constantTimeEquals(token, Array("abc".utf8)))
-        #expect(!BearerAuthMiddleware.constantTimeEquals(token, Array("abd".utf8)))
-        #expect(!BearerAuthMiddleware.constantTimeEquals(token, Array("ab".utf8)))
-        #expect(!BearerAuthMiddleware.constantTimeEquals(token, []))
-        #expect(!BearerAuthMiddleware.constantTimeEquals(token, token + Array(repeating: 0, count: 256)))
+        #expect(APITokens.constantTimeEquals(token, Array("abc".utf8)))
+        #expect(!APITokens.constantTimeEquals(token, Array("abd".utf8)))
+        #expect(!APITokens.constantTimeEquals(token, Array("ab".utf8)))
+        #expect(!APITokens.constantTimeEquals(token, []))
+        #expect(!APITokens.constantTimeEquals(token, token + Array(repeating: 0, count: 256)))
     }
 
     // MARK: - Probes and metrics

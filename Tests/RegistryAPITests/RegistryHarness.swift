@@ -28,8 +28,9 @@ struct Registry: Sendable {
     static let fixedNow = TestClock.now
 
     static func run(
-        token: String? = nil, readToken: String? = nil, migrateUpTo version: String? = nil,
+        token: String? = nil, readToken: String? = nil, adminToken: String? = nil, migrateUpTo version: String? = nil,
         now: Date = fixedNow, providerPolicy: ProviderPolicy = ProviderPolicy(), catalogCache: CatalogCache? = nil,
+        access: AccessConfiguration = AccessConfiguration(),
         _ body: @escaping @Sendable (Registry) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { configuration in
@@ -40,7 +41,8 @@ struct Registry: Sendable {
             defer { completions.shutdown() }
             let router = buildRouter(
                 configuration: RegistryConfiguration(
-                    apiToken: token, readToken: readToken, providerPolicy: providerPolicy, migrations: migrations, clock: { now }),
+                    apiToken: token, readToken: readToken, providerPolicy: providerPolicy, migrations: migrations, clock: { now },
+                    adminToken: adminToken, access: access),
                 pool: pool, logger: Logger(label: "registry-tests"), completions: completions,
                 catalogCache: catalogCache ?? CatalogCache())
             // With a cache: its LISTEN connection runs beside the test, as under `serve`.
@@ -53,7 +55,7 @@ struct Registry: Sendable {
             }
             let app = Application(router: router, logger: Logger(label: "registry-tests"))
             try await app.test(.router) { client in
-                try await body(Registry(client: client, pool: pool, completions: completions, token: token))
+                try await body(Registry(client: client, pool: pool, completions: completions, token: token ?? adminToken))
             }
         }
     }

@@ -64,7 +64,7 @@ struct FacadeError: Error, Sendable, Equatable {
     }
 
     static let unauthorized = FacadeError(
-        .unauthorized, "invalid API key: send the registry's token (SWITCHBOARD_API_TOKEN) as Authorization: Bearer <token> or x-api-key",
+        .unauthorized, "invalid API key: send a Switchboard key (model-registry keys create) as Authorization: Bearer <key> or x-api-key",
         code: "invalid_api_key")
 
     /// The error type both formats put in the body: Anthropic's names, which OpenAI's SDK also
@@ -118,6 +118,10 @@ struct FacadeError: Error, Sendable, Equatable {
 
     /// The registry's own errors (validation, 405, 413, 415, database) in the `/v1` shape.
     init(_ error: APIError) {
+        if error.status == .unauthorized {
+            self = .unauthorized
+            return
+        }
         let field = error.details.first?.field
         var message = error.message
         if !error.details.isEmpty, error.code == "validation_failed" {

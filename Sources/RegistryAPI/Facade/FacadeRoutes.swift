@@ -32,18 +32,21 @@ struct FacadeRoutes: Sendable {
             APIRoute(
                 method: .post, path: "/v1/chat/completions", operationID: "v1ChatCompletions", tag: "v1",
                 summary: "OpenAI Chat Completions over the queue. model = agent:<name>, agent:<uuid> or a catalog model id. One job per call (Idempotency-Key honoured); answered when the job finishes, with x-switchboard-job-id, x-switchboard-fallback-depth and x-switchboard-cost. stream: true answers the whole reply as SSE chunks ending in data: [DONE] once the job is done.",
+                access: .role(.inference),
                 requestBody: .ref("V1ChatCompletionRequest"),
                 responses: FacadeSchemas.responses(success: "V1ChatCompletion", stream: true),
                 handler: chatCompletions),
             APIRoute(
                 method: .post, path: "/v1/messages", operationID: "v1Messages", tag: "v1",
                 summary: "Anthropic Messages over the queue (same rules as /v1/chat/completions); stream: true answers Anthropic's event sequence once the job is done.",
+                access: .role(.inference),
                 requestBody: .ref("V1MessagesRequest"),
                 responses: FacadeSchemas.responses(success: "V1Message", stream: true),
                 handler: messages),
             APIRoute(
                 method: .get, path: "/v1/models", operationID: "v1Models", tag: "v1",
                 summary: "Active agents (as agent:<name>, or agent:<uuid> when several share a name) and catalog models that are not retired, in a list both the OpenAI and the Anthropic SDK read.",
+                access: .role(.viewer),
                 responses: FacadeSchemas.responses(success: "V1ModelList", stream: false),
                 handler: models),
         ]
@@ -132,48 +135,53 @@ struct FacadeRoutes: Sendable {
             }
             key = header
         }
-        let job = try await newJob(call, idempotencyKey: key)
-        let outcome: JobRepository.InsertOutcome
-        do {
-            outcome = try await JobRoutes(services: services).enqueue(job)
-        } catch let error as APIError where error.code == "not_accepting_jobs" {
-            throw FacadeError.modelNotFound(call.model, error.message)
-        } catch let error as APIError where error.code == "idempotency_conflict" {
-            throw FacadeError(.conflict, error.message, code: "idempotency_conflict")
+        let principal = try context.requirePrincipal()
+        // Counted against the caller's waits before a job exists, so a refused call costs nothing.
+        return try await services.waits.withWait(for: principal) {
+            let job = try await newJob(call, idempotencyKey: key, for: principal)
+            let outcome: JobRepository.InsertOutcome
+            do {
+                outcome = try await JobRoutes(services: services).enqueue(job, for: principal)
+            } catch let error as APIError where error.code == "not_accepting_jobs" {
+                throw FacadeError.modelNotFound(call.model, error.message)
+            } catch let error as APIError where error.code == "idempotency_conflict" {
+                throw FacadeError(.conflict, error.message, code: "idempotency_conflict")
+            }
+            var current = outcome.job
+            // A caller that sent an Idempotency-Key can come back for the answer (a retry after a
+            // timeout waits for the same job), so its disconnect leaves the job running.
+            jobID.keepOnDisconnect = key != nil
+            jobID.value = current.id
+            if case .created = outcome {
+                context.logger.info("registry.v1.job_created", metadata: ["job.id": "\(current.id)", "agent.id": "\(current.agentID.jsonString)"])
+            }
+            if !current.isTerminal {
+                current = try await services.completions.waitForCompletion(of: current.id, timeout: .seconds(Self.maximumWaitSeconds)) ?? current
+            }
+            // The wait also ends when the task is cancelled (the client left): never answer as if done.
+            try Task.checkCancellation()
+            return try answer(current, call: call, format: format, context: context)
         }
-        var current = outcome.job
-        // A caller that sent an Idempotency-Key can come back for the answer (a retry after a
-        // timeout waits for the same job), so its disconnect leaves the job running.
-        jobID.keepOnDisconnect = key != nil
-        jobID.value = current.id
-        if case .created = outcome {
-            context.logger.info("registry.v1.job_created", metadata: ["job.id": "\(current.id)", "agent.id": "\(current.agentID.jsonString)"])
-        }
-        if !current.isTerminal {
-            current = try await services.completions.waitForCompletion(of: current.id, timeout: .seconds(Self.maximumWaitSeconds)) ?? current
-        }
-        // The wait also ends when the task is cancelled (the client left): never answer as if done.
-        try Task.checkCancellation()
-        return try answer(current, call: call, format: format, context: context)
     }
 
-    /// The job for a call: the agent's (its chain decides the model), or the direct-calls agent's
-    /// with `request.model` set (that model alone).
-    func newJob(_ call: FacadeCall, idempotencyKey: String?) async throws -> JobRepository.NewJob {
+    /// The job for a call: the agent's (its chain decides the model), or the caller's tenant's
+    /// direct-calls agent's with `request.model` set (that model alone). Agents of another tenant
+    /// are answered as agents that do not exist.
+    func newJob(_ call: FacadeCall, idempotencyKey: String?, for principal: Principal) async throws -> JobRepository.NewJob {
         var request = call.request
         var model: String?
         let agentID: UUID
         switch call.target {
         case .agentID(let id):
             let agent = try await services.agents.find(id)
-            guard let agent, agent.agentType != AgentRepository.directAgentType else {
+            guard let agent, agent.agentType != AgentRepository.directAgentType, principal.scope.contains(agent.tenantID) else {
                 throw FacadeError.modelNotFound(call.model, "no agent with id \(id.jsonString)")
             }
             guard agent.status == "active" else { throw FacadeError.modelNotFound(call.model, "agent '\(agent.name)' is \(agent.status)") }
             request = FacadeOverrides.apply(request, agent: agent.effectiveModelConfig)
             agentID = agent.id
         case .agentName(let name):
-            let agents = try await services.agents.find(named: name)
+            let agents = try await services.agents.find(named: name, scope: principal.scope)
             let active = agents.filter { $0.status == "active" }
             guard let agent = active.first else {
                 throw FacadeError.modelNotFound(call.model, agents.first.map { "agent '\(name)' is \($0.status)" } ?? "no agent named '\(name)'")
@@ -187,9 +195,11 @@ struct FacadeRoutes: Sendable {
         case .model(let id):
             guard let stored = try await services.models.find(id) else { throw FacadeError.modelNotFound(id, "not in the catalog") }
             guard stored.model.status != .retired else { throw FacadeError.modelNotFound(id, "the model is retired") }
+            guard principal.mayUse(model: id) else {
+                throw FacadeError(.forbidden, "this key may not call model '\(id)' directly", code: "model_not_allowed")
+            }
             request = FacadeOverrides.apply(request, model: stored.model)
-            try await ensureDirectAgent()
-            agentID = AgentRepository.directAgentID
+            agentID = try await directAgent(of: principal.tenantID)
             model = id
         }
         var document = request.jsonValue
@@ -197,10 +207,12 @@ struct FacadeRoutes: Sendable {
         return JobRepository.NewJob(agentID: agentID, requestJSON: document.encodedString(), idempotencyKey: idempotencyKey)
     }
 
-    func ensureDirectAgent() async throws {
-        if state.directAgentReady.withLock({ $0 }) { return }
-        try await services.agents.ensureDirectAgent()
-        state.directAgentReady.withLock { $0 = true }
+    /// The tenant's direct-calls agent, created on its first direct call and then remembered.
+    func directAgent(of tenantID: UUID) async throws -> UUID {
+        if let id = state.directAgents.withLock({ $0[tenantID] }) { return id }
+        let agent = try await services.agents.ensureDirectAgent(tenantID: tenantID)
+        state.directAgents.withLock { $0[tenantID] = agent.id }
+        return agent.id
     }
 
     /// A finished job in the caller's format; a job still open at the deadline is cancelled (504).
@@ -256,8 +268,9 @@ struct FacadeRoutes: Sendable {
     // MARK: - Models
 
     func models(_ request: Request, _ context: RegistryContext) async throws -> Response {
-        let agents = try await services.agents.activeForListing()
-        let models = try await services.models.all().map(\.model).filter { $0.status != .retired }
+        let principal = try context.requirePrincipal()
+        let agents = try await services.agents.activeForListing(scope: principal.scope).filter { principal.mayUse(agent: $0.id) }
+        let models = try await services.models.all().map(\.model).filter { $0.status != .retired && principal.mayUse(model: $0.modelID) }
         var data: [JSONValue] = []
         data.reserveCapacity(agents.count + models.count)
         for agent in agents {
@@ -298,7 +311,8 @@ final class FacadeJobSlot: Sendable {
 /// Per-router memory of the `/v1` routes.
 final class FacadeState: Sendable {
     /// The direct-calls agent has been ensured by this process.
-    let directAgentReady = Mutex(false)
+    /// Tenant → its direct-calls agent.
+    let directAgents = Mutex<[UUID: UUID]>([:])
 }
 
 /// Which of the caller's sampling parameters reach the job.
@@ -324,31 +338,23 @@ enum FacadeOverrides {
     }
 }
 
-/// On the `/v1` group: the registry's token as `Authorization: Bearer <token>` (OpenAI SDKs) or
-/// `x-api-key: <token>` (Anthropic SDKs); the read token may only list models; POST bodies must
+/// On the `/v1` group: a key (or environment token) as `Authorization: Bearer <key>` (OpenAI SDKs)
+/// or `x-api-key: <key>` (Anthropic SDKs), checked by the same `Authenticator` as `/api`; the
+/// routes' `RouteAccess` then needs inference to call and viewer to list models. POST bodies must
 /// be JSON. Every error here and below it is answered in the caller's format.
 struct FacadeMiddleware: RouterMiddleware {
     typealias Context = RegistryContext
 
-    let tokens: APITokens
+    let authenticator: Authenticator
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let format = FacadeFormat.of(request)
         do {
-            let bearer = tokens.access(forAuthorization: request.headers[.authorization])
-            let apiKey = request.headers[FacadeHeaders.apiKey].flatMap { tokens.access(forAuthorization: "Bearer " + $0) }
-            guard let access = bearer ?? apiKey else {
-                context.logger.notice("registry.auth.rejected", metadata: ["http.path": "\(request.uri.path)"])
-                throw FacadeError.unauthorized
-            }
-            if access == .readToken, !BearerAuthMiddleware.isReadOnly(request.method) {
-                throw FacadeError(.forbidden, "the read-only token may only list models", code: "read_only_token")
-            }
+            var context = context
+            context.principal = try await authenticator.principal(for: request, context: context)
             if request.method == .post, !JSONContentTypeMiddleware.isJSON(request.headers[.contentType]) {
                 throw FacadeError(.unsupportedMediaType, "send Content-Type: application/json", code: "unsupported_media_type")
             }
-            var context = context
-            context.access = access
             return try await next(request, context)
         } catch let error as FacadeError {
             return error.response(format)
