@@ -46,7 +46,7 @@ struct AgentRoutes: Sendable {
                 summary: "Create an agent with a model_config, or with the legacy preferred_model/temperature/max_tokens (mapped to a full model_config), or with neither (catalog default).",
                 access: .role(.operator),
                 requestBody: .ref("AgentCreate"),
-                responses: [.init(201, "The agent, with warnings.", .ref("Agent"))],
+                responses: [.init(201, "The agent, with warnings.", .ref("Agent"))], errors: [404],
                 handler: create),
             APIRoute(
                 method: .get, path: "/api/agents/{id}", operationID: "getAgent", tag: "agents",

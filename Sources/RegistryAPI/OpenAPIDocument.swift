@@ -38,16 +38,16 @@ enum OpenAPIDocument {
                 ("securitySchemes", .object([
                     ("bearerToken", .object([
                         ("type", .string("http")), ("scheme", .string("bearer")),
-                        ("description", .string("SWITCHBOARD_API_TOKEN (read and write) or SWITCHBOARD_READ_TOKEN (GET only); required on /api and /v1 when the server has one configured.")),
+                        ("description", .string("An API key (model-registry keys create, POST /api/keys) or SWITCHBOARD_ADMIN_TOKEN; required on /api and /v1 when the server has a credential configured. Each operation's x-switchboard-role is the lowest role that may call it (viewer < inference < operator < admin).")),
                     ])),
                     ("apiKeyHeader", .object([
                         ("type", .string("apiKey")), ("in", .string("header")), ("name", .string("x-api-key")),
-                        ("description", .string("The same token as x-api-key (Anthropic SDKs); /v1 only.")),
+                        ("description", .string("The same key as x-api-key (Anthropic SDKs), on /api and /v1.")),
                     ])),
                 ])),
                 ("responses", .object(standardErrors.map { ($0.name, errorResponse($0.description)) })),
             ])),
-            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "usage", "operations", "ui", "v1"].map { .object([("name", .string($0))]) })),
+            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "usage", "access", "operations", "ui", "v1"].map { .object([("name", .string($0))]) })),
         ])
     }
 
@@ -55,13 +55,14 @@ enum OpenAPIDocument {
     static let standardErrors: [(status: Int, name: String, description: String)] = [
         (400, "BadRequest", "Invalid JSON (saying where), an unknown field, a wrong type, or a value out of range (details per field)."),
         (401, "Unauthorized", "Missing or wrong bearer token."),
-        (403, "Forbidden", "The read-only token (SWITCHBOARD_READ_TOKEN) cannot change anything."),
+        (403, "Forbidden", "The key's role is below the operation's (x-switchboard-role), or the key is limited to other agents or models."),
         (404, "NotFound", "No such resource (or route)."),
         (409, "Conflict", "Conflicts with the current state (details name what)."),
         (405, "MethodNotAllowed", "The path exists but not with this method (the Allow header lists those it has)."),
         (413, "PayloadTooLarge", "Request body over the size limit."),
         (415, "UnsupportedMediaType", "POST, PUT and PATCH under /api need Content-Type: application/json, with or without a body."),
         (422, "Unprocessable", "Well-formed but cannot be processed (e.g. the model has no price)."),
+        (429, "TooManyRequests", "Too many failed authentications from this address, or too many waits for this key (Retry-After says when to try again)."),
         (500, "InternalError", "Unexpected server error (details in the server log)."),
         (503, "ServiceUnavailable", "The database is not reachable (code database_unavailable); retry later."),
     ]
@@ -72,8 +73,9 @@ enum OpenAPIDocument {
         // A query value that does not parse (e.g. force=null) is refused with 400 before the handler.
         if route.parameters.contains(where: { $0.location == .query }) { statuses.insert(400) }
         if route.requiresAuthentication {
-            statuses.formUnion([401, 503])
-            if route.method != .get { statuses.insert(403) }
+            statuses.formUnion([401, 403, 429, 503])
+            // Another tenant's row answers as one that does not exist.
+            if route.access.owned != nil { statuses.insert(404) }
             if route.method == .post || route.method == .put || route.method == .patch { statuses.insert(415) }
         }
         statuses.insert(500)
@@ -86,6 +88,7 @@ enum OpenAPIDocument {
             ("summary", .string(route.summary)),
             ("tags", .array([.string(route.tag)])),
         ]
+        if let role = route.access.role { members.append(("x-switchboard-role", .string(role.rawValue))) }
         if !route.parameters.isEmpty {
             members.append(("parameters", .array(route.parameters.map { parameter in
                 var fields: [(key: String, value: JSONValue)] = [

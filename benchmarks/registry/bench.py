@@ -7,6 +7,9 @@ token. wrk at fixed concurrency (-t2 -c32 unless BENCH_THREADS/BENCH_CONNECTIONS
 --seconds per endpoint: GET /healthz (the base), GET /api/models (the default page: 100 models),
 PUT /api/agents/{id}/model-config (put_model_config.lua, round-robin over the agents, alternating two
 valid configurations). Requests/s, p99, ratio to /healthz, and server + Postgres CPU per 1,000 requests.
+GET /api/models is measured twice more, side by side: with a database API key (viewer; looked up by
+its hash at most once a second) and again with the environment's admin token, so key auth shows as a
+ratio to the token in the same run.
 """
 import argparse
 import json
@@ -43,8 +46,8 @@ def to_ms(text):
     return value * 1000  # seconds
 
 
-def wrk(base, path, seconds, threads, connections, server, postmaster, script=None, script_args=()):
-    args = ["wrk", f"-t{threads}", f"-c{connections}", "--latency", "-H", f"Authorization: Bearer {TOKEN}"]
+def wrk(base, path, seconds, threads, connections, server, postmaster, script=None, script_args=(), token=TOKEN):
+    args = ["wrk", f"-t{threads}", f"-c{connections}", "--latency", "-H", f"Authorization: Bearer {token}"]
     if script:
         args += ["-s", script]
     tail = ["--", *script_args] if script_args else []
@@ -77,7 +80,7 @@ def main():
     psql(url, "DROP DATABASE IF EXISTS registrybench")
     psql(url, "CREATE DATABASE registrybench")
     db = url.rsplit("/", 1)[0] + "/registrybench"  # scripts/bench.sh's cluster: postgresql://…/switchboard
-    env = dict(os.environ, DATABASE_URL=db, LOG_LEVEL="warning", SWITCHBOARD_API_TOKEN=TOKEN)
+    env = dict(os.environ, DATABASE_URL=db, LOG_LEVEL="warning", SWITCHBOARD_ADMIN_TOKEN=TOKEN)
     registry = os.path.join(BIN, "model-registry")
     subprocess.run([registry, "migrate"], env=env, check=True, capture_output=True, cwd=ROOT)
     subprocess.run([registry, "import-catalog", "--format", "litellm", CATALOG], env=env, check=True,
@@ -100,6 +103,12 @@ def main():
         listing = data["models"] = wrk(base, "/api/models", **common)
         put = data["put_model_config"] = wrk(base, "/api/agents", script=os.path.join(HERE, "put_model_config.lua"),
                                              script_args=[TOKEN, *ids], **common)
+        key = subprocess.run([registry, "keys", "create", "--role", "viewer", "--name", "bench"], env=env, check=True,
+                             capture_output=True, text=True, cwd=ROOT).stdout.strip()
+        with_key = data["models_with_key"] = wrk(base, "/api/models", token=key, **common)
+        with_token = data["models_with_token_again"] = wrk(base, "/api/models", **common)
+        key_ratio = with_key["requests_per_s"] / with_token["requests_per_s"]
+        data["key_auth_ratio"] = key_ratio
         data["models_page"] = {"count": models.get("count"), "total": models.get("total")}
         data["wrk"] = f"wrk -t{options.threads} -c{options.connections} -d{options.seconds}s --latency"
         for name, r in (("GET /healthz (base)", health), (f"GET /api/models ({models.get('count')} of "
@@ -111,6 +120,12 @@ def main():
                             f"{r['requests_per_s']:,.0f} req/s ({ratio:.2f}× /healthz); p99 {r['p99_ms']:.2f} ms",
                             f"{data['wrk']}; non-2xx {r['non_2xx']}; CPU s per 1,000 requests: server "
                             f"{r['server_cpu_s_per_1k']:.3f}, Postgres {r['postgres_cpu_s_per_1k']:.3f}"))
+        rows.append(row("registry: GET /api/models with an API key",
+                        f"{with_key['requests_per_s']:,.0f} req/s = {key_ratio:.3f}× the admin token's "
+                        f"{with_token['requests_per_s']:,.0f} (target ≥ 0.95); p99 {with_key['p99_ms']:.2f} vs "
+                        f"{with_token['p99_ms']:.2f} ms",
+                        f"{data['wrk']}, key then token, one after the other; Postgres CPU s per 1,000: "
+                        f"{with_key['postgres_cpu_s_per_1k']:.3f} vs {with_token['postgres_cpu_s_per_1k']:.3f}"))
     finally:
         stop_all()
         write_part(rows, data)

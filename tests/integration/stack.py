@@ -104,7 +104,7 @@ class Stack:
                                          "--poll-interval", "0.2"] + (gateway_args or []))
             environment = dict(registry_env or {})
             if token:
-                environment["SWITCHBOARD_API_TOKEN"] = token
+                environment["SWITCHBOARD_ADMIN_TOKEN"] = token
             stack._spawn("model-registry", ["serve", "--port", str(registry_port), "--host", "127.0.0.1"],
                          environment)
             stack._wait_ready()
@@ -184,7 +184,8 @@ class Stack:
 
     def _environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         environment = dict(os.environ)
-        environment.pop("SWITCHBOARD_API_TOKEN", None)
+        for name in ("SWITCHBOARD_ADMIN_TOKEN", "SWITCHBOARD_API_TOKEN", "SWITCHBOARD_READ_TOKEN"):
+            environment.pop(name, None)
         # The stub's key is bound to the stub's host, as an operator binds real keys.
         environment.update({"DATABASE_URL": self.database_url, STUB_KEY_ENV: STUB_KEY, "LOG_LEVEL": "notice",
                             "SWITCHBOARD_KEY_HOSTS": f"{STUB_KEY_ENV}=127.0.0.1"})

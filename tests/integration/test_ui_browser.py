@@ -397,7 +397,7 @@ def test_configure_an_agent_and_save_with_another_providers_model(page, seeded):
     page.open(f"/agents/{agent}/changes")
     table = page.wait("#changes-table")
     assert f"model_config.model_id" in table.text and CONFIG_ANTHROPIC in table.text
-    assert "write_token" in table.text
+    assert "admin_token" in table.text
     page.screenshot("agent-changes")
 
 
@@ -622,3 +622,36 @@ def test_a_read_only_token_can_look_but_saving_says_it_may_not(page, seeded):
     WebDriverWait(page.driver, WAIT).until(lambda d: "may only read" in page.find(".form-status").text)
     stored = page.stack.api("GET", f"/api/agents/{seeded['writer']}/model-config").json()["model_config"]
     assert stored["model_id"] == WRITER_MODEL
+
+
+def test_a_tenants_key_sees_only_its_tenant_and_makes_keys_shown_once(page, seeded):
+    s = page.stack
+    tenant = s.api("POST", "/api/tenants", {"name": f"ui-team-{SUFFIX}"}).json()
+    operator = s.api("POST", "/api/keys", {"tenant_id": tenant["id"], "role": "operator"}).json()["key"]
+    team_agent = f"UI Team Agent {SUFFIX}"
+    assert s.api("POST", "/api/agents", {"name": team_agent, "agent_type": "t", "tenant_id": tenant["id"]}).status_code == 201
+    page.driver.execute_script("sessionStorage.setItem('switchboard.token', arguments[0])", operator)
+    # The agents page shows the tenant's agent and none of the default tenant's.
+    page.open("/agents")
+    text = page.find("main").text
+    assert team_agent in text and f"UI Writer {SUFFIX}" not in text and f"UI Researcher {SUFFIX}" not in text
+    # Nor another tenant's job by its id.
+    page.open(f"/jobs/{seeded['jobs'][0]['id']}")
+    assert any("does not exist" in error for error in page.errors_on_page()), page.find("main").text
+    # A viewer key made on the keys page is shown once and listed by its prefix only.
+    page.open("/keys")
+    form = page.wait("#key-form")
+    Select(page.find("#key-role")).select_by_value("viewer")
+    page.find("#key-name").send_keys("dashboards")
+    form.find_element(By.CSS_SELECTOR, "button.primary").click()
+    key = page.wait("#new-key").text
+    assert key.startswith("sb_") and len(key) == 46
+    wait_until(lambda: "dashboards" in page.find("#keys-table").text, "the new key in the list")
+    assert key not in page.find("#keys-table").text and key[:11] in page.find("#keys-table").text
+    assert s.api("GET", "/api/agents", token=key).json()["agents"][0]["name"] == team_agent
+    assert page.unlabelled_controls() == []
+    page.screenshot("keys")
+    # Creating an operator key is refused with the API's reason.
+    Select(page.find("#key-role")).select_by_value("operator")
+    page.find("#key-form button.primary").click()
+    wait_until(lambda: any("lower role" in error for error in page.errors_on_page()), "the refusal shown")

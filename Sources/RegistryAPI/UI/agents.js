@@ -433,7 +433,7 @@ class ModelEditor {
     } catch (error) {
       if (token !== this.estimateToken) return;
       clear(target).append(h("p", error.code === "price_unknown" ? "No estimate: this model's price is unknown."
-        : error.status === 403 ? "No estimate: the estimate is a POST, which this read-only token may not send."
+        : error.status === 403 ? "No estimate: this key may not ask for one."
           : `No estimate: ${error.message}`));
     }
   }
@@ -472,7 +472,7 @@ class ModelEditor {
         this.formStatus.textContent = `Not saved: ${error.message}. See the messages next to the fields.`;
         this.showMessages(error.details, "error");
       } else if (error.status === 403) {
-        this.formStatus.textContent = "Not saved: this token may only read (SWITCHBOARD_READ_TOKEN).";
+        this.formStatus.textContent = "Not saved: changing agents needs an operator key; this one may only read or run jobs.";
       } else {
         this.formStatus.textContent = `Not saved: ${error.message}`;
       }

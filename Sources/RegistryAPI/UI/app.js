@@ -6,6 +6,7 @@ import { renderModels, renderCompare } from "./models.js";
 import { renderUsage } from "./usage.js";
 import { renderJobs, renderJob, renderExecutions, renderExecution } from "./jobs.js";
 import { renderChanges } from "./changes.js";
+import { renderKeys } from "./keys.js";
 
 const routes = [
   [/^\/agents$/, "agents", (main, params) => renderAgents(main, params)],
@@ -18,6 +19,7 @@ const routes = [
   [/^\/executions$/, "executions", (main, params) => renderExecutions(main, params)],
   [/^\/executions\/([^/]+)$/, "executions", (main, params, id) => renderExecution(main, params, id)],
   [/^\/changes$/, "changes", (main, params) => renderChanges(main, params)],
+  [/^\/keys$/, "keys", (main) => renderKeys(main)],
 ];
 
 const main = document.getElementById("main");

@@ -3,7 +3,7 @@
 import { api, query } from "./api.js";
 import { badge, field, formatDate, h, table } from "./dom.js";
 
-const ENTITIES = ["agent", "model", "provider"];
+const ENTITIES = ["agent", "model", "provider", "tenant", "api_key"];
 
 export async function renderChanges(main, params) {
   const entity = params.get("entity") || "";
@@ -36,7 +36,8 @@ export async function renderChangeList(container, filter, options = {}) {
       ? h("a", { href: `#/agents/${change.entity_id}/changes` }, names.get(change.entity_id) || change.entity_id)
       : h("code", change.entity_id)),
     h("td", badge(change.action, `action-${change.action}`)),
-    h("td", h("span", change.token_kind), change.request_id ? [h("br"), h("code.small", change.request_id)] : null),
+    h("td", h("span", change.token_kind), change.key_id ? [h("br"), "key ", h("code.small", change.key_id.slice(0, 8))] : null,
+      change.request_id ? [h("br"), h("code.small", change.request_id)] : null),
     h("td", diffView(change))));
   container.append(table(null, [
     { label: "When" }, { label: "What" }, { label: "Action" }, { label: "Who (token, request id)" }, { label: "Before → after" },
