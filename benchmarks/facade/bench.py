@@ -5,7 +5,9 @@ sent straight to provider-stub. A part of `make bench` (scripts/bench.sh: releas
 Both sides use the same Python client (http.client, one request at a time), so its own cost cancels
 out of the difference. The facade closes the connection after each answer (it watches the inbound
 side to cancel the job of a client that leaves), so the direct calls are measured both on a kept-alive
-connection and with a new connection per call; the added latency is reported against both.
+connection and with a new connection per call; the added latency is reported against both. The
+facade is called with the admin token and with an inference key (a database key, looked up by its
+hash at most once a second), interleaved, so what key auth adds shows as a difference in one run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import http.client
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if "BENCH_BIN" in os.environ:
     os.environ.setdefault("SWITCHBOARD_BIN_DIR", os.environ["BENCH_BIN"])
 
-from stack import STUB_KEY, Stack  # noqa: E402
+from stack import REPOSITORY_ROOT, STUB_KEY, Stack, bin_dir  # noqa: E402
 from common import write_part  # noqa: E402
 
 
@@ -79,16 +82,20 @@ def main() -> None:
                   {"Authorization": "Bearer bench-token"})
         direct = ("/v1/chat/completions", {"model": "stub-bench-facade", "messages": message},
                   {"Authorization": f"Bearer {STUB_KEY}"})
+        key = subprocess.run([str(bin_dir() / "model-registry"), "keys", "create", "--role", "inference"], cwd=REPOSITORY_ROOT,
+                             env=stack._environment(), check=True, capture_output=True, text=True).stdout.strip()
+        facade_key = (facade[0], facade[1], {"Authorization": f"Bearer {key}"})
         measure(stack.registry_url, *facade, calls=arguments.warmup, keep_alive=True)
         measure(stack.stub_url, *direct, calls=arguments.warmup, keep_alive=True)
         results = []
         # Interleaved in rounds so a burst of machine load hits every variant alike.
         rounds = 4
-        samples = {"direct_keepalive": [], "direct_new_connection": [], "facade": []}
+        samples = {"direct_keepalive": [], "direct_new_connection": [], "facade": [], "facade_with_key": []}
         for _ in range(rounds):
             samples["direct_keepalive"] += measure(stack.stub_url, *direct, calls=arguments.calls // rounds, keep_alive=True)
             samples["direct_new_connection"] += measure(stack.stub_url, *direct, calls=arguments.calls // rounds, keep_alive=False)
             samples["facade"] += measure(stack.registry_url, *facade, calls=arguments.calls // rounds, keep_alive=True)
+            samples["facade_with_key"] += measure(stack.registry_url, *facade_key, calls=arguments.calls // rounds, keep_alive=True)
         for name, values in samples.items():
             results.append(summary(name, values))
         jobs = stack.sql("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded'")[0][0]
@@ -100,6 +107,9 @@ def main() -> None:
     added_new = by_name["facade"]["p50_ms"] - by_name["direct_new_connection"]["p50_ms"]
     print(f"added p50: {added:.2f} ms vs a kept-alive direct call, {added_new:.2f} ms vs a new connection per direct call "
           f"(target <= 5 ms); {jobs} jobs succeeded; load average {os.getloadavg()[0]:.1f}")
+    key_ratio = by_name["facade_with_key"]["p50_ms"] / by_name["facade"]["p50_ms"]
+    print(f"with an API key: p50 {by_name['facade_with_key']['p50_ms']:.2f} ms = {key_ratio:.3f}x the admin token's "
+          f"{by_name['facade']['p50_ms']:.2f} ms (target <= 1.05)")
     if os.environ.get("BENCH_OUT"):
         facade, keepalive = by_name["facade"], by_name["direct_keepalive"]
         write_part([{
@@ -107,7 +117,12 @@ def main() -> None:
             "result": f"added p50 {added:.2f} ms (target <= 5 ms); facade p50 {facade['p50_ms']:.2f} / p99 {facade['p99_ms']:.2f} ms",
             "note": f"direct kept-alive p50 {keepalive['p50_ms']:.2f} / p99 {keepalive['p99_ms']:.2f} ms; "
                     f"{facade['calls']} calls each",
-        }], {"variants": results, "added_p50_ms": added, "added_p50_vs_new_connection_ms": added_new})
+        }, {
+            "scenario": "/v1 facade with an API key vs the admin token, sequential",
+            "result": f"p50 {by_name['facade_with_key']['p50_ms']:.2f} ms = {key_ratio:.3f}x the token's (target <= 1.05)",
+            "note": f"p99 {by_name['facade_with_key']['p99_ms']:.2f} vs {facade['p99_ms']:.2f} ms; interleaved in {rounds} rounds",
+        }], {"variants": results, "added_p50_ms": added, "added_p50_vs_new_connection_ms": added_new,
+             "key_auth_p50_ratio": key_ratio})
 
 
 if __name__ == "__main__":
