@@ -9,6 +9,7 @@ import time
 
 import openai
 import pytest
+from anthropic import Anthropic
 from openai import OpenAI
 
 from stack import REPOSITORY_ROOT, Stack, bin_dir
@@ -53,6 +54,14 @@ def test_a_team_gets_its_own_keys_and_view(stack):
         model="agent:writer", messages=[{"role": "user", "content": "Say hello"}])
     assert raw.parse().choices[0].message.content == "Stub reply to: Say hello"
     job_id = int(raw.headers["x-switchboard-job-id"])
+    # The Anthropic SDK sends the same key as x-api-key.
+    message = Anthropic(base_url=stack.registry_url, api_key=inference_key, max_retries=0, timeout=60).messages.create(
+        model="agent:writer", max_tokens=100, messages=[{"role": "user", "content": "Say hi"}])
+    assert message.content[0].text == "Stub reply to: Say hi"
+    listed = stack.api("GET", "/api/keys", token=operator_key).json()["keys"]
+    app = next(key for key in listed if key["name"] == "app")
+    assert app["role"] == "inference" and app["last_used_at"] is not None and app["expires_at"] is not None
+    assert "key" not in app and inference_key.startswith(app["prefix"])
 
     # The inference key cannot touch providers, nor create agents.
     repoint = stack.api("PATCH", "/api/providers/openai", {"base_url": "https://attacker.example"}, token=inference_key)
