@@ -446,6 +446,32 @@ struct TwoTenants: Sendable {
         }
     }
 
+    @Test func logLinesNameTheKeyAndTenant() async throws {
+        let lines = HardeningUnitTests.Lines()
+        let logger = Logger(label: "model-registry") { label in
+            JSONLogHandler(label: label) { line in lines.value.withLock { $0.append(line) } }
+        }
+        try await TestDatabase.withFreshDatabase { configuration in
+            let pool = PostgresPool(configuration: configuration, maxConnections: 2)
+            defer { pool.shutdown() }
+            _ = try await Migrator(pool: pool, migrations: Registry.migrations).migrate()
+            let (record, key) = try await APIKeyRepository(pool: pool).create(.init(tenantID: TenantRecord.defaultID, role: .inference), actor: .cli)
+            let router = buildRouter(
+                configuration: RegistryConfiguration(migrations: Registry.migrations, adminToken: TwoTenants.admin), pool: pool, logger: logger)
+            try await Application(router: router, logger: logger).test(.router) { client in
+                let api = Registry(client: client, pool: pool, token: key)
+                let reply = try await api.send(.patch, "/api/providers/openai", json: "{}")
+                #expect(reply.status == .forbidden)
+            }
+            let refusal = try #require(lines.value.withLock { $0 }.first { $0.contains("registry.auth.forbidden") })
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(refusal.utf8)) as? [String: Any])
+            #expect(object["auth.key_id"] as? String == record.id.uuidString.lowercased())
+            #expect(object["tenant.id"] as? String == TenantRecord.defaultID.uuidString.lowercased())
+            #expect(object["auth.credential"] as? String == "api_key")
+            #expect((object["request.id"] as? String)?.isEmpty == false)
+        }
+    }
+
     @Test func waitsPerKeyAreCapped() async throws {
         let limiter = WaitLimiter(limit: 1)
         let principal = Principal.environmentToken(.adminToken, role: .admin)

@@ -14,7 +14,18 @@ struct APIAuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.principal = try await authenticator.principal(for: request, context: context)
+        context.identifyCaller()
         return try await next(request, context)
+    }
+}
+
+extension RegistryContext {
+    /// Every later log line of the request says which key (and tenant) it was for.
+    mutating func identifyCaller() {
+        guard let principal else { return }
+        logger[metadataKey: "auth.credential"] = "\(principal.credential.rawValue)"
+        logger[metadataKey: "tenant.id"] = "\(principal.tenantID.uuidString.lowercased())"
+        if let keyID = principal.keyID { logger[metadataKey: "auth.key_id"] = "\(keyID.uuidString.lowercased())" }
     }
 }
 

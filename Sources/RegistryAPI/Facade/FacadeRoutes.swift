@@ -352,6 +352,7 @@ struct FacadeMiddleware: RouterMiddleware {
         do {
             var context = context
             context.principal = try await authenticator.principal(for: request, context: context)
+            context.identifyCaller()
             if request.method == .post, !JSONContentTypeMiddleware.isJSON(request.headers[.contentType]) {
                 throw FacadeError(.unsupportedMediaType, "send Content-Type: application/json", code: "unsupported_media_type")
             }
