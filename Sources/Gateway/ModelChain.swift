@@ -30,13 +30,14 @@ enum ModelChain {
             if model.effectiveStatus(on: now) == .retired { skip(.retired); continue }
             guard let provider = snapshot.providers[model.provider] else { skip(.providerDisabled); continue }
             if !provider.enabled { skip(.providerDisabled); continue }
+            // Where the key would go before whether it is set: an unbound variable is never read.
+            if let problem = credentials.keyHostProblem(for: provider) { skip(.keyNotBound, detail: problem); continue }
             if !credentials.hasCredentials(for: provider) { skip(.missingCredentials); continue }
             if provider.apiKeyEnv != nil,
                !Provider.keyMaySendTo(url: provider.baseURL, allowedHTTPHosts: allowedHTTPHosts) {
                 skip(.unsafeBaseURL)
                 continue
             }
-            if let problem = credentials.keyHostProblem(for: provider) { skip(.keyNotBound, detail: problem); continue }
             if let until = snapshot.cooldowns[CooldownKey(provider: provider.name, modelID: modelID)], until > now {
                 skip(.coolingDown)
                 continue

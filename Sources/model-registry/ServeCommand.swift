@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Environment: DATABASE_URL, PORT, SWITCHBOARD_API_TOKEN (when set, /api requires \
             Authorization: Bearer <token>), SWITCHBOARD_READ_TOKEN (a token that may only read), \
-            SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, LOG_LEVEL, LOG_FORMAT=json. \
+            SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, SWITCHBOARD_KEY_HOSTS, LOG_LEVEL, LOG_FORMAT=json. \
             Without a token the server listens on 127.0.0.1 only unless --allow-unauthenticated is given. \
             Migrations are not applied here: run `model-registry migrate`; until then /readyz answers 503.
             """)
@@ -77,10 +77,12 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("registry.starting", metadata: [
             "http.host": "\(listenHost)", "http.port": "\(resolvedPort)", "auth.enabled": "\(tokens.isEnabled)", "postgres.target": "\(databaseConfiguration)", "migrations.count": "\(migrations.count)",
         ])
+        let providerPolicy: ProviderPolicy
+        do { providerPolicy = try ProviderPolicy(environment: environment) } catch { throw ValidationError(error.description) }
         let app = await buildApplication(
             configuration: RegistryConfiguration(
                 host: listenHost, port: resolvedPort, apiToken: tokens.write, readToken: tokens.read,
-                providerPolicy: ProviderPolicy(environment: environment), migrations: migrations, metrics: registry),
+                providerPolicy: providerPolicy, migrations: migrations, metrics: registry),
             pool: pool, logger: logger)
         try await app.runService()
     }

@@ -30,9 +30,9 @@ struct ModelChainTests {
         return snapshot
     }
 
-    /// `K` may reach the stub's loopback host and the operator-listed collector.
+    /// `K` may reach the stub's loopback host and the operator-listed collector; `UNSET_KEY` is bound but unset.
     static let credentials = CredentialResolver(environment: [
-        "K": "key", KeyHostBindings.environmentVariable: "K=127.0.0.1, K=collector.example",
+        "K": "key", KeyHostBindings.environmentVariable: "K=127.0.0.1, K=collector.example, UNSET_KEY=127.0.0.1",
     ])
 
     @Test("Skips retired, unknown, keyless, disabled, too-small and cooling-down models, keeping chain depths")
