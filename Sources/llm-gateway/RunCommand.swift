@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Port of /metrics, /healthz, /readyz (default 9464; 0 = no metrics server).")
     var metricsPort: Int?
 
-    @Option(help: "Interface of the metrics server (default 0.0.0.0).")
+    @Option(help: "Interface of the metrics server (default 127.0.0.1; 0.0.0.0 for every interface, e.g. on a private container network).")
     var metricsHost: String?
 
     @Option(help: "Retries of the same model after a transient error (default 2).")
@@ -116,7 +116,8 @@ struct RunCommand: AsyncParsableCommand {
             cooldownDuration: (cooldownSeconds ?? env("GATEWAY_COOLDOWN_SECONDS", Double.init)).map(seconds) ?? defaults.cooldownDuration,
             environment: environment)
         let port = metricsPort ?? env("GATEWAY_METRICS_PORT", Int.init) ?? 9464
-        let metricsHost = metricsHost ?? environment["GATEWAY_METRICS_HOST"] ?? "0.0.0.0"
+        let metricsHost = metricsHost ?? environment["GATEWAY_METRICS_HOST"] ?? GatewayMetricsServer.defaultHost
+        let metricsToken = environment[GatewayMetricsServer.tokenVariable].flatMap { $0.isEmpty ? nil : $0 }
         guard (0...65_535).contains(port) else { throw ValidationError("--metrics-port must be 0-65535") }
 
         let retention = try retentionPolicy(environment)
@@ -136,7 +137,7 @@ struct RunCommand: AsyncParsableCommand {
         var services: [any Service] = []
         if port != 0 {
             services.append(GatewayMetricsServer.application(
-                host: metricsHost, port: port, worker: worker, registry: registry, logger: logger))
+                host: metricsHost, port: port, worker: worker, registry: registry, logger: logger, token: metricsToken))
         }
         services.append(RetentionService(policy: retention, database: database, logger: logger))
         // Shut down in reverse order: the worker drains first, the metrics server last.
