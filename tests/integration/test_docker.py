@@ -19,7 +19,8 @@ DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "docker-compose.yml"
 DOCKERFILE = DOCKER / "Dockerfile"
 CHECKER = ROOT / "scripts" / "check-dockerfile.py"
-REQUIRED = {"POSTGRES_PASSWORD": "pw-for-config-test", "SWITCHBOARD_API_TOKEN": "token-for-config-test"}
+REQUIRED = {"POSTGRES_PASSWORD": "pw-for-config-test", "SWITCHBOARD_API_TOKEN": "token-for-config-test",
+            "GRAFANA_ADMIN_PASSWORD": "grafana-pw-for-config-test"}
 
 
 def compose_binary() -> str:
@@ -131,6 +132,14 @@ def test_demo_and_dashboards_profiles(tmp_path):
     assert any(v.endswith("docker/grafana/dashboards:/var/lib/grafana/dashboards:ro") for v in volumes)
     for name in ("postgres", "model-registry", "llm-gateway", "migrate"):
         assert "profiles" not in services[name]
+
+
+def test_grafana_has_no_default_admin_password(tmp_path):
+    """Review finding P3-a: Grafana's admin password comes only from GRAFANA_ADMIN_PASSWORD (compose
+    refuses to start without it, see test_compose_refuses_to_start_without_a_required_variable)."""
+    grafana = rendered(tmp_path, "dashboards")["services"]["grafana"]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == REQUIRED["GRAFANA_ADMIN_PASSWORD"]
+    assert "GRAFANA_ADMIN_PASSWORD=admin" not in (DOCKER / ".env.example").read_text()
 
 
 def test_third_party_images_are_pinned(tmp_path):
