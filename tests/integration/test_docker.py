@@ -20,7 +20,7 @@ COMPOSE = DOCKER / "docker-compose.yml"
 DOCKERFILE = DOCKER / "Dockerfile"
 CHECKER = ROOT / "scripts" / "check-dockerfile.py"
 REQUIRED = {"POSTGRES_PASSWORD": "pw-for-config-test", "SWITCHBOARD_API_TOKEN": "token-for-config-test",
-            "GRAFANA_ADMIN_PASSWORD": "grafana-pw-for-config-test"}
+            "GRAFANA_ADMIN_PASSWORD": "grafana-pw-for-config-test", "SWITCHBOARD_DB_PASSWORD": "service-pw-for-config-test"}
 
 
 def compose_binary() -> str:
@@ -87,7 +87,7 @@ def test_validation_rejects_a_broken_compose_file(tmp_path):
 
 def test_services_wait_for_migrate_which_waits_for_a_healthy_postgres(tmp_path):
     services = rendered(tmp_path)["services"]
-    assert services["migrate"]["command"] == ["model-registry", "migrate"]
+    assert services["migrate"]["command"][:2] == ["model-registry", "migrate"]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in ("model-registry", "llm-gateway"):
@@ -105,6 +105,21 @@ def test_postgres_has_a_named_volume_a_healthcheck_and_the_queue_settings(tmp_pa
     for setting in ("autovacuum_naptime=1s", "autovacuum_work_mem=", "idle_in_transaction_session_timeout=",
                     "max_connections="):
         assert setting in command
+
+
+def test_only_the_migrator_logs_in_as_the_schema_owner(tmp_path):
+    """Review finding P2-9: migrate runs as the owner and creates the services' NOSUPERUSER role
+    (migrations/0025, ServiceRoleTests); registry and gateway log in as that role."""
+    services = rendered(tmp_path)["services"]
+    migrate = services["migrate"]
+    assert migrate["command"][:4] == ["model-registry", "migrate", "--service-role", "switchboard_app"]
+    assert "user=switchboard " in migrate["environment"]["DATABASE_URL"] + " "
+    assert migrate["environment"]["SWITCHBOARD_SERVICE_DB_PASSWORD"] == REQUIRED["SWITCHBOARD_DB_PASSWORD"]
+    for name in ("model-registry", "llm-gateway"):
+        environment = services[name]["environment"]
+        assert environment["DATABASE_URL"].endswith("user=switchboard_app"), name
+        assert environment["PGPASSWORD"] == REQUIRED["SWITCHBOARD_DB_PASSWORD"], name
+        assert environment["PGPASSWORD"] != REQUIRED["POSTGRES_PASSWORD"], name
 
 
 def test_registry_publishes_its_port_checks_readyz_and_gets_the_token(tmp_path):
