@@ -35,7 +35,8 @@ public enum GatewayMetricsServer {
     public static let tokenVariable = "GATEWAY_METRICS_TOKEN"
 
     public static func application(
-        host: String, port: Int, worker: Worker, registry: PrometheusCollectorRegistry, logger: Logger, token: String? = nil
+        host: String, port: Int, worker: Worker, registry: PrometheusCollectorRegistry, logger: Logger, token: String? = nil,
+        idleTimeout: Duration = .seconds(30)
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("/healthz") { _, _ in Self.text(.ok, "ok\n") }
@@ -57,6 +58,8 @@ public enum GatewayMetricsServer {
         }
         return Application(
             router: router,
+            // Idle and half-sent connections are closed (review finding P2-5).
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(idleTimeout))),
             configuration: .init(address: .hostname(host, port: port), serverName: "llm-gateway"),
             logger: logger)
     }

@@ -26,6 +26,10 @@ public struct RegistryConfiguration: Sendable {
     public var version: String
     /// "Now" for every date-dependent answer (deprecation, effective status). Tests pin it.
     public var clock: @Sendable () -> Date
+    /// A connection that completes no request part (header block, body chunk) for this long while
+    /// no response is pending is closed: slow-loris and idle keep-alive connections (review
+    /// finding P2-5). Long-polls and `/v1` waits, whose request is read, are not cut.
+    public var idleTimeout: Duration = .seconds(30)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiToken: String? = nil, readToken: String? = nil,
@@ -145,6 +149,7 @@ public func buildApplication(
         configuration: configuration, pool: pool, logger: logger, completions: completions, catalogCache: catalogCache)
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: configuration.idleTimeAmount)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "model-registry"),
         services: [
             JobCompletionHubService(hub: completions),
