@@ -105,6 +105,7 @@ func buildRouter(
     let router = Router(context: RegistryContext.self)
     router.add(middleware: RequestMetricsMiddleware(registry: configuration.metrics, templates: templates))
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: NoStoreMiddleware())
     router.add(middleware: ErrorMiddleware())
     // Auth and the JSON content type belong to the /api group: whatever the router routes there
     // passes through them, however the path was spelled.
