@@ -76,11 +76,16 @@ enum ModelChain {
     }
 
     /// The agent's sampling parameters under the job's own, clamped to what the catalog says
-    /// the model accepts.
+    /// the model accepts. The agent's `max_tokens`, when set, is a ceiling, not only a default: a
+    /// job may ask for fewer tokens, never more (review finding P3-c; the same rule as /v1's
+    /// `FacadeOverrides`, here so that `POST /api/jobs` and SQL-enqueued jobs obey it too).
     static func effectiveRequest(_ request: ChatRequest, configuration: ModelConfiguration, model: LLMModel) -> ChatRequest {
         var effective = request
         effective.temperature = request.temperature ?? configuration.temperature
         effective.maxTokens = request.maxTokens ?? configuration.maxTokens
+        if let ceiling = configuration.maxTokens, ceiling > 0, let asked = effective.maxTokens, asked > ceiling {
+            effective.maxTokens = ceiling
+        }
         effective.topP = request.topP ?? configuration.topP
         effective.frequencyPenalty = request.frequencyPenalty ?? configuration.frequencyPenalty
         effective.presencePenalty = request.presencePenalty ?? configuration.presencePenalty
