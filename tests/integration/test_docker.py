@@ -157,6 +157,19 @@ def test_grafana_has_no_default_admin_password(tmp_path):
     assert "GRAFANA_ADMIN_PASSWORD=admin" not in (DOCKER / ".env.example").read_text()
 
 
+def test_services_run_with_least_privilege(tmp_path):
+    """Review finding P3-b: no capabilities and no privilege escalation for Switchboard's services
+    and Grafana, a pids limit everywhere; postgres keeps its capabilities (its entrypoint chowns
+    the data directory as root before dropping to the postgres user)."""
+    services = rendered(tmp_path, "demo", "dashboards")["services"]
+    for name in ("migrate", "model-registry", "llm-gateway", "provider-stub", "grafana"):
+        assert services[name].get("cap_drop") == ["ALL"], name
+    for name, service in services.items():
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert 0 < int(service.get("pids_limit", 0)) <= 4096, name
+        assert "privileged" not in service and "cap_add" not in service, name
+
+
 def test_third_party_images_are_pinned(tmp_path):
     services = rendered(tmp_path, "demo", "dashboards")["services"]
     for name in ("postgres", "grafana"):
