@@ -20,7 +20,9 @@ struct RunCommand: AsyncParsableCommand {
             GATEWAY_GRACE_PERIOD, GATEWAY_METRICS_PORT, GATEWAY_METRICS_HOST, GATEWAY_MAX_RETRIES, \
             GATEWAY_RETRY_BASE_MS, GATEWAY_REQUEUE_BASE_MS, GATEWAY_CALL_TIMEOUT, GATEWAY_COOLDOWN_SECONDS, \
             GATEWAY_RETENTION_JOBS, GATEWAY_RETENTION_USAGE, GATEWAY_RETENTION_INTERVAL, LOG_LEVEL. Provider keys come from the variables \
-            named by llm_providers.api_key_env.
+            named by llm_providers.api_key_env, sent only to the hosts bound in SWITCHBOARD_KEY_HOSTS (names besides the bound ones: \
+            SWITCHBOARD_ALLOWED_KEY_VARS). Provider hosts may resolve to loopback or private addresses only when listed in \
+            SWITCHBOARD_ALLOWED_PRIVATE_HOSTS or bound in SWITCHBOARD_KEY_HOSTS. GATEWAY_METRICS_TOKEN: bearer token for /metrics.
             """)
 
     @Option(help: "PostgreSQL URL or conninfo (default: DATABASE_URL).")
