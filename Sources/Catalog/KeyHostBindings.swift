@@ -32,12 +32,26 @@ public struct KeyHostBindings: Sendable, Equatable {
 
     /// Variable → hosts (lowercased).
     public private(set) var hosts: [String: Set<String>]
+    /// The hosts the operator bound (the built-in ones excluded): a host named here is trusted
+    /// enough to receive a key, so the gateway also lets it resolve to a private or loopback
+    /// address (the provider-stub on 127.0.0.1, a proxy on the internal network).
+    public private(set) var operatorHosts: Set<String>
 
     public init(_ hosts: [String: Set<String>] = [:]) {
         var merged = Self.builtIn
-        for (variable, names) in hosts { merged[variable, default: []].formUnion(names.map { $0.lowercased() }) }
+        var operatorHosts: Set<String> = []
+        for (variable, names) in hosts {
+            let lowered = names.map { $0.lowercased() }
+            merged[variable, default: []].formUnion(lowered)
+            operatorHosts.formUnion(lowered)
+        }
         self.hosts = merged
+        self.operatorHosts = operatorHosts
     }
+
+    /// The variable names bound to at least one host: the names a provider may use as `api_key_env`
+    /// (with `SWITCHBOARD_ALLOWED_KEY_VARS`, see `Provider.keyVariableProblem`).
+    public var variables: Set<String> { Set(hosts.keys) }
 
     /// Parses `SWITCHBOARD_KEY_HOSTS` from `environment`; unset or blank means the built-in bindings only.
     public init(environment: [String: String]) throws(ParseError) {

@@ -97,20 +97,53 @@ extension Provider {
         return problems
     }
 
-    /// Suffixes a provider key variable may have without the operator listing it.
-    public static let keyVariableSuffixes = ["_API_KEY", "_TOKEN"]
+    /// `SWITCHBOARD_ALLOWED_KEY_VARS`: exact names accepted as `api_key_env` besides the bound ones,
+    /// for a variable whose binding lives only in the gateway's environment. Comma-separated.
+    public static let allowedKeyVariablesEnvironmentVariable = "SWITCHBOARD_ALLOWED_KEY_VARS"
 
-    /// Prefixes of well-known secrets that are not LLM keys, refused even when they match a suffix
-    /// (AWS_SESSION_TOKEN, GITHUB_TOKEN…), unless the operator lists the exact name.
-    public static let foreignSecretPrefixes = ["AWS_", "AZURE_CLIENT", "GITHUB_", "GH_", "GITLAB_", "NPM_", "CI_", "DOCKER_", "VAULT_", "KUBE"]
+    public static func allowedKeyVariables(environment: [String: String]) -> Set<String> {
+        Set((environment[allowedKeyVariablesEnvironmentVariable] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
 
-    /// Is `name` acceptable as a key variable? Never one of Switchboard's own secrets; otherwise
-    /// an operator-listed name, or a name ending in `_API_KEY` / `_TOKEN` that is not a known foreign secret.
-    public static func isAllowedKeyVariable(_ name: String, operatorAllowed: Set<String>) -> Bool {
-        if isReservedKeyVariable(name) { return false }
-        if operatorAllowed.contains(name) { return true }
-        let upper = name.uppercased()
-        guard name == upper, keyVariableSuffixes.contains(where: { upper.hasSuffix($0) && upper.count > $0.count }) else { return false }
-        return !foreignSecretPrefixes.contains { upper.hasPrefix($0) }
+    /// Why a variable may not be a provider's key variable (`api_key_env`).
+    public enum KeyVariableProblem: Sendable, Equatable, CustomStringConvertible {
+        /// DATABASE_URL, PG*, SWITCHBOARD_*: Switchboard's own secrets.
+        case reserved(variable: String)
+        /// Bound to no host and not listed by the operator (SLACK_BOT_TOKEN, AWS_SECRET_ACCESS_KEY…).
+        case notAllowed(variable: String)
+        /// Bound to other hosts than the base URL's (HF_TOKEN on https://attacker.example).
+        case boundElsewhere(variable: String, boundHosts: [String], host: String)
+
+        public var description: String {
+            switch self {
+            case .reserved(let variable):
+                return "\(variable) holds Switchboard's own secrets (DATABASE_URL, PG*, SWITCHBOARD_*) and cannot be a provider's key variable"
+            case .notAllowed(let variable):
+                return "\(variable) is not a provider key variable: name a variable bound to this host in "
+                    + "\(KeyHostBindings.environmentVariable) (e.g. GROQ_API_KEY=api.groq.com), or list it in "
+                    + "\(Provider.allowedKeyVariablesEnvironmentVariable)"
+            case .boundElsewhere(let variable, let boundHosts, let host):
+                return "\(variable) is bound to \(boundHosts.joined(separator: ", ")), not to '\(host)': the gateway would not send it; "
+                    + "bind it with \(KeyHostBindings.environmentVariable)=\(variable)=\(host) (registry and gateway) or use another variable"
+            }
+        }
+    }
+
+    /// The one rule for `api_key_env`, shared by the registry's provider writes and the gateway's
+    /// call-time check (a row edited by SQL meets the same rule): never a reserved name; a variable
+    /// bound in `bindings` only for a `baseURL` on one of its hosts; otherwise only a name the
+    /// operator listed (`operatorAllowed`, `SWITCHBOARD_ALLOWED_KEY_VARS`). No suffix rule: any
+    /// secret of the worker's environment that nobody bound or listed (SLACK_BOT_TOKEN) is refused.
+    /// nil when the variable is acceptable.
+    public static func keyVariableProblem(
+        _ variable: String, baseURL: String, bindings: KeyHostBindings, operatorAllowed: Set<String>
+    ) -> KeyVariableProblem? {
+        if isReservedKeyVariable(variable) { return .reserved(variable: variable) }
+        if let bound = bindings.hosts[variable], !bound.isEmpty {
+            let host = parseBaseURL(baseURL)?.host ?? ""
+            return bound.contains(host) ? nil : .boundElsewhere(variable: variable, boundHosts: bound.sorted(), host: host)
+        }
+        return operatorAllowed.contains(variable) ? nil : .notAllowed(variable: variable)
     }
 }

@@ -1,3 +1,4 @@
+import CCurl
 import Foundation
 
 /// One outgoing HTTP request. Only `http` and `https` URLs are accepted.
@@ -16,6 +17,12 @@ public struct CurlHTTPRequest: Sendable {
     /// PEM file of CA certificates trusted for this https request instead of the system's (and
     /// of the client's `caBundlePath`); `nil`: the client's choice.
     public var caBundlePath: String?
+    /// Refuse to connect to a non-public address: loopback, private (10/8, 172.16/12, 192.168/16,
+    /// fc00::/7), link-local (169.254/16, fe80::/10), unspecified, multicast and other reserved
+    /// ranges, checked on the address each connection actually uses, after DNS resolution (so a
+    /// name that resolves to 127.0.0.1 is caught). The transfer then fails with `.addressNotAllowed`.
+    /// A proxy from the environment (`https_proxy`…) is what gets checked when one is set.
+    public var publicAddressesOnly: Bool
 
     public init(
         method: String = "GET",
@@ -25,9 +32,11 @@ public struct CurlHTTPRequest: Sendable {
         timeout: Duration = .seconds(30),
         connectTimeout: Duration? = nil,
         maxResponseBytes: Int = 64 << 20,
-        caBundlePath: String? = nil
+        caBundlePath: String? = nil,
+        publicAddressesOnly: Bool = false
     ) {
         self.caBundlePath = caBundlePath
+        self.publicAddressesOnly = publicAddressesOnly
         self.method = method
         self.url = url
         self.headers = headers
@@ -35,6 +44,15 @@ public struct CurlHTTPRequest: Sendable {
         self.timeout = timeout
         self.connectTimeout = connectTimeout
         self.maxResponseBytes = maxResponseBytes
+    }
+}
+
+extension CurlHTTPRequest {
+    /// Whether `address` (an IPv4 or IPv6 literal) is one `publicAddressesOnly` lets a transfer
+    /// connect to; nil when it is not an address. The same C check the transfer runs.
+    public static func isPublicAddress(_ address: String) -> Bool? {
+        let addressClass = sb_address_text_class(address)
+        return addressClass < 0 ? nil : addressClass == 0
     }
 }
 
@@ -75,6 +93,8 @@ public enum CurlHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     case connection(String)
     case shutdown
     case responseTooLarge(limit: Int)
+    /// `publicAddressesOnly` and the host resolved to (or is) a non-public address; nothing was sent.
+    case addressNotAllowed(host: String, address: String)
     case transfer(code: Int, message: String)
 
     public var description: String {
@@ -89,6 +109,9 @@ public enum CurlHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connection(let message): return "connection error: \(message)"
         case .shutdown: return "HTTP client was shut down"
         case .responseTooLarge(let limit): return "response body exceeds \(limit) bytes"
+        case .addressNotAllowed(let host, let address):
+            return "refused to connect to '\(host)' at \(address): a loopback, private, link-local or reserved address "
+                + "(list the host in SWITCHBOARD_ALLOWED_PRIVATE_HOSTS to allow it)"
         case .transfer(let code, let message): return "transfer failed (curl \(code)): \(message)"
         }
     }

@@ -14,6 +14,8 @@ final class CurlTransfer: @unchecked Sendable {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyBuffer: UnsafeMutableRawBufferPointer?
     private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// Read by the opensocket callback on the loop thread; says which address it refused.
+    private let addressGuard: UnsafeMutablePointer<sb_address_guard>
     let host: String
     let maxResponseBytes: Int
     var exceededResponseLimit = false
@@ -54,6 +56,9 @@ final class CurlTransfer: @unchecked Sendable {
         self.maxResponseBytes = request.maxResponseBytes
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        self.addressGuard = .allocate(capacity: 1)
+        addressGuard.initialize(to: sb_address_guard())
+        addressGuard.pointee.allow_non_public = request.publicAddressesOnly ? 0 : 1
         configure(request, easy: handle.pointer, isHTTPS: scheme == "https", caBundlePath: request.caBundlePath ?? defaultCABundlePath)
     }
 
@@ -64,6 +69,7 @@ final class CurlTransfer: @unchecked Sendable {
         if let headerList { curl_slist_free_all(headerList) }
         bodyBuffer?.deallocate()
         errorBuffer.deallocate()
+        addressGuard.deallocate()
     }
 
     /// Gives up the easy handle (the loop recycles it once curl is done with it).
@@ -116,6 +122,8 @@ final class CurlTransfer: @unchecked Sendable {
             sb_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.timeoutMilliseconds)
         }
         sb_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        // Every transfer opens its sockets through the guard (a reset handle forgets the callback).
+        sb_curl_easy_set_address_guard(easy, addressGuard)
         sb_curl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, "")
         if isHTTPS {
             // Wait for a connection that may multiplex (HTTP/2 over ALPN) rather than open one
@@ -180,6 +188,12 @@ final class CurlTransfer: @unchecked Sendable {
         let detail = String(cString: errorBuffer)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         if exceededResponseLimit { return .responseTooLarge(limit: maxResponseBytes) }
+        if addressGuard.pointee.refused != 0 {
+            let address = withUnsafeBytes(of: addressGuard.pointee.refused_address) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            return .addressNotAllowed(host: host, address: address)
+        }
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             return .timeout

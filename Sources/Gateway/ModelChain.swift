@@ -30,13 +30,14 @@ enum ModelChain {
             if model.effectiveStatus(on: now) == .retired { skip(.retired); continue }
             guard let provider = snapshot.providers[model.provider] else { skip(.providerDisabled); continue }
             if !provider.enabled { skip(.providerDisabled); continue }
+            // Where the key would go before whether it is set: an unbound variable is never read.
+            if let problem = credentials.keyHostProblem(for: provider) { skip(.keyNotBound, detail: problem); continue }
             if !credentials.hasCredentials(for: provider) { skip(.missingCredentials); continue }
             if provider.apiKeyEnv != nil,
                !Provider.keyMaySendTo(url: provider.baseURL, allowedHTTPHosts: allowedHTTPHosts) {
                 skip(.unsafeBaseURL)
                 continue
             }
-            if let problem = credentials.keyHostProblem(for: provider) { skip(.keyNotBound, detail: problem); continue }
             if let until = snapshot.cooldowns[CooldownKey(provider: provider.name, modelID: modelID)], until > now {
                 skip(.coolingDown)
                 continue
@@ -75,11 +76,16 @@ enum ModelChain {
     }
 
     /// The agent's sampling parameters under the job's own, clamped to what the catalog says
-    /// the model accepts.
+    /// the model accepts. The agent's `max_tokens`, when set, is a ceiling, not only a default: a
+    /// job may ask for fewer tokens, never more (review finding P3-c; the same rule as /v1's
+    /// `FacadeOverrides`, here so that `POST /api/jobs` and SQL-enqueued jobs obey it too).
     static func effectiveRequest(_ request: ChatRequest, configuration: ModelConfiguration, model: LLMModel) -> ChatRequest {
         var effective = request
         effective.temperature = request.temperature ?? configuration.temperature
         effective.maxTokens = request.maxTokens ?? configuration.maxTokens
+        if let ceiling = configuration.maxTokens, ceiling > 0, let asked = effective.maxTokens, asked > ceiling {
+            effective.maxTokens = ceiling
+        }
         effective.topP = request.topP ?? configuration.topP
         effective.frequencyPenalty = request.frequencyPenalty ?? configuration.frequencyPenalty
         effective.presencePenalty = request.presencePenalty ?? configuration.presencePenalty

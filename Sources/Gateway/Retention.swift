@@ -197,7 +197,8 @@ public struct Retention: Sendable {
             do {
                 try await connection.withTransaction { connection in
                     try await connection.query(.unsafeSQL("SET LOCAL lock_timeout = '\(Self.dropLockTimeout)'"))
-                    try await connection.query(.unsafeSQL("DROP TABLE IF EXISTS \(name)"))
+                    // migrations/0025: the owner's definer function, so the services' role needs no DDL rights.
+                    try await connection.query("SELECT model_usage_drop_partition(\(name))")
                 }
                 return true
             } catch let error as PostgresError where error.sqlState == "55P03" {  // lock_not_available

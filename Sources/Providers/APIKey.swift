@@ -28,6 +28,9 @@ public struct APIKey: Sendable, Equatable, CustomStringConvertible, CustomDebugS
 public struct CredentialResolver: Sendable {
     private let environment: [String: String]
     public let keyHosts: KeyHostBindings
+    /// `SWITCHBOARD_ALLOWED_KEY_VARS` of the same environment: with the bound names, the only
+    /// variables the resolver reads at all (`Provider.keyVariableProblem`, shared with the registry).
+    public let allowedKeyVariables: Set<String>
 
     /// `environment` defaults to the process environment; tests pass their own dictionary. The key
     /// bindings come from its `SWITCHBOARD_KEY_HOSTS`; a malformed value binds nothing beyond the
@@ -35,17 +38,18 @@ public struct CredentialResolver: Sendable {
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
         self.keyHosts = (try? KeyHostBindings(environment: environment)) ?? KeyHostBindings()
+        self.allowedKeyVariables = Provider.allowedKeyVariables(environment: environment)
     }
 
     /// The key for `provider`: `nil` when the provider needs none (no `apiKeyEnv`, e.g. a local
     /// Ollama); throws `missing_credentials` when the named variable is unset or blank, and
     /// `provider_misconfigured` when the variable is not bound to the host of the provider's `base_url`.
     public func apiKey(for provider: Provider) throws(ProviderError) -> APIKey? {
-        guard let key = try storedKey(for: provider) else { return nil }
+        // Where the key would go first: a variable that may not go there is not even read.
         if let problem = keyHostProblem(for: provider) {
             throw ProviderError(.providerMisconfigured, message: "provider '\(provider.name)': \(problem)", detectedLocally: true)
         }
-        return key
+        return try storedKey(for: provider)
     }
 
     /// The value of the provider's key variable, without asking where it would go.
@@ -60,6 +64,16 @@ public struct CredentialResolver: Sendable {
                 message: "provider '\(provider.name)' names \(variable) as its key variable, which holds Switchboard's own secrets and is never sent to a provider",
                 detectedLocally: true
             )
+        }
+        // The registry's rule for api_key_env, applied again to a row that may have been edited by
+        // SQL: a variable neither bound nor listed by the operator (SLACK_BOT_TOKEN) is never read,
+        // so not even whether it is set can leak.
+        // (A bound variable on another host is `keyHostProblem`'s to report, naming the binding to add.)
+        if let problem = Provider.keyVariableProblem(
+            variable, baseURL: provider.baseURL, bindings: keyHosts, operatorAllowed: allowedKeyVariables),
+            case .notAllowed = problem
+        {
+            throw ProviderError(.providerMisconfigured, message: "provider '\(provider.name)': \(problem)", detectedLocally: true)
         }
         let value = environment[variable]?.trimmedWhitespace ?? ""
         guard !value.isEmpty else {
@@ -76,6 +90,8 @@ public struct CredentialResolver: Sendable {
     /// key): the gateway skips such a model before calling, naming the reason.
     public func keyHostProblem(for provider: Provider) -> String? {
         guard let variable = provider.apiKeyEnv?.trimmedWhitespace, !variable.isEmpty else { return nil }
+        // Switchboard's own secrets are refused as missing_credentials by `storedKey`, as always.
+        if Provider.isReservedKeyVariable(variable) { return nil }
         return keyHosts.problem(sending: variable, to: provider.baseURL)
     }
 

@@ -160,7 +160,8 @@ extension ChatAdapter {
             headers: [("Content-Type", "application/json"), ("Accept", "application/json")] + headers(apiKey: apiKey),
             body: Data(body.bytes),
             timeout: timeout,
-            connectTimeout: Self.duration(seconds: provider.connectTimeoutSeconds)
+            connectTimeout: Self.duration(seconds: provider.connectTimeoutSeconds),
+            maxResponseBytes: ChatAdapters.maxResponseBytes
         )
         return PreparedRequest(httpRequest: httpRequest, warnings: body.warnings)
     }
@@ -204,6 +205,11 @@ extension ChatAdapter {
 
 /// Picks the adapter for a provider row.
 public enum ChatAdapters {
+    /// The most a provider's answer to one call may be (review finding P2-8): 8 MiB, far above any
+    /// chat completion, against a broken or hostile endpoint filling the worker's memory (up to
+    /// 256 calls in flight). A larger answer fails the attempt as `malformed_response`.
+    public static let maxResponseBytes = 8 << 20
+
     /// The lowercased host of an http(s) URL, without port or credentials (no Foundation URL
     /// parsing: this runs on every call).
     static func host(of url: String) -> String {

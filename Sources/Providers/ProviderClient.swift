@@ -7,6 +7,9 @@ import Foundation
 public struct ProviderClient: Sendable {
     private let transport: any HTTPTransport
     public let credentials: CredentialResolver
+    /// Which hosts may resolve to loopback or private addresses (`SWITCHBOARD_ALLOWED_PRIVATE_HOSTS`
+    /// and the operator's key bindings); every other host must resolve to a public address.
+    public let addresses: PrivateAddressPolicy
 
     /// - Parameters:
     ///   - transport: usually the process's shared `CurlHTTPClient`.
@@ -14,6 +17,7 @@ public struct ProviderClient: Sendable {
     public init(transport: any HTTPTransport, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.transport = transport
         self.credentials = CredentialResolver(environment: environment)
+        self.addresses = PrivateAddressPolicy(environment: environment, keyHosts: credentials.keyHosts)
     }
 
     /// One attempt: no retries here (the gateway owns retry and fallback policy).
@@ -28,7 +32,8 @@ public struct ProviderClient: Sendable {
     ) async throws(ProviderError) -> ChatResponse {
         let apiKey = try credentials.apiKey(for: provider)
         let adapter = ChatAdapters.adapter(for: provider)
-        let prepared = try adapter.prepare(request, model: model, apiKey: apiKey, options: options)
+        var prepared = try adapter.prepare(request, model: model, apiKey: apiKey, options: options)
+        prepared.httpRequest.publicAddressesOnly = !addresses.allowsNonPublicAddresses(url: prepared.httpRequest.url)
 
         let httpResponse: CurlHTTPResponse
         do {

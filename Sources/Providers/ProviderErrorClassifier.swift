@@ -48,6 +48,9 @@ public enum ProviderErrorClassifier {
         case .responseTooLarge:
             // A provider answering with an unbounded body is broken, not a client mistake.
             return ProviderError(.malformedResponse, message: error.description)
+        case .addressNotAllowed:
+            // SSRF guard: the base URL's host resolves to an address the operator did not allow.
+            return ProviderError(.providerMisconfigured, message: "provider base URL rejected: \(error.description)", detectedLocally: true)
         case .invalidURL, .unsupportedScheme, .invalidHeader:
             // The provider row's base URL is unusable: no retry helps, another provider may.
             return ProviderError(.providerMisconfigured, message: "provider base URL rejected: \(error.description)", detectedLocally: true)

@@ -181,7 +181,7 @@ enum APISchemas {
             "Scheme and host without /v1, e.g. https://api.openai.com. https, or http only to loopback or SWITCHBOARD_ALLOWED_HTTP_HOSTS when a key is set; no user@, query or fragment.",
             maxLength: 2048)),
         ("api_key_env", JSONSchema.string(
-            "NAME of the environment variable holding the key (never the key): *_API_KEY or *_TOKEN, or listed in SWITCHBOARD_ALLOWED_KEY_VARS.",
+            "NAME of the environment variable holding the key (never the key): a variable bound to this base_url's host in SWITCHBOARD_KEY_HOSTS (OPENAI_API_KEY, ANTHROPIC_API_KEY, HF_TOKEN are built in), or listed in SWITCHBOARD_ALLOWED_KEY_VARS.",
             maxLength: 128).orNull),
         ("enabled", JSONSchema.boolean()),
         ("connect_timeout_seconds", JSONSchema.number(maximum: 3600)),

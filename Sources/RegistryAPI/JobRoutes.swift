@@ -47,7 +47,7 @@ struct JobRoutes: Sendable {
                     .query("agent_id", .string(format: "uuid"), "Only this agent's jobs."),
                     .query("execution_id", .string(format: "uuid"), "Only this execution's jobs."),
                     .query("cursor", .string(), "next_cursor of the previous page."),
-                    .query("limit", .integer(), "1–200, default 50."),
+                    .query("limit", .integer(), "1–200, default 50; with include=result 1–20, default 20."),
                     .query("include", .enumeration(["result"]), "result: add request, result and error to each job."),
                 ],
                 responses: [.init(200, "One page.", .ref("JobList"))], errors: [400],
@@ -169,7 +169,6 @@ struct JobRoutes: Sendable {
             guard let before = Int64(cursor), before > 0 else { throw APIError.badParameter("cursor", "must be a next_cursor value") }
             filter.before = before
         }
-        filter.limit = try request.queryInt("limit", range: 1...200) ?? 50
         if let include = request.query("include") {
             guard include == "result" else { throw APIError.badParameter("include", "must be result") }
             guard try context.requirePrincipal().mayReadBodies else {
@@ -178,12 +177,21 @@ struct JobRoutes: Sendable {
             }
             filter.includeBodies = true
         }
+        // Bodies may be megabytes each (review finding P2-8): at most 20 jobs a page with them.
+        let limit = try request.queryInt("limit", range: 1...200)
+        if filter.includeBodies, let limit, limit > Self.maxLimitWithBodies {
+            throw APIError.badParameter("limit", "must be between 1 and \(Self.maxLimitWithBodies) with include=result (each job's bodies may be megabytes)")
+        }
+        filter.limit = limit ?? (filter.includeBodies ? Self.maxLimitWithBodies : 50)
         filter.scope = context.scope
         let page = try await jobs.list(filter)
         return JSONResponse(JobListBody(
             jobs: page.jobs.map { JobBody(job: $0) }, count: page.jobs.count,
             nextCursor: page.hasMore ? page.jobs.last.map { String($0.id) } : nil))
     }
+
+    /// The page size cap of `GET /api/jobs?include=result`.
+    static let maxLimitWithBodies = 20
 
     // MARK: - Cancelling
 

@@ -2,25 +2,29 @@ import Catalog
 import Foundation
 
 /// What the operator allows for provider endpoints and key variables, beyond the built-in rules
-/// (https, or http to loopback; key variables named `*_API_KEY` or `*_TOKEN`).
+/// (https, or http to loopback; key variables bound to the base URL's host).
 public struct ProviderPolicy: Sendable {
     /// `SWITCHBOARD_ALLOWED_HTTP_HOSTS`: hosts (comma-separated) a key may reach over plain http.
     public var allowedHTTPHosts: Set<String>
-    /// `SWITCHBOARD_ALLOWED_KEY_VARS`: exact variable names allowed as `api_key_env` besides the patterns.
+    /// `SWITCHBOARD_ALLOWED_KEY_VARS`: exact variable names allowed as `api_key_env` besides the
+    /// bound ones (for a binding that lives only in the gateway's environment).
     public var allowedKeyVariables: Set<String>
+    /// `SWITCHBOARD_KEY_HOSTS`, the same value the gateway reads: a bound variable may be named only
+    /// by a provider whose `base_url` is on one of its hosts (`Provider.keyVariableProblem`).
+    public var keyHosts: KeyHostBindings
 
-    public init(allowedHTTPHosts: Set<String> = [], allowedKeyVariables: Set<String> = []) {
+    public init(allowedHTTPHosts: Set<String> = [], allowedKeyVariables: Set<String> = [], keyHosts: KeyHostBindings = KeyHostBindings()) {
         self.allowedHTTPHosts = Set(allowedHTTPHosts.map { $0.lowercased() })
         self.allowedKeyVariables = allowedKeyVariables
+        self.keyHosts = keyHosts
     }
 
-    public init(environment: [String: String]) {
-        func list(_ name: String) -> Set<String> {
-            Set((environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-        }
+    /// Throws when `SWITCHBOARD_KEY_HOSTS` is malformed (the registry then refuses to start, as the gateway does).
+    public init(environment: [String: String]) throws(KeyHostBindings.ParseError) {
         self.init(
             allowedHTTPHosts: Provider.allowedHTTPHosts(environment: environment),
-            allowedKeyVariables: list("SWITCHBOARD_ALLOWED_KEY_VARS"))
+            allowedKeyVariables: Provider.allowedKeyVariables(environment: environment),
+            keyHosts: try KeyHostBindings(environment: environment))
     }
 }
 

@@ -182,22 +182,20 @@ struct ProviderRoutes: Sendable {
                 issues.append(.init(field: "base_url", message: problem.description))
             }
         }
+        // Which host the key variable is bound to is asked of a usable base URL only.
+        let baseURLUsable = issues.isEmpty
         if let variable = provider.apiKeyEnv, !isVariableName(variable) {
             // The value itself is not repeated: it may be a pasted secret.
             issues.append(.init(
                 field: "api_key_env",
                 message: "api_key_env must be the NAME of an environment variable (letters, digits, _; e.g. OPENAI_API_KEY), never the key itself"))
         } else if let variable = provider.apiKeyEnv, Provider.isReservedKeyVariable(variable) {
-            issues.append(.init(
-                field: "api_key_env",
-                message: "\(variable) holds Switchboard's own secrets (DATABASE_URL, PG*, SWITCHBOARD_*) and cannot be a provider's key variable"))
-        } else if checkEndpoint, let variable = provider.apiKeyEnv,
-            !Provider.isAllowedKeyVariable(variable, operatorAllowed: policy.allowedKeyVariables)
+            issues.append(.init(field: "api_key_env", message: Provider.KeyVariableProblem.reserved(variable: variable).description))
+        } else if checkEndpoint, baseURLUsable, let variable = provider.apiKeyEnv,
+            let problem = Provider.keyVariableProblem(
+                variable, baseURL: provider.baseURL, bindings: policy.keyHosts, operatorAllowed: policy.allowedKeyVariables)
         {
-            issues.append(.init(
-                field: "api_key_env",
-                message: "\(variable) is not a provider key variable: use an upper-case name ending in _API_KEY or _TOKEN "
-                    + "(not AWS_*, GITHUB_*…), or list it in SWITCHBOARD_ALLOWED_KEY_VARS"))
+            issues.append(.init(field: "api_key_env", message: problem.description))
         }
         if !(provider.connectTimeoutSeconds > 0 && provider.connectTimeoutSeconds <= maxTimeoutSeconds) {
             issues.append(.init(field: "connect_timeout_seconds", message: "must be a number of seconds greater than 0 and at most \(Int(maxTimeoutSeconds))"))

@@ -27,6 +27,10 @@ public struct RegistryConfiguration: Sendable {
     public var clock: @Sendable () -> Date
     /// Key caching, failed-authentication throttling, waits per key.
     public var access: AccessConfiguration
+    /// A connection that completes no request part (header block, body chunk) for this long while
+    /// no response is pending is closed: slow-loris and idle keep-alive connections (review
+    /// finding P2-5). Long-polls and `/v1` waits, whose request is read, are not cut.
+    public var idleTimeout: Duration = .seconds(30)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiToken: String? = nil, readToken: String? = nil,
@@ -107,6 +111,7 @@ func buildRouter(
     let router = Router(context: RegistryContext.self)
     router.add(middleware: RequestMetricsMiddleware(registry: configuration.metrics, templates: templates))
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: NoStoreMiddleware())
     router.add(middleware: ErrorMiddleware())
     // Open mode (no credential configured): loopback Host names only (DNS rebinding).
     if !configuration.tokens.isEnabled { router.add(middleware: LoopbackHostMiddleware()) }
@@ -159,6 +164,7 @@ public func buildApplication(
         configuration: configuration, pool: pool, logger: logger, completions: completions, catalogCache: catalogCache)
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: configuration.idleTimeAmount)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "model-registry"),
         services: [
             JobCompletionHubService(hub: completions),

@@ -34,7 +34,10 @@ struct BenchProviders {
 
         let http = try CurlHTTPClient()
         defer { http.shutdown() }
-        let client = ProviderClient(transport: http, environment: ["BENCH_KEY": "sk-bench"])
+        // The bench key is bound to the stub's host (which may then be loopback), as an operator binds a real key.
+        let benchHost = Provider.parseBaseURL(baseURL)?.host ?? "127.0.0.1"
+        let client = ProviderClient(
+            transport: http, environment: ["BENCH_KEY": "sk-bench", KeyHostBindings.environmentVariable: "BENCH_KEY=\(benchHost)"])
         let request = ChatRequest(
             messages: [
                 .system("You are a concise assistant for a travel agency."),

@@ -20,7 +20,9 @@ struct RunCommand: AsyncParsableCommand {
             GATEWAY_GRACE_PERIOD, GATEWAY_METRICS_PORT, GATEWAY_METRICS_HOST, GATEWAY_MAX_RETRIES, \
             GATEWAY_RETRY_BASE_MS, GATEWAY_REQUEUE_BASE_MS, GATEWAY_CALL_TIMEOUT, GATEWAY_COOLDOWN_SECONDS, \
             GATEWAY_RETENTION_JOBS, GATEWAY_RETENTION_USAGE, GATEWAY_RETENTION_INTERVAL, LOG_LEVEL. Provider keys come from the variables \
-            named by llm_providers.api_key_env.
+            named by llm_providers.api_key_env, sent only to the hosts bound in SWITCHBOARD_KEY_HOSTS (names besides the bound ones: \
+            SWITCHBOARD_ALLOWED_KEY_VARS). Provider hosts may resolve to loopback or private addresses only when listed in \
+            SWITCHBOARD_ALLOWED_PRIVATE_HOSTS or bound in SWITCHBOARD_KEY_HOSTS. GATEWAY_METRICS_TOKEN: bearer token for /metrics.
             """)
 
     @Option(help: "PostgreSQL URL or conninfo (default: DATABASE_URL).")
@@ -47,7 +49,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Port of /metrics, /healthz, /readyz (default 9464; 0 = no metrics server).")
     var metricsPort: Int?
 
-    @Option(help: "Interface of the metrics server (default 0.0.0.0).")
+    @Option(help: "Interface of the metrics server (default 127.0.0.1; 0.0.0.0 for every interface, e.g. on a private container network).")
     var metricsHost: String?
 
     @Option(help: "Retries of the same model after a transient error (default 2).")
@@ -116,7 +118,8 @@ struct RunCommand: AsyncParsableCommand {
             cooldownDuration: (cooldownSeconds ?? env("GATEWAY_COOLDOWN_SECONDS", Double.init)).map(seconds) ?? defaults.cooldownDuration,
             environment: environment)
         let port = metricsPort ?? env("GATEWAY_METRICS_PORT", Int.init) ?? 9464
-        let metricsHost = metricsHost ?? environment["GATEWAY_METRICS_HOST"] ?? "0.0.0.0"
+        let metricsHost = metricsHost ?? environment["GATEWAY_METRICS_HOST"] ?? GatewayMetricsServer.defaultHost
+        let metricsToken = environment[GatewayMetricsServer.tokenVariable].flatMap { $0.isEmpty ? nil : $0 }
         guard (0...65_535).contains(port) else { throw ValidationError("--metrics-port must be 0-65535") }
 
         let retention = try retentionPolicy(environment)
@@ -136,7 +139,7 @@ struct RunCommand: AsyncParsableCommand {
         var services: [any Service] = []
         if port != 0 {
             services.append(GatewayMetricsServer.application(
-                host: metricsHost, port: port, worker: worker, registry: registry, logger: logger))
+                host: metricsHost, port: port, worker: worker, registry: registry, logger: logger, token: metricsToken))
         }
         services.append(RetentionService(policy: retention, database: database, logger: logger))
         // Shut down in reverse order: the worker drains first, the metrics server last.

@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             when set, /api and /v1 require a key or token), SWITCHBOARD_API_TOKEN and \
             SWITCHBOARD_READ_TOKEN (deprecated: admin and default-tenant viewer), \
             SWITCHBOARD_AUTH_FAILURES_PER_MINUTE, SWITCHBOARD_MAX_WAITS_PER_KEY, \
-            SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, LOG_LEVEL, LOG_FORMAT=json. \
+            SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, SWITCHBOARD_KEY_HOSTS, LOG_LEVEL, LOG_FORMAT=json. \
             Without a token the server listens on 127.0.0.1 only unless --allow-unauthenticated is given, \
             and answers only loopback Host names; tokens shorter than 32 characters are refused on a \
             non-loopback address. Keys: `model-registry keys create`. \
@@ -92,10 +92,12 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("registry.starting", metadata: [
             "http.host": "\(listenHost)", "http.port": "\(resolvedPort)", "auth.enabled": "\(tokens.isEnabled)", "postgres.target": "\(databaseConfiguration)", "migrations.count": "\(migrations.count)",
         ])
+        let providerPolicy: ProviderPolicy
+        do { providerPolicy = try ProviderPolicy(environment: environment) } catch { throw ValidationError(error.description) }
         let app = await buildApplication(
             configuration: RegistryConfiguration(
                 host: listenHost, port: resolvedPort, apiToken: tokens.write, readToken: tokens.read,
-                providerPolicy: ProviderPolicy(environment: environment), migrations: migrations, metrics: registry,
+                providerPolicy: providerPolicy, migrations: migrations, metrics: registry,
                 adminToken: tokens.admin, access: access),
             pool: pool, logger: logger)
         try await app.runService()

@@ -25,14 +25,23 @@ import Testing
         #expect(Provider.keyMaySendTo(url: url, allowedHTTPHosts: ["vllm.internal"]) == allowed, "\(url)")
     }
 
+    /// `api_key_env` is an allow-list: the bound names on their hosts, plus the operator's list; no suffix rule.
     @Test(arguments: [
-        ("OPENAI_API_KEY", true), ("HF_TOKEN", true), ("GROQ_API_KEY", true), ("MY_LLM_API_TOKEN", true),
-        ("AWS_SECRET_ACCESS_KEY", false), ("AWS_SESSION_TOKEN", false), ("GITHUB_TOKEN", false), ("GH_TOKEN", false),
-        ("SWITCHBOARD_API_TOKEN", false), ("SWITCHBOARD_READ_TOKEN", false), ("DATABASE_URL", false), ("PGPASSWORD", false),
-        ("HOME", false), ("_TOKEN", false), ("openai_api_key", false), ("LOCAL_LLM_SECRET", true),
+        ("OPENAI_API_KEY", "https://api.openai.com/v1", true), ("OPENAI_API_KEY", "https://attacker.example", false),
+        ("HF_TOKEN", "https://router.huggingface.co/v1", true), ("HF_TOKEN", "https://api.openai.com", false),
+        ("GROQ_API_KEY", "https://api.groq.com/openai", true), ("GROQ_API_KEY", "https://api.groq.com.attacker.example", false),
+        ("MY_LLM_API_TOKEN", "https://llm.example", false), ("SLACK_BOT_TOKEN", "https://llm.example", false),
+        ("DD_API_KEY", "https://llm.example", false), ("OP_SERVICE_ACCOUNT_TOKEN", "https://llm.example", false),
+        ("AWS_SECRET_ACCESS_KEY", "https://llm.example", false), ("GITHUB_TOKEN", "https://llm.example", false),
+        ("SWITCHBOARD_API_TOKEN", "https://llm.example", false), ("DATABASE_URL", "https://llm.example", false),
+        ("PGPASSWORD", "https://llm.example", false), ("HOME", "https://llm.example", false),
+        ("openai_api_key", "https://api.openai.com", false), ("LOCAL_LLM_SECRET", "https://anywhere.example", true),
     ])
-    func keyVariables(name: String, allowed: Bool) {
-        #expect(Provider.isAllowedKeyVariable(name, operatorAllowed: ["LOCAL_LLM_SECRET", "SWITCHBOARD_API_TOKEN"]) == allowed, "\(name)")
+    func keyVariables(name: String, baseURL: String, allowed: Bool) throws {
+        let bindings = try KeyHostBindings(parsing: "GROQ_API_KEY=api.groq.com")
+        let problem = Provider.keyVariableProblem(
+            name, baseURL: baseURL, bindings: bindings, operatorAllowed: ["LOCAL_LLM_SECRET", "SWITCHBOARD_API_TOKEN"])
+        #expect((problem == nil) == allowed, "\(name) \(baseURL): \(problem.map(String.init(describing:)) ?? "allowed")")
     }
 
     @Test func plainHTTPIsFineWithoutAKey() {

@@ -30,9 +30,9 @@ struct ModelChainTests {
         return snapshot
     }
 
-    /// `K` may reach the stub's loopback host and the operator-listed collector.
+    /// `K` may reach the stub's loopback host and the operator-listed collector; `UNSET_KEY` is bound but unset.
     static let credentials = CredentialResolver(environment: [
-        "K": "key", KeyHostBindings.environmentVariable: "K=127.0.0.1, K=collector.example",
+        "K": "key", KeyHostBindings.environmentVariable: "K=127.0.0.1, K=collector.example, UNSET_KEY=127.0.0.1",
     ])
 
     @Test("Skips retired, unknown, keyless, disabled, too-small and cooling-down models, keeping chain depths")
@@ -84,6 +84,23 @@ struct ModelChainTests {
         request.temperature = 1.7
         effective = ModelChain.effectiveRequest(request, configuration: configuration, model: Self.model("a"))
         #expect(effective.temperature == 1.0)  // the job's value, clamped to the model's max
+    }
+
+    /// Review finding P3-c: the agent's max_tokens is a ceiling in the worker too, whatever the job asks.
+    @Test("The agent's max_tokens caps the job's own max_tokens; a smaller ask is kept")
+    func agentMaxTokensIsACeiling() {
+        let configuration = ModelConfiguration(modelID: "a", maxTokens: 50)
+        let unlimited = LLMModel(provider: "openai", modelID: "a", displayName: "a", maxOutputTokens: 100_000)
+        var request = ChatRequest(messages: [.user("write 2000 words")])
+        request.maxTokens = 4000
+        #expect(ModelChain.effectiveRequest(request, configuration: configuration, model: unlimited).maxTokens == 50)
+        request.maxTokens = 20
+        #expect(ModelChain.effectiveRequest(request, configuration: configuration, model: unlimited).maxTokens == 20)
+        request.maxTokens = nil
+        #expect(ModelChain.effectiveRequest(request, configuration: configuration, model: unlimited).maxTokens == 50)
+        // Without an agent ceiling the job's value stands (bounded by the model's output limit).
+        request.maxTokens = 4000
+        #expect(ModelChain.effectiveRequest(request, configuration: ModelConfiguration(modelID: "a"), model: unlimited).maxTokens == 4000)
     }
 
     @Test("The prompt estimate grows with the text")

@@ -160,6 +160,38 @@ struct WorkerProcessTests {
         }
     }
 
+    /// Review finding P2-10: without --metrics-host the server listens on loopback only (here:
+    /// 127.0.0.1 answers, 127.0.0.2 does not, which 0.0.0.0 would), and GATEWAY_METRICS_TOKEN puts
+    /// /metrics behind a bearer token while the probes stay open.
+    @Test("The metrics server binds 127.0.0.1 by default and GATEWAY_METRICS_TOKEN guards /metrics")
+    func metricsServerDefaultsToLoopbackWithOptionalToken() async throws {
+        try await GatewayHarness.run { h in
+            let port = try Self.freePort()
+            let token = "metrics-token-0123456789abcdef0123456789"
+            let worker = try GatewayProcess(h: h, workerID: "loopback-metrics", arguments: [], environment: [
+                "GATEWAY_METRICS_PORT": String(port), "GATEWAY_METRICS_TOKEN": token,
+            ])
+            let http = try CurlHTTPClient()
+            defer { http.shutdown() }
+            let base = "http://127.0.0.1:\(port)"
+            try await h.waitUntil(seconds: 30, "readyz 200 on 127.0.0.1") {
+                (try? await http.send(CurlHTTPRequest(url: base + "/readyz")))?.status == 200
+            }
+            #expect((try? await http.send(CurlHTTPRequest(url: "http://127.0.0.2:\(port)/readyz"))) == nil, "not on every interface")
+            #expect(try await http.send(CurlHTTPRequest(url: base + "/healthz")).status == 200)
+            let anonymous = try await http.send(CurlHTTPRequest(url: base + "/metrics"))
+            #expect(anonymous.status == 401)
+            #expect(!anonymous.bodyText.contains("gateway_"))
+            let wrong = try await http.send(CurlHTTPRequest(url: base + "/metrics", headers: [("Authorization", "Bearer nope")]))
+            #expect(wrong.status == 401)
+            let authorized = try await http.send(CurlHTTPRequest(url: base + "/metrics", headers: [("Authorization", "Bearer \(token)")]))
+            #expect(authorized.status == 200)
+            #expect(authorized.bodyText.contains("gateway_jobs_claimed_total"))
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+        }
+    }
+
     /// A port that was free a moment ago (bound to 0, read back, closed).
     static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -264,7 +264,8 @@ struct EndToEndTests {
         defer { http.shutdown() }
         let provider = Provider(name: "openai", apiStyle: .openai, baseURL: "http://127.0.0.1:\(closedPort)", apiKeyEnv: nil)
         let error = await providerError {
-            _ = try await ProviderClient(transport: http, environment: [:]).complete(Self.hello, model: "m", provider: provider)
+            _ = try await ProviderClient(transport: http, environment: [PrivateAddressPolicy.environmentVariable: "127.0.0.1"])
+                .complete(Self.hello, model: "m", provider: provider)
         }
         #expect(error?.errorClass == .connection)
         #expect(error?.isRetryable == true)

@@ -82,7 +82,9 @@ struct ProviderClientTests {
         #expect(error?.errorClass == .providerMisconfigured)
         #expect(error?.message.contains("is bound to") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("sk-") == false, "the message never carries the key")
-        #expect(resolver.hasCredentials(for: provider), "the key is there; where it may go is the question")
+        // A bound key is there and where it may go is the question; a variable neither bound nor
+        // listed in SWITCHBOARD_ALLOWED_KEY_VARS is not even read (P3-e, the registry's rule).
+        #expect(resolver.hasCredentials(for: provider) == (provider.apiKeyEnv != "OTHER_API_KEY"))
         #expect(resolver.keyHostProblem(for: provider) != nil)
 
         let transport = RecordingTransport { _ in response(200, Self.okBody) }

@@ -124,7 +124,7 @@ import Testing
     // MARK: - Audit trail
 
     @Test func everyWriteLeavesAnAuditRow() async throws {
-        try await Registry.run(token: "w-token") { api in
+        try await Registry.run(token: "w-token", providerPolicy: .groqBound) { api in
             func send(_ method: HTTPRequest.Method, _ path: String, _ body: String?, id: String) async throws -> Reply {
                 try await api.send(method, path, json: body, headers: [RequestIDMiddleware.header: id])
             }

@@ -108,7 +108,7 @@ import TestSupport
     /// Real responses have the documented shapes (the documents' response schemas are closed
     /// objects, so an undocumented field fails here too).
     @Test func responsesMatchTheirDocumentedSchemas() async throws {
-        try await Registry.run { api in
+        try await Registry.run(providerPolicy: .groqBound) { api in
             let agentID = try await api.createAgent(#"{"name": "S", "agent_type": "coder", "model_config": {"model_id": "gpt-4o", "fallback_model_ids": ["claude-haiku-4-5"]}}"#)
             try await api.pool.execute("""
                 INSERT INTO model_usage (agent_id, provider, model_id, outcome, input_tokens, output_tokens, cost, latency_ms, started_at, finished_at)

@@ -1,6 +1,12 @@
+import Catalog
 import Foundation
 import Testing
 @testable import RegistryAPI
+
+extension ProviderPolicy {
+    /// An operator who bound GROQ_API_KEY to Groq's host (`SWITCHBOARD_KEY_HOSTS=GROQ_API_KEY=api.groq.com`).
+    static let groqBound = ProviderPolicy(keyHosts: KeyHostBindings(["GROQ_API_KEY": ["api.groq.com"]]))
+}
 
 /// `/api/providers` over HTTP. No secret is stored or returned: only the NAME of the variable.
 @Suite struct ProviderEndpointTests {
@@ -25,7 +31,8 @@ import Testing
     }
 
     @Test func updatesEndpointCredentialsVariableTimeoutsAndEnabled() async throws {
-        try await Registry.run { api in
+        let policy = ProviderPolicy(keyHosts: KeyHostBindings(["HF_ROUTER_TOKEN": ["127.0.0.1"]]))
+        try await Registry.run(providerPolicy: policy) { api in
             let reply = try await api.patch("/api/providers/huggingface", """
                 {"base_url": "http://127.0.0.1:8090", "api_key_env": "HF_ROUTER_TOKEN", "enabled": false,
                  "connect_timeout_seconds": 2.5, "request_timeout_seconds": 30}
@@ -70,7 +77,7 @@ import Testing
     }
 
     @Test func registersACustomOpenAICompatibleProvider() async throws {
-        try await Registry.run { api in
+        try await Registry.run(providerPolicy: .groqBound) { api in
             let created = try await api.post("/api/providers", #"{"name": "groq", "api_style": "openai", "base_url": "https://api.groq.com/openai", "api_key_env": "GROQ_API_KEY"}"#)
             #expect(created.status == .created, "\(created)")
             #expect(try created.json()["enabled"]?.bool == true)

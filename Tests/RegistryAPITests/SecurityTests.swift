@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import HTTPTypes
 import Postgres
@@ -139,7 +140,9 @@ import Testing
 
     // MARK: - Provider keys
 
-    static let policy = ProviderPolicy(allowedHTTPHosts: ["vllm.internal"], allowedKeyVariables: ["LOCAL_LLM_SECRET"])
+    static let policy = ProviderPolicy(
+        allowedHTTPHosts: ["vllm.internal"], allowedKeyVariables: ["LOCAL_LLM_SECRET", "X_API_KEY", "VLLM_API_KEY"],
+        keyHosts: KeyHostBindings(["EXAMPLE_API_KEY": ["api.example.com"], "LOCAL_TOKEN": ["127.0.0.1"]]))
 
     @Test(arguments: [
         // userinfo, query, fragment: never stored (the secret is never echoed either).
@@ -157,6 +160,12 @@ import Testing
         (#"{"api_key_env": "SWITCHBOARD_API_TOKEN"}"#, "api_key_env"),
         (#"{"api_key_env": "PGPASSWORD"}"#, "api_key_env"),
         (#"{"api_key_env": "openai_api_key"}"#, "api_key_env"),
+        // P0-1 fix 3: api_key_env is an allow-list (bound or operator-listed names), not a suffix rule.
+        (#"{"api_key_env": "SLACK_BOT_TOKEN"}"#, "api_key_env"),
+        (#"{"api_key_env": "DD_API_KEY"}"#, "api_key_env"),
+        // A bound key on another provider's host: HF_TOKEN belongs to router.huggingface.co.
+        (#"{"api_key_env": "HF_TOKEN"}"#, "api_key_env"),
+        (#"{"base_url": "https://attacker.example", "api_key_env": "HF_TOKEN"}"#, "api_key_env"),
     ])
     func providerWritesThatCouldLeakAKeyAreRefused(body: String, field: String) async throws {
         try await Registry.run(providerPolicy: Self.policy) { api in
@@ -181,17 +190,66 @@ import Testing
     @Test(arguments: [
         #"{"base_url": "https://api.example.com/v2", "api_key_env": "EXAMPLE_API_KEY"}"#,
         #"{"base_url": "http://127.0.0.1:8000", "api_key_env": "LOCAL_TOKEN"}"#,
-        #"{"base_url": "http://localhost:11434"}"#,
+        #"{"base_url": "http://localhost:11434", "api_key_env": null}"#,
         #"{"base_url": "http://[::1]:8000", "api_key_env": "VLLM_API_KEY"}"#,
         #"{"base_url": "http://vllm.internal:8000", "api_key_env": "LOCAL_LLM_SECRET"}"#,
         // No key: plain http anywhere is fine (nothing secret is sent).
         #"{"base_url": "http://ollama.lan:11434", "api_key_env": null}"#,
-        #"{"api_key_env": "HF_TOKEN"}"#,
+        #"{"base_url": "https://router.huggingface.co/v1", "api_key_env": "HF_TOKEN"}"#,
+        #"{"base_url": "https://api.openai.com/v1"}"#,
     ])
     func safeProviderWritesAreAccepted(body: String) async throws {
         try await Registry.run(providerPolicy: Self.policy) { api in
             let reply = try await api.patch("/api/providers/openai", body)
             #expect(reply.status == .ok, "\(body): \(reply)")
+        }
+    }
+
+    /// Review finding P0-1 fix 3 (issue 21): the names a provider may use as `api_key_env` are the
+    /// bound ones (SWITCHBOARD_KEY_HOSTS, on their hosts) and SWITCHBOARD_ALLOWED_KEY_VARS, read from
+    /// the registry's environment; another secret of the worker's environment, or a bound key on
+    /// another host, is a 400 that says what to do, on create and on patch.
+    @Test func keyVariablesAreAnAllowListOfBoundNames() async throws {
+        let policy = try ProviderPolicy(environment: [
+            "SWITCHBOARD_KEY_HOSTS": "GROQ_API_KEY=api.groq.com", "SWITCHBOARD_ALLOWED_KEY_VARS": "LOCAL_LLM_SECRET",
+        ])
+        try await Registry.run(providerPolicy: policy) { api in
+            for (variable, expected) in [
+                ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not a provider key variable"),
+                ("HF_TOKEN", "HF_TOKEN is bound to router.huggingface.co, not to 'attacker.example'"),
+                ("GROQ_API_KEY", "GROQ_API_KEY is bound to api.groq.com, not to 'attacker.example'"),
+            ] {
+                let created = try await api.post("/api/providers", """
+                    {"name": "x", "api_style": "openai", "base_url": "https://attacker.example", "api_key_env": "\(variable)"}
+                    """)
+                #expect(created.status == .badRequest, "\(variable): \(created)")
+                #expect(created.errorFields == ["api_key_env"])
+                #expect(created.text.contains(expected), "\(created.text)")
+                #expect(created.text.contains("SWITCHBOARD_KEY_HOSTS"))
+            }
+            #expect(try await api.get("/api/providers/x").status == .notFound, "nothing was created")
+            // Patching: another secret, or moving a bound key's provider to another host.
+            let slack = try await api.patch("/api/providers/openai", #"{"api_key_env": "SLACK_BOT_TOKEN"}"#)
+            #expect(slack.status == .badRequest && slack.errorFields == ["api_key_env"], "\(slack)")
+            let moved = try await api.patch("/api/providers/openai", #"{"base_url": "https://attacker.example"}"#)
+            #expect(moved.status == .badRequest && moved.errorFields == ["api_key_env"], "\(moved)")
+            #expect(moved.text.contains("OPENAI_API_KEY is bound to api.openai.com"), "\(moved.text)")
+            #expect(try await api.get("/api/providers/openai").json()["base_url"]?.string == "https://api.openai.com")
+            // Bound names on their hosts, operator-listed names and no key at all are accepted.
+            for body in [
+                #"{"name": "groq", "api_style": "openai", "base_url": "https://api.groq.com/openai", "api_key_env": "GROQ_API_KEY"}"#,
+                #"{"name": "local", "api_style": "openai", "base_url": "https://llm.internal.example", "api_key_env": "LOCAL_LLM_SECRET"}"#,
+                #"{"name": "open", "api_style": "openai", "base_url": "https://attacker.example", "api_key_env": null}"#,
+            ] {
+                let reply = try await api.post("/api/providers", body)
+                #expect(reply.status == .created, "\(body): \(reply)")
+            }
+        }
+    }
+
+    @Test func aMalformedKeyHostsValueIsAStartupError() {
+        #expect(throws: KeyHostBindings.ParseError.self) {
+            try ProviderPolicy(environment: ["SWITCHBOARD_KEY_HOSTS": "GROQ_API_KEY"])
         }
     }
 
@@ -205,7 +263,10 @@ import Testing
     }
 
     @Test func concurrentProviderPatchesAllSurvive() async throws {
-        try await Registry.run { api in
+        // Both key variables bound to both hosts, so every order of the patches is valid.
+        let hosts: Set<String> = ["api.openai.com", "api.openai.example"]
+        let policy = ProviderPolicy(keyHosts: KeyHostBindings(["OPENAI_API_KEY": hosts, "OPENAI_PROJECT_API_KEY": hosts]))
+        try await Registry.run(providerPolicy: policy) { api in
             let patches = [
                 #"{"connect_timeout_seconds": 7}"#, #"{"request_timeout_seconds": 77}"#, #"{"enabled": false}"#,
                 #"{"base_url": "https://api.openai.example"}"#, #"{"api_key_env": "OPENAI_PROJECT_API_KEY"}"#,

@@ -188,7 +188,9 @@ class Stack:
             environment.pop(name, None)
         # The stub's key is bound to the stub's host, as an operator binds real keys.
         environment.update({"DATABASE_URL": self.database_url, STUB_KEY_ENV: STUB_KEY, "LOG_LEVEL": "notice",
-                            "SWITCHBOARD_KEY_HOSTS": f"{STUB_KEY_ENV}=127.0.0.1"})
+                            "SWITCHBOARD_KEY_HOSTS": f"{STUB_KEY_ENV}=127.0.0.1",
+                            # Keyless providers of the fault tests live on 127.0.0.1 too.
+                            "SWITCHBOARD_ALLOWED_PRIVATE_HOSTS": "127.0.0.1"})
         environment.update(extra or {})
         return environment
 

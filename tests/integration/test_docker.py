@@ -19,7 +19,8 @@ DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "docker-compose.yml"
 DOCKERFILE = DOCKER / "Dockerfile"
 CHECKER = ROOT / "scripts" / "check-dockerfile.py"
-REQUIRED = {"POSTGRES_PASSWORD": "pw-for-config-test", "SWITCHBOARD_API_TOKEN": "token-for-config-test"}
+REQUIRED = {"POSTGRES_PASSWORD": "pw-for-config-test", "SWITCHBOARD_ADMIN_TOKEN": "token-for-config-test-32-characters",
+            "GRAFANA_ADMIN_PASSWORD": "grafana-pw-for-config-test", "SWITCHBOARD_DB_PASSWORD": "service-pw-for-config-test"}
 
 
 def compose_binary() -> str:
@@ -86,7 +87,7 @@ def test_validation_rejects_a_broken_compose_file(tmp_path):
 
 def test_services_wait_for_migrate_which_waits_for_a_healthy_postgres(tmp_path):
     services = rendered(tmp_path)["services"]
-    assert services["migrate"]["command"] == ["model-registry", "migrate"]
+    assert services["migrate"]["command"][:2] == ["model-registry", "migrate"]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in ("model-registry", "llm-gateway"):
@@ -106,9 +107,24 @@ def test_postgres_has_a_named_volume_a_healthcheck_and_the_queue_settings(tmp_pa
         assert setting in command
 
 
+def test_only_the_migrator_logs_in_as_the_schema_owner(tmp_path):
+    """Review finding P2-9: migrate runs as the owner and creates the services' NOSUPERUSER role
+    (migrations/0025, ServiceRoleTests); registry and gateway log in as that role."""
+    services = rendered(tmp_path)["services"]
+    migrate = services["migrate"]
+    assert migrate["command"][:4] == ["model-registry", "migrate", "--service-role", "switchboard_app"]
+    assert "user=switchboard " in migrate["environment"]["DATABASE_URL"] + " "
+    assert migrate["environment"]["SWITCHBOARD_SERVICE_DB_PASSWORD"] == REQUIRED["SWITCHBOARD_DB_PASSWORD"]
+    for name in ("model-registry", "llm-gateway"):
+        environment = services[name]["environment"]
+        assert environment["DATABASE_URL"].endswith("user=switchboard_app"), name
+        assert environment["PGPASSWORD"] == REQUIRED["SWITCHBOARD_DB_PASSWORD"], name
+        assert environment["PGPASSWORD"] != REQUIRED["POSTGRES_PASSWORD"], name
+
+
 def test_registry_publishes_its_port_checks_readyz_and_gets_the_token(tmp_path):
     registry = rendered(tmp_path)["services"]["model-registry"]
-    assert registry["environment"]["SWITCHBOARD_API_TOKEN"] == REQUIRED["SWITCHBOARD_API_TOKEN"]
+    assert registry["environment"]["SWITCHBOARD_ADMIN_TOKEN"] == REQUIRED["SWITCHBOARD_ADMIN_TOKEN"]
     assert any(str(p).startswith("127.0.0.1:8080:8080") for p in registry["ports"])
     assert "/readyz" in " ".join(registry["healthcheck"]["test"])
 
@@ -131,6 +147,27 @@ def test_demo_and_dashboards_profiles(tmp_path):
     assert any(v.endswith("docker/grafana/dashboards:/var/lib/grafana/dashboards:ro") for v in volumes)
     for name in ("postgres", "model-registry", "llm-gateway", "migrate"):
         assert "profiles" not in services[name]
+
+
+def test_grafana_has_no_default_admin_password(tmp_path):
+    """Review finding P3-a: Grafana's admin password comes only from GRAFANA_ADMIN_PASSWORD (compose
+    refuses to start without it, see test_compose_refuses_to_start_without_a_required_variable)."""
+    grafana = rendered(tmp_path, "dashboards")["services"]["grafana"]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == REQUIRED["GRAFANA_ADMIN_PASSWORD"]
+    assert "GRAFANA_ADMIN_PASSWORD=admin" not in (DOCKER / ".env.example").read_text()
+
+
+def test_services_run_with_least_privilege(tmp_path):
+    """Review finding P3-b: no capabilities and no privilege escalation for Switchboard's services
+    and Grafana, a pids limit everywhere; postgres keeps its capabilities (its entrypoint chowns
+    the data directory as root before dropping to the postgres user)."""
+    services = rendered(tmp_path, "demo", "dashboards")["services"]
+    for name in ("migrate", "model-registry", "llm-gateway", "provider-stub", "grafana"):
+        assert services[name].get("cap_drop") == ["ALL"], name
+    for name, service in services.items():
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert 0 < int(service.get("pids_limit", 0)) <= 4096, name
+        assert "privileged" not in service and "cap_add" not in service, name
 
 
 def test_third_party_images_are_pinned(tmp_path):

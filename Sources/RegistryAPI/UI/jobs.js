@@ -33,7 +33,8 @@ export async function renderJobs(main, params) {
   } } }, field("jobs-status", "Status", statusSelect), field("jobs-agent", "Agent", agentSelect),
   h("button", { type: "submit" }, "Show")));
 
-  const page = await api("GET", `/api/jobs${query({ status, agent_id: agentID, cursor, limit: 50, include: "result" })}`);
+  // With include=result the API sends at most 20 jobs a page (their bodies may be large).
+  const page = await api("GET", `/api/jobs${query({ status, agent_id: agentID, cursor, limit: 20, include: "result" })}`);
   const rows = page.jobs.map((job) => h("tr", { dataset: { jobId: job.id } },
     h("td", h("a", { href: `#/jobs/${job.id}` }, `#${job.id}`)),
     h("td", agentLink(names, job.agent_id)),
