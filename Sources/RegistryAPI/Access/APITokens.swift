@@ -33,16 +33,18 @@ public struct APITokens: Sendable {
     /// time, in constant time, so timing does not say which one nearly matched.
     func principal(for presented: String) -> Principal? {
         let bytes = Array(presented.utf8)
-        let candidates: [(String?, CredentialKind, APIKeyRole)] = [
-            (admin, .adminToken, .admin), (write, .writeToken, .admin), (read, .readToken, .viewer),
-        ]
+        let candidates: [(String?, Principal)] = [(admin, Self.admin), (write, Self.write), (read, Self.read)]
         var found: Principal?
-        for (token, kind, role) in candidates {
+        for (token, principal) in candidates {
             let matches = token.map { Self.constantTimeEquals(bytes, Array($0.utf8)) } ?? false
-            if matches, found == nil { found = .environmentToken(kind, role: role) }
+            if matches, found == nil { found = principal }
         }
         return found
     }
+
+    static let admin = Principal.environmentToken(.adminToken, role: .admin)
+    static let write = Principal.environmentToken(.writeToken, role: .admin)
+    static let read = Principal.environmentToken(.readToken, role: .viewer)
 
     /// Compares every byte whatever the first difference, so response time does not reveal how
     /// much of a guessed token was right. Only the length can leak, which a token of fixed length

@@ -23,9 +23,9 @@ extension RegistryContext {
     /// Every later log line of the request says which key (and tenant) it was for.
     mutating func identifyCaller() {
         guard let principal else { return }
-        logger[metadataKey: "auth.credential"] = "\(principal.credential.rawValue)"
-        logger[metadataKey: "tenant.id"] = "\(principal.tenantID.uuidString.lowercased())"
-        if let keyID = principal.keyID { logger[metadataKey: "auth.key_id"] = "\(keyID.uuidString.lowercased())" }
+        logger[metadataKey: "auth.credential"] = .string(principal.credential.rawValue)
+        logger[metadataKey: "tenant.id"] = .string(principal.tenantLogValue)
+        if let key = principal.keyLogValue { logger[metadataKey: "auth.key_id"] = .string(key) }
     }
 }
 

@@ -27,9 +27,18 @@ final class Authenticator: Sendable {
     let wallClock: @Sendable () -> Date
     let throttle: FailedAuthThrottle
 
+    /// A lookup's answer, with the key's principal built once (its allow-lists are sets) rather
+    /// than on every request.
     private struct Entry {
         var key: APIKeyRecord?
+        var principal: Principal?
         var fetchedAt: ContinuousClock.Instant
+
+        init(key: APIKeyRecord?, fetchedAt: ContinuousClock.Instant) {
+            self.key = key
+            principal = key.map(Principal.init(key:))
+            self.fetchedAt = fetchedAt
+        }
     }
 
     private let cache = Mutex<[Data: Entry]>([:])
@@ -65,20 +74,20 @@ final class Authenticator: Sendable {
         let now = monotonicNow()
         let hash = APIKeySecret.looksLikeKey(presented) ? APIKeySecret.hash(presented) : nil
         if let hash, let cached = cachedEntry(hash, now: now) {
-            return evaluate(cached.key, client: client, now: now)
+            return evaluate(cached, client: client, now: now)
         }
         if let wait = throttle.blockedFor(client, now: now) { return .throttled(retryAfterSeconds: wait) }
         guard let hash else { return fail(client, now: now, reason: "not a Switchboard key or configured token") }
-        let key = try await keys.authenticate(hash: hash)
-        store(hash, Entry(key: key, fetchedAt: now))
-        return evaluate(key, client: client, now: now)
+        let entry = Entry(key: try await keys.authenticate(hash: hash), fetchedAt: now)
+        store(hash, entry)
+        return evaluate(entry, client: client, now: now)
     }
 
-    private func evaluate(_ key: APIKeyRecord?, client: String?, now: ContinuousClock.Instant) -> Outcome {
-        guard let key else { return fail(client, now: now, reason: "unknown key") }
+    private func evaluate(_ entry: Entry, client: String?, now: ContinuousClock.Instant) -> Outcome {
+        guard let key = entry.key, let principal = entry.principal else { return fail(client, now: now, reason: "unknown key") }
         if key.revokedAt != nil { return fail(client, now: now, reason: "key \(key.prefix) is revoked") }
         if let expiry = key.expiresAt, expiry <= wallClock() { return fail(client, now: now, reason: "key \(key.prefix) expired") }
-        return .authenticated(Principal(key: key))
+        return .authenticated(principal)
     }
 
     /// In open mode a wrong credential is ignored (the caller is the open mode's admin anyway, on

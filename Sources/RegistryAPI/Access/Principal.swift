@@ -17,6 +17,9 @@ public struct Principal: Sendable, Equatable {
     public var allowedAgents: Set<UUID>?
     /// nil: any model; else only these catalog ids.
     public var allowedModels: Set<String>?
+    /// The tenant's and the key's ids as log metadata, formatted once per key lookup (not per request).
+    let tenantLogValue: String
+    let keyLogValue: String?
 
     /// What this caller may see: every tenant for an admin, its own otherwise.
     public var scope: TenantScope { role == .admin ? .all : .tenant(tenantID) }
@@ -55,6 +58,8 @@ public struct Principal: Sendable, Equatable {
         self.readBodies = readBodies
         self.allowedAgents = allowedAgents
         self.allowedModels = allowedModels
+        tenantLogValue = tenantID.uuidString.lowercased()
+        keyLogValue = keyID?.uuidString.lowercased()
     }
 }
 
