@@ -30,13 +30,18 @@ final class Authenticator: Sendable {
     /// A lookup's answer, with the key's principal built once (its allow-lists are sets) rather
     /// than on every request.
     private struct Entry {
-        var key: APIKeyRecord?
+        /// nil: no key has this hash.
         var principal: Principal?
+        var prefix: String
+        var revoked: Bool
+        var expiresAt: Date?
         var fetchedAt: ContinuousClock.Instant
 
         init(key: APIKeyRecord?, fetchedAt: ContinuousClock.Instant) {
-            self.key = key
             principal = key.map(Principal.init(key:))
+            prefix = key?.prefix ?? ""
+            revoked = key?.revokedAt != nil
+            expiresAt = key?.expiresAt
             self.fetchedAt = fetchedAt
         }
     }
@@ -84,9 +89,9 @@ final class Authenticator: Sendable {
     }
 
     private func evaluate(_ entry: Entry, client: String?, now: ContinuousClock.Instant) -> Outcome {
-        guard let key = entry.key, let principal = entry.principal else { return fail(client, now: now, reason: "unknown key") }
-        if key.revokedAt != nil { return fail(client, now: now, reason: "key \(key.prefix) is revoked") }
-        if let expiry = key.expiresAt, expiry <= wallClock() { return fail(client, now: now, reason: "key \(key.prefix) expired") }
+        guard let principal = entry.principal else { return fail(client, now: now, reason: "unknown key") }
+        if entry.revoked { return fail(client, now: now, reason: "key \(entry.prefix) is revoked") }
+        if let expiry = entry.expiresAt, expiry <= wallClock() { return fail(client, now: now, reason: "key \(entry.prefix) expired") }
         return .authenticated(principal)
     }
 
