@@ -59,9 +59,10 @@ final class Completer: Sendable {
 
     /// Writes `outcomes`, retrying while the database is unreachable. A batch the server rejects
     /// for its data (SQLSTATE class 22/23: a value no column accepts) is written one outcome at a
-    /// time so one bad outcome cannot block every other; an outcome rejected alone is logged and
-    /// dropped (its lease expires and the rescuer requeues the job).
-    private func write(_ outcomes: [JobOutcome], backoff: inout Double) async {
+    /// time so one bad outcome cannot block every other; an outcome rejected alone is written
+    /// again without the provider's values and fails its job `completion_rejected`
+    /// (`JobOutcome.rejected(by:)`): it is never dropped while that can be written.
+    private func write(_ outcomes: [JobOutcome], backoff: inout Double, isRetryOfRejected: Bool = false) async {
         // Built once: a database outage retries the same documents, not a fresh serialisation each time.
         let batch = CompletionBatch(outcomes)
         while true {
@@ -71,9 +72,14 @@ final class Completer: Sendable {
                 return
             } catch let error as PostgresError where error.isDataError {
                 guard outcomes.count > 1 else {
-                    logger.error("gateway.completion.rejected", metadata: [
-                        "error": "\(error)", "job.id": "\(outcomes.first.map { String($0.job.id) } ?? "")",
-                    ])
+                    let id = outcomes.first.map { String($0.job.id) } ?? ""
+                    guard !isRetryOfRejected, let outcome = outcomes.first else {
+                        // Even the stripped outcome was refused: nothing of ours is left to remove.
+                        logger.critical("gateway.completion.dropped", metadata: ["error": "\(error)", "job.id": "\(id)"])
+                        return
+                    }
+                    logger.error("gateway.completion.rejected", metadata: ["error": "\(error)", "job.id": "\(id)"])
+                    await write([outcome.rejected(by: error)], backoff: &backoff, isRetryOfRejected: true)
                     return
                 }
                 for outcome in outcomes { await write([outcome], backoff: &backoff) }

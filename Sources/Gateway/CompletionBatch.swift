@@ -40,16 +40,17 @@ struct CompletionBatch: Sendable {
             requests += 1
             if call.success { successes += 1 } else { errors += 1 }
             if call.fallbackDepth > 0 { fallbackRequests += 1 }
-            inputTokens += call.inputTokens ?? 0
-            outputTokens += call.outputTokens ?? 0
-            cachedInputTokens += call.cachedInputTokens ?? 0
-            cacheCreationInputTokens += call.cacheCreationInputTokens ?? 0
-            reasoningTokens += call.reasoningTokens ?? 0
+            // Saturating: the adapters bound each count, but a sum must never be able to trap.
+            inputTokens.addSaturating(call.inputTokens)
+            outputTokens.addSaturating(call.outputTokens)
+            cachedInputTokens.addSaturating(call.cachedInputTokens)
+            cacheCreationInputTokens.addSaturating(call.cacheCreationInputTokens)
+            reasoningTokens.addSaturating(call.reasoningTokens)
             if let value = call.cost {
                 pricedRequests += 1
                 cost += value
             }
-            latencySum += call.latencyMilliseconds
+            latencySum.addSaturating(call.latencyMilliseconds)
         }
     }
 
@@ -111,6 +112,7 @@ struct CompletionBatch: Sendable {
                 usage.member("cost", call.cost)
                 usage.member("latency_ms", call.latencyMilliseconds)
                 usage.member("provider_request_id", call.providerRequestID)
+                usage.member("usage_invalid", call.usageInvalid)
                 usage.member("started_at", Timestamp.string(from: call.startedAt))
                 usage.member("finished_at", Timestamp.string(from: max(call.finishedAt, call.startedAt)))
                 usage.endObject()
@@ -159,5 +161,13 @@ struct CompletionBatch: Sendable {
         }
         writer.endArray()
         return writer.string
+    }
+}
+
+extension Int {
+    /// `self += value`, stopping at `Int.max` instead of trapping.
+    mutating func addSaturating(_ value: Int?) {
+        let (sum, overflow) = addingReportingOverflow(value ?? 0)
+        self = overflow ? ((value ?? 0) > 0 ? Int.max : Int.min) : sum
     }
 }

@@ -23,6 +23,9 @@ struct CallRecord: Sendable {
     var finishedAt: Date
     /// Whether the error class is one that retrying can fix (for the requeue decision).
     var transient: Bool
+    /// The provider reported counts no row can hold (`TokenCounts`): the tokens here are partial
+    /// or nil although the call was billed.
+    var usageInvalid = false
 }
 
 /// A model of the chain that was not called, and why.

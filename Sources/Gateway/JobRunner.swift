@@ -303,7 +303,7 @@ struct JobRunner: Sendable {
             cachedInputTokens: usage?.cachedInputTokens, cacheCreationInputTokens: usage?.cacheCreationInputTokens,
             reasoningTokens: usage?.reasoningTokens, cost: cost, latencyMilliseconds: max(0, elapsed.roundedMilliseconds),
             providerRequestID: response.requestID, startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds),
-            transient: false)
+            transient: false, usageInvalid: response.usageInvalid)
     }
 
     private func failureRecord(_ error: ProviderError, candidate: ChainCandidate, started: Date, elapsed: Duration) -> CallRecord {

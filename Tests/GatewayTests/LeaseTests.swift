@@ -90,7 +90,7 @@ struct LeaseTests {
 
 @Suite("Gateway: completer")
 struct CompleterTests {
-    @Test("One outcome the database rejects does not block the others in its batch")
+    @Test("F5: an outcome the database rejects does not block its batch and is written again without the bad fields")
     func poisonOutcomeIsIsolated() async throws {
         try await GatewayHarness.run { h in
             try await h.addModel("gpt-lease", provider: "openai")
@@ -106,15 +106,24 @@ struct CompleterTests {
             let running = Task { await completer.run() }
             for job in claimed {
                 var outcome = LeaseTests.outcome(job)
-                // model_usage_input_tokens_check rejects a negative token count.
+                // model_usage_input_tokens_check rejects a negative token count (an adapter never
+                // passes one on; this is whatever else a row can be refused for).
                 if job.id == bad { outcome.calls[0].inputTokens = -1 }
                 completer.submit(outcome)
             }
             completer.finish()
             await running.value
             #expect(try await h.job(good).status == "succeeded")
-            #expect(try await h.job(bad).status == "running")  // left to the rescuer when its lease expires
-            #expect(try await h.count("SELECT count(*) FROM model_usage") == 1)
+            // Not dropped (its lease would expire and the provider be called again): failed once,
+            // with its call recorded and flagged.
+            let row = try await h.job(bad)
+            #expect(row.status == "failed")
+            #expect(row.error?["code"]?.string == "completion_rejected")
+            #expect(row.error?["attempts"]?[0]?["model"]?.string == "gpt-lease")
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 2)
+            #expect(try await h.count("""
+                SELECT count(*) FROM model_usage WHERE job_id = \(bad) AND usage_invalid AND input_tokens IS NULL AND cost IS NULL
+                """) == 1)
             try await expectCountersAgree(h)
         }
     }

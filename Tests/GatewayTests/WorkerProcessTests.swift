@@ -91,6 +91,40 @@ struct WorkerProcessTests {
         }
     }
 
+    @Test("F5: token counts of Int.max, -1 and 2^31 from either API style leave the worker alive and end each job once")
+    func hostileTokenCounts() async throws {
+        try await GatewayHarness.run { h in
+            var models: [String] = []
+            for (provider, tag) in [("openai", "oa"), ("anthropic", "an")] {
+                for mode in ["max", "negative", "int4"] {
+                    let model = "stub-\(tag)-usage-\(mode)"
+                    try await h.addModel(model, provider: provider)
+                    try await h.enqueue(agent: try await h.addAgent(model, model: model))
+                    models.append(model)
+                }
+            }
+            let worker = try GatewayProcess(h: h, workerID: "hostile", arguments: [])
+            // Ends early when the worker dies (the trap this test is about), not after the deadline.
+            try await h.waitUntil(seconds: 60, "jobs finished or worker gone") {
+                try await h.count("SELECT count(*) FROM llm_jobs WHERE status IN ('queued', 'running')") == 0
+                    || !worker.process.isRunning
+            }
+            let log = (try? String(contentsOf: worker.log, encoding: .utf8)) ?? ""
+            #expect(worker.process.isRunning, "llm-gateway died: \(log.suffix(2000))")
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded' AND attempt = 1") == 6)
+            for model in models { #expect(h.stats().requests(model: model) == 1, "\(model)") }
+            // One row per call, billed for an amount nobody knows: flagged, tokens and cost unknown.
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 6)
+            #expect(try await h.count("""
+                SELECT count(*) FROM model_usage
+                 WHERE usage_invalid AND outcome = 'success' AND input_tokens IS NULL AND cost IS NULL
+                """) == 6)
+            try await expectCountersAgree(h)
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+        }
+    }
+
     @Test("A malformed SWITCHBOARD_KEY_HOSTS stops the start with a message naming the entry", arguments: [
         ("STUB_KEY", "has no '='"), ("STUB_KEY=https://127.0.0.1", "bare host"), ("DATABASE_URL=127.0.0.1", "Switchboard's own secrets"),
     ])

@@ -63,17 +63,20 @@ RETURNING j.id, j.execution_id::text, j.status;
 INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
                          outcome, error_class, http_status, input_tokens, output_tokens,
                          cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
-                         latency_ms, worker_id, provider_request_id, started_at, finished_at)
+                         latency_ms, worker_id, provider_request_id, started_at, finished_at,
+                         usage_invalid)
 SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
        u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
        u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
-       u.latency_ms, ('pgb' || :client_id), u.provider_request_id, u.started_at, u.finished_at
+       u.latency_ms, ('pgb' || :client_id), u.provider_request_id, u.started_at, u.finished_at,
+       coalesce(u.usage_invalid, false)
   FROM jsonb_to_recordset(:usage)
     AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
          fallback_depth integer, attempt integer, outcome text, error_class text, http_status integer,
          input_tokens integer, output_tokens integer, cached_input_tokens integer,
          cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
-         latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz);
+         latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz,
+         usage_invalid boolean);
 -- GatewayStore.complete: agent counters
 INSERT INTO agent_usage_daily AS c
        (agent_id, day, provider, model_id, shard, requests, successes, errors, fallback_requests,
