@@ -19,8 +19,8 @@ final class Completer: Sendable {
     /// Outcomes handed in but not yet written (for draining at shutdown).
     private let unwritten = Atomic<Int>(0)
 
-    /// Told the ids of jobs whose outcome was written (or given up on).
-    private let onWritten: @Sendable ([Int64]) -> Void
+    /// Told the attempts whose outcome was written (or given up on).
+    private let onWritten: @Sendable ([AttemptKey]) -> Void
     /// How many jobs runners are still running (outcome not submitted yet): when none is, no other
     /// outcome can join the batch soon, so it is written at once instead of after `delay` (an idle
     /// worker's lone job is not held back for batching).
@@ -29,7 +29,7 @@ final class Completer: Sendable {
     init(
         store: GatewayStore, batchSize: Int, delay: Duration, metrics: GatewayMetrics, logger: Logger,
         runningJobs: @escaping @Sendable () -> Int = { Int.max },
-        onWritten: @escaping @Sendable ([Int64]) -> Void = { _ in }
+        onWritten: @escaping @Sendable ([AttemptKey]) -> Void = { _ in }
     ) {
         self.onWritten = onWritten
         self.runningJobs = runningJobs
@@ -154,7 +154,7 @@ final class Completer: Sendable {
                 await write(outcomes, backoff: &backoff)
                 backoff = 0.05
                 unwritten.subtract(outcomes.count, ordering: .relaxed)
-                onWritten(outcomes.map(\.job.id))
+                onWritten(outcomes.map(\.job.key))
             }
         }
     }

@@ -53,26 +53,32 @@ struct GatewayStore: Sendable {
 
     // MARK: Heartbeat and rescue
 
-    /// Extends the leases of `jobs` (the ones this process holds: a worker restarted under the
-    /// same id must not keep its previous life's jobs alive); returns those whose cancel was requested.
-    func heartbeat(_ jobs: [Int64], lease: Duration) async throws -> [Int64] {
-        guard !jobs.isEmpty else { return [] }
+    /// Extends the leases of `attempts` (the ones this process holds: a worker restarted under the
+    /// same id must not keep its previous life's jobs alive, and a run whose job was rescued and
+    /// claimed again must not extend the new attempt's lease: the attempt is the fencing token);
+    /// returns those whose cancel was requested.
+    func heartbeat(_ attempts: [AttemptKey], lease: Duration) async throws -> [AttemptKey] {
+        guard !attempts.isEmpty else { return [] }
+        let sorted = attempts.sorted()
         // SKIP LOCKED: a row the completer is finishing right now needs no extension, and a
         // heartbeat that never waits cannot deadlock with the completer (measured: a plain UPDATE
         // of thousands of leases deadlocked with a completion batch under load).
         let sql: SQL = """
-            WITH mine AS (
-                SELECT id FROM llm_jobs
-                 WHERE id = ANY(\(jobs.map(String.init))::bigint[]) AND status = 'running' AND lease_owner = \(workerID)
-                 ORDER BY id
-                   FOR UPDATE SKIP LOCKED
+            WITH held AS (
+                SELECT * FROM unnest(\(sorted.map { String($0.id) })::bigint[], \(sorted.map { String($0.attempt) })::integer[])
+                    AS h(id, attempt)
+            ), mine AS (
+                SELECT j.id FROM llm_jobs j JOIN held h ON h.id = j.id AND h.attempt = j.attempt
+                 WHERE j.status = 'running' AND j.lease_owner = \(workerID)
+                 ORDER BY j.id
+                   FOR UPDATE OF j SKIP LOCKED
             ), beat AS (
                 UPDATE llm_jobs j SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
                   FROM mine WHERE j.id = mine.id
-                RETURNING j.id, j.cancel_requested_at)
-            SELECT id FROM beat WHERE cancel_requested_at IS NOT NULL
+                RETURNING j.id, j.attempt, j.cancel_requested_at)
+            SELECT id, attempt FROM beat WHERE cancel_requested_at IS NOT NULL
             """
-        return try await pool.query(sql).rows.map { try $0.decode(at: 0) }
+        return try await pool.query(sql).rows.map { AttemptKey(id: try $0.decode(at: 0), attempt: try $0.decode(at: 1)) }
     }
 
     /// Requeues (or fails, or cancels) up to `limit` jobs whose lease expired, whoever held them.

@@ -22,10 +22,11 @@ public final class Worker: Sendable {
     private let metrics = GatewayMetrics()
     private let claimWake = WakeSignal()
     private let slotsWake = WakeSignal()
-    private let held = Mutex<[Int64: JobHandle]>([:])
+    /// Runners' handles by (job, attempt).
+    private let held = HeldJobs()
     /// Runners that have not submitted their outcome yet (the completer batches only while some run).
     private let running = SharedCount()
-    /// Jobs claimed and not yet completed (held by a runner or waiting for the completer): the
+    /// Attempts claimed and not yet completed (held by a runner or waiting for the completer): the
     /// ones the heartbeat extends.
     private let leased = LeasedJobs()
     private let stopping = Atomic<Bool>(false)
@@ -50,8 +51,8 @@ public final class Worker: Sendable {
         completer = Completer(
             store: store, batchSize: configuration.batchSize, delay: configuration.completionDelay, metrics: metrics, logger: logger,
             runningJobs: { running.value },
-            onWritten: { ids in
-                leased.remove(ids)
+            onWritten: { keys in
+                leased.remove(keys)
                 slotsWake.signal()
             })
         cooldownTracker = CooldownTracker(threshold: configuration.cooldownThreshold, window: configuration.cooldownWindow)
@@ -64,7 +65,7 @@ public final class Worker: Sendable {
     var configSnapshot: ConfigSnapshot { cache.snapshot }
 
     /// Jobs currently held by runners.
-    public var inFlight: Int { held.withLock { $0.count } }
+    public var inFlight: Int { held.count }
 
     /// Stop claiming; in-flight calls get the grace period, then are cancelled and released.
     public func shutdown() {
@@ -220,21 +221,15 @@ public final class Worker: Sendable {
 
     private func start(_ job: ClaimedJob, _ runner: JobRunner) {
         let handle = JobHandle()
-        leased.insert(job.id)
-        let count = held.withLock { held in
-            held[job.id] = handle
-            return held.count
-        }
+        leased.insert(job.key)
+        let count = held.insert(job.key, handle)
         running.add(1)
         metrics.recordInFlight(count)
         let task = Task {
             let outcome = await runner.run(job, handle: handle)
             self.running.add(-1)
             self.completer.submit(outcome)
-            let remaining = self.held.withLock { held in
-                held.removeValue(forKey: job.id)
-                return held.count
-            }
+            let remaining = self.held.remove(job.key)
             self.metrics.recordInFlight(remaining)
             self.slotsWake.signal()
         }
@@ -251,7 +246,7 @@ public final class Worker: Sendable {
         while inFlight > 0 && ContinuousClock.now < deadline {
             await slotsWake.wait(timeout: .milliseconds(50))
         }
-        let remaining = held.withLock { Array($0.values) }
+        let remaining = held.all
         if !remaining.isEmpty {
             logger.info("gateway.releasing", metadata: ["jobs.count": "\(remaining.count)"])
             for handle in remaining { handle.stop(.release) }
@@ -263,7 +258,7 @@ public final class Worker: Sendable {
 
     private func heartbeat() async throws {
         let cancelled = try await store.heartbeat(leased.all, lease: configuration.leaseDuration)
-        for id in cancelled { held.withLock { $0[id] }?.stop(.cancelRequested) }
+        for key in cancelled { held.handle(key)?.stop(.cancelRequested) }
     }
 
     private func rescue() async throws {
@@ -309,7 +304,7 @@ public final class Worker: Sendable {
                 case "llm_jobs_cancel":
                     for part in notification.payload.split(separator: ",") {
                         if let id = Int64(part.trimmingCharacters(in: .whitespaces)) {
-                            held.withLock { $0[id] }?.stop(.cancelRequested)
+                            for handle in held.handles(forJob: id) { handle.stop(.cancelRequested) }
                         }
                     }
                 case "switchboard_config":
@@ -360,18 +355,9 @@ public final class Worker: Sendable {
     }
 }
 
-/// Jobs claimed and not yet completed.
 /// A counter shared between tasks.
 final class SharedCount: Sendable {
     private let storage = Atomic<Int>(0)
     var value: Int { storage.load(ordering: .relaxed) }
     func add(_ delta: Int) { storage.add(delta, ordering: .relaxed) }
-}
-
-final class LeasedJobs: Sendable {
-    private let ids = Mutex<Set<Int64>>([])
-
-    func insert(_ id: Int64) { _ = ids.withLock { $0.insert(id) } }
-    func remove(_ removed: [Int64]) { ids.withLock { ids in for id in removed { ids.remove(id) } } }
-    var all: [Int64] { ids.withLock { Array($0) } }
 }

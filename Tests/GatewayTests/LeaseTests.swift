@@ -64,10 +64,12 @@ struct LeaseTests {
             let last = try await h.enqueue(agent: agent, execution: execution, maxAttempts: 1)
             let alive = try await h.enqueue(agent: agent, maxAttempts: 1)
             let a = GatewayStore(pool: h.pool, workerID: "a")
-            #expect(try await a.claim(limit: 10, lease: .seconds(1)).count == 2)
+            let claimed = try await a.claim(limit: 10, lease: .seconds(1))
+            #expect(claimed.count == 2)
+            let lastKey = AttemptKey(id: last, attempt: 1), aliveKey = AttemptKey(id: alive, attempt: 1)
             try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(last)")
             // The heartbeat extends only what is still running under a's name.
-            #expect(try await a.heartbeat([last, alive], lease: .seconds(60)).isEmpty)
+            #expect(try await a.heartbeat([lastKey, aliveKey], lease: .seconds(60)).isEmpty)
             try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(last)")
             let rescued = try await GatewayStore(pool: h.pool, workerID: "b").rescueExpired(limit: 10)
             #expect(rescued.finished == 1)
@@ -79,7 +81,9 @@ struct LeaseTests {
             #expect(try await h.count("SELECT count(*) FROM workflow_executions WHERE id = \(execution) AND status = 'failed'") == 1)
             // A cancel request is reported by the heartbeat.
             try await h.pool.execute("UPDATE llm_jobs SET cancel_requested_at = now() WHERE id = \(alive)")
-            #expect(try await a.heartbeat([alive], lease: .seconds(60)) == [alive])
+            #expect(try await a.heartbeat([aliveKey], lease: .seconds(60)) == [aliveKey])
+            // Only the attempt the worker claimed: the same job under another attempt is not extended.
+            #expect(try await a.heartbeat([AttemptKey(id: alive, attempt: 2)], lease: .seconds(60)).isEmpty)
             // Only the listed jobs are extended: a job of a previous life under the same id is not.
             try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(alive)")
             #expect(try await a.heartbeat([], lease: .seconds(60)).isEmpty)

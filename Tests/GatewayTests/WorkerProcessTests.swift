@@ -125,6 +125,23 @@ struct WorkerProcessTests {
         }
     }
 
+    @Test("A lease under the floor is refused unless the test flag lowers it (F2)")
+    func leaseFloor() async throws {
+        try await GatewayHarness.run { h in
+            let refused = try GatewayProcess(h: h, workerID: "short", arguments: ["--lease-seconds", "5"])
+            let status = try await refused.waitForExit(seconds: 30)
+            let log = (try? String(contentsOf: refused.log, encoding: .utf8)) ?? ""
+            #expect(status != 0, "\(log)")
+            #expect(log.contains("--lease-seconds must be at least 30"), "\(log)")
+            let allowed = try GatewayProcess(h: h, workerID: "short-ok", arguments: ["--lease-seconds", "5", "--allow-short-lease"])
+            try await h.waitUntil(seconds: 30, "worker registered idle") {
+                try await h.count("SELECT count(*) FROM llm_gateway_waiters WHERE worker_id = 'short-ok'") == 1
+            }
+            allowed.signal(SIGTERM)
+            #expect(try await allowed.waitForExit() == 0)
+        }
+    }
+
     @Test("A malformed SWITCHBOARD_KEY_HOSTS stops the start with a message naming the entry", arguments: [
         ("STUB_KEY", "has no '='"), ("STUB_KEY=https://127.0.0.1", "bare host"), ("DATABASE_URL=127.0.0.1", "Switchboard's own secrets"),
     ])
@@ -219,8 +236,8 @@ struct WorkerProcessTests {
             try await h.addModel("stub-rescue-latency-30ms", provider: "openai")
             let agent = try await h.addAgent("rescued", model: "stub-rescue-latency-30ms")
             try await Self.insertJobs(h, agent: agent, count: 2000)
-            let doomed = try GatewayProcess(h: h, workerID: "doomed", arguments: ["--concurrency", "64", "--lease-seconds", "2"])
-            let survivor = try GatewayProcess(h: h, workerID: "survivor", arguments: ["--concurrency", "64", "--lease-seconds", "2"])
+            let doomed = try GatewayProcess(h: h, workerID: "doomed", arguments: ["--concurrency", "64", "--lease-seconds", "2", "--allow-short-lease"])
+            let survivor = try GatewayProcess(h: h, workerID: "survivor", arguments: ["--concurrency", "64", "--lease-seconds", "2", "--allow-short-lease"])
             try await h.waitUntil(seconds: 60, "doomed worker busy") {
                 try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'running' AND lease_owner = 'doomed'") > 0
                     && h.stats().totalRequests > 300
