@@ -8,6 +8,8 @@ import Support
 struct GatewayStore: Sendable {
     let pool: PostgresPool
     let workerID: String
+    /// Random per process, written on every ledger row: two lives of one `--worker-id` are told apart.
+    var leaseToken = UUID()
 
     // MARK: Claim
 
@@ -49,6 +51,33 @@ struct GatewayStore: Sendable {
     /// Rows of killed workers only cost an occasional needless NOTIFY; drop those older than a minute.
     func removeStaleWaiters() async throws {
         try await pool.execute("DELETE FROM llm_gateway_waiters WHERE since < now() - interval '1 minute'")
+    }
+
+    // MARK: Ledger
+
+    /// Writes one `llm_job_calls` row per entry (before the calls are sent) and returns each
+    /// attempt's `call_seq`: the next after the attempt's last (an attempt number given back by a
+    /// release and claimed again continues its sequence). A job whose row is gone gets none.
+    func openCalls(_ entries: [CallLedger.Entry]) async throws -> [AttemptKey: Int] {
+        guard !entries.isEmpty else { return [:] }
+        let sorted = entries.sorted { $0.attempt < $1.attempt }
+        let sql: SQL = """
+            INSERT INTO llm_job_calls (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id, fallback_depth)
+            SELECT i.job_id, i.attempt,
+                   coalesce((SELECT max(c.call_seq) FROM llm_job_calls c WHERE c.job_id = i.job_id AND c.attempt = i.attempt), 0) + 1,
+                   \(workerID), \(leaseToken), i.provider, i.model_id, i.fallback_depth
+              FROM unnest(\(sorted.map { String($0.attempt.id) })::bigint[], \(sorted.map { String($0.attempt.attempt) })::integer[],
+                          \(sorted.map(\.provider))::text[], \(sorted.map(\.modelID))::text[],
+                          \(sorted.map { String($0.fallbackDepth) })::integer[])
+                   AS i(job_id, attempt, provider, model_id, fallback_depth)
+             WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = i.job_id)
+            RETURNING job_id, attempt, call_seq
+            """
+        var sequences: [AttemptKey: Int] = [:]
+        for row in try await pool.query(sql).rows {
+            sequences[AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 1))] = try row.decode(at: 2)
+        }
+        return sequences
     }
 
     // MARK: Heartbeat and rescue
@@ -112,9 +141,10 @@ struct GatewayStore: Sendable {
                        run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM expired e
                  WHERE j.id = e.id
-                RETURNING j.id, j.execution_id::text, j.status
+                RETURNING j.id, j.execution_id::text, j.status, j.attempt
                 """
             let rows = try await connection.query(sql).rows
+            try await settleOrphans(rows.map { AttemptKey(id: try $0.decode(at: 0), attempt: try $0.decode(at: 3)) }, on: connection)
             var finishedIDs: [String] = []
             var executions: [String] = []
             var requeued = 0
@@ -135,6 +165,19 @@ struct GatewayStore: Sendable {
             }
             return (requeued, finishedIDs.count)
         }
+    }
+
+    /// The open ledger rows of `attempts` become settled as `unknown`: calls sent by an attempt
+    /// that lost its lease (its worker may be dead) or that a shutdown aborted. A later
+    /// completion carrying their answer may still replace `unknown`, once (see 0031).
+    func settleOrphans(_ attempts: [AttemptKey], superseded: Bool = true, on connection: PostgresConnection) async throws {
+        guard !attempts.isEmpty else { return }
+        let sorted = attempts.sorted()
+        try await connection.execute("""
+            UPDATE llm_job_calls c SET settled_at = now(), outcome = 'unknown', superseded = \(superseded)
+              FROM unnest(\(sorted.map { String($0.id) })::bigint[], \(sorted.map { String($0.attempt) })::integer[]) AS a(id, attempt)
+             WHERE c.job_id = a.id AND c.attempt = a.attempt AND c.settled_at IS NULL
+            """)
     }
 
     // MARK: Completion
@@ -189,6 +232,9 @@ struct GatewayStore: Sendable {
         var updated = 0
         var finishedIDs: [String] = []
         var executions: [String] = []
+        /// The attempts whose job row this batch wrote: their calls answer the job; the others'
+        /// calls are superseded (the attempt had lost its lease).
+        var accepted: [AttemptKey] = []
         if !batch.jobsJSON.isEmpty {
             let sql: SQL = """
                 WITH input AS (
@@ -213,67 +259,105 @@ struct GatewayStore: Sendable {
                        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM input i
                  WHERE j.id = i.id AND j.status = 'running' AND j.lease_owner = \(workerID) AND j.attempt = i.attempt
-                RETURNING j.id, j.execution_id::text, j.status
+                RETURNING j.id, j.execution_id::text, j.status, i.attempt
                 """
             let rows = try await connection.query(sql).rows
             updated = rows.count
             for row in rows {
+                accepted.append(AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 3)))
                 let status: String = try row.decode(at: 2)
                 guard status == "succeeded" || status == "failed" || status == "cancelled" else { continue }
                 finishedIDs.append(String(try row.decode(at: 0, as: Int64.self)))
                 if let execution: String = try row.decode(at: 1) { executions.append(execution) }
             }
         }
+        // Settle the calls in the ledger and record usage only for the calls settled now: a
+        // replayed or retried batch, or a call already settled, writes nothing twice.
+        var settled: [CompletionBatch.CallKey: Bool] = [:]
         if !batch.usageJSON.isEmpty {
-            try await connection.execute("""
+            let acceptedSorted = accepted.sorted()
+            let sql: SQL = """
+                WITH u AS (
+                    SELECT * FROM jsonb_to_recordset(\(PostgresJSONText(batch.usageJSON)))
+                        AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
+                             fallback_depth integer, attempt integer, call_seq integer, outcome text, error_class text,
+                             http_status integer, input_tokens integer, output_tokens integer, cached_input_tokens integer,
+                             cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
+                             latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz,
+                             usage_invalid boolean)
+                ), accepted AS (
+                    SELECT * FROM unnest(\(acceptedSorted.map { String($0.id) })::bigint[],
+                                         \(acceptedSorted.map { String($0.attempt) })::integer[]) AS a(id, attempt)
+                ), settled AS (
+                    INSERT INTO llm_job_calls AS c (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id,
+                                                    fallback_depth, sent_at, settled_at, outcome, superseded)
+                    SELECT u.job_id, u.attempt, u.call_seq, \(workerID), \(leaseToken), u.provider, u.model_id,
+                           u.fallback_depth, u.started_at, now(), u.outcome,
+                           NOT EXISTS (SELECT 1 FROM accepted a WHERE a.id = u.job_id AND a.attempt = u.attempt)
+                      FROM u
+                     WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = u.job_id)
+                     ORDER BY u.job_id, u.attempt, u.call_seq
+                    ON CONFLICT (job_id, attempt, call_seq) DO UPDATE
+                       SET settled_at = now(), outcome = EXCLUDED.outcome, superseded = EXCLUDED.superseded OR c.superseded
+                     WHERE c.settled_at IS NULL OR c.outcome = 'unknown'
+                    RETURNING c.job_id, c.attempt, c.call_seq, c.superseded)
                 INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
                                          outcome, error_class, http_status, input_tokens, output_tokens,
                                          cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
                                          latency_ms, worker_id, provider_request_id, started_at, finished_at,
-                                         usage_invalid)
+                                         usage_invalid, call_seq, superseded)
                 SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
                        u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
                        u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
                        u.latency_ms, \(workerID), u.provider_request_id, u.started_at, u.finished_at,
-                       coalesce(u.usage_invalid, false)
-                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.usageJSON)))
-                    AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
-                         fallback_depth integer, attempt integer, outcome text, error_class text, http_status integer,
-                         input_tokens integer, output_tokens integer, cached_input_tokens integer,
-                         cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
-                         latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz,
-                         usage_invalid boolean)
-                """)
+                       coalesce(u.usage_invalid, false), u.call_seq, s.superseded
+                  FROM u JOIN settled s ON s.job_id = u.job_id AND s.attempt = u.attempt AND s.call_seq = u.call_seq
+                RETURNING job_id, attempt, call_seq, superseded
+                """
+            for row in try await connection.query(sql).rows {
+                let key = CompletionBatch.CallKey(
+                    attempt: AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 1)), callSeq: try row.decode(at: 2))
+                settled[key] = try row.decode(at: 3)
+            }
         }
-        if !batch.agentCountersJSON.isEmpty {
+        // A shutdown release aborted its in-flight call: sent, answer unknown.
+        try await settleOrphans(batch.releasedAttempts, superseded: false, on: connection)
+        // Counters count exactly the rows just written: precomputed when that is every call of the
+        // batch and none is superseded (the normal case), else recounted.
+        let counters = settled.count == batch.callCount && !settled.values.contains(true)
+            ? (agent: batch.agentCountersJSON, execution: batch.executionCountersJSON)
+            : batch.counters(settled: settled)
+        if !counters.agent.isEmpty {
             try await connection.execute("""
                 INSERT INTO agent_usage_daily AS c
                        (agent_id, day, provider, model_id, shard, requests, successes, errors, fallback_requests,
                         input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens,
-                        reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at)
+                        reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at,
+                        superseded_requests, superseded_cost)
                 SELECT d.agent_id, (now() AT TIME ZONE 'UTC')::date, d.provider, d.model_id,
                        (hashtext(\(workerID)) & 15)::smallint, d.requests, d.successes, d.errors,
                        d.fallback_requests, d.input_tokens, d.output_tokens, d.cached_input_tokens,
                        d.cache_creation_input_tokens, d.reasoning_tokens, d.priced_requests, d.cost,
-                       d.latency_ms_sum, now()
-                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.agentCountersJSON))) AS d(\(Self.counterColumns))
+                       d.latency_ms_sum, now(), coalesce(d.superseded_requests, 0), coalesce(d.superseded_cost, 0)
+                  FROM jsonb_to_recordset(\(PostgresJSONText(counters.agent))) AS d(\(Self.counterColumns))
                  ORDER BY d.agent_id, d.provider, d.model_id
                 ON CONFLICT (agent_id, day, provider, model_id, shard) DO UPDATE SET
                     \(Self.counterUpdates)
                 """)
         }
-        if !batch.executionCountersJSON.isEmpty {
+        if !counters.execution.isEmpty {
             try await connection.execute("""
                 INSERT INTO execution_usage AS c
                        (execution_id, agent_id, provider, model_id, shard, requests, successes, errors,
                         fallback_requests, input_tokens, output_tokens, cached_input_tokens,
                         cache_creation_input_tokens, reasoning_tokens, priced_requests, cost, latency_ms_sum,
-                        last_used_at)
+                        last_used_at, superseded_requests, superseded_cost)
                 SELECT d.execution_id, d.agent_id, d.provider, d.model_id, (hashtext(\(workerID)) & 15)::smallint,
                        d.requests, d.successes, d.errors, d.fallback_requests, d.input_tokens, d.output_tokens,
                        d.cached_input_tokens, d.cache_creation_input_tokens, d.reasoning_tokens,
-                       d.priced_requests, d.cost, d.latency_ms_sum, now()
-                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.executionCountersJSON)))
+                       d.priced_requests, d.cost, d.latency_ms_sum, now(),
+                       coalesce(d.superseded_requests, 0), coalesce(d.superseded_cost, 0)
+                  FROM jsonb_to_recordset(\(PostgresJSONText(counters.execution)))
                     AS d(execution_id uuid, \(Self.counterColumns))
                  ORDER BY d.execution_id, d.agent_id, d.provider, d.model_id
                 ON CONFLICT (execution_id, agent_id, provider, model_id, shard) DO UPDATE SET
@@ -289,7 +373,7 @@ struct GatewayStore: Sendable {
         agent_id uuid, provider text, model_id text, requests bigint, successes bigint, errors bigint,
         fallback_requests bigint, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
         cache_creation_input_tokens bigint, reasoning_tokens bigint, priced_requests bigint, cost numeric,
-        latency_ms_sum bigint
+        latency_ms_sum bigint, superseded_requests bigint, superseded_cost numeric
         """
 
     private static let counterUpdates: SQL = """
@@ -305,6 +389,8 @@ struct GatewayStore: Sendable {
         priced_requests = c.priced_requests + EXCLUDED.priced_requests,
         cost = c.cost + EXCLUDED.cost,
         latency_ms_sum = c.latency_ms_sum + EXCLUDED.latency_ms_sum,
+        superseded_requests = c.superseded_requests + EXCLUDED.superseded_requests,
+        superseded_cost = c.superseded_cost + EXCLUDED.superseded_cost,
         last_used_at = greatest(c.last_used_at, EXCLUDED.last_used_at)
         """
 

@@ -2,6 +2,8 @@ import Foundation
 
 /// One provider call made for a job: a `model_usage` row and an entry of the error history.
 struct CallRecord: Sendable {
+    /// The call's row in the attempt ledger (`llm_job_calls.call_seq` of the job's attempt).
+    var callSeq: Int
     var provider: String
     var modelID: String
     var fallbackDepth: Int

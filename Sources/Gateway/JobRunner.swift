@@ -14,6 +14,8 @@ struct JobRunner: Sendable {
     let cooldowns: CooldownTracker
     let metrics: GatewayMetrics
     let logger: Logger
+    /// Every call is written here before it is sent.
+    let ledger: CallLedger
     /// Called when a model should be cooled down for every worker.
     let onCooldown: @Sendable (CooldownKey, String) -> Void
 
@@ -55,6 +57,7 @@ struct JobRunner: Sendable {
 
     /// What a job runs with once its request and agent are known.
     private struct JobPlan {
+        var job: ClaimedJob
         var request: ChatRequest
         var agent: AgentSettings
         /// The models to call, in order, and those of the chain left out (with why).
@@ -110,7 +113,7 @@ struct JobRunner: Sendable {
             agent.configuration, snapshot: cache.snapshot, credentials: client.credentials,
             estimatedPromptTokens: ModelChain.estimatePromptTokens(request),
             allowedHTTPHosts: configuration.allowedHTTPHosts)
-        return .ready(JobPlan(request: request, agent: agent, candidates: candidates, skipped: skipped))
+        return .ready(JobPlan(job: job, request: request, agent: agent, candidates: candidates, skipped: skipped))
     }
 
     // MARK: - Attempt: one model of the chain, with its retries
@@ -146,7 +149,9 @@ struct JobRunner: Sendable {
         var retries = 0
         while true {
             if handle.stopReason != .none { return .stopped }
-            switch await attempt(callRequest, candidate: candidate, options: options) {
+            switch await attempt(callRequest, candidate: candidate, options: options, job: plan.job, handle: handle) {
+            case .notSent:
+                return .stopped
             case .succeeded(let response, let call):
                 progress.calls.append(call)
                 cooldowns.recordSuccess(key)
@@ -181,19 +186,47 @@ struct JobRunner: Sendable {
     private enum Attempt {
         case succeeded(ChatResponse, CallRecord)
         case failed(ProviderError, CallRecord)
+        /// Stopped before the call could be recorded in the ledger: nothing was sent.
+        case notSent
     }
 
-    /// One provider call and the usage record it leaves.
-    private func attempt(_ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions) async -> Attempt {
+    /// One provider call and the usage record it leaves: recorded in the ledger first.
+    private func attempt(
+        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, job: ClaimedJob, handle: JobHandle
+    ) async -> Attempt {
+        guard let callSeq = await openLedgerRow(candidate, job: job, handle: handle) else { return .notSent }
         let started = Date()
         let clock = ContinuousClock.now
         do {
             let response = try await client.complete(
                 request, model: candidate.model.modelID, provider: candidate.provider, options: options)
-            return .succeeded(response, successRecord(response, candidate: candidate, started: started, elapsed: ContinuousClock.now - clock))
+            return .succeeded(response, successRecord(
+                response, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
         } catch {
-            return .failed(error, failureRecord(error, candidate: candidate, started: started, elapsed: ContinuousClock.now - clock))
+            return .failed(error, failureRecord(
+                error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
         }
+    }
+
+    /// The call's ledger row, written before the call: no call is sent that the database does
+    /// not know of. While the database cannot be reached the call waits (its lease may lapse and
+    /// the job be rescued: nothing was spent); nil when the worker stops the job meanwhile.
+    private func openLedgerRow(_ candidate: ChainCandidate, job: ClaimedJob, handle: JobHandle) async -> Int? {
+        let entry = CallLedger.Entry(
+            attempt: job.key, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth)
+        var delay = 0.05
+        while handle.stopReason == .none {
+            do {
+                return try await ledger.open(entry)
+            } catch is CancellationError {
+                return nil
+            } catch {
+                logger.warning("gateway.ledger.write_failed", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                delay = min(delay * 2, 2)
+            }
+        }
+        return nil
     }
 
     // MARK: - Decide: after a failed call, and when the chain ends
@@ -286,7 +319,9 @@ struct JobRunner: Sendable {
         return .milliseconds(Int64(Double.random(in: (ceiling / 2)...max(ceiling, 0.001)) * 1000))
     }
 
-    private func successRecord(_ response: ChatResponse, candidate: ChainCandidate, started: Date, elapsed: Duration) -> CallRecord {
+    private func successRecord(
+        _ response: ChatResponse, candidate: ChainCandidate, callSeq: Int, started: Date, elapsed: Duration
+    ) -> CallRecord {
         let usage = response.usage
         var cost: Decimal?
         if let usage {
@@ -297,7 +332,7 @@ struct JobRunner: Sendable {
             ).totalCost
         }
         return CallRecord(
-            provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
+            callSeq: callSeq, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
             success: true, errorClass: nil, httpStatus: 200, message: nil,
             inputTokens: usage?.inputTokens, outputTokens: usage?.outputTokens,
             cachedInputTokens: usage?.cachedInputTokens, cacheCreationInputTokens: usage?.cacheCreationInputTokens,
@@ -306,9 +341,11 @@ struct JobRunner: Sendable {
             transient: false, usageInvalid: response.usageInvalid)
     }
 
-    private func failureRecord(_ error: ProviderError, candidate: ChainCandidate, started: Date, elapsed: Duration) -> CallRecord {
+    private func failureRecord(
+        _ error: ProviderError, candidate: ChainCandidate, callSeq: Int, started: Date, elapsed: Duration
+    ) -> CallRecord {
         CallRecord(
-            provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
+            callSeq: callSeq, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
             success: false, errorClass: error.errorClass.rawValue,
             httpStatus: error.httpStatus.flatMap { (100...599).contains($0) ? $0 : nil },
             message: String(error.message.prefix(500)),

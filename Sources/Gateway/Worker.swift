@@ -18,6 +18,7 @@ public final class Worker: Sendable {
     private let store: GatewayStore
     private let cache: ConfigCache
     private let completer: Completer
+    private let ledger: CallLedger
     private let cooldownTracker: CooldownTracker
     private let metrics = GatewayMetrics()
     private let claimWake = WakeSignal()
@@ -45,6 +46,7 @@ public final class Worker: Sendable {
         http = try CurlHTTPClient()
         store = GatewayStore(pool: pool, workerID: configuration.workerID)
         cache = ConfigCache(pool: pool, logger: logger)
+        ledger = CallLedger(store: store)
         let leased = self.leased
         let slotsWake = self.slotsWake
         let running = self.running
@@ -97,7 +99,7 @@ public final class Worker: Sendable {
         let runner = JobRunner(
             configuration: configuration, cache: cache,
             client: ProviderClient(transport: http, environment: configuration.environment),
-            cooldowns: cooldownTracker, metrics: metrics, logger: logger,
+            cooldowns: cooldownTracker, metrics: metrics, logger: logger, ledger: ledger,
             onCooldown: { [cache, store, logger, configuration] key, errorClass in
                 let until = Date().addingTimeInterval(configuration.cooldownDuration.seconds)
                 cache.applyCooldown(key, until: until)
@@ -117,6 +119,7 @@ public final class Worker: Sendable {
 
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await self.completer.run() }
+            background.addTask { await self.ledger.run() }
             background.addTask { await self.consume(events) }
             background.addTask { await self.every(self.configuration.heartbeatInterval) { try await self.heartbeat() } }
             background.addTask { await self.every(self.configuration.rescueInterval) { try await self.rescue() } }

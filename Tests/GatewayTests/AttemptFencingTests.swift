@@ -68,7 +68,11 @@ struct AttemptFencingTests {
             #expect(h.stats().requests(model: "stub-first-latency-5s") == 1)
             #expect(h.stats().requests(model: "stub-second-latency-12s") == 1)
             #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(id)") == 2)
+            // The old attempt's call is recorded, flagged as the duplicate it is (F2).
+            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(id) AND attempt = 1 AND superseded") == 1)
+            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(id) AND attempt = 2 AND NOT superseded") == 1)
             #expect(worker.inFlight == 0)
+            try await expectCountersAgree(h)
         }
     }
 

@@ -10,7 +10,7 @@ struct LeaseTests {
     static func outcome(_ job: ClaimedJob, model: String = "gpt-lease") -> JobOutcome {
         let now = Date()
         let call = CallRecord(
-            provider: "openai", modelID: model, fallbackDepth: 0, success: true, errorClass: nil, httpStatus: 200,
+            callSeq: 1, provider: "openai", modelID: model, fallbackDepth: 0, success: true, errorClass: nil, httpStatus: 200,
             message: nil, inputTokens: 10, outputTokens: 5, cachedInputTokens: nil, cacheCreationInputTokens: nil,
             reasoningTokens: nil, cost: Decimal(string: "0.0000750"), latencyMilliseconds: 12, providerRequestID: "req_x",
             startedAt: now, finishedAt: now, transient: false)
@@ -39,16 +39,26 @@ struct LeaseTests {
             let claimedByB = try await b.claim(limit: 10, lease: .seconds(30))
             #expect(claimedByB.first?.attempt == 2)
 
-            // A's late completion changes nothing on the job, but its call is recorded.
+            // A's late completion changes nothing on the job, but its call is recorded (real spend),
+            // flagged superseded and counted apart (issue 22, F2).
             let updated = try await a.complete(CompletionBatch([Self.outcome(claimedByA[0])]))
             #expect(updated == 0)
             let row = try await h.job(id)
             #expect(row.status == "running")
             #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE id = \(id) AND lease_owner = 'b'") == 1)
-            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(id) AND worker_id = 'a' AND attempt = 1") == 1)
+            #expect(try await h.count("""
+                SELECT count(*) FROM model_usage WHERE job_id = \(id) AND worker_id = 'a' AND attempt = 1 AND superseded
+                """) == 1)
+            #expect(try await h.count("SELECT coalesce(sum(superseded_requests), 0)::int FROM agent_usage_daily") == 1)
+            // The dashboards' figure for duplicate provider calls.
+            #expect(try await h.count("SELECT coalesce(sum(superseded_requests), 0)::int FROM usage_daily_rollup") == 1)
+            // Delivered again (a retried batch): nothing is recorded twice.
+            #expect(try await a.complete(CompletionBatch([Self.outcome(claimedByA[0])])) == 0)
+            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(id) AND attempt = 1") == 1)
 
-            // B's completion lands.
+            // B's completion lands, not superseded.
             #expect(try await b.complete(CompletionBatch([Self.outcome(claimedByB[0])])) == 1)
+            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(id) AND attempt = 2 AND NOT superseded") == 1)
             #expect(try await h.job(id).status == "succeeded")
             #expect(try await h.job(id).error == nil)
             try await expectCountersAgree(h)
