@@ -95,7 +95,7 @@ struct CompletionBatch: Sendable {
             case .failed(let error):
                 jobs.key("result"); jobs.null()
                 jobs.key("error"); jobs.raw(error)
-            case .requeued(let delay, let error):
+            case .requeued(let delay, let error), .snoozed(let delay, let error):
                 jobs.key("result"); jobs.null()
                 jobs.key("error"); jobs.raw(error)
                 jobs.member("delay_ms", delay.roundedMilliseconds)

@@ -241,20 +241,21 @@ struct GatewayStore: Sendable {
                     SELECT * FROM jsonb_to_recordset(\(PostgresJSONText(batch.jobsJSON)))
                         AS i(id bigint, attempt integer, status text, result jsonb, error jsonb, delay_ms bigint))
                 UPDATE llm_jobs j
-                   SET status = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NOT NULL
+                   SET status = CASE WHEN i.status IN ('queued', 'released', 'snoozed') AND j.cancel_requested_at IS NOT NULL
                                      THEN 'cancelled'
-                                     WHEN i.status = 'released' THEN 'queued'
+                                     WHEN i.status IN ('released', 'snoozed') THEN 'queued'
                                      ELSE i.status END,
-                       attempt = CASE WHEN i.status = 'released' THEN j.attempt - 1 ELSE j.attempt END,
+                       -- released and snoozed give the attempt back
+                       attempt = CASE WHEN i.status IN ('released', 'snoozed') THEN j.attempt - 1 ELSE j.attempt END,
                        result = CASE WHEN i.status = 'released' THEN j.result ELSE i.result END,
                        -- a success clears the history of earlier failed attempts (the result counts them)
                        error = CASE WHEN i.status = 'succeeded' THEN NULL
                                     WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
-                       run_at = CASE WHEN i.status IN ('queued', 'released')
+                       run_at = CASE WHEN i.status IN ('queued', 'released', 'snoozed')
                                      THEN now() + i.delay_ms * interval '1 millisecond'
                                      ELSE j.run_at END,
                        started_at = CASE WHEN i.status = 'released' THEN NULL ELSE j.started_at END,
-                       finished_at = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NULL
+                       finished_at = CASE WHEN i.status IN ('queued', 'released', 'snoozed') AND j.cancel_requested_at IS NULL
                                           THEN NULL ELSE now() END,
                        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM input i

@@ -64,6 +64,9 @@ struct JobOutcome: Sendable {
         case failed(error: String)
         /// Every usable model failed transiently: back to the queue after `delay`, history kept.
         case requeued(delay: Duration, error: String)
+        /// Waiting is what the provider asked for (Retry-After, or every model cooling down):
+        /// back to the queue after `delay` without spending the attempt (River's snooze).
+        case snoozed(delay: Duration, error: String)
         /// Cancel requested: no further attempt; the history so far is kept in `error`.
         case cancelled(error: String?)
         /// Graceful shutdown, or a job that could not start: back to the queue without spending
@@ -83,6 +86,7 @@ struct JobOutcome: Sendable {
         case .succeeded: return "succeeded"
         case .failed: return "failed"
         case .requeued: return "queued"
+        case .snoozed: return "snoozed"
         case .cancelled: return "cancelled"
         case .released: return "released"
         }

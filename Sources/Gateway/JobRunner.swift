@@ -16,8 +16,9 @@ struct JobRunner: Sendable {
     let logger: Logger
     /// Every call is written here before it is sent.
     let ledger: CallLedger
-    /// Called when a model should be cooled down for every worker.
-    let onCooldown: @Sendable (CooldownKey, String) -> Void
+    /// Called when a model should be cooled down for every worker: error class, for how long
+    /// (nil: the configured cooldown), and why.
+    let onCooldown: @Sendable (CooldownKey, String, Duration?, String) -> Void
 
     /// Resolve, then walk the chain attempting each model and deciding after every failure,
     /// then decide what the job becomes when the chain is used up or the worker stops it.
@@ -124,6 +125,10 @@ struct JobRunner: Sendable {
         /// A failure that waiting can fix (or a model skipped as cooling down): requeue, not fail.
         var sawTransient: Bool
         var lastError: ProviderError?
+        /// The longest Retry-After of the rate-limited calls.
+        var retryAfter: Duration?
+        /// Every failed call so far was rate limited with a Retry-After: waiting is the fix.
+        var onlyRateLimited = true
     }
 
     private enum ModelResult {
@@ -170,6 +175,11 @@ struct JobRunner: Sendable {
                 progress.calls.append(call)
                 metrics.recordCall(call)
                 progress.lastError = error
+                if error.errorClass == .rateLimited, let retryAfter = error.retryAfter {
+                    progress.retryAfter = max(progress.retryAfter ?? .zero, retryAfter)
+                } else {
+                    progress.onlyRateLimited = false
+                }
                 switch decide(after: error, key: key, retries: retries, progress: &progress) {
                 case .retry(let delay):
                     retries += 1
@@ -249,12 +259,18 @@ struct JobRunner: Sendable {
             // A model that has now failed often enough cools down for every worker: retrying it
             // here would only spend the job's time.
             if cooldowns.recordTransientFailure(key) {
-                onCooldown(key, error.errorClass.rawValue)
+                onCooldown(key, error.errorClass.rawValue, nil, "\(configuration.cooldownThreshold) consecutive transient failures")
                 return .nextModel
             }
-            guard retries < configuration.maxRetriesPerModel,
-                  let delay = retryDelay(after: error, retry: retries)
-            else { return .nextModel }
+            guard retries < configuration.maxRetriesPerModel else { return .nextModel }
+            guard let delay = retryDelay(after: error, retry: retries) else {
+                // The provider asked for longer than this worker waits in place: nobody should
+                // call the model before then (F7), so every worker skips it until that moment.
+                if let retryAfter = error.retryAfter {
+                    onCooldown(key, error.errorClass.rawValue, min(retryAfter, Self.longestCooldown), "Retry-After \(retryAfter)")
+                }
+                return .nextModel
+            }
             return .retry(after: delay)
         }
     }
@@ -289,6 +305,11 @@ struct JobRunner: Sendable {
         if progress.sawTransient {
             let message = lastError.map { "every usable model failed; last: \($0.description)" }
                 ?? "every usable model is cooling down"
+            if let delay = snoozeDelay(plan: plan, progress: progress, history: history) {
+                let document = history.document(
+                    code: lastError?.errorClass.rawValue ?? "cooling_down", message: message, job: job, calls: calls, skipped: skipped)
+                return JobOutcome(job: job, disposition: .snoozed(delay: delay, error: document), calls: calls)
+            }
             if job.attempt < job.maxAttempts {
                 let document = history.document(
                     code: lastError?.errorClass.rawValue ?? "cooling_down", message: message, job: job, calls: calls, skipped: skipped)
@@ -311,6 +332,30 @@ struct JobRunner: Sendable {
             return .milliseconds(Int64(max(retryAfter.seconds, jitter) * 1000))
         }
         return .milliseconds(Int64(jitter * 1000))
+    }
+
+    /// Longest shared cooldown a Retry-After writes, and longest wait a snooze takes.
+    static let longestCooldown: Duration = .seconds(3600)
+    static let longestSnooze: Duration = .seconds(300)
+    /// Calls in a job's history past which it no longer snoozes (spends attempts instead), so a
+    /// provider that rate-limits forever cannot keep a job queued forever.
+    static let snoozeCallLimit = 50
+
+    /// When waiting is what the chain asked for: every call of this attempt was rate limited
+    /// with a Retry-After, and/or models were skipped as cooling down. Then the job waits until
+    /// the first of those may be called again (at most 5 min), without spending an attempt; nil
+    /// otherwise (an ordinary requeue).
+    private func snoozeDelay(plan: JobPlan, progress: ChainProgress, history: ErrorHistory) -> Duration? {
+        guard progress.onlyRateLimited, history.previousCalls + progress.calls.count < Self.snoozeCallLimit else { return nil }
+        var waits: [Duration] = progress.retryAfter.map { [$0] } ?? []
+        let cooldowns = cache.snapshot.cooldowns
+        let now = Date()
+        for skip in plan.skipped where skip.reason == .coolingDown {
+            guard let provider = skip.provider, let until = cooldowns[CooldownKey(provider: provider, modelID: skip.modelID)] else { continue }
+            waits.append(.milliseconds(Int64(max(0, until.timeIntervalSince(now)) * 1000)))
+        }
+        guard let first = waits.min() else { return nil }
+        return min(max(first, .seconds(1)), Self.longestSnooze)
     }
 
     /// Requeue backoff: base × 2^(attempt-1), jittered between half and all of it, at most 5 min.

@@ -16,7 +16,7 @@ extension JobOutcome {
             disposition = .released(delay: delay)
         case .cancelled:
             disposition = .cancelled(error: nil)  // the job's stored history is kept
-        case .succeeded, .failed, .requeued:
+        case .succeeded, .failed, .requeued, .snoozed:
             let message = "the database refused this attempt's outcome (SQLSTATE \(error.sqlState ?? "?")): "
                 + String(error.description.prefix(300))
             let document = ErrorHistory(json: job.errorJSON).document(

@@ -100,17 +100,16 @@ public final class Worker: Sendable {
             configuration: configuration, cache: cache,
             client: ProviderClient(transport: http, environment: configuration.environment),
             cooldowns: cooldownTracker, metrics: metrics, logger: logger, ledger: ledger,
-            onCooldown: { [cache, store, logger, configuration] key, errorClass in
-                let until = Date().addingTimeInterval(configuration.cooldownDuration.seconds)
+            onCooldown: { [cache, store, logger, configuration] key, errorClass, duration, reason in
+                let duration = duration ?? configuration.cooldownDuration
+                let until = Date().addingTimeInterval(duration.seconds)
                 cache.applyCooldown(key, until: until)
                 logger.warning("gateway.model.cooling_down", metadata: [
                     "llm.provider": "\(key.provider)", "llm.model": "\(key.modelID)", "error.class": "\(errorClass)",
                 ])
                 Task {
                     do {
-                        try await store.coolDown(
-                            key, for: configuration.cooldownDuration, errorClass: errorClass,
-                            reason: "\(configuration.cooldownThreshold) consecutive transient failures")
+                        try await store.coolDown(key, for: duration, errorClass: errorClass, reason: reason)
                     } catch {
                         logger.error("gateway.cooldown.write_failed", metadata: ["error": "\(error)"])
                     }
