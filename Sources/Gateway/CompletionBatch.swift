@@ -134,6 +134,7 @@ struct CompletionBatch: Sendable {
                 usage.member("latency_ms", call.latencyMilliseconds)
                 usage.member("provider_request_id", call.providerRequestID)
                 usage.member("usage_invalid", call.usageInvalid)
+                usage.member("billed_unknown", call.billedUnknown)
                 usage.member("started_at", Timestamp.string(from: call.startedAt))
                 usage.member("finished_at", Timestamp.string(from: max(call.finishedAt, call.startedAt)))
                 usage.endObject()

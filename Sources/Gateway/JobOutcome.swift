@@ -28,6 +28,9 @@ struct CallRecord: Sendable {
     /// The provider reported counts no row can hold (`TokenCounts`): the tokens here are partial
     /// or nil although the call was billed.
     var usageInvalid = false
+    /// Timed out after the request was sent: the provider may have finished and billed it, for
+    /// an amount nobody here knows (`model_usage.billed_unknown`).
+    var billedUnknown = false
 }
 
 /// A model of the chain that was not called, and why.

@@ -262,6 +262,9 @@ struct JobRunner: Sendable {
                 onCooldown(key, error.errorClass.rawValue, nil, "\(configuration.cooldownThreshold) consecutive transient failures")
                 return .nextModel
             }
+            // The request was sent and the answer is late: the provider probably finishes and
+            // bills it anyway, so the same request again is likely a second bill (F4).
+            if error.errorClass == .timeout && error.afterSend { return .nextModel }
             guard retries < configuration.maxRetriesPerModel else { return .nextModel }
             guard let delay = retryDelay(after: error, retry: retries) else {
                 // The provider asked for longer than this worker waits in place: nobody should
@@ -396,6 +399,7 @@ struct JobRunner: Sendable {
             message: String(error.message.prefix(500)),
             inputTokens: nil, outputTokens: nil, cachedInputTokens: nil, cacheCreationInputTokens: nil, reasoningTokens: nil,
             cost: nil, latencyMilliseconds: max(0, elapsed.roundedMilliseconds), providerRequestID: error.requestID,
-            startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds), transient: error.isRetryable)
+            startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds), transient: error.isRetryable,
+            billedUnknown: error.afterSend)
     }
 }

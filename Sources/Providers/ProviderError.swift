@@ -100,6 +100,9 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
     /// True when the adapter decided before sending anything (missing key, a parameter this
     /// provider cannot take).
     public var detectedLocally: Bool
+    /// A timeout after the request was sent: the provider may well finish and bill the call, so
+    /// sending it again to the same model is likely a second bill (issue 22, F4).
+    public var afterSend = false
 
     public init(
         _ errorClass: ProviderErrorClass,

@@ -80,7 +80,7 @@ WITH u AS (
              http_status integer, input_tokens integer, output_tokens integer, cached_input_tokens integer,
              cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
              latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz,
-             usage_invalid boolean)
+             usage_invalid boolean, billed_unknown boolean)
 ), accepted AS (
     SELECT * FROM unnest(string_to_array(:ids, ',')::bigint[],
                          string_to_array(:attempts, ',')::integer[]) AS a(id, attempt)
@@ -101,12 +101,12 @@ INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fal
                          outcome, error_class, http_status, input_tokens, output_tokens,
                          cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
                          latency_ms, worker_id, provider_request_id, started_at, finished_at,
-                         usage_invalid, call_seq, superseded)
+                         usage_invalid, call_seq, superseded, billed_unknown)
 SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
        u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
        u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
        u.latency_ms, ('pgb' || :client_id), u.provider_request_id, u.started_at, u.finished_at,
-       coalesce(u.usage_invalid, false), u.call_seq, s.superseded
+       coalesce(u.usage_invalid, false), u.call_seq, s.superseded, coalesce(u.billed_unknown, false)
   FROM u JOIN settled s ON s.job_id = u.job_id AND s.attempt = u.attempt AND s.call_seq = u.call_seq
 RETURNING job_id, attempt, call_seq, superseded;
 -- GatewayStore.complete: agent counters
