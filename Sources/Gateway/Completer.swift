@@ -70,12 +70,15 @@ final class Completer: Sendable {
                 let updated = try await store.complete(batch)
                 recordWritten(outcomes, updated: updated)
                 return
-            } catch let error as PostgresError where error.isDataError {
+            } catch let error as PostgresError where error.isDataError || !error.isTransient {
+                // Refused for good (a value no column takes, a program limit, schema drift): no
+                // retry can help, so the batch is split until the outcome at fault is alone (F8).
                 guard outcomes.count > 1 else {
                     let id = outcomes.first.map { String($0.job.id) } ?? ""
-                    guard !isRetryOfRejected, let outcome = outcomes.first else {
-                        // Even the stripped outcome was refused: nothing of ours is left to remove.
-                        logger.critical("gateway.completion.dropped", metadata: ["error": "\(error)", "job.id": "\(id)"])
+                    guard let outcome = outcomes.first else { return }
+                    guard !isRetryOfRejected else {
+                        // Even the stripped outcome was refused: dead-letter the job alone.
+                        await deadLetter(outcome, error: error)
                         return
                     }
                     logger.error("gateway.completion.rejected", metadata: ["error": "\(error)", "job.id": "\(id)"])
@@ -100,6 +103,28 @@ final class Completer: Sendable {
                 logger.error("gateway.completion.failed", metadata: [
                     "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
                 ])
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                backoff = min(backoff * 2, 5)
+            }
+        }
+    }
+
+    /// The last resort for an outcome the database refuses even without the provider's values:
+    /// the job alone is failed `completion_rejected` (its calls are lost; the log names them), so
+    /// it neither blocks the completer nor runs again. Retried while the database is unreachable.
+    private func deadLetter(_ outcome: JobOutcome, error: PostgresError) async {
+        var backoff = 0.05
+        while true {
+            do {
+                try await store.deadLetter(outcome.job, error: error)
+                logger.critical("gateway.completion.dead_lettered", metadata: [
+                    "error": "\(error)", "job.id": "\(outcome.job.id)", "calls.lost": "\(outcome.calls.count)",
+                ])
+                return
+            } catch let failure as PostgresError where !failure.isTransient {
+                logger.critical("gateway.completion.dropped", metadata: ["error": "\(failure)", "job.id": "\(outcome.job.id)"])
+                return
+            } catch {
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
                 backoff = min(backoff * 2, 5)
             }
@@ -161,6 +186,22 @@ final class Completer: Sendable {
 }
 
 extension PostgresError {
+    /// Worth writing again: the connection or the server went away, or a conflict, a lock or a
+    /// statement timeout that another try can pass (F8: anything else is retried forever in
+    /// vain while the batch's leases are kept alive).
+    var isTransient: Bool {
+        switch kind {
+        case .connection, .connectionLost, .poolTimeout, .shutdown:
+            return true
+        case .server:
+            guard let sqlState else { return false }
+            return sqlState.hasPrefix("08") || sqlState.hasPrefix("57P") || sqlState.hasPrefix("53")
+                || ["40001", "40P01", "55P03", "57014"].contains(sqlState)
+        default:
+            return false
+        }
+    }
+
     /// The statement was rejected for the data it carried (data exception or integrity violation).
     var isDataError: Bool {
         guard kind == .server, let sqlState else { return false }

@@ -199,8 +199,31 @@ struct GatewayStore: Sendable {
                 return try await completeInTransaction(batch, on: connection)
             }
         } catch let error as PostgresError where !error.isDataError {
-            guard let transaction else { throw error }
+            // A server's error answer means the transaction rolled back; only a lost link (or the
+            // server going away) leaves the outcome unknown.
+            guard let transaction, error.kind != .server || error.sqlState?.hasPrefix("57P") == true
+                || error.sqlState?.hasPrefix("08") == true
+            else { throw error }
             throw CommitOutcomeUnknown(transactionID: transaction.id, backendPID: transaction.backendPID, underlying: error)
+        }
+    }
+
+    /// Fails one job `completion_rejected` with nothing of its outcome but the database's error
+    /// (the completer's last resort, F8), under the same lease guard as a completion.
+    func deadLetter(_ job: ClaimedJob, error: PostgresError) async throws {
+        let message = "the database refused this attempt's outcome, even without its provider values (SQLSTATE "
+            + "\(error.sqlState ?? "?")): " + String(error.description.prefix(300))
+        let document = ErrorHistory(json: nil).document(code: "completion_rejected", message: message, job: job, calls: [], skipped: [])
+        try await pool.withTransaction { connection in
+            let rows = try await connection.query("""
+                UPDATE llm_jobs SET status = 'failed', result = NULL, error = \(PostgresJSONText(document)), finished_at = now(),
+                       lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                 WHERE id = \(job.id) AND attempt = \(job.attempt) AND status = 'running' AND lease_owner = \(workerID)
+                RETURNING execution_id::text
+                """).rows
+            guard let row = rows.first else { return }
+            try await notifyDone([String(job.id)], on: connection)
+            if let execution: String = try row.decode(at: 0) { try await finaliseExecutions([execution], on: connection) }
         }
     }
 

@@ -141,4 +141,45 @@ struct CompleterTests {
             try await expectCountersAgree(h)
         }
     }
+
+    @Test("F8: a batch the database refuses for good (not a data error) is split and the bad job dead-lettered; the rest is written")
+    func permanentFailureIsDeadLettered() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-lease", provider: "openai")
+            let agent = try await h.addAgent("zombie", model: "gpt-lease")
+            let good = try await h.enqueue(agent: agent)
+            let bad = try await h.enqueue(agent: agent)
+            // Whatever the server refuses with a class no retry can fix (54000: e.g. a jsonb over 255 MB).
+            try await h.pool.execute("CREATE TABLE refused_jobs (id bigint)")
+            try await h.pool.execute("INSERT INTO refused_jobs VALUES (\(bad))")
+            try await h.pool.execute("""
+                CREATE FUNCTION refuse_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.job_id IN (SELECT id FROM refused_jobs) THEN RAISE EXCEPTION 'too big' USING ERRCODE = '54000'; END IF;
+                    RETURN NEW;
+                END $$
+                """)
+            try await h.pool.execute("CREATE TRIGGER refuse_usage BEFORE INSERT ON model_usage FOR EACH ROW EXECUTE FUNCTION refuse_usage()")
+            let store = GatewayStore(pool: h.pool, workerID: "z")
+            let claimed = try await store.claim(limit: 10, lease: .seconds(30))
+            #expect(claimed.count == 2)
+            var logger = Logger(label: "completer-test")
+            logger.logLevel = .critical
+            let completer = Completer(store: store, batchSize: 8, delay: .milliseconds(20), metrics: GatewayMetrics(), logger: logger)
+            let running = Task { await completer.run() }
+            for job in claimed { completer.submit(LeaseTests.outcome(job)) }
+            completer.finish()
+            // Before: retried without end, the good job never written (a zombie batch).
+            try await h.waitUntil(seconds: 20, "both jobs written") {
+                try await h.count("SELECT count(*) FROM llm_jobs WHERE status <> 'running'") == 2
+            }
+            await running.value
+            #expect(try await h.job(good).status == "succeeded")
+            let row = try await h.job(bad)
+            #expect(row.status == "failed")
+            #expect(row.error?["code"]?.string == "completion_rejected")
+            #expect(try await h.count("SELECT count(*) FROM model_usage WHERE job_id = \(good)") == 1)
+            try await expectCountersAgree(h)
+        }
+    }
 }
