@@ -112,12 +112,18 @@ struct GatewayStore: Sendable {
 
     /// Requeues (or fails, or cancels) up to `limit` jobs whose lease expired, whoever held them.
     /// The attempt was counted at claim; a job out of attempts fails with `lease_expired`.
-    func rescueExpired(limit: Int) async throws -> (requeued: Int, finished: Int) {
+    ///
+    /// F3: only leases expired for longer than `grace` (a heartbeat a little late is not a dead
+    /// worker), and only once the server has been up for `uptime` (after a Postgres restart every
+    /// lease has lapsed server-side; every worker gets one full lease to renew its own first, or
+    /// the first rescuer would requeue the whole fleet's in-flight work).
+    func rescueExpired(limit: Int, grace: Duration = .zero, uptime: Duration = .zero) async throws -> (requeued: Int, finished: Int) {
         try await pool.withTransaction { connection in
             let sql: SQL = """
                 WITH expired AS (
                     SELECT id FROM llm_jobs
-                     WHERE status = 'running' AND lease_expires_at < now()
+                     WHERE status = 'running' AND lease_expires_at < now() - \(grace.seconds) * interval '1 second'
+                       AND pg_postmaster_start_time() < now() - \(uptime.seconds) * interval '1 second'
                      ORDER BY lease_expires_at
                      LIMIT \(limit)
                        FOR UPDATE SKIP LOCKED)

@@ -265,7 +265,9 @@ public final class Worker: Sendable {
 
     private func rescue() async throws {
         while !Task.isCancelled {
-            let (requeued, finished) = try await store.rescueExpired(limit: 500)
+            // Grace: half a lease past expiry; uptime: one lease after a server restart (F3).
+            let lease = configuration.leaseDuration
+            let (requeued, finished) = try await store.rescueExpired(limit: 500, grace: lease / 2, uptime: lease)
             metrics.recordRescued(requeued + finished)
             if requeued + finished > 0 {
                 logger.notice("gateway.rescued_expired_leases", metadata: ["jobs.requeued": "\(requeued)", "jobs.finished": "\(finished)"])

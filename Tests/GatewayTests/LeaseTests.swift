@@ -102,6 +102,29 @@ struct LeaseTests {
     }
 }
 
+extension LeaseTests {
+    @Test("F3: the rescuer waits a grace period past expiry, and a full lease after a server restart")
+    func rescueGraceAndUptime() async throws {
+        try await GatewayHarness.run { h in
+            try await h.addModel("gpt-lease", provider: "openai")
+            let agent = try await h.addAgent("graced", model: "gpt-lease")
+            let id = try await h.enqueue(agent: agent)
+            let a = GatewayStore(pool: h.pool, workerID: "a")
+            let b = GatewayStore(pool: h.pool, workerID: "b")
+            #expect(try await a.claim(limit: 1, lease: .seconds(30)).count == 1)
+            try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '2 seconds' WHERE id = \(id)")
+            // Two seconds late is within a one-minute grace: a slow heartbeat, not a dead worker.
+            #expect(try await b.rescueExpired(limit: 10, grace: .seconds(60)).requeued == 0)
+            // A server up for less than the lease (as right after a restart) rescues nothing:
+            // the leases' owners get one lease to renew them first.
+            try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 hour' WHERE id = \(id)")
+            #expect(try await b.rescueExpired(limit: 10, grace: .seconds(1), uptime: .seconds(3_000_000_000)).requeued == 0)
+            #expect(try await h.job(id).status == "running")
+            #expect(try await b.rescueExpired(limit: 10, grace: .seconds(1), uptime: .seconds(1)).requeued == 1)
+        }
+    }
+}
+
 @Suite("Gateway: completer")
 struct CompleterTests {
     @Test("F5: an outcome the database rejects does not block its batch and is written again without the bad fields")

@@ -264,6 +264,17 @@ struct WorkerProcessTests {
                 SELECT count(*) FROM model_usage u JOIN llm_jobs j ON j.id = u.job_id WHERE u.started_at > j.finished_at
                 """) == 0)
             try await expectCountersAgree(h)
+            // F6 (issue 22): the killed worker's calls in flight (answered or not, never written)
+            // are in the ledger, settled by the rescuer as unknown: nothing existed only in memory.
+            let ledgerRows = try await h.count("SELECT count(*) FROM llm_job_calls")
+            let usageRows = try await h.count("SELECT count(*) FROM model_usage")
+            #expect(try await h.count("SELECT count(*) FROM llm_job_calls WHERE settled_at IS NULL") == 0)
+            #expect(try await h.count("""
+                SELECT count(*) FROM llm_job_calls WHERE outcome = 'unknown' AND superseded AND worker_id = 'doomed'
+                """) > 0)
+            #expect(try await h.count("SELECT count(*) FROM llm_job_calls WHERE outcome = 'unknown'") == ledgerRows - usageRows)
+            // Every call the provider saw has its row (a row may precede a send the kill cut off).
+            #expect(ledgerRows >= h.stats().requests(model: "stub-rescue-latency-30ms"))
         }
     }
 
