@@ -104,6 +104,15 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
     /// sending it again to the same model is likely a second bill (issue 22, F4).
     public var afterSend = false
 
+    /// An `invalid_request` no evidence backs: a 4xx that is not 400, or one with neither the
+    /// provider's `invalid_request_error` type nor an error code (a vLLM/TGI quirk, a proxy's
+    /// page). Another model may well take the request, so it is not a reason to fail the job (F11).
+    public var isUnrecognisedClientError: Bool {
+        guard errorClass == .invalidRequest, !detectedLocally, let httpStatus else { return false }
+        let typed = providerErrorType?.lowercased() == "invalid_request_error" || providerErrorCode != nil
+        return !(httpStatus == 400 && typed)
+    }
+
     public init(
         _ errorClass: ProviderErrorClass,
         message: String,
