@@ -85,9 +85,11 @@ struct GatewayStore: Sendable {
     /// Extends the leases of `attempts` (the ones this process holds: a worker restarted under the
     /// same id must not keep its previous life's jobs alive, and a run whose job was rescued and
     /// claimed again must not extend the new attempt's lease: the attempt is the fencing token);
-    /// returns those whose cancel was requested.
-    func heartbeat(_ attempts: [AttemptKey], lease: Duration) async throws -> [AttemptKey] {
-        guard !attempts.isEmpty else { return [] }
+    /// returns those whose cancel was requested, and those whose lease is lost: the job was
+    /// rescued (queued again, or claimed by another attempt), so this run is superseded (F2: the
+    /// stale run used to learn nothing).
+    func heartbeat(_ attempts: [AttemptKey], lease: Duration) async throws -> (cancelled: [AttemptKey], lost: [AttemptKey]) {
+        guard !attempts.isEmpty else { return ([], []) }
         let sorted = attempts.sorted()
         // SKIP LOCKED: a row the completer is finishing right now needs no extension, and a
         // heartbeat that never waits cannot deadlock with the completer (measured: a plain UPDATE
@@ -105,9 +107,21 @@ struct GatewayStore: Sendable {
                 UPDATE llm_jobs j SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
                   FROM mine WHERE j.id = mine.id
                 RETURNING j.id, j.attempt, j.cancel_requested_at)
-            SELECT id, attempt FROM beat WHERE cancel_requested_at IS NOT NULL
+            SELECT id, attempt, false FROM beat WHERE cancel_requested_at IS NOT NULL
+            UNION ALL
+            -- Lost: the job is live but not as this attempt of this worker. A finished job is not
+            -- (it may be this run's own completion, committed before the worker forgot it).
+            SELECT h.id, h.attempt, true FROM held h JOIN llm_jobs j ON j.id = h.id
+             WHERE j.status IN ('queued', 'running')
+               AND NOT (j.status = 'running' AND j.lease_owner = \(workerID) AND j.attempt = h.attempt)
             """
-        return try await pool.query(sql).rows.map { AttemptKey(id: try $0.decode(at: 0), attempt: try $0.decode(at: 1)) }
+        var cancelled: [AttemptKey] = []
+        var lost: [AttemptKey] = []
+        for row in try await pool.query(sql).rows {
+            let key = AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 1))
+            if try row.decode(at: 2, as: Bool.self) { lost.append(key) } else { cancelled.append(key) }
+        }
+        return (cancelled, lost)
     }
 
     /// Requeues (or fails, or cancels) up to `limit` jobs whose lease expired, whoever held them.

@@ -259,8 +259,16 @@ public final class Worker: Sendable {
     // MARK: Heartbeat, rescue, notifications
 
     private func heartbeat() async throws {
-        let cancelled = try await store.heartbeat(leased.all, lease: configuration.leaseDuration)
+        let (cancelled, lost) = try await store.heartbeat(leased.all, lease: configuration.leaseDuration)
         for key in cancelled { held.handle(key)?.stop(.cancelRequested) }
+        if !lost.isEmpty {
+            // The call runs on: a non-streaming call is billed whether we hang up or not, and its
+            // outcome is recorded as superseded. It is only no longer heartbeated.
+            leased.remove(lost)
+            logger.warning("gateway.lease.lost", metadata: [
+                "jobs.lost": "\(lost.count)", "job.ids": "\(lost.prefix(20).map { "\($0.id)/\($0.attempt)" }.joined(separator: ","))",
+            ])
+        }
     }
 
     private func rescue() async throws {

@@ -36,8 +36,12 @@ struct LeaseTests {
             let rescuedRow = try await h.job(id)
             #expect(rescuedRow.status == "queued")
             #expect(rescuedRow.error?["attempts"]?[0]?["error_class"]?.string == "lease_expired")
+            // A's heartbeat tells it the lease is lost (F2), before and after B claims the job.
+            #expect(try await a.heartbeat([claimedByA[0].key], lease: .seconds(30)).lost == [claimedByA[0].key])
             let claimedByB = try await b.claim(limit: 10, lease: .seconds(30))
             #expect(claimedByB.first?.attempt == 2)
+            #expect(try await a.heartbeat([claimedByA[0].key], lease: .seconds(30)).lost == [claimedByA[0].key])
+            #expect(try await b.heartbeat([claimedByB[0].key], lease: .seconds(30)).lost.isEmpty)
 
             // A's late completion changes nothing on the job, but its call is recorded (real spend),
             // flagged superseded and counted apart (issue 22, F2).
@@ -79,7 +83,7 @@ struct LeaseTests {
             let lastKey = AttemptKey(id: last, attempt: 1), aliveKey = AttemptKey(id: alive, attempt: 1)
             try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(last)")
             // The heartbeat extends only what is still running under a's name.
-            #expect(try await a.heartbeat([lastKey, aliveKey], lease: .seconds(60)).isEmpty)
+            #expect(try await a.heartbeat([lastKey, aliveKey], lease: .seconds(60)).cancelled.isEmpty)
             try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(last)")
             let rescued = try await GatewayStore(pool: h.pool, workerID: "b").rescueExpired(limit: 10)
             #expect(rescued.finished == 1)
@@ -91,12 +95,17 @@ struct LeaseTests {
             #expect(try await h.count("SELECT count(*) FROM workflow_executions WHERE id = \(execution) AND status = 'failed'") == 1)
             // A cancel request is reported by the heartbeat.
             try await h.pool.execute("UPDATE llm_jobs SET cancel_requested_at = now() WHERE id = \(alive)")
-            #expect(try await a.heartbeat([aliveKey], lease: .seconds(60)) == [aliveKey])
-            // Only the attempt the worker claimed: the same job under another attempt is not extended.
-            #expect(try await a.heartbeat([AttemptKey(id: alive, attempt: 2)], lease: .seconds(60)).isEmpty)
+            #expect(try await a.heartbeat([aliveKey], lease: .seconds(60)).cancelled == [aliveKey])
+            // Only the attempt the worker claimed: the same job under another attempt is not
+            // extended, and that attempt is reported lost.
+            let other = AttemptKey(id: alive, attempt: 2)
+            let beat = try await a.heartbeat([other], lease: .seconds(60))
+            #expect(beat.cancelled.isEmpty && beat.lost == [other])
+            // The failed job (rescued at its last attempt) is finished, not "lost".
+            #expect(try await a.heartbeat([lastKey], lease: .seconds(60)).lost.isEmpty)
             // Only the listed jobs are extended: a job of a previous life under the same id is not.
             try await h.pool.execute("UPDATE llm_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(alive)")
-            #expect(try await a.heartbeat([], lease: .seconds(60)).isEmpty)
+            #expect(try await a.heartbeat([], lease: .seconds(60)).cancelled.isEmpty)
             #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE id = \(alive) AND lease_expires_at < now()") == 1)
         }
     }
