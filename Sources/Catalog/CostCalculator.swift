@@ -68,8 +68,10 @@ public enum CostCalculator {
         ] where value < 0 {
             throw .negativeTokenCount(field: field, value: value)
         }
-        guard cachedInputTokens + cacheCreationInputTokens <= inputTokens else {
-            throw .cachedTokensExceedInput(cached: cachedInputTokens + cacheCreationInputTokens, input: inputTokens)
+        // Reported counts can be anything: an overflowing sum is "more than the input", not a trap.
+        let (cacheTotal, overflow) = cachedInputTokens.addingReportingOverflow(cacheCreationInputTokens)
+        guard !overflow, cacheTotal <= inputTokens else {
+            throw .cachedTokensExceedInput(cached: overflow ? Int.max : cacheTotal, input: inputTokens)
         }
         guard let inputPrice = model.inputCostPer1K, let outputPrice = model.outputCostPer1K else {
             var missing: [String] = []

@@ -13,6 +13,9 @@ public struct ChatResponse: Sendable, Equatable {
     public var refusal: String?
     /// Token usage; `nil` means the provider did not report it (unknown, never zero).
     public var usage: TokenUsage?
+    /// The provider sent token counts no usage row can hold (negative, beyond 2^31-1, not whole):
+    /// they were dropped, so `usage` is partial or nil although the call was surely billed.
+    public var usageInvalid: Bool
     /// The model name the provider reports, which may be more specific than the one requested.
     public var model: String?
     /// The provider's id for this completion (`chatcmpl-…`, `msg_…`).
@@ -30,6 +33,7 @@ public struct ChatResponse: Sendable, Equatable {
         stopSequence: String? = nil,
         refusal: String? = nil,
         usage: TokenUsage? = nil,
+        usageInvalid: Bool = false,
         model: String? = nil,
         responseID: String? = nil,
         requestID: String? = nil,
@@ -42,6 +46,7 @@ public struct ChatResponse: Sendable, Equatable {
         self.stopSequence = stopSequence
         self.refusal = refusal
         self.usage = usage
+        self.usageInvalid = usageInvalid
         self.model = model
         self.responseID = responseID
         self.requestID = requestID
@@ -91,7 +96,11 @@ public struct TokenUsage: Sendable, Equatable, Codable {
         self.reasoningTokens = reasoningTokens
     }
 
-    public var totalTokens: Int { inputTokens + outputTokens }
+    /// Saturating: a hostile count must not trap the process that adds it.
+    public var totalTokens: Int {
+        let (sum, overflow) = inputTokens.addingReportingOverflow(outputTokens)
+        return overflow ? Int.max : sum
+    }
 
     private enum CodingKeys: String, CodingKey {
         case inputTokens = "input_tokens"

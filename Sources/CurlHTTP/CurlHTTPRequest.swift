@@ -86,7 +86,11 @@ public enum CurlHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A header name that is not an HTTP token, or a value with CR, LF or another control character.
     case invalidHeader(name: String)
     case unsupportedScheme(String)
+    /// Timed out before the request was sent (connecting): the server cannot have acted on it.
     case timeout
+    /// Timed out after the request was sent, before the whole answer arrived: the server may
+    /// finish and bill the work anyway (a non-streaming generation usually does).
+    case timeoutAfterSend
     case connectionRefused
     case nameResolution(host: String)
     case tls(String)
@@ -103,6 +107,7 @@ public enum CurlHTTPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidHeader(let name): return "invalid request header '\(name)': names must be HTTP tokens, values must not contain CR, LF or control characters"
         case .unsupportedScheme(let scheme): return "unsupported URL scheme '\(scheme)': only http and https"
         case .timeout: return "request timed out"
+        case .timeoutAfterSend: return "request timed out after it was sent"
         case .connectionRefused: return "connection refused"
         case .nameResolution(let host): return "could not resolve host '\(host)'"
         case .tls(let message): return "TLS error: \(message)"

@@ -196,7 +196,10 @@ final class CurlTransfer: @unchecked Sendable {
         }
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
-            return .timeout
+            // Any request bytes on the wire mean the server has (or will have) the request.
+            var requestBytes = 0
+            if let easy { sb_curl_easy_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestBytes) }
+            return requestBytes > 0 ? .timeoutAfterSend : .timeout
         case CURLE_COULDNT_RESOLVE_HOST:
             return .nameResolution(host: host)
         case CURLE_COULDNT_CONNECT:

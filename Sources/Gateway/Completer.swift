@@ -19,8 +19,8 @@ final class Completer: Sendable {
     /// Outcomes handed in but not yet written (for draining at shutdown).
     private let unwritten = Atomic<Int>(0)
 
-    /// Told the ids of jobs whose outcome was written (or given up on).
-    private let onWritten: @Sendable ([Int64]) -> Void
+    /// Told the attempts whose outcome was written (or given up on).
+    private let onWritten: @Sendable ([AttemptKey]) -> Void
     /// How many jobs runners are still running (outcome not submitted yet): when none is, no other
     /// outcome can join the batch soon, so it is written at once instead of after `delay` (an idle
     /// worker's lone job is not held back for batching).
@@ -29,7 +29,7 @@ final class Completer: Sendable {
     init(
         store: GatewayStore, batchSize: Int, delay: Duration, metrics: GatewayMetrics, logger: Logger,
         runningJobs: @escaping @Sendable () -> Int = { Int.max },
-        onWritten: @escaping @Sendable ([Int64]) -> Void = { _ in }
+        onWritten: @escaping @Sendable ([AttemptKey]) -> Void = { _ in }
     ) {
         self.onWritten = onWritten
         self.runningJobs = runningJobs
@@ -59,9 +59,10 @@ final class Completer: Sendable {
 
     /// Writes `outcomes`, retrying while the database is unreachable. A batch the server rejects
     /// for its data (SQLSTATE class 22/23: a value no column accepts) is written one outcome at a
-    /// time so one bad outcome cannot block every other; an outcome rejected alone is logged and
-    /// dropped (its lease expires and the rescuer requeues the job).
-    private func write(_ outcomes: [JobOutcome], backoff: inout Double) async {
+    /// time so one bad outcome cannot block every other; an outcome rejected alone is written
+    /// again without the provider's values and fails its job `completion_rejected`
+    /// (`JobOutcome.rejected(by:)`): it is never dropped while that can be written.
+    private func write(_ outcomes: [JobOutcome], backoff: inout Double, isRetryOfRejected: Bool = false) async {
         // Built once: a database outage retries the same documents, not a fresh serialisation each time.
         let batch = CompletionBatch(outcomes)
         while true {
@@ -69,11 +70,19 @@ final class Completer: Sendable {
                 let updated = try await store.complete(batch)
                 recordWritten(outcomes, updated: updated)
                 return
-            } catch let error as PostgresError where error.isDataError {
+            } catch let error as PostgresError where error.isDataError || !error.isTransient {
+                // Refused for good (a value no column takes, a program limit, schema drift): no
+                // retry can help, so the batch is split until the outcome at fault is alone (F8).
                 guard outcomes.count > 1 else {
-                    logger.error("gateway.completion.rejected", metadata: [
-                        "error": "\(error)", "job.id": "\(outcomes.first.map { String($0.job.id) } ?? "")",
-                    ])
+                    let id = outcomes.first.map { String($0.job.id) } ?? ""
+                    guard let outcome = outcomes.first else { return }
+                    guard !isRetryOfRejected else {
+                        // Even the stripped outcome was refused: dead-letter the job alone.
+                        await deadLetter(outcome, error: error)
+                        return
+                    }
+                    logger.error("gateway.completion.rejected", metadata: ["error": "\(error)", "job.id": "\(id)"])
+                    await write([outcome.rejected(by: error)], backoff: &backoff, isRetryOfRejected: true)
                     return
                 }
                 for outcome in outcomes { await write([outcome], backoff: &backoff) }
@@ -94,6 +103,28 @@ final class Completer: Sendable {
                 logger.error("gateway.completion.failed", metadata: [
                     "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
                 ])
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+                backoff = min(backoff * 2, 5)
+            }
+        }
+    }
+
+    /// The last resort for an outcome the database refuses even without the provider's values:
+    /// the job alone is failed `completion_rejected` (its calls are lost; the log names them), so
+    /// it neither blocks the completer nor runs again. Retried while the database is unreachable.
+    private func deadLetter(_ outcome: JobOutcome, error: PostgresError) async {
+        var backoff = 0.05
+        while true {
+            do {
+                try await store.deadLetter(outcome.job, error: error)
+                logger.critical("gateway.completion.dead_lettered", metadata: [
+                    "error": "\(error)", "job.id": "\(outcome.job.id)", "calls.lost": "\(outcome.calls.count)",
+                ])
+                return
+            } catch let failure as PostgresError where !failure.isTransient {
+                logger.critical("gateway.completion.dropped", metadata: ["error": "\(failure)", "job.id": "\(outcome.job.id)"])
+                return
+            } catch {
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
                 backoff = min(backoff * 2, 5)
             }
@@ -148,13 +179,29 @@ final class Completer: Sendable {
                 await write(outcomes, backoff: &backoff)
                 backoff = 0.05
                 unwritten.subtract(outcomes.count, ordering: .relaxed)
-                onWritten(outcomes.map(\.job.id))
+                onWritten(outcomes.map(\.job.key))
             }
         }
     }
 }
 
 extension PostgresError {
+    /// Worth writing again: the connection or the server went away, or a conflict, a lock or a
+    /// statement timeout that another try can pass (F8: anything else is retried forever in
+    /// vain while the batch's leases are kept alive).
+    var isTransient: Bool {
+        switch kind {
+        case .connection, .connectionLost, .poolTimeout, .shutdown:
+            return true
+        case .server:
+            guard let sqlState else { return false }
+            return sqlState.hasPrefix("08") || sqlState.hasPrefix("57P") || sqlState.hasPrefix("53")
+                || ["40001", "40P01", "55P03", "57014"].contains(sqlState)
+        default:
+            return false
+        }
+    }
+
     /// The statement was rejected for the data it carried (data exception or integrity violation).
     var isDataError: Bool {
         guard kind == .server, let sqlState else { return false }

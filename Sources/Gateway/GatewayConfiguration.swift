@@ -82,6 +82,12 @@ public struct GatewayConfiguration: Sendable {
         self.allowedHTTPHosts = Provider.allowedHTTPHosts(environment: environment)
     }
 
+    /// The shortest lease `llm-gateway run` accepts (tests may go lower): a connection that
+    /// stalls silently blocks one statement, the heartbeat's too, for up to the connection's
+    /// `tcp_user_timeout` (30 s, Postgres/BlockingConnection), and a lease shorter than that lapses
+    /// while its call is alive: the job runs twice (issue 22, F2).
+    public static let leaseFloor: Duration = .seconds(30)
+
     public static func defaultWorkerID() -> String {
         "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
     }

@@ -30,7 +30,7 @@ struct GatewayMetrics: Sendable {
         case .succeeded: succeeded.increment()
         case .failed: failed.increment()
         case .cancelled: cancelled.increment()
-        case .requeued: requeued.increment()
+        case .requeued, .snoozed: requeued.increment()
         case .released: released.increment()
         }
     }

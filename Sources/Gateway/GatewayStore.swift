@@ -8,6 +8,8 @@ import Support
 struct GatewayStore: Sendable {
     let pool: PostgresPool
     let workerID: String
+    /// Random per process, written on every ledger row: two lives of one `--worker-id` are told apart.
+    var leaseToken = UUID()
 
     // MARK: Claim
 
@@ -51,38 +53,91 @@ struct GatewayStore: Sendable {
         try await pool.execute("DELETE FROM llm_gateway_waiters WHERE since < now() - interval '1 minute'")
     }
 
+    // MARK: Ledger
+
+    /// Writes one `llm_job_calls` row per entry (before the calls are sent) and returns each
+    /// attempt's `call_seq`: the next after the attempt's last (an attempt number given back by a
+    /// release and claimed again continues its sequence). A job whose row is gone gets none.
+    func openCalls(_ entries: [CallLedger.Entry]) async throws -> [AttemptKey: Int] {
+        guard !entries.isEmpty else { return [:] }
+        let sorted = entries.sorted { $0.attempt < $1.attempt }
+        let sql: SQL = """
+            INSERT INTO llm_job_calls (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id, fallback_depth)
+            SELECT i.job_id, i.attempt,
+                   coalesce((SELECT max(c.call_seq) FROM llm_job_calls c WHERE c.job_id = i.job_id AND c.attempt = i.attempt), 0) + 1,
+                   \(workerID), \(leaseToken), i.provider, i.model_id, i.fallback_depth
+              FROM unnest(\(sorted.map { String($0.attempt.id) })::bigint[], \(sorted.map { String($0.attempt.attempt) })::integer[],
+                          \(sorted.map(\.provider))::text[], \(sorted.map(\.modelID))::text[],
+                          \(sorted.map { String($0.fallbackDepth) })::integer[])
+                   AS i(job_id, attempt, provider, model_id, fallback_depth)
+             WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = i.job_id)
+            RETURNING job_id, attempt, call_seq
+            """
+        var sequences: [AttemptKey: Int] = [:]
+        for row in try await pool.query(sql).rows {
+            sequences[AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 1))] = try row.decode(at: 2)
+        }
+        return sequences
+    }
+
     // MARK: Heartbeat and rescue
 
-    /// Extends the leases of `jobs` (the ones this process holds: a worker restarted under the
-    /// same id must not keep its previous life's jobs alive); returns those whose cancel was requested.
-    func heartbeat(_ jobs: [Int64], lease: Duration) async throws -> [Int64] {
-        guard !jobs.isEmpty else { return [] }
+    /// Extends the leases of `attempts` (the ones this process holds: a worker restarted under the
+    /// same id must not keep its previous life's jobs alive, and a run whose job was rescued and
+    /// claimed again must not extend the new attempt's lease: the attempt is the fencing token);
+    /// returns those whose cancel was requested, and those whose lease is lost: the job was
+    /// rescued (queued again, or claimed by another attempt), so this run is superseded (F2: the
+    /// stale run used to learn nothing).
+    func heartbeat(_ attempts: [AttemptKey], lease: Duration) async throws -> (cancelled: [AttemptKey], lost: [AttemptKey]) {
+        guard !attempts.isEmpty else { return ([], []) }
+        let sorted = attempts.sorted()
         // SKIP LOCKED: a row the completer is finishing right now needs no extension, and a
         // heartbeat that never waits cannot deadlock with the completer (measured: a plain UPDATE
         // of thousands of leases deadlocked with a completion batch under load).
         let sql: SQL = """
-            WITH mine AS (
-                SELECT id FROM llm_jobs
-                 WHERE id = ANY(\(jobs.map(String.init))::bigint[]) AND status = 'running' AND lease_owner = \(workerID)
-                 ORDER BY id
-                   FOR UPDATE SKIP LOCKED
+            WITH held AS (
+                SELECT * FROM unnest(\(sorted.map { String($0.id) })::bigint[], \(sorted.map { String($0.attempt) })::integer[])
+                    AS h(id, attempt)
+            ), mine AS (
+                SELECT j.id FROM llm_jobs j JOIN held h ON h.id = j.id AND h.attempt = j.attempt
+                 WHERE j.status = 'running' AND j.lease_owner = \(workerID)
+                 ORDER BY j.id
+                   FOR UPDATE OF j SKIP LOCKED
             ), beat AS (
                 UPDATE llm_jobs j SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
                   FROM mine WHERE j.id = mine.id
-                RETURNING j.id, j.cancel_requested_at)
-            SELECT id FROM beat WHERE cancel_requested_at IS NOT NULL
+                RETURNING j.id, j.attempt, j.cancel_requested_at)
+            SELECT id, attempt, false FROM beat WHERE cancel_requested_at IS NOT NULL
+            UNION ALL
+            -- Lost: the job is live but not as this attempt of this worker. A finished job is not
+            -- (it may be this run's own completion, committed before the worker forgot it).
+            SELECT h.id, h.attempt, true FROM held h JOIN llm_jobs j ON j.id = h.id
+             WHERE j.status IN ('queued', 'running')
+               AND NOT (j.status = 'running' AND j.lease_owner = \(workerID) AND j.attempt = h.attempt)
             """
-        return try await pool.query(sql).rows.map { try $0.decode(at: 0) }
+        var cancelled: [AttemptKey] = []
+        var lost: [AttemptKey] = []
+        for row in try await pool.query(sql).rows {
+            let key = AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 1))
+            if try row.decode(at: 2, as: Bool.self) { lost.append(key) } else { cancelled.append(key) }
+        }
+        return (cancelled, lost)
     }
 
     /// Requeues (or fails, or cancels) up to `limit` jobs whose lease expired, whoever held them.
     /// The attempt was counted at claim; a job out of attempts fails with `lease_expired`.
-    func rescueExpired(limit: Int) async throws -> (requeued: Int, finished: Int) {
+    ///
+    /// F3: only leases expired for longer than `grace` (a heartbeat a little late is not a dead
+    /// worker), and only once the server has been up for `uptime` (after a Postgres restart every
+    /// lease has lapsed server-side; every worker gets one full lease to renew its own first, or
+    /// the first rescuer would requeue the whole fleet's in-flight work).
+    func rescueExpired(limit: Int, grace: Duration = .zero, uptime: Duration = .zero) async throws -> (requeued: Int, finished: Int) {
         try await pool.withTransaction { connection in
             let sql: SQL = """
                 WITH expired AS (
                     SELECT id FROM llm_jobs
-                     WHERE status = 'running' AND lease_expires_at < now()
+                     WHERE status = 'running' AND lease_expires_at < now() - \(grace.seconds) * interval '1 second'
+                       AND pg_postmaster_start_time() < now() - \(uptime.seconds) * interval '1 second'
                      ORDER BY lease_expires_at
                      LIMIT \(limit)
                        FOR UPDATE SKIP LOCKED)
@@ -106,9 +161,10 @@ struct GatewayStore: Sendable {
                        run_at = now(), lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM expired e
                  WHERE j.id = e.id
-                RETURNING j.id, j.execution_id::text, j.status
+                RETURNING j.id, j.execution_id::text, j.status, j.attempt
                 """
             let rows = try await connection.query(sql).rows
+            try await settleOrphans(rows.map { AttemptKey(id: try $0.decode(at: 0), attempt: try $0.decode(at: 3)) }, on: connection)
             var finishedIDs: [String] = []
             var executions: [String] = []
             var requeued = 0
@@ -131,6 +187,19 @@ struct GatewayStore: Sendable {
         }
     }
 
+    /// The open ledger rows of `attempts` become settled as `unknown`: calls sent by an attempt
+    /// that lost its lease (its worker may be dead) or that a shutdown aborted. A later
+    /// completion carrying their answer may still replace `unknown`, once (see 0031).
+    func settleOrphans(_ attempts: [AttemptKey], superseded: Bool = true, on connection: PostgresConnection) async throws {
+        guard !attempts.isEmpty else { return }
+        let sorted = attempts.sorted()
+        try await connection.execute("""
+            UPDATE llm_job_calls c SET settled_at = now(), outcome = 'unknown', superseded = \(superseded)
+              FROM unnest(\(sorted.map { String($0.id) })::bigint[], \(sorted.map { String($0.attempt) })::integer[]) AS a(id, attempt)
+             WHERE c.job_id = a.id AND c.attempt = a.attempt AND c.settled_at IS NULL
+            """)
+    }
+
     // MARK: Completion
 
     /// Writes a batch of outcomes in one transaction: job rows (guarded by lease and attempt),
@@ -150,8 +219,31 @@ struct GatewayStore: Sendable {
                 return try await completeInTransaction(batch, on: connection)
             }
         } catch let error as PostgresError where !error.isDataError {
-            guard let transaction else { throw error }
+            // A server's error answer means the transaction rolled back; only a lost link (or the
+            // server going away) leaves the outcome unknown.
+            guard let transaction, error.kind != .server || error.sqlState?.hasPrefix("57P") == true
+                || error.sqlState?.hasPrefix("08") == true
+            else { throw error }
             throw CommitOutcomeUnknown(transactionID: transaction.id, backendPID: transaction.backendPID, underlying: error)
+        }
+    }
+
+    /// Fails one job `completion_rejected` with nothing of its outcome but the database's error
+    /// (the completer's last resort, F8), under the same lease guard as a completion.
+    func deadLetter(_ job: ClaimedJob, error: PostgresError) async throws {
+        let message = "the database refused this attempt's outcome, even without its provider values (SQLSTATE "
+            + "\(error.sqlState ?? "?")): " + String(error.description.prefix(300))
+        let document = ErrorHistory(json: nil).document(code: "completion_rejected", message: message, job: job, calls: [], skipped: [])
+        try await pool.withTransaction { connection in
+            let rows = try await connection.query("""
+                UPDATE llm_jobs SET status = 'failed', result = NULL, error = \(PostgresJSONText(document)), finished_at = now(),
+                       lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                 WHERE id = \(job.id) AND attempt = \(job.attempt) AND status = 'running' AND lease_owner = \(workerID)
+                RETURNING execution_id::text
+                """).rows
+            guard let row = rows.first else { return }
+            try await notifyDone([String(job.id)], on: connection)
+            if let execution: String = try row.decode(at: 0) { try await finaliseExecutions([execution], on: connection) }
         }
     }
 
@@ -183,88 +275,133 @@ struct GatewayStore: Sendable {
         var updated = 0
         var finishedIDs: [String] = []
         var executions: [String] = []
+        /// The attempts whose job row this batch wrote: their calls answer the job; the others'
+        /// calls are superseded (the attempt had lost its lease).
+        var accepted: [AttemptKey] = []
         if !batch.jobsJSON.isEmpty {
             let sql: SQL = """
                 WITH input AS (
                     SELECT * FROM jsonb_to_recordset(\(PostgresJSONText(batch.jobsJSON)))
                         AS i(id bigint, attempt integer, status text, result jsonb, error jsonb, delay_ms bigint))
                 UPDATE llm_jobs j
-                   SET status = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NOT NULL
+                   SET status = CASE WHEN i.status IN ('queued', 'released', 'snoozed') AND j.cancel_requested_at IS NOT NULL
                                      THEN 'cancelled'
-                                     WHEN i.status = 'released' THEN 'queued'
+                                     WHEN i.status IN ('released', 'snoozed') THEN 'queued'
                                      ELSE i.status END,
-                       attempt = CASE WHEN i.status = 'released' THEN j.attempt - 1 ELSE j.attempt END,
+                       -- released and snoozed give the attempt back
+                       attempt = CASE WHEN i.status IN ('released', 'snoozed') THEN j.attempt - 1 ELSE j.attempt END,
                        result = CASE WHEN i.status = 'released' THEN j.result ELSE i.result END,
                        -- a success clears the history of earlier failed attempts (the result counts them)
                        error = CASE WHEN i.status = 'succeeded' THEN NULL
                                     WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
-                       run_at = CASE WHEN i.status IN ('queued', 'released')
+                       run_at = CASE WHEN i.status IN ('queued', 'released', 'snoozed')
                                      THEN now() + i.delay_ms * interval '1 millisecond'
                                      ELSE j.run_at END,
                        started_at = CASE WHEN i.status = 'released' THEN NULL ELSE j.started_at END,
-                       finished_at = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NULL
+                       finished_at = CASE WHEN i.status IN ('queued', 'released', 'snoozed') AND j.cancel_requested_at IS NULL
                                           THEN NULL ELSE now() END,
                        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
                   FROM input i
                  WHERE j.id = i.id AND j.status = 'running' AND j.lease_owner = \(workerID) AND j.attempt = i.attempt
-                RETURNING j.id, j.execution_id::text, j.status
+                RETURNING j.id, j.execution_id::text, j.status, i.attempt
                 """
             let rows = try await connection.query(sql).rows
             updated = rows.count
             for row in rows {
+                accepted.append(AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 3)))
                 let status: String = try row.decode(at: 2)
                 guard status == "succeeded" || status == "failed" || status == "cancelled" else { continue }
                 finishedIDs.append(String(try row.decode(at: 0, as: Int64.self)))
                 if let execution: String = try row.decode(at: 1) { executions.append(execution) }
             }
         }
+        // Settle the calls in the ledger and record usage only for the calls settled now: a
+        // replayed or retried batch, or a call already settled, writes nothing twice.
+        var settled: [CompletionBatch.CallKey: Bool] = [:]
         if !batch.usageJSON.isEmpty {
-            try await connection.execute("""
+            let acceptedSorted = accepted.sorted()
+            let sql: SQL = """
+                WITH u AS (
+                    SELECT * FROM jsonb_to_recordset(\(PostgresJSONText(batch.usageJSON)))
+                        AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
+                             fallback_depth integer, attempt integer, call_seq integer, outcome text, error_class text,
+                             http_status integer, input_tokens integer, output_tokens integer, cached_input_tokens integer,
+                             cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
+                             latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz,
+                             usage_invalid boolean, billed_unknown boolean)
+                ), accepted AS (
+                    SELECT * FROM unnest(\(acceptedSorted.map { String($0.id) })::bigint[],
+                                         \(acceptedSorted.map { String($0.attempt) })::integer[]) AS a(id, attempt)
+                ), settled AS (
+                    INSERT INTO llm_job_calls AS c (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id,
+                                                    fallback_depth, sent_at, settled_at, outcome, superseded)
+                    SELECT u.job_id, u.attempt, u.call_seq, \(workerID), \(leaseToken), u.provider, u.model_id,
+                           u.fallback_depth, u.started_at, now(), u.outcome,
+                           NOT EXISTS (SELECT 1 FROM accepted a WHERE a.id = u.job_id AND a.attempt = u.attempt)
+                      FROM u
+                     WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = u.job_id)
+                     ORDER BY u.job_id, u.attempt, u.call_seq
+                    ON CONFLICT (job_id, attempt, call_seq) DO UPDATE
+                       SET settled_at = now(), outcome = EXCLUDED.outcome, superseded = EXCLUDED.superseded OR c.superseded
+                     WHERE c.settled_at IS NULL OR c.outcome = 'unknown'
+                    RETURNING c.job_id, c.attempt, c.call_seq, c.superseded)
                 INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
                                          outcome, error_class, http_status, input_tokens, output_tokens,
                                          cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
-                                         latency_ms, worker_id, provider_request_id, started_at, finished_at)
+                                         latency_ms, worker_id, provider_request_id, started_at, finished_at,
+                                         usage_invalid, call_seq, superseded, billed_unknown)
                 SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
                        u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
                        u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
-                       u.latency_ms, \(workerID), u.provider_request_id, u.started_at, u.finished_at
-                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.usageJSON)))
-                    AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
-                         fallback_depth integer, attempt integer, outcome text, error_class text, http_status integer,
-                         input_tokens integer, output_tokens integer, cached_input_tokens integer,
-                         cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
-                         latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz)
-                """)
+                       u.latency_ms, \(workerID), u.provider_request_id, u.started_at, u.finished_at,
+                       coalesce(u.usage_invalid, false), u.call_seq, s.superseded, coalesce(u.billed_unknown, false)
+                  FROM u JOIN settled s ON s.job_id = u.job_id AND s.attempt = u.attempt AND s.call_seq = u.call_seq
+                RETURNING job_id, attempt, call_seq, superseded
+                """
+            for row in try await connection.query(sql).rows {
+                let key = CompletionBatch.CallKey(
+                    attempt: AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 1)), callSeq: try row.decode(at: 2))
+                settled[key] = try row.decode(at: 3)
+            }
         }
-        if !batch.agentCountersJSON.isEmpty {
+        // A shutdown release aborted its in-flight call: sent, answer unknown.
+        try await settleOrphans(batch.releasedAttempts, superseded: false, on: connection)
+        // Counters count exactly the rows just written: precomputed when that is every call of the
+        // batch and none is superseded (the normal case), else recounted.
+        let counters = settled.count == batch.callCount && !settled.values.contains(true)
+            ? (agent: batch.agentCountersJSON, execution: batch.executionCountersJSON)
+            : batch.counters(settled: settled)
+        if !counters.agent.isEmpty {
             try await connection.execute("""
                 INSERT INTO agent_usage_daily AS c
                        (agent_id, day, provider, model_id, shard, requests, successes, errors, fallback_requests,
                         input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens,
-                        reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at)
+                        reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at,
+                        superseded_requests, superseded_cost)
                 SELECT d.agent_id, (now() AT TIME ZONE 'UTC')::date, d.provider, d.model_id,
                        (hashtext(\(workerID)) & 15)::smallint, d.requests, d.successes, d.errors,
                        d.fallback_requests, d.input_tokens, d.output_tokens, d.cached_input_tokens,
                        d.cache_creation_input_tokens, d.reasoning_tokens, d.priced_requests, d.cost,
-                       d.latency_ms_sum, now()
-                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.agentCountersJSON))) AS d(\(Self.counterColumns))
+                       d.latency_ms_sum, now(), coalesce(d.superseded_requests, 0), coalesce(d.superseded_cost, 0)
+                  FROM jsonb_to_recordset(\(PostgresJSONText(counters.agent))) AS d(\(Self.counterColumns))
                  ORDER BY d.agent_id, d.provider, d.model_id
                 ON CONFLICT (agent_id, day, provider, model_id, shard) DO UPDATE SET
                     \(Self.counterUpdates)
                 """)
         }
-        if !batch.executionCountersJSON.isEmpty {
+        if !counters.execution.isEmpty {
             try await connection.execute("""
                 INSERT INTO execution_usage AS c
                        (execution_id, agent_id, provider, model_id, shard, requests, successes, errors,
                         fallback_requests, input_tokens, output_tokens, cached_input_tokens,
                         cache_creation_input_tokens, reasoning_tokens, priced_requests, cost, latency_ms_sum,
-                        last_used_at)
+                        last_used_at, superseded_requests, superseded_cost)
                 SELECT d.execution_id, d.agent_id, d.provider, d.model_id, (hashtext(\(workerID)) & 15)::smallint,
                        d.requests, d.successes, d.errors, d.fallback_requests, d.input_tokens, d.output_tokens,
                        d.cached_input_tokens, d.cache_creation_input_tokens, d.reasoning_tokens,
-                       d.priced_requests, d.cost, d.latency_ms_sum, now()
-                  FROM jsonb_to_recordset(\(PostgresJSONText(batch.executionCountersJSON)))
+                       d.priced_requests, d.cost, d.latency_ms_sum, now(),
+                       coalesce(d.superseded_requests, 0), coalesce(d.superseded_cost, 0)
+                  FROM jsonb_to_recordset(\(PostgresJSONText(counters.execution)))
                     AS d(execution_id uuid, \(Self.counterColumns))
                  ORDER BY d.execution_id, d.agent_id, d.provider, d.model_id
                 ON CONFLICT (execution_id, agent_id, provider, model_id, shard) DO UPDATE SET
@@ -280,7 +417,7 @@ struct GatewayStore: Sendable {
         agent_id uuid, provider text, model_id text, requests bigint, successes bigint, errors bigint,
         fallback_requests bigint, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
         cache_creation_input_tokens bigint, reasoning_tokens bigint, priced_requests bigint, cost numeric,
-        latency_ms_sum bigint
+        latency_ms_sum bigint, superseded_requests bigint, superseded_cost numeric
         """
 
     private static let counterUpdates: SQL = """
@@ -296,6 +433,8 @@ struct GatewayStore: Sendable {
         priced_requests = c.priced_requests + EXCLUDED.priced_requests,
         cost = c.cost + EXCLUDED.cost,
         latency_ms_sum = c.latency_ms_sum + EXCLUDED.latency_ms_sum,
+        superseded_requests = c.superseded_requests + EXCLUDED.superseded_requests,
+        superseded_cost = c.superseded_cost + EXCLUDED.superseded_cost,
         last_used_at = greatest(c.last_used_at, EXCLUDED.last_used_at)
         """
 

@@ -2,6 +2,8 @@ import Foundation
 
 /// One provider call made for a job: a `model_usage` row and an entry of the error history.
 struct CallRecord: Sendable {
+    /// The call's row in the attempt ledger (`llm_job_calls.call_seq` of the job's attempt).
+    var callSeq: Int
     var provider: String
     var modelID: String
     var fallbackDepth: Int
@@ -23,6 +25,12 @@ struct CallRecord: Sendable {
     var finishedAt: Date
     /// Whether the error class is one that retrying can fix (for the requeue decision).
     var transient: Bool
+    /// The provider reported counts no row can hold (`TokenCounts`): the tokens here are partial
+    /// or nil although the call was billed.
+    var usageInvalid = false
+    /// Timed out after the request was sent: the provider may have finished and billed it, for
+    /// an amount nobody here knows (`model_usage.billed_unknown`).
+    var billedUnknown = false
 }
 
 /// A model of the chain that was not called, and why.
@@ -59,6 +67,9 @@ struct JobOutcome: Sendable {
         case failed(error: String)
         /// Every usable model failed transiently: back to the queue after `delay`, history kept.
         case requeued(delay: Duration, error: String)
+        /// Waiting is what the provider asked for (Retry-After, or every model cooling down):
+        /// back to the queue after `delay` without spending the attempt (River's snooze).
+        case snoozed(delay: Duration, error: String)
         /// Cancel requested: no further attempt; the history so far is kept in `error`.
         case cancelled(error: String?)
         /// Graceful shutdown, or a job that could not start: back to the queue without spending
@@ -78,6 +89,7 @@ struct JobOutcome: Sendable {
         case .succeeded: return "succeeded"
         case .failed: return "failed"
         case .requeued: return "queued"
+        case .snoozed: return "snoozed"
         case .cancelled: return "cancelled"
         case .released: return "released"
         }

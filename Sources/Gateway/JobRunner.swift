@@ -14,8 +14,11 @@ struct JobRunner: Sendable {
     let cooldowns: CooldownTracker
     let metrics: GatewayMetrics
     let logger: Logger
-    /// Called when a model should be cooled down for every worker.
-    let onCooldown: @Sendable (CooldownKey, String) -> Void
+    /// Every call is written here before it is sent.
+    let ledger: CallLedger
+    /// Called when a model should be cooled down for every worker: error class, for how long
+    /// (nil: the configured cooldown), and why.
+    let onCooldown: @Sendable (CooldownKey, String, Duration?, String) -> Void
 
     /// Resolve, then walk the chain attempting each model and deciding after every failure,
     /// then decide what the job becomes when the chain is used up or the worker stops it.
@@ -55,6 +58,7 @@ struct JobRunner: Sendable {
 
     /// What a job runs with once its request and agent are known.
     private struct JobPlan {
+        var job: ClaimedJob
         var request: ChatRequest
         var agent: AgentSettings
         /// The models to call, in order, and those of the chain left out (with why).
@@ -110,7 +114,7 @@ struct JobRunner: Sendable {
             agent.configuration, snapshot: cache.snapshot, credentials: client.credentials,
             estimatedPromptTokens: ModelChain.estimatePromptTokens(request),
             allowedHTTPHosts: configuration.allowedHTTPHosts)
-        return .ready(JobPlan(request: request, agent: agent, candidates: candidates, skipped: skipped))
+        return .ready(JobPlan(job: job, request: request, agent: agent, candidates: candidates, skipped: skipped))
     }
 
     // MARK: - Attempt: one model of the chain, with its retries
@@ -121,6 +125,10 @@ struct JobRunner: Sendable {
         /// A failure that waiting can fix (or a model skipped as cooling down): requeue, not fail.
         var sawTransient: Bool
         var lastError: ProviderError?
+        /// The longest Retry-After of the rate-limited calls.
+        var retryAfter: Duration?
+        /// Every failed call so far was rate limited with a Retry-After: waiting is the fix.
+        var onlyRateLimited = true
     }
 
     private enum ModelResult {
@@ -146,7 +154,9 @@ struct JobRunner: Sendable {
         var retries = 0
         while true {
             if handle.stopReason != .none { return .stopped }
-            switch await attempt(callRequest, candidate: candidate, options: options) {
+            switch await attempt(callRequest, candidate: candidate, options: options, job: plan.job, handle: handle) {
+            case .notSent:
+                return .stopped
             case .succeeded(let response, let call):
                 progress.calls.append(call)
                 cooldowns.recordSuccess(key)
@@ -165,6 +175,11 @@ struct JobRunner: Sendable {
                 progress.calls.append(call)
                 metrics.recordCall(call)
                 progress.lastError = error
+                if error.errorClass == .rateLimited, let retryAfter = error.retryAfter {
+                    progress.retryAfter = max(progress.retryAfter ?? .zero, retryAfter)
+                } else {
+                    progress.onlyRateLimited = false
+                }
                 switch decide(after: error, key: key, retries: retries, progress: &progress) {
                 case .retry(let delay):
                     retries += 1
@@ -181,19 +196,47 @@ struct JobRunner: Sendable {
     private enum Attempt {
         case succeeded(ChatResponse, CallRecord)
         case failed(ProviderError, CallRecord)
+        /// Stopped before the call could be recorded in the ledger: nothing was sent.
+        case notSent
     }
 
-    /// One provider call and the usage record it leaves.
-    private func attempt(_ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions) async -> Attempt {
+    /// One provider call and the usage record it leaves: recorded in the ledger first.
+    private func attempt(
+        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, job: ClaimedJob, handle: JobHandle
+    ) async -> Attempt {
+        guard let callSeq = await openLedgerRow(candidate, job: job, handle: handle) else { return .notSent }
         let started = Date()
         let clock = ContinuousClock.now
         do {
             let response = try await client.complete(
                 request, model: candidate.model.modelID, provider: candidate.provider, options: options)
-            return .succeeded(response, successRecord(response, candidate: candidate, started: started, elapsed: ContinuousClock.now - clock))
+            return .succeeded(response, successRecord(
+                response, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
         } catch {
-            return .failed(error, failureRecord(error, candidate: candidate, started: started, elapsed: ContinuousClock.now - clock))
+            return .failed(error, failureRecord(
+                error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
         }
+    }
+
+    /// The call's ledger row, written before the call: no call is sent that the database does
+    /// not know of. While the database cannot be reached the call waits (its lease may lapse and
+    /// the job be rescued: nothing was spent); nil when the worker stops the job meanwhile.
+    private func openLedgerRow(_ candidate: ChainCandidate, job: ClaimedJob, handle: JobHandle) async -> Int? {
+        let entry = CallLedger.Entry(
+            attempt: job.key, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth)
+        var delay = 0.05
+        while handle.stopReason == .none {
+            do {
+                return try await ledger.open(entry)
+            } catch is CancellationError {
+                return nil
+            } catch {
+                logger.warning("gateway.ledger.write_failed", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                delay = min(delay * 2, 2)
+            }
+        }
+        return nil
     }
 
     // MARK: - Decide: after a failed call, and when the chain ends
@@ -216,12 +259,21 @@ struct JobRunner: Sendable {
             // A model that has now failed often enough cools down for every worker: retrying it
             // here would only spend the job's time.
             if cooldowns.recordTransientFailure(key) {
-                onCooldown(key, error.errorClass.rawValue)
+                onCooldown(key, error.errorClass.rawValue, nil, "\(configuration.cooldownThreshold) consecutive transient failures")
                 return .nextModel
             }
-            guard retries < configuration.maxRetriesPerModel,
-                  let delay = retryDelay(after: error, retry: retries)
-            else { return .nextModel }
+            // The request was sent and the answer is late: the provider probably finishes and
+            // bills it anyway, so the same request again is likely a second bill (F4).
+            if error.errorClass == .timeout && error.afterSend { return .nextModel }
+            guard retries < configuration.maxRetriesPerModel else { return .nextModel }
+            guard let delay = retryDelay(after: error, retry: retries) else {
+                // The provider asked for longer than this worker waits in place: nobody should
+                // call the model before then (F7), so every worker skips it until that moment.
+                if let retryAfter = error.retryAfter {
+                    onCooldown(key, error.errorClass.rawValue, min(retryAfter, Self.longestCooldown), "Retry-After \(retryAfter)")
+                }
+                return .nextModel
+            }
             return .retry(after: delay)
         }
     }
@@ -256,6 +308,11 @@ struct JobRunner: Sendable {
         if progress.sawTransient {
             let message = lastError.map { "every usable model failed; last: \($0.description)" }
                 ?? "every usable model is cooling down"
+            if let delay = snoozeDelay(plan: plan, progress: progress, history: history) {
+                let document = history.document(
+                    code: lastError?.errorClass.rawValue ?? "cooling_down", message: message, job: job, calls: calls, skipped: skipped)
+                return JobOutcome(job: job, disposition: .snoozed(delay: delay, error: document), calls: calls)
+            }
             if job.attempt < job.maxAttempts {
                 let document = history.document(
                     code: lastError?.errorClass.rawValue ?? "cooling_down", message: message, job: job, calls: calls, skipped: skipped)
@@ -280,13 +337,39 @@ struct JobRunner: Sendable {
         return .milliseconds(Int64(jitter * 1000))
     }
 
+    /// Longest shared cooldown a Retry-After writes, and longest wait a snooze takes.
+    static let longestCooldown: Duration = .seconds(3600)
+    static let longestSnooze: Duration = .seconds(300)
+    /// Calls in a job's history past which it no longer snoozes (spends attempts instead), so a
+    /// provider that rate-limits forever cannot keep a job queued forever.
+    static let snoozeCallLimit = 50
+
+    /// When waiting is what the chain asked for: every call of this attempt was rate limited
+    /// with a Retry-After, and/or models were skipped as cooling down. Then the job waits until
+    /// the first of those may be called again (at most 5 min), without spending an attempt; nil
+    /// otherwise (an ordinary requeue).
+    private func snoozeDelay(plan: JobPlan, progress: ChainProgress, history: ErrorHistory) -> Duration? {
+        guard progress.onlyRateLimited, history.previousCalls + progress.calls.count < Self.snoozeCallLimit else { return nil }
+        var waits: [Duration] = progress.retryAfter.map { [$0] } ?? []
+        let cooldowns = cache.snapshot.cooldowns
+        let now = Date()
+        for skip in plan.skipped where skip.reason == .coolingDown {
+            guard let provider = skip.provider, let until = cooldowns[CooldownKey(provider: provider, modelID: skip.modelID)] else { continue }
+            waits.append(.milliseconds(Int64(max(0, until.timeIntervalSince(now)) * 1000)))
+        }
+        guard let first = waits.min() else { return nil }
+        return min(max(first, .seconds(1)), Self.longestSnooze)
+    }
+
     /// Requeue backoff: base × 2^(attempt-1), jittered between half and all of it, at most 5 min.
     func requeueDelay(attempt: Int) -> Duration {
         let ceiling = min(300, configuration.requeueBaseDelay.seconds * Double(1 << min(max(attempt - 1, 0), 16)))
         return .milliseconds(Int64(Double.random(in: (ceiling / 2)...max(ceiling, 0.001)) * 1000))
     }
 
-    private func successRecord(_ response: ChatResponse, candidate: ChainCandidate, started: Date, elapsed: Duration) -> CallRecord {
+    private func successRecord(
+        _ response: ChatResponse, candidate: ChainCandidate, callSeq: Int, started: Date, elapsed: Duration
+    ) -> CallRecord {
         let usage = response.usage
         var cost: Decimal?
         if let usage {
@@ -297,23 +380,26 @@ struct JobRunner: Sendable {
             ).totalCost
         }
         return CallRecord(
-            provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
+            callSeq: callSeq, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
             success: true, errorClass: nil, httpStatus: 200, message: nil,
             inputTokens: usage?.inputTokens, outputTokens: usage?.outputTokens,
             cachedInputTokens: usage?.cachedInputTokens, cacheCreationInputTokens: usage?.cacheCreationInputTokens,
             reasoningTokens: usage?.reasoningTokens, cost: cost, latencyMilliseconds: max(0, elapsed.roundedMilliseconds),
             providerRequestID: response.requestID, startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds),
-            transient: false)
+            transient: false, usageInvalid: response.usageInvalid)
     }
 
-    private func failureRecord(_ error: ProviderError, candidate: ChainCandidate, started: Date, elapsed: Duration) -> CallRecord {
+    private func failureRecord(
+        _ error: ProviderError, candidate: ChainCandidate, callSeq: Int, started: Date, elapsed: Duration
+    ) -> CallRecord {
         CallRecord(
-            provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
+            callSeq: callSeq, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
             success: false, errorClass: error.errorClass.rawValue,
             httpStatus: error.httpStatus.flatMap { (100...599).contains($0) ? $0 : nil },
             message: String(error.message.prefix(500)),
             inputTokens: nil, outputTokens: nil, cachedInputTokens: nil, cacheCreationInputTokens: nil, reasoningTokens: nil,
             cost: nil, latencyMilliseconds: max(0, elapsed.roundedMilliseconds), providerRequestID: error.requestID,
-            startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds), transient: error.isRetryable)
+            startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds), transient: error.isRetryable,
+            billedUnknown: error.afterSend)
     }
 }

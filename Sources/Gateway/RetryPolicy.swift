@@ -16,7 +16,9 @@ enum RetryPolicy {
         switch error.gatewayAction {
         case .retry: return .retrySameModel
         case .nextModel: return .nextModel
-        case .failJob: return .failJob
+        // Only a request the provider clearly called invalid fails the job; an unknown 4xx
+        // moves on to the next model (F11).
+        case .failJob: return error.isUnrecognisedClientError ? .nextModel : .failJob
         // A call cancelled without the runner having stopped it (the HTTP client shutting down
         // under it): nothing is wrong with the model or the request, so it counts as transient.
         case .release: return .retrySameModel

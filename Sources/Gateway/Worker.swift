@@ -18,14 +18,16 @@ public final class Worker: Sendable {
     private let store: GatewayStore
     private let cache: ConfigCache
     private let completer: Completer
+    private let ledger: CallLedger
     private let cooldownTracker: CooldownTracker
     private let metrics = GatewayMetrics()
     private let claimWake = WakeSignal()
     private let slotsWake = WakeSignal()
-    private let held = Mutex<[Int64: JobHandle]>([:])
+    /// Runners' handles by (job, attempt).
+    private let held = HeldJobs()
     /// Runners that have not submitted their outcome yet (the completer batches only while some run).
     private let running = SharedCount()
-    /// Jobs claimed and not yet completed (held by a runner or waiting for the completer): the
+    /// Attempts claimed and not yet completed (held by a runner or waiting for the completer): the
     /// ones the heartbeat extends.
     private let leased = LeasedJobs()
     private let stopping = Atomic<Bool>(false)
@@ -44,14 +46,15 @@ public final class Worker: Sendable {
         http = try CurlHTTPClient()
         store = GatewayStore(pool: pool, workerID: configuration.workerID)
         cache = ConfigCache(pool: pool, logger: logger)
+        ledger = CallLedger(store: store)
         let leased = self.leased
         let slotsWake = self.slotsWake
         let running = self.running
         completer = Completer(
             store: store, batchSize: configuration.batchSize, delay: configuration.completionDelay, metrics: metrics, logger: logger,
             runningJobs: { running.value },
-            onWritten: { ids in
-                leased.remove(ids)
+            onWritten: { keys in
+                leased.remove(keys)
                 slotsWake.signal()
             })
         cooldownTracker = CooldownTracker(threshold: configuration.cooldownThreshold, window: configuration.cooldownWindow)
@@ -64,7 +67,7 @@ public final class Worker: Sendable {
     var configSnapshot: ConfigSnapshot { cache.snapshot }
 
     /// Jobs currently held by runners.
-    public var inFlight: Int { held.withLock { $0.count } }
+    public var inFlight: Int { held.count }
 
     /// Stop claiming; in-flight calls get the grace period, then are cancelled and released.
     public func shutdown() {
@@ -96,18 +99,17 @@ public final class Worker: Sendable {
         let runner = JobRunner(
             configuration: configuration, cache: cache,
             client: ProviderClient(transport: http, environment: configuration.environment),
-            cooldowns: cooldownTracker, metrics: metrics, logger: logger,
-            onCooldown: { [cache, store, logger, configuration] key, errorClass in
-                let until = Date().addingTimeInterval(configuration.cooldownDuration.seconds)
+            cooldowns: cooldownTracker, metrics: metrics, logger: logger, ledger: ledger,
+            onCooldown: { [cache, store, logger, configuration] key, errorClass, duration, reason in
+                let duration = duration ?? configuration.cooldownDuration
+                let until = Date().addingTimeInterval(duration.seconds)
                 cache.applyCooldown(key, until: until)
                 logger.warning("gateway.model.cooling_down", metadata: [
                     "llm.provider": "\(key.provider)", "llm.model": "\(key.modelID)", "error.class": "\(errorClass)",
                 ])
                 Task {
                     do {
-                        try await store.coolDown(
-                            key, for: configuration.cooldownDuration, errorClass: errorClass,
-                            reason: "\(configuration.cooldownThreshold) consecutive transient failures")
+                        try await store.coolDown(key, for: duration, errorClass: errorClass, reason: reason)
                     } catch {
                         logger.error("gateway.cooldown.write_failed", metadata: ["error": "\(error)"])
                     }
@@ -116,6 +118,7 @@ public final class Worker: Sendable {
 
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await self.completer.run() }
+            background.addTask { await self.ledger.run() }
             background.addTask { await self.consume(events) }
             background.addTask { await self.every(self.configuration.heartbeatInterval) { try await self.heartbeat() } }
             background.addTask { await self.every(self.configuration.rescueInterval) { try await self.rescue() } }
@@ -220,21 +223,15 @@ public final class Worker: Sendable {
 
     private func start(_ job: ClaimedJob, _ runner: JobRunner) {
         let handle = JobHandle()
-        leased.insert(job.id)
-        let count = held.withLock { held in
-            held[job.id] = handle
-            return held.count
-        }
+        leased.insert(job.key)
+        let count = held.insert(job.key, handle)
         running.add(1)
         metrics.recordInFlight(count)
         let task = Task {
             let outcome = await runner.run(job, handle: handle)
             self.running.add(-1)
             self.completer.submit(outcome)
-            let remaining = self.held.withLock { held in
-                held.removeValue(forKey: job.id)
-                return held.count
-            }
+            let remaining = self.held.remove(job.key)
             self.metrics.recordInFlight(remaining)
             self.slotsWake.signal()
         }
@@ -251,7 +248,7 @@ public final class Worker: Sendable {
         while inFlight > 0 && ContinuousClock.now < deadline {
             await slotsWake.wait(timeout: .milliseconds(50))
         }
-        let remaining = held.withLock { Array($0.values) }
+        let remaining = held.all
         if !remaining.isEmpty {
             logger.info("gateway.releasing", metadata: ["jobs.count": "\(remaining.count)"])
             for handle in remaining { handle.stop(.release) }
@@ -262,13 +259,23 @@ public final class Worker: Sendable {
     // MARK: Heartbeat, rescue, notifications
 
     private func heartbeat() async throws {
-        let cancelled = try await store.heartbeat(leased.all, lease: configuration.leaseDuration)
-        for id in cancelled { held.withLock { $0[id] }?.stop(.cancelRequested) }
+        let (cancelled, lost) = try await store.heartbeat(leased.all, lease: configuration.leaseDuration)
+        for key in cancelled { held.handle(key)?.stop(.cancelRequested) }
+        if !lost.isEmpty {
+            // The call runs on: a non-streaming call is billed whether we hang up or not, and its
+            // outcome is recorded as superseded. It is only no longer heartbeated.
+            leased.remove(lost)
+            logger.warning("gateway.lease.lost", metadata: [
+                "jobs.lost": "\(lost.count)", "job.ids": "\(lost.prefix(20).map { "\($0.id)/\($0.attempt)" }.joined(separator: ","))",
+            ])
+        }
     }
 
     private func rescue() async throws {
         while !Task.isCancelled {
-            let (requeued, finished) = try await store.rescueExpired(limit: 500)
+            // Grace: half a lease past expiry; uptime: one lease after a server restart (F3).
+            let lease = configuration.leaseDuration
+            let (requeued, finished) = try await store.rescueExpired(limit: 500, grace: lease / 2, uptime: lease)
             metrics.recordRescued(requeued + finished)
             if requeued + finished > 0 {
                 logger.notice("gateway.rescued_expired_leases", metadata: ["jobs.requeued": "\(requeued)", "jobs.finished": "\(finished)"])
@@ -309,7 +316,7 @@ public final class Worker: Sendable {
                 case "llm_jobs_cancel":
                     for part in notification.payload.split(separator: ",") {
                         if let id = Int64(part.trimmingCharacters(in: .whitespaces)) {
-                            held.withLock { $0[id] }?.stop(.cancelRequested)
+                            for handle in held.handles(forJob: id) { handle.stop(.cancelRequested) }
                         }
                     }
                 case "switchboard_config":
@@ -360,18 +367,9 @@ public final class Worker: Sendable {
     }
 }
 
-/// Jobs claimed and not yet completed.
 /// A counter shared between tasks.
 final class SharedCount: Sendable {
     private let storage = Atomic<Int>(0)
     var value: Int { storage.load(ordering: .relaxed) }
     func add(_ delta: Int) { storage.add(delta, ordering: .relaxed) }
-}
-
-final class LeasedJobs: Sendable {
-    private let ids = Mutex<Set<Int64>>([])
-
-    func insert(_ id: Int64) { _ = ids.withLock { $0.insert(id) } }
-    func remove(_ removed: [Int64]) { ids.withLock { ids in for id in removed { ids.remove(id) } } }
-    var all: [Int64] { ids.withLock { Array($0) } }
 }

@@ -188,6 +188,9 @@ public final class ProviderStub: Sendable {
         if latency > .zero {
             try? await Task.sleep(for: latency)
         }
+        if let injected = fault.injected, case .status(let status) = injected, behavior.plainErrorBody {
+            return StubHTTPReply(status: status, headers: [("content-type", "text/plain")], body: Data("Unprocessable input\n".utf8))
+        }
         if let injected = fault.injected {
             return StubErrors.injected(injected, style: style, model: model, retryAfterSeconds: behavior.retryAfterSeconds, requestID: requestID)
         }

@@ -222,6 +222,16 @@ enum StubAnthropicEndpoint {
     private static func writeUsage(inputTokens input: Int, reply: StubReply, behavior: StubBehavior, to writer: inout JSONWriter) {
         // Anthropic's input_tokens excludes what was read from the cache.
         let cacheRead = behavior.reportCache ? input / 2 : 0
+        if let hostile = behavior.hostileTokenCount {
+            writer.key("usage")
+            writer.beginObject()
+            for key in ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens"] {
+                writer.key(key)
+                writer.int(hostile)
+            }
+            writer.endObject()
+            return
+        }
         writer.key("usage")
         writer.beginObject()
         writer.key("input_tokens")

@@ -18,6 +18,8 @@
 /// | `malformed` | 200 with a truncated JSON body |
 /// | `chaos-30` | 30% of requests fail, a third each as 429, 500 and a hang (seeded) |
 /// | `no-usage` | omit usage from the reply |
+/// | `plain` | the injected error's body is plain text, no error object (vLLM/TGI style) |
+/// | `usage-max`, `usage-negative`, `usage-int4` | every token count is `Int.max`, −1 or 2³¹ (a hostile provider) |
 /// | `cache` | report half of the prompt as served from the prompt cache |
 /// | `reasoning` | report reasoning tokens (OpenAI format) |
 /// | `refusal` | the model refuses (OpenAI `message.refusal` with finish_reason `stop`, Anthropic `refusal`) |
@@ -42,6 +44,9 @@ struct StubBehavior: Equatable {
     /// Percent of requests that fail with a 429, a 500 or a hang, in equal shares.
     var chaosPercent: Double?
     var omitUsage = false
+    var plainErrorBody = false
+    /// Reported for every token count instead of the real ones.
+    var hostileTokenCount: Int?
     var reportCache = false
     var reportReasoning = false
     var refuse = false
@@ -85,6 +90,14 @@ struct StubBehavior: Equatable {
                     omitUsage = true
                     index += 1
                 }
+            case "usage":
+                switch next() {
+                case "max": hostileTokenCount = Int.max
+                case "negative": hostileTokenCount = -1
+                case "int4": hostileTokenCount = 1 << 31
+                default: break
+                }
+            case "plain": plainErrorBody = true
             case "cache", "cached": reportCache = true
             case "reasoning": reportReasoning = true
             case "refusal", "refuse": refuse = true

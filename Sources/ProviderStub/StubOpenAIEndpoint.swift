@@ -228,6 +228,21 @@ enum StubOpenAIEndpoint {
         // OpenAI caches in 128-token steps once a prompt reaches 1024 tokens; the stub
         // only needs a plausible share, so it reports half of the prompt.
         let cached = behavior.reportCache ? input / 2 : 0
+        if let hostile = behavior.hostileTokenCount {
+            writer.key("usage")
+            writer.beginObject()
+            for key in ["prompt_tokens", "completion_tokens", "total_tokens"] {
+                writer.key(key)
+                writer.int(hostile)
+            }
+            writer.key("prompt_tokens_details")
+            writer.beginObject()
+            writer.key("cached_tokens")
+            writer.int(hostile)
+            writer.endObject()
+            writer.endObject()
+            return
+        }
         writer.key("usage")
         writer.beginObject()
         writer.key("prompt_tokens")

@@ -239,11 +239,6 @@ extension AnthropicMessagesAdapter {
     /// How long a non-streaming answer of `outputTokens` may take: Anthropic's SDKs assume up to an
     /// hour per 128k output tokens and refuse non-streaming calls expected to take over ten
     /// minutes; so the budget is that share of an hour plus a minute, capped at ten minutes.
-    static func timeoutFor(outputTokens: Int) -> Duration {
-        let seconds = min(600, 60 + 3600 * Double(outputTokens) / 128_000)
-        return .milliseconds(Int64(seconds * 1000))
-    }
-
     /// Anthropic refuses `metadata.user_id` values that look like an email address or a phone number.
     static func looksLikeContactDetails(_ text: String) -> Bool {
         if let at = text.firstIndex(of: "@"), text[text.index(after: at)...].contains(".") { return true }

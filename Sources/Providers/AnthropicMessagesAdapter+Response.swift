@@ -55,13 +55,15 @@ extension AnthropicMessagesAdapter {
             text = jsonReply.encodedString()
             if toolCalls.isEmpty, finishReason == .toolCalls { finishReason = .stop }
         }
+        let usage = Self.usage(json["usage"])
         return ChatResponse(
             text: text,
             toolCalls: toolCalls,
             finishReason: finishReason,
             providerFinishReason: rawStop,
             stopSequence: json["stop_sequence"]?.stringValue,
-            usage: Self.usage(json["usage"]),
+            usage: usage.usage,
+            usageInvalid: usage.invalid,
             model: json["model"]?.stringValue,
             responseID: json["id"]?.stringValue,
             requestID: response.headerValue("request-id")
@@ -80,18 +82,21 @@ extension AnthropicMessagesAdapter {
     }
 
     /// Anthropic's `input_tokens` excludes cache reads and writes; the neutral input count
-    /// includes them (see `TokenUsage`).
-    static func usage(_ value: JSONValue?) -> TokenUsage? {
-        guard let value, let input = value["input_tokens"]?.intValue,
-            let output = value["output_tokens"]?.intValue
-        else { return nil }
-        let cacheRead = value["cache_read_input_tokens"]?.intValue
-        let cacheCreation = value["cache_creation_input_tokens"]?.intValue
-        return TokenUsage(
-            inputTokens: input + (cacheRead ?? 0) + (cacheCreation ?? 0),
-            outputTokens: output,
-            cachedInputTokens: cacheRead,
-            cacheCreationInputTokens: cacheCreation
-        )
+    /// includes them (see `TokenUsage`). Counts outside 0…Int32.max, or a sum beyond it, are
+    /// dropped and flagged (`TokenCounts`).
+    static func usage(_ value: JSONValue?) -> CheckedUsage {
+        guard let value else { return CheckedUsage(usage: nil, invalid: false) }
+        var reader = TokenCounts.Reader()
+        let input = reader.count(value["input_tokens"])
+        let output = reader.count(value["output_tokens"])
+        let cacheRead = reader.count(value["cache_read_input_tokens"])
+        let cacheCreation = reader.count(value["cache_creation_input_tokens"])
+        guard let input, let output else { return CheckedUsage(usage: nil, invalid: reader.sawInvalid) }
+        guard let total = TokenCounts.sum(input, cacheRead ?? 0, cacheCreation ?? 0) else {
+            return CheckedUsage(usage: nil, invalid: true)
+        }
+        let usage = TokenUsage(
+            inputTokens: total, outputTokens: output, cachedInputTokens: cacheRead, cacheCreationInputTokens: cacheCreation)
+        return CheckedUsage(usage: usage, invalid: reader.sawInvalid)
     }
 }

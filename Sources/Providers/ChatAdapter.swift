@@ -149,9 +149,11 @@ extension ChatAdapter {
     ) throws(ProviderError) -> PreparedRequest {
         let body = try makeBody(for: request, model: model, options: options)
         var timeout = options.timeout ?? Self.duration(seconds: provider.requestTimeoutSeconds)
-        // A long answer needs longer than the usual row timeout (120 s) to arrive non-streaming.
-        // Rows set under a minute are deliberate fast-fail settings and are kept as they are.
-        if options.timeout == nil, timeout >= Self.shortestStretchableTimeout, let minimum = body.minimumTimeout, minimum > timeout {
+        // A long answer needs longer than the usual row timeout (120 s) or the gateway's per-call
+        // timeout (60 s) to arrive non-streaming, so the request's expected output size sets a
+        // floor (F4: a caller's timeout used to switch this off). Timeouts set under a minute are
+        // deliberate fast-fail settings and are kept as they are.
+        if timeout >= Self.shortestStretchableTimeout, let minimum = body.minimumTimeout, minimum > timeout {
             timeout = minimum
         }
         let httpRequest = CurlHTTPRequest(
@@ -168,6 +170,13 @@ extension ChatAdapter {
 
     /// Provider timeouts from this length up are stretched to fit the requested output.
     static var shortestStretchableTimeout: Duration { .seconds(60) }
+
+    /// How long a non-streaming answer of `outputTokens` may take: a minute plus an hour per
+    /// 128k tokens (≈ 35 tokens/s, slow for today's models), at most 10 minutes.
+    static func timeoutFor(outputTokens: Int) -> Duration {
+        let seconds = min(600, 60 + 3600 * Double(max(0, outputTokens)) / 128_000)
+        return .milliseconds(Int64(seconds * 1000))
+    }
 
     static func duration(seconds: Double) -> Duration {
         guard seconds.isFinite, seconds > 0 else { return .seconds(1) }

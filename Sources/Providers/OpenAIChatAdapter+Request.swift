@@ -21,7 +21,9 @@ extension OpenAIChatAdapter {
         writeSampling(request, parameters: parameters, options: options, to: &writer, warnings: &warnings)
         Self.writeOutputOptions(request, parameters: parameters, to: &writer, warnings: &warnings)
         writer.endObject()
-        return TranslatedBody(bytes: writer.bytes, warnings: warnings)
+        // The request's own max_tokens sets how long its answer may take; without one the output
+        // is unbounded and the usual timeout applies (a hung provider is found as fast as before).
+        return TranslatedBody(bytes: writer.bytes, warnings: warnings, minimumTimeout: request.maxTokens.map(Self.timeoutFor))
     }
 
     /// What the target model takes: reasoning models refuse the sampling parameters, and the

@@ -38,13 +38,15 @@ extension OpenAIChatAdapter {
         default: throw malformed("message content is neither text, null nor a list of parts", response)
         }
         let text = Self.text(message["content"])
+        let usage = Self.usage(json["usage"])
         return ChatResponse(
             text: text,
             toolCalls: toolCalls,
             finishReason: finishReason,
             providerFinishReason: rawFinish,
             refusal: refusal,
-            usage: Self.usage(json["usage"]),
+            usage: usage.usage,
+            usageInvalid: usage.invalid,
             model: json["model"]?.stringValue,
             responseID: responseID,
             requestID: response.headerValue("x-request-id")
@@ -110,16 +112,17 @@ extension OpenAIChatAdapter {
         }
     }
 
-    /// `nil` (unknown) unless both counts are present: a missing usage is never zero.
-    static func usage(_ value: JSONValue?) -> TokenUsage? {
-        guard let value, let input = value["prompt_tokens"]?.intValue,
-            let output = value["completion_tokens"]?.intValue
-        else { return nil }
-        return TokenUsage(
-            inputTokens: input,
-            outputTokens: output,
-            cachedInputTokens: value["prompt_tokens_details"]?["cached_tokens"]?.intValue,
-            reasoningTokens: value["completion_tokens_details"]?["reasoning_tokens"]?.intValue
-        )
+    /// `nil` (unknown) unless both counts are present: a missing usage is never zero. Counts
+    /// outside 0…Int32.max are dropped and flagged (`TokenCounts`).
+    static func usage(_ value: JSONValue?) -> CheckedUsage {
+        guard let value else { return CheckedUsage(usage: nil, invalid: false) }
+        var reader = TokenCounts.Reader()
+        let input = reader.count(value["prompt_tokens"])
+        let output = reader.count(value["completion_tokens"])
+        let cached = reader.count(value["prompt_tokens_details"]?["cached_tokens"])
+        let reasoning = reader.count(value["completion_tokens_details"]?["reasoning_tokens"])
+        guard let input, let output else { return CheckedUsage(usage: nil, invalid: reader.sawInvalid) }
+        let usage = TokenUsage(inputTokens: input, outputTokens: output, cachedInputTokens: cached, reasoningTokens: reasoning)
+        return CheckedUsage(usage: usage, invalid: reader.sawInvalid)
     }
 }

@@ -100,6 +100,18 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
     /// True when the adapter decided before sending anything (missing key, a parameter this
     /// provider cannot take).
     public var detectedLocally: Bool
+    /// A timeout after the request was sent: the provider may well finish and bill the call, so
+    /// sending it again to the same model is likely a second bill (issue 22, F4).
+    public var afterSend = false
+
+    /// An `invalid_request` no evidence backs: a 4xx that is not 400, or one with neither the
+    /// provider's `invalid_request_error` type nor an error code (a vLLM/TGI quirk, a proxy's
+    /// page). Another model may well take the request, so it is not a reason to fail the job (F11).
+    public var isUnrecognisedClientError: Bool {
+        guard errorClass == .invalidRequest, !detectedLocally, let httpStatus else { return false }
+        let typed = providerErrorType?.lowercased() == "invalid_request_error" || providerErrorCode != nil
+        return !(httpStatus == 400 && typed)
+    }
 
     public init(
         _ errorClass: ProviderErrorClass,

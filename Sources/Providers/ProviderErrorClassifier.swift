@@ -43,6 +43,10 @@ public enum ProviderErrorClassifier {
         switch error {
         case .timeout:
             return ProviderError(.timeout, message: "the provider did not answer within the request timeout")
+        case .timeoutAfterSend:
+            var error = ProviderError(.timeout, message: "the provider did not answer within the request timeout (the request was sent)")
+            error.afterSend = true
+            return error
         case .connectionRefused, .nameResolution, .tls, .connection, .transfer, .shutdown:
             return ProviderError(.connection, message: error.description)
         case .responseTooLarge:

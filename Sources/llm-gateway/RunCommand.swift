@@ -40,6 +40,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Lease length in seconds; heartbeats every third of it (default 60).")
     var leaseSeconds: Double?
 
+    @Flag(help: .hidden)
+    var allowShortLease = false
+
     @Option(help: "Idle poll interval in seconds (NOTIFY usually wakes the worker first; default 1).")
     var pollInterval: Double?
 
@@ -104,6 +107,13 @@ struct RunCommand: AsyncParsableCommand {
         let defaults = GatewayConfiguration()
         let lease = leaseSeconds ?? env("GATEWAY_LEASE_SECONDS", Double.init) ?? defaults.leaseDuration.seconds
         guard lease >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
+        // Tests only (--allow-short-lease, GATEWAY_ALLOW_SHORT_LEASE=1): see leaseFloor.
+        let allowShort = allowShortLease || environment["GATEWAY_ALLOW_SHORT_LEASE"] == "1"
+        guard allowShort || lease >= GatewayConfiguration.leaseFloor.seconds else {
+            throw ValidationError(
+                "--lease-seconds must be at least \(Int(GatewayConfiguration.leaseFloor.seconds)): one stalled statement "
+                    + "(a silently dead link) blocks the heartbeat that long, and a shorter lease then lapses under a live call")
+        }
         let configuration = GatewayConfiguration(
             workerID: workerID ?? environment["GATEWAY_WORKER_ID"] ?? defaults.workerID,
             concurrency: concurrency ?? env("GATEWAY_CONCURRENCY", Int.init) ?? defaults.concurrency,

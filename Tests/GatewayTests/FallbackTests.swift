@@ -29,6 +29,9 @@ struct FallbackTests {
         ErrorClassCase(
             primary: "stub-strict-error-400", errorClass: "invalid_request", httpStatus: 400, primaryCalls: 1, fallsBack: false,
             testDescription: "400: the job fails without trying the fallback"),
+        ErrorClassCase(
+            primary: "stub-quirky-plain-error-422", errorClass: "invalid_request", httpStatus: 422, primaryCalls: 1, fallsBack: true,
+            testDescription: "F11: an unknown 4xx in plain text (a vLLM/TGI quirk): the next model, not a failed job"),
     ]
 
     @Test("Each error class is retried, falls back or fails the job", arguments: errorClassCases)

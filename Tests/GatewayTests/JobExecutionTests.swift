@@ -271,21 +271,23 @@ func expectCountersAgree(_ h: GatewayHarness) async throws {
                    count(*) FILTER (WHERE fallback_depth > 0) AS fallback_requests,
                    coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
                    coalesce(sum(cached_input_tokens), 0) AS cached, count(cost) AS priced, coalesce(sum(cost), 0) AS cost,
-                   coalesce(sum(latency_ms), 0) AS latency
+                   coalesce(sum(latency_ms), 0) AS latency,
+                   count(*) FILTER (WHERE superseded) AS superseded, coalesce(sum(cost) FILTER (WHERE superseded), 0) AS superseded_cost
               FROM model_usage GROUP BY 1, 2, 3
         ), counters AS (
             SELECT agent_id, provider, model_id, sum(requests) AS requests, sum(successes) AS successes,
                    sum(errors) AS errors, sum(fallback_requests) AS fallback_requests, sum(input_tokens) AS input_tokens,
                    sum(output_tokens) AS output_tokens, sum(cached_input_tokens) AS cached,
-                   sum(priced_requests) AS priced, sum(cost) AS cost, sum(latency_ms_sum) AS latency
+                   sum(priced_requests) AS priced, sum(cost) AS cost, sum(latency_ms_sum) AS latency,
+                   sum(superseded_requests) AS superseded, sum(superseded_cost) AS superseded_cost
               FROM agent_usage_daily GROUP BY 1, 2, 3
         )
         SELECT count(*) FROM rows r FULL JOIN counters c USING (agent_id, provider, model_id)
          WHERE (r.requests, r.successes, r.errors, r.fallback_requests, r.input_tokens, r.output_tokens, r.cached,
-                r.priced, r.cost, r.latency)
+                r.priced, r.cost, r.latency, r.superseded, r.superseded_cost)
                IS DISTINCT FROM
                (c.requests, c.successes, c.errors, c.fallback_requests, c.input_tokens, c.output_tokens, c.cached,
-                c.priced, c.cost, c.latency)
+                c.priced, c.cost, c.latency, c.superseded, c.superseded_cost)
         """)
     #expect(mismatches == 0)
     let executionMismatches = try await h.count("""

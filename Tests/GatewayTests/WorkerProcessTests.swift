@@ -91,6 +91,57 @@ struct WorkerProcessTests {
         }
     }
 
+    @Test("F5: token counts of Int.max, -1 and 2^31 from either API style leave the worker alive and end each job once")
+    func hostileTokenCounts() async throws {
+        try await GatewayHarness.run { h in
+            var models: [String] = []
+            for (provider, tag) in [("openai", "oa"), ("anthropic", "an")] {
+                for mode in ["max", "negative", "int4"] {
+                    let model = "stub-\(tag)-usage-\(mode)"
+                    try await h.addModel(model, provider: provider)
+                    try await h.enqueue(agent: try await h.addAgent(model, model: model))
+                    models.append(model)
+                }
+            }
+            let worker = try GatewayProcess(h: h, workerID: "hostile", arguments: [])
+            // Ends early when the worker dies (the trap this test is about), not after the deadline.
+            try await h.waitUntil(seconds: 60, "jobs finished or worker gone") {
+                try await h.count("SELECT count(*) FROM llm_jobs WHERE status IN ('queued', 'running')") == 0
+                    || !worker.process.isRunning
+            }
+            let log = (try? String(contentsOf: worker.log, encoding: .utf8)) ?? ""
+            #expect(worker.process.isRunning, "llm-gateway died: \(log.suffix(2000))")
+            #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'succeeded' AND attempt = 1") == 6)
+            for model in models { #expect(h.stats().requests(model: model) == 1, "\(model)") }
+            // One row per call, billed for an amount nobody knows: flagged, tokens and cost unknown.
+            #expect(try await h.count("SELECT count(*) FROM model_usage") == 6)
+            #expect(try await h.count("""
+                SELECT count(*) FROM model_usage
+                 WHERE usage_invalid AND outcome = 'success' AND input_tokens IS NULL AND cost IS NULL
+                """) == 6)
+            try await expectCountersAgree(h)
+            worker.signal(SIGTERM)
+            #expect(try await worker.waitForExit() == 0)
+        }
+    }
+
+    @Test("A lease under the floor is refused unless the test flag lowers it (F2)")
+    func leaseFloor() async throws {
+        try await GatewayHarness.run { h in
+            let refused = try GatewayProcess(h: h, workerID: "short", arguments: ["--lease-seconds", "5"])
+            let status = try await refused.waitForExit(seconds: 30)
+            let log = (try? String(contentsOf: refused.log, encoding: .utf8)) ?? ""
+            #expect(status != 0, "\(log)")
+            #expect(log.contains("--lease-seconds must be at least 30"), "\(log)")
+            let allowed = try GatewayProcess(h: h, workerID: "short-ok", arguments: ["--lease-seconds", "5", "--allow-short-lease"])
+            try await h.waitUntil(seconds: 30, "worker registered idle") {
+                try await h.count("SELECT count(*) FROM llm_gateway_waiters WHERE worker_id = 'short-ok'") == 1
+            }
+            allowed.signal(SIGTERM)
+            #expect(try await allowed.waitForExit() == 0)
+        }
+    }
+
     @Test("A malformed SWITCHBOARD_KEY_HOSTS stops the start with a message naming the entry", arguments: [
         ("STUB_KEY", "has no '='"), ("STUB_KEY=https://127.0.0.1", "bare host"), ("DATABASE_URL=127.0.0.1", "Switchboard's own secrets"),
     ])
@@ -217,8 +268,8 @@ struct WorkerProcessTests {
             try await h.addModel("stub-rescue-latency-30ms", provider: "openai")
             let agent = try await h.addAgent("rescued", model: "stub-rescue-latency-30ms")
             try await Self.insertJobs(h, agent: agent, count: 2000)
-            let doomed = try GatewayProcess(h: h, workerID: "doomed", arguments: ["--concurrency", "64", "--lease-seconds", "2"])
-            let survivor = try GatewayProcess(h: h, workerID: "survivor", arguments: ["--concurrency", "64", "--lease-seconds", "2"])
+            let doomed = try GatewayProcess(h: h, workerID: "doomed", arguments: ["--concurrency", "64", "--lease-seconds", "2", "--allow-short-lease"])
+            let survivor = try GatewayProcess(h: h, workerID: "survivor", arguments: ["--concurrency", "64", "--lease-seconds", "2", "--allow-short-lease"])
             try await h.waitUntil(seconds: 60, "doomed worker busy") {
                 try await h.count("SELECT count(*) FROM llm_jobs WHERE status = 'running' AND lease_owner = 'doomed'") > 0
                     && h.stats().totalRequests > 300
@@ -245,6 +296,17 @@ struct WorkerProcessTests {
                 SELECT count(*) FROM model_usage u JOIN llm_jobs j ON j.id = u.job_id WHERE u.started_at > j.finished_at
                 """) == 0)
             try await expectCountersAgree(h)
+            // F6 (issue 22): the killed worker's calls in flight (answered or not, never written)
+            // are in the ledger, settled by the rescuer as unknown: nothing existed only in memory.
+            let ledgerRows = try await h.count("SELECT count(*) FROM llm_job_calls")
+            let usageRows = try await h.count("SELECT count(*) FROM model_usage")
+            #expect(try await h.count("SELECT count(*) FROM llm_job_calls WHERE settled_at IS NULL") == 0)
+            #expect(try await h.count("""
+                SELECT count(*) FROM llm_job_calls WHERE outcome = 'unknown' AND superseded AND worker_id = 'doomed'
+                """) > 0)
+            #expect(try await h.count("SELECT count(*) FROM llm_job_calls WHERE outcome = 'unknown'") == ledgerRows - usageRows)
+            // Every call the provider saw has its row (a row may precede a send the kill cut off).
+            #expect(ledgerRows >= h.stats().requests(model: "stub-rescue-latency-30ms"))
         }
     }
 

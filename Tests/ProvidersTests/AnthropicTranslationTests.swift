@@ -152,6 +152,19 @@ struct AnthropicTranslationTests {
         let explicit = try adapter.prepare(
             ChatRequest(messages: [.user("Hi")], maxTokens: 32_000), model: "c", apiKey: nil, options: .init(timeout: .seconds(30)))
         #expect(explicit.httpRequest.timeout == .seconds(30))
+        // The gateway's per-call timeout (60 s) is stretched too, or a long answer never arrives (F4).
+        let gateway = try adapter.prepare(
+            ChatRequest(messages: [.user("Hi")], maxTokens: 8_000), model: "c", apiKey: nil, options: .init(timeout: .seconds(60)))
+        #expect(gateway.httpRequest.timeout == .milliseconds(285_000))
+        let openAIProvider = Provider(name: "openai", apiStyle: .openai, baseURL: "https://api.openai.com/v1", apiKeyEnv: nil, requestTimeoutSeconds: 120)
+        let openAIAdapter = OpenAIChatAdapter(provider: openAIProvider, dialect: .openAI)
+        let openAILong = try openAIAdapter.prepare(
+            ChatRequest(messages: [.user("Hi")], maxTokens: 8_000), model: "gpt-4o", apiKey: nil, options: .init(timeout: .seconds(60)))
+        #expect(openAILong.httpRequest.timeout == .milliseconds(285_000))
+        // No max_tokens: the output is unbounded and the usual timeout finds a hung provider as fast as before.
+        let openAIUnbounded = try openAIAdapter.prepare(
+            ChatRequest(messages: [.user("Hi")]), model: "gpt-4o", apiKey: nil, options: .init(timeout: .seconds(60)))
+        #expect(openAIUnbounded.httpRequest.timeout == .seconds(60))
     }
 
     @Test("temperature outside 0–1 is rejected before any call, as a provider-specific problem", arguments: [1.2, -0.1, 2.0])

@@ -225,6 +225,7 @@ struct ErrorClassificationTests {
 
     @Test("transport failures", arguments: [
         (CurlHTTPError.timeout, ProviderErrorClass.timeout),
+        (.timeoutAfterSend, .timeout),
         (.connectionRefused, .connection),
         (.nameResolution(host: "api.example.com"), .connection),
         (.tls("certificate verify failed"), .connection),
@@ -238,6 +239,7 @@ struct ErrorClassificationTests {
         let classified = ProviderErrorClassifier.classify(transportError: error)
         #expect(classified.errorClass == expected)
         #expect(classified.httpStatus == nil)
+        #expect(classified.afterSend == (error == .timeoutAfterSend))
     }
 
     @Test("an API key echoed in a provider message is redacted")

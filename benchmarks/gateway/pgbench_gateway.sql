@@ -23,7 +23,7 @@ SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'attempt', attempt, 'stat
          'result', '{"content": "Stub reply to: hello","tool_calls": [],"finish_reason": "stop","refusal": null,"model": "bench-model","provider": "openai","fallback_depth": 0,"usage": {"input_tokens": 12,"output_tokens": 9,"cached_input_tokens": null,"cache_creation_input_tokens": null,"reasoning_tokens": null},"cost": 0.00012,"provider_request_id": "req_1","response_id": "chatcmpl-1","warnings": [],"attempts": 1}'::jsonb,
          'error', NULL) ORDER BY id), '[]')::text AS jobs,
        coalesce(jsonb_agg(jsonb_build_object('job_id', id, 'execution_id', NULL, 'agent_id', agent_id,
-         'provider', 'openai', 'model_id', 'bench-model', 'fallback_depth', 0, 'attempt', attempt, 'outcome', 'success',
+         'provider', 'openai', 'model_id', 'bench-model', 'fallback_depth', 0, 'attempt', attempt, 'call_seq', 1, 'outcome', 'success',
          'error_class', NULL, 'http_status', 200, 'input_tokens', 12, 'output_tokens', 9, 'cached_input_tokens', NULL,
          'cache_creation_input_tokens', NULL, 'reasoning_tokens', NULL, 'cost', 0.00012, 'latency_ms', 1,
          'provider_request_id', 'req_1', 'started_at', now(), 'finished_at', now()) ORDER BY id), '[]')::text AS usage,
@@ -32,62 +32,98 @@ SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'attempt', attempt, 'stat
          'input_tokens', 12 * count(*), 'output_tokens', 9 * count(*), 'cached_input_tokens', 0,
          'cache_creation_input_tokens', 0, 'reasoning_tokens', 0, 'priced_requests', count(*),
          'cost', 0.00012 * count(*), 'latency_ms_sum', count(*)))::text AS counters,
-       coalesce(string_agg(id::text, ',' ORDER BY id), '') AS ids
+       coalesce(string_agg(id::text, ',' ORDER BY id), '') AS ids,
+       coalesce(string_agg(attempt::text, ',' ORDER BY id), '') AS attempts
   FROM llm_jobs WHERE status = 'running' AND lease_owner = ('pgb' || :client_id) \gset
+-- GatewayStore.openCalls (CallLedger: the ledger rows, before the calls are sent)
+INSERT INTO llm_job_calls (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id, fallback_depth)
+SELECT i.job_id, i.attempt,
+       coalesce((SELECT max(c.call_seq) FROM llm_job_calls c WHERE c.job_id = i.job_id AND c.attempt = i.attempt), 0) + 1,
+       ('pgb' || :client_id), '00000000-0000-0000-0000-00000000be0c'::uuid, i.provider, i.model_id, i.fallback_depth
+  FROM unnest(string_to_array(:ids, ',')::bigint[], string_to_array(:attempts, ',')::integer[],
+              array_fill('openai'::text, ARRAY[cardinality(string_to_array(:ids, ','))])::text[], array_fill('bench-model'::text, ARRAY[cardinality(string_to_array(:ids, ','))])::text[],
+              array_fill(0, ARRAY[cardinality(string_to_array(:ids, ','))])::integer[])
+       AS i(job_id, attempt, provider, model_id, fallback_depth)
+ WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = i.job_id)
+RETURNING job_id, attempt, call_seq;
 BEGIN;
 -- GatewayStore.complete: job rows
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(:jobs)
         AS i(id bigint, attempt integer, status text, result jsonb, error jsonb, delay_ms bigint))
 UPDATE llm_jobs j
-   SET status = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NOT NULL
+   SET status = CASE WHEN i.status IN ('queued', 'released', 'snoozed') AND j.cancel_requested_at IS NOT NULL
                      THEN 'cancelled'
-                     WHEN i.status = 'released' THEN 'queued'
+                     WHEN i.status IN ('released', 'snoozed') THEN 'queued'
                      ELSE i.status END,
-       attempt = CASE WHEN i.status = 'released' THEN j.attempt - 1 ELSE j.attempt END,
+       -- released and snoozed give the attempt back
+       attempt = CASE WHEN i.status IN ('released', 'snoozed') THEN j.attempt - 1 ELSE j.attempt END,
        result = CASE WHEN i.status = 'released' THEN j.result ELSE i.result END,
        -- a success clears the history of earlier failed attempts (the result counts them)
        error = CASE WHEN i.status = 'succeeded' THEN NULL
                     WHEN i.status = 'released' THEN j.error ELSE coalesce(i.error, j.error) END,
-       run_at = CASE WHEN i.status IN ('queued', 'released')
+       run_at = CASE WHEN i.status IN ('queued', 'released', 'snoozed')
                      THEN now() + i.delay_ms * interval '1 millisecond'
                      ELSE j.run_at END,
        started_at = CASE WHEN i.status = 'released' THEN NULL ELSE j.started_at END,
-       finished_at = CASE WHEN i.status IN ('queued', 'released') AND j.cancel_requested_at IS NULL
+       finished_at = CASE WHEN i.status IN ('queued', 'released', 'snoozed') AND j.cancel_requested_at IS NULL
                           THEN NULL ELSE now() END,
        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
   FROM input i
  WHERE j.id = i.id AND j.status = 'running' AND j.lease_owner = ('pgb' || :client_id) AND j.attempt = i.attempt
-RETURNING j.id, j.execution_id::text, j.status;
+RETURNING j.id, j.execution_id::text, j.status, i.attempt;
 -- GatewayStore.complete: usage rows
+WITH u AS (
+    SELECT * FROM jsonb_to_recordset(:usage)
+        AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
+             fallback_depth integer, attempt integer, call_seq integer, outcome text, error_class text,
+             http_status integer, input_tokens integer, output_tokens integer, cached_input_tokens integer,
+             cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
+             latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz,
+             usage_invalid boolean, billed_unknown boolean)
+), accepted AS (
+    SELECT * FROM unnest(string_to_array(:ids, ',')::bigint[],
+                         string_to_array(:attempts, ',')::integer[]) AS a(id, attempt)
+), settled AS (
+    INSERT INTO llm_job_calls AS c (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id,
+                                    fallback_depth, sent_at, settled_at, outcome, superseded)
+    SELECT u.job_id, u.attempt, u.call_seq, ('pgb' || :client_id), '00000000-0000-0000-0000-00000000be0c'::uuid, u.provider, u.model_id,
+           u.fallback_depth, u.started_at, now(), u.outcome,
+           NOT EXISTS (SELECT 1 FROM accepted a WHERE a.id = u.job_id AND a.attempt = u.attempt)
+      FROM u
+     WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = u.job_id)
+     ORDER BY u.job_id, u.attempt, u.call_seq
+    ON CONFLICT (job_id, attempt, call_seq) DO UPDATE
+       SET settled_at = now(), outcome = EXCLUDED.outcome, superseded = EXCLUDED.superseded OR c.superseded
+     WHERE c.settled_at IS NULL OR c.outcome = 'unknown'
+    RETURNING c.job_id, c.attempt, c.call_seq, c.superseded)
 INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
                          outcome, error_class, http_status, input_tokens, output_tokens,
                          cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
-                         latency_ms, worker_id, provider_request_id, started_at, finished_at)
+                         latency_ms, worker_id, provider_request_id, started_at, finished_at,
+                         usage_invalid, call_seq, superseded, billed_unknown)
 SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
        u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
        u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
-       u.latency_ms, ('pgb' || :client_id), u.provider_request_id, u.started_at, u.finished_at
-  FROM jsonb_to_recordset(:usage)
-    AS u(job_id bigint, execution_id uuid, agent_id uuid, provider text, model_id text,
-         fallback_depth integer, attempt integer, outcome text, error_class text, http_status integer,
-         input_tokens integer, output_tokens integer, cached_input_tokens integer,
-         cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
-         latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz);
+       u.latency_ms, ('pgb' || :client_id), u.provider_request_id, u.started_at, u.finished_at,
+       coalesce(u.usage_invalid, false), u.call_seq, s.superseded, coalesce(u.billed_unknown, false)
+  FROM u JOIN settled s ON s.job_id = u.job_id AND s.attempt = u.attempt AND s.call_seq = u.call_seq
+RETURNING job_id, attempt, call_seq, superseded;
 -- GatewayStore.complete: agent counters
 INSERT INTO agent_usage_daily AS c
        (agent_id, day, provider, model_id, shard, requests, successes, errors, fallback_requests,
         input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens,
-        reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at)
+        reasoning_tokens, priced_requests, cost, latency_ms_sum, last_used_at,
+        superseded_requests, superseded_cost)
 SELECT d.agent_id, (now() AT TIME ZONE 'UTC')::date, d.provider, d.model_id,
        (hashtext(('pgb' || :client_id)) & 15)::smallint, d.requests, d.successes, d.errors,
        d.fallback_requests, d.input_tokens, d.output_tokens, d.cached_input_tokens,
        d.cache_creation_input_tokens, d.reasoning_tokens, d.priced_requests, d.cost,
-       d.latency_ms_sum, now()
+       d.latency_ms_sum, now(), coalesce(d.superseded_requests, 0), coalesce(d.superseded_cost, 0)
   FROM jsonb_to_recordset(:counters) AS d(agent_id uuid, provider text, model_id text, requests bigint, successes bigint, errors bigint,
 fallback_requests bigint, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
 cache_creation_input_tokens bigint, reasoning_tokens bigint, priced_requests bigint, cost numeric,
-latency_ms_sum bigint)
+latency_ms_sum bigint, superseded_requests bigint, superseded_cost numeric)
  ORDER BY d.agent_id, d.provider, d.model_id
 ON CONFLICT (agent_id, day, provider, model_id, shard) DO UPDATE SET
     requests = c.requests + EXCLUDED.requests,
@@ -102,6 +138,8 @@ ON CONFLICT (agent_id, day, provider, model_id, shard) DO UPDATE SET
     priced_requests = c.priced_requests + EXCLUDED.priced_requests,
     cost = c.cost + EXCLUDED.cost,
     latency_ms_sum = c.latency_ms_sum + EXCLUDED.latency_ms_sum,
+    superseded_requests = c.superseded_requests + EXCLUDED.superseded_requests,
+    superseded_cost = c.superseded_cost + EXCLUDED.superseded_cost,
     last_used_at = greatest(c.last_used_at, EXCLUDED.last_used_at);
 -- GatewayStore.notifyDone
 SELECT pg_notify('llm_jobs_done', p) FROM unnest(string_to_array(:ids, ',')) AS p

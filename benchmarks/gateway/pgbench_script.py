@@ -28,6 +28,7 @@ SCRIPT = os.path.join(HERE, "pgbench_gateway.sql")
 # Which triple-quoted literal is which statement: a phrase found in exactly one of them.
 STATEMENTS = {
     "claim": "SET status = 'running', attempt = j.attempt + 1",
+    "open_calls": "INSERT INTO llm_job_calls (job_id, attempt, call_seq, worker_id",
     "complete_jobs": "jsonb_to_recordset(\\(PostgresJSONText(batch.jobsJSON)))",
     "usage": "INSERT INTO model_usage",
     "agent_counters": "INSERT INTO agent_usage_daily",
@@ -44,9 +45,18 @@ SUBSTITUTIONS = {
     "\\(lease.seconds)": "60",
     "\\(PostgresJSONText(batch.jobsJSON))": ":jobs",
     "\\(PostgresJSONText(batch.usageJSON))": ":usage",
-    "\\(PostgresJSONText(batch.agentCountersJSON))": ":counters",
+    "\\(PostgresJSONText(counters.agent))": ":counters",
     "\\(payloads)": "string_to_array(:ids, ',')",
     "\\(ids)": "string_to_array(:ids, ',')",
+    # the attempt ledger: one call per claimed job, recorded before it is sent, settled by the completion
+    "\\(leaseToken)": "'00000000-0000-0000-0000-00000000be0c'::uuid",
+    "\\(sorted.map { String($0.attempt.id) })": "string_to_array(:ids, ',')",
+    "\\(sorted.map { String($0.attempt.attempt) })": "string_to_array(:attempts, ',')",
+    "\\(sorted.map(\\.provider))": "array_fill('openai'::text, ARRAY[cardinality(string_to_array(:ids, ','))])",
+    "\\(sorted.map(\\.modelID))": "array_fill('bench-model'::text, ARRAY[cardinality(string_to_array(:ids, ','))])",
+    "\\(sorted.map { String($0.fallbackDepth) })": "array_fill(0, ARRAY[cardinality(string_to_array(:ids, ','))])",
+    "\\(acceptedSorted.map { String($0.id) })": "string_to_array(:ids, ',')",
+    "\\(acceptedSorted.map { String($0.attempt) })": "string_to_array(:attempts, ',')",
 }
 
 # bench: the documents the worker would bind, for the jobs this client holds (a provider-stub reply).
@@ -56,7 +66,7 @@ SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'attempt', attempt, 'stat
          'result', '{{"content": "Stub reply to: hello","tool_calls": [],"finish_reason": "stop","refusal": null,"model": "bench-model","provider": "openai","fallback_depth": 0,"usage": {{"input_tokens": 12,"output_tokens": 9,"cached_input_tokens": null,"cache_creation_input_tokens": null,"reasoning_tokens": null}},"cost": 0.00012,"provider_request_id": "req_1","response_id": "chatcmpl-1","warnings": [],"attempts": 1}}'::jsonb,
          'error', NULL) ORDER BY id), '[]')::text AS jobs,
        coalesce(jsonb_agg(jsonb_build_object('job_id', id, 'execution_id', NULL, 'agent_id', agent_id,
-         'provider', 'openai', 'model_id', 'bench-model', 'fallback_depth', 0, 'attempt', attempt, 'outcome', 'success',
+         'provider', 'openai', 'model_id', 'bench-model', 'fallback_depth', 0, 'attempt', attempt, 'call_seq', 1, 'outcome', 'success',
          'error_class', NULL, 'http_status', 200, 'input_tokens', 12, 'output_tokens', 9, 'cached_input_tokens', NULL,
          'cache_creation_input_tokens', NULL, 'reasoning_tokens', NULL, 'cost', 0.00012, 'latency_ms', 1,
          'provider_request_id', 'req_1', 'started_at', now(), 'finished_at', now()) ORDER BY id), '[]')::text AS usage,
@@ -65,7 +75,8 @@ SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'attempt', attempt, 'stat
          'input_tokens', 12 * count(*), 'output_tokens', 9 * count(*), 'cached_input_tokens', 0,
          'cache_creation_input_tokens', 0, 'reasoning_tokens', 0, 'priced_requests', count(*),
          'cost', 0.00012 * count(*), 'latency_ms_sum', count(*)))::text AS counters,
-       coalesce(string_agg(id::text, ',' ORDER BY id), '') AS ids
+       coalesce(string_agg(id::text, ',' ORDER BY id), '') AS ids,
+       coalesce(string_agg(attempt::text, ',' ORDER BY id), '') AS attempts
   FROM llm_jobs WHERE status = 'running' AND lease_owner = {WORKER} \\gset"""
 
 
@@ -117,6 +128,8 @@ def render(sql):
         "-- GatewayStore.claim",
         sql["claim"] + ";",
         DOCUMENTS,
+        "-- GatewayStore.openCalls (CallLedger: the ledger rows, before the calls are sent)",
+        sql["open_calls"] + ";",
         "BEGIN;",
         "-- GatewayStore.complete: job rows",
         sql["complete_jobs"] + ";",
