@@ -105,10 +105,11 @@ extension APISchemas {
             "cost": JSONSchema.number("USD, exact; null = unknown price.").orNull,
             "worker_id": JSONSchema.string().orNull, "provider_request_id": JSONSchema.string().orNull,
             "started_at": .string(format: "date-time"), "finished_at": .string(format: "date-time"),
+            "superseded": .boolean("Made by an attempt that had lost its lease: a duplicate provider call, still billed, counted apart (superseded_requests)."),
         ], required: [
             "job_attempt", "model", "provider", "fallback_depth", "outcome", "error_class", "http_status", "latency_ms",
             "input_tokens", "output_tokens", "cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens", "cost",
-            "worker_id", "provider_request_id", "started_at", "finished_at",
+            "worker_id", "provider_request_id", "started_at", "finished_at", "superseded",
         ]),
         "Job": .object([
             "id": .integer(), "agent_id": .string(format: "uuid"),

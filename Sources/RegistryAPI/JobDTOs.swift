@@ -178,11 +178,13 @@ struct JobBody: Encodable, Sendable {
             case providerRequestID = "provider_request_id"
             case startedAt = "started_at"
             case finishedAt = "finished_at"
+            case superseded
         }
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(attempt.jobAttempt, forKey: .jobAttempt)
+            try c.encode(attempt.superseded, forKey: .superseded)
             try c.encode(attempt.modelID, forKey: .model)
             try c.encode(attempt.provider, forKey: .provider)
             try c.encode(attempt.fallbackDepth, forKey: .fallbackDepth)

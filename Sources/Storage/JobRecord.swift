@@ -98,4 +98,7 @@ public struct JobAttemptRecord: Sendable, Equatable {
     public var providerRequestID: String?
     public var startedAt: Date
     public var finishedAt: Date
+    /// The call was made by an attempt that had lost its lease (a duplicate provider call, still
+    /// real spend; migrations/0031).
+    public var superseded: Bool = false
 }

@@ -245,7 +245,7 @@ public struct JobRepository: Sendable {
         try await pool.query("""
             SELECT attempt, provider, model_id, fallback_depth, outcome, error_class, http_status, latency_ms,
                    input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens, reasoning_tokens,
-                   cost, worker_id, provider_request_id, started_at, finished_at
+                   cost, worker_id, provider_request_id, started_at, finished_at, superseded
               FROM model_usage
              WHERE job_id = \(jobID) AND created_at >= \(since.addingTimeInterval(-86_400))
              ORDER BY started_at, id
@@ -268,7 +268,8 @@ public struct JobRepository: Sendable {
                 workerID: try row.decode("worker_id"),
                 providerRequestID: try row.decode("provider_request_id"),
                 startedAt: try row.decode("started_at"),
-                finishedAt: try row.decode("finished_at"))
+                finishedAt: try row.decode("finished_at"),
+                superseded: try row.decode("superseded"))
         }
     }
 

@@ -291,13 +291,23 @@ import Testing
                        (\(id), \(agentID), 'anthropic', 'claude-haiku-4-5', 1, 1, 'success', NULL, 200, 12, 7, 0.000047, 900, 'w1',
                         now() - interval '1 second', now())
                 """)
+            // A call of an attempt that had lost its lease: recorded, and marked as the duplicate it is.
+            try await api.pool.execute("""
+                INSERT INTO model_usage (job_id, agent_id, provider, model_id, fallback_depth, attempt, outcome, http_status,
+                                         input_tokens, output_tokens, cost, latency_ms, worker_id, started_at, finished_at, superseded)
+                VALUES (\(id), \(agentID), 'openai', 'gpt-4o', 0, 1, 'success', 200, 12, 7, 0.0001, 950, 'w0',
+                        now() - interval '3 seconds', now() - interval '3 seconds', true)
+                """)
             try await Worker.succeed(api.pool, [id], result: Worker.result(model: "claude-haiku-4-5", provider: "anthropic", cost: "0.000047"))
             let job = try await api.get("/api/jobs/\(id)").json()
             #expect(job["status"]?.string == "succeeded")
             #expect(job["result"]?["model"]?.string == "claude-haiku-4-5")
             #expect(job["result"]?["cost"]?.decimal == Decimal(string: "0.000047"))
-            let attempts = try #require(job["attempts"]?.array)
-            #expect(attempts.compactMap { $0["model"]?.string } == ["gpt-4o", "claude-haiku-4-5"])
+            var attempts = try #require(job["attempts"]?.array)
+            #expect(attempts.compactMap { $0["model"]?.string } == ["gpt-4o", "gpt-4o", "claude-haiku-4-5"])
+            #expect(attempts.compactMap { $0["superseded"]?.bool } == [true, false, false])
+            let duplicate = attempts.removeFirst()
+            #expect(duplicate["worker_id"]?.string == "w0")
             #expect(attempts[0]["error_class"]?.string == "rate_limited")
             #expect(attempts[0]["http_status"]?.int == 429)
             #expect(attempts[0]["cost"]?.isNull == true)
