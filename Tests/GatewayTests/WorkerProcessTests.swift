@@ -45,8 +45,8 @@ struct WorkerProcessTests {
 
         /// Waits (bounded) for the process to exit; returns its status.
         func waitForExit(seconds: Double = 60) async throws -> Int32 {
-            let deadline = Date().addingTimeInterval(seconds)
-            while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 Issue.record("llm-gateway did not exit; log: \(log.path)")

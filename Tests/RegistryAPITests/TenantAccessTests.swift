@@ -433,7 +433,7 @@ struct TwoTenants: Sendable {
             defer { pool.shutdown() }
             let authenticator = Authenticator(
                 tokens: APITokens(write: nil, admin: TwoTenants.admin), keys: APIKeyRepository(pool: pool),
-                throttle: FailedAuthThrottle(perMinute: 2), monotonicNow: { start }, wallClock: { Date() })
+                throttle: FailedAuthThrottle(perMinute: 2), monotonicNow: { start }, wallClock: { TestClock.now })
             #expect(try await authenticator.authenticate("wrong", client: "10.0.0.9") == .rejected(reason: "not a Switchboard key or configured token"))
             _ = try await authenticator.authenticate("wrong", client: "10.0.0.9")
             #expect(try await authenticator.authenticate("wrong", client: "10.0.0.9") == .throttled(retryAfterSeconds: 30))
