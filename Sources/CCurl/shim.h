@@ -35,6 +35,14 @@ static inline CURLcode sb_curl_easy_setopt_header_function(CURL *handle, sb_curl
     return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, fn);
 }
 
+/* Streaming uploads: a read callback that may answer CURL_READFUNC_PAUSE, and the unpause. */
+typedef size_t (*sb_curl_read_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
+static inline CURLcode sb_curl_easy_setopt_read_function(CURL *handle, sb_curl_read_callback fn) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, fn);
+}
+static inline size_t sb_curl_readfunc_pause(void) { return CURL_READFUNC_PAUSE; }
+static inline CURLcode sb_curl_easy_unpause(CURL *handle) { return curl_easy_pause(handle, CURLPAUSE_CONT); }
+
 static inline CURLcode sb_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -12,6 +12,8 @@ final class CurlEventLoop: @unchecked Sendable {
     private struct Inbox {
         var additions: [CurlTransfer] = []
         var cancellations: [CurlTransfer] = []
+        /// Streaming uploads that paused for want of data and now have some.
+        var unpauses: [CurlTransfer] = []
         var isShutdown = false
         /// Resumed once the loop thread has released every curl handle.
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
@@ -88,6 +90,16 @@ final class CurlEventLoop: @unchecked Sendable {
         let accepted = inbox.withLock { inbox -> Bool in
             guard !inbox.isShutdown else { return false }
             inbox.cancellations.append(transfer)
+            return true
+        }
+        if accepted { wake() }
+    }
+
+    /// Resumes a streaming upload that paused (its read callback had nothing to send).
+    func unpause(_ transfer: CurlTransfer) {
+        let accepted = inbox.withLock { inbox -> Bool in
+            guard !inbox.isShutdown else { return false }
+            inbox.unpauses.append(transfer)
             return true
         }
         if accepted { wake() }
@@ -174,9 +186,13 @@ final class CurlEventLoop: @unchecked Sendable {
 
     /// Adds and cancels what other threads queued; false once shut down.
     private func processInbox() -> Bool {
-        let (additions, cancellations, isShutdown) = inbox.withLock { inbox in
-            defer { inbox.additions.removeAll(keepingCapacity: true); inbox.cancellations.removeAll() }
-            return (inbox.additions, inbox.cancellations, inbox.isShutdown)
+        let (additions, cancellations, unpauses, isShutdown) = inbox.withLock { inbox in
+            defer {
+                inbox.additions.removeAll(keepingCapacity: true)
+                inbox.cancellations.removeAll()
+                inbox.unpauses.removeAll()
+            }
+            return (inbox.additions, inbox.cancellations, inbox.unpauses, inbox.isShutdown)
         }
         if isShutdown {
             for transfer in additions { transfer.fail(CurlHTTPError.shutdown) }
@@ -196,6 +212,11 @@ final class CurlEventLoop: @unchecked Sendable {
             } else {
                 transfer.fail(CurlHTTPError.transfer(code: Int(code.rawValue), message: String(cString: curl_multi_strerror(code))))
             }
+        }
+        for transfer in unpauses {
+            // curl asks for the body again (and expires its timer so the loop drives it at once).
+            guard let easy = transfer.easy, active[easy] != nil else { continue }
+            sb_curl_easy_unpause(easy)
         }
         for transfer in cancellations {
             guard let easy = transfer.easy, active.removeValue(forKey: easy) != nil else { continue }

@@ -12,7 +12,7 @@ import Synchronization
 /// As a swift-service-lifecycle `Service`, `run()` lasts until graceful shutdown and then shuts
 /// the client down; `shutdown()` alone never blocks.
 public final class CurlHTTPClient: Sendable {
-    private let loop: CurlEventLoop
+    let loop: CurlEventLoop
     /// PEM file of CA certificates trusted for https instead of the system's; `nil`: the system's.
     public let caBundlePath: String?
 

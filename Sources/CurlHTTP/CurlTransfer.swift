@@ -24,11 +24,18 @@ final class CurlTransfer: @unchecked Sendable {
     var responseHeaders: [(name: String, value: String)] = []
     var responseBody = Data()
     var continuation: CheckedContinuation<CurlHTTPResponse, any Error>?
+    /// A streaming download: body bytes go to the sink as they arrive instead of `responseBody`.
+    var streamSink: CurlStreamSink?
+    /// A streaming upload: the request body is read from here while the transfer runs.
+    let uploadSource: CurlUploadSource?
 
     /// Set from any thread when the awaiting task is cancelled.
     let cancelled = Atomic<Bool>(false)
 
-    init(request: CurlHTTPRequest, pool: EasyHandlePool, defaultCABundlePath: String?) throws {
+    init(
+        request: CurlHTTPRequest, pool: EasyHandlePool, defaultCABundlePath: String?, uploadSource: CurlUploadSource? = nil
+    ) throws {
+        self.uploadSource = uploadSource
         // curl's own URL parser, whose result the transfer then uses (CURLOPT_CURLU): what we
         // check is exactly what curl connects to.
         guard let url = curl_url() else { throw CurlHTTPError.transfer(code: -1, message: "curl_url failed") }
@@ -135,6 +142,12 @@ final class CurlTransfer: @unchecked Sendable {
         if method == "HEAD" {
             // No body is sent or expected, even if one was given (curl would wait for it).
             sb_curl_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
+        } else if uploadSource != nil {
+            // A body produced while the transfer runs: chunked, read through curlReadBody, which
+            // pauses the transfer while the producer has nothing new.
+            sb_curl_easy_setopt_long(easy, CURLOPT_POST, 1)
+            sb_curl_easy_setopt_pointer(easy, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque())
+            sb_curl_easy_setopt_read_function(easy, curlReadBody)
         } else if let body = request.body {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(body.count, 1), alignment: 1)
             _ = body.copyBytes(to: buffer.bindMemory(to: UInt8.self))
@@ -152,6 +165,7 @@ final class CurlTransfer: @unchecked Sendable {
         }
         // No "Expect: 100-continue" round trip before sending a body.
         list = curl_slist_append(list, "Expect:")
+        if uploadSource != nil { list = curl_slist_append(list, "Transfer-Encoding: chunked") }
         headerList = list
         sb_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
 
@@ -164,6 +178,17 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Called on the event-loop thread once curl reports the transfer done.
     func finish(code: CURLcode) {
+        uploadSource?.close()
+        if let sink = streamSink, let easy {
+            streamSink = nil
+            if code == CURLE_OK {
+                sink.deliverHead(status: responseStatus(easy), headers: responseHeaders, httpVersion: httpVersion(easy))
+                sink.finish(throwing: nil)
+            } else {
+                sink.finish(throwing: error(for: code))
+            }
+            return
+        }
         guard let continuation, let easy else { return }
         self.continuation = nil
         if code == CURLE_OK {
@@ -179,7 +204,25 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
+    /// The status of the response being received (on the loop thread, from a callback or `finish`).
+    func responseStatus(_ easy: UnsafeMutableRawPointer) -> Int {
+        var status = 0
+        sb_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        return status
+    }
+
+    func httpVersion(_ easy: UnsafeMutableRawPointer) -> Int {
+        var version = 0
+        sb_curl_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+        return version == CURL_HTTP_VERSION_2_0 ? 2 : 1
+    }
+
     func fail(_ error: any Error) {
+        if let sink = streamSink {
+            streamSink = nil
+            sink.finish(throwing: error)
+        }
+        uploadSource?.close()
         continuation?.resume(throwing: error)
         continuation = nil
     }
@@ -227,6 +270,19 @@ private let curlWriteBody: sb_curl_data_callback = { pointer, size, count, conte
     let length = size * count
     guard let pointer, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    if let sink = transfer.streamSink {
+        sink.received += length
+        if sink.received > transfer.maxResponseBytes {
+            transfer.exceededResponseLimit = true
+            return 0
+        }
+        if !sink.headDelivered, let easy = transfer.easy {
+            // The first body byte: every header has arrived.
+            sink.deliverHead(status: transfer.responseStatus(easy), headers: transfer.responseHeaders, httpVersion: transfer.httpVersion(easy))
+        }
+        sink.yield(Data(bytes: pointer, count: length))
+        return length
+    }
     if transfer.responseBody.count + length > transfer.maxResponseBytes {
         // Returning less than was offered makes curl abort the transfer (CURLE_WRITE_ERROR).
         transfer.exceededResponseLimit = true
@@ -234,6 +290,13 @@ private let curlWriteBody: sb_curl_data_callback = { pointer, size, count, conte
     }
     transfer.responseBody.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
     return length
+}
+
+private let curlReadBody: sb_curl_read_callback = { buffer, size, count, context in
+    guard let buffer, let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    guard let source = transfer.uploadSource else { return 0 }
+    return source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
 }
 
 private let curlWriteHeader: sb_curl_data_callback = { pointer, size, count, context in

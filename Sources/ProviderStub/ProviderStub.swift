@@ -30,10 +30,10 @@ public final class ProviderStub: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/v1/chat/completions") { request, _ in
-            await self.respond(to: request, style: .openAI, endpoint: "/v1/chat/completions").response
+            await self.respond(to: request, style: .openAI, endpoint: "/v1/chat/completions")
         }
         router.post("/v1/messages") { request, _ in
-            await self.respond(to: request, style: .anthropic, endpoint: "/v1/messages").response
+            await self.respond(to: request, style: .anthropic, endpoint: "/v1/messages")
         }
         router.get("/v1/models") { request, _ in
             let anthropic = Self.header("anthropic-version", in: request) != nil
@@ -54,7 +54,19 @@ public final class ProviderStub: Sendable {
 
     /// One API request, start to finish: admit it (body, key, headers, conversation) as the
     /// real API would, pick its fault (if any), then wait and answer.
-    func respond(to request: Request, style: StubAPIStyle, endpoint: String) async -> StubHTTPReply {
+    func respond(to request: Request, style: StubAPIStyle, endpoint: String) async -> Response {
+        switch await answerRequest(request, style: style, endpoint: endpoint) {
+        case .whole(let reply): return reply.response
+        case .stream(let stream): return stream.response
+        }
+    }
+
+    enum Answer {
+        case whole(StubHTTPReply)
+        case stream(StubStream)
+    }
+
+    func answerRequest(_ request: Request, style: StubAPIStyle, endpoint: String) async -> Answer {
         let sequence = state.begin(endpoint: endpoint)
         defer { state.end() }
         let requestID = "req_stub\(String(sequence, radix: 16))"
@@ -62,7 +74,7 @@ public final class ProviderStub: Sendable {
         let admitted: AdmittedRequest
         switch await admit(request, style: style, requestID: requestID) {
         case .admitted(let value): admitted = value
-        case .refused(let reply): return reply
+        case .refused(let reply): return .whole(reply)
         }
         let fault = chooseFault(model: admitted.model)
         // Counted before waiting, so tests see slow and hanging requests while they are pending.
@@ -75,6 +87,9 @@ public final class ProviderStub: Sendable {
         var bodyBytes: Data
         var model: String
         var conversation: StubConversation
+        /// `stream: true`, and OpenAI's `stream_options.include_usage`.
+        var stream = false
+        var includeUsage = false
     }
 
     enum Admission {
@@ -121,7 +136,9 @@ public final class ProviderStub: Sendable {
             ? StubOpenAIEndpoint.conversation(from: body) : StubAnthropicEndpoint.conversation(from: body)
         switch parsed {
         case .success(let conversation):
-            return .admitted(AdmittedRequest(bodyBytes: bodyBytes, model: model, conversation: conversation))
+            return .admitted(AdmittedRequest(
+                bodyBytes: bodyBytes, model: model, conversation: conversation, stream: body["stream"]?.bool == true,
+                includeUsage: body["stream_options"]?["include_usage"]?.bool == true))
         case .failure(let invalid):
             state.record(model: model, outcome: "invalid_request")
             return .refused(StubErrors.invalidRequest(
@@ -167,7 +184,7 @@ public final class ProviderStub: Sendable {
     /// or the reply.
     private func answer(
         _ admitted: AdmittedRequest, fault: Fault, style: StubAPIStyle, requestID: String, sequence: UInt64
-    ) async -> StubHTTPReply {
+    ) async -> Answer {
         let behavior = fault.behavior
         let model = admitted.model
         if behavior.hang {
@@ -175,13 +192,13 @@ public final class ProviderStub: Sendable {
             // handler is cancelled (`ProviderStubServer.stop()`).
             let hangDuration = configuration.hangDuration
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: hangDuration) }
-            return StubErrors.gatewayTimeout()
+            return .whole(StubErrors.gatewayTimeout())
         }
         if let count = behavior.gatherCount {
             // Proves concurrency without timing: all `count` requests must be held open at once
             // before any is answered. Gives up like a hang if they never all arrive.
             guard await gather(model: model, count: count) else {
-                return StubErrors.gatewayTimeout()
+                return .whole(StubErrors.gatewayTimeout())
             }
         }
         let latency = configuration.latency + behavior.latency
@@ -189,28 +206,68 @@ public final class ProviderStub: Sendable {
             try? await Task.sleep(for: latency)
         }
         if let injected = fault.injected, case .status(let status) = injected, behavior.plainErrorBody {
-            return StubHTTPReply(status: status, headers: [("content-type", "text/plain")], body: Data("Unprocessable input\n".utf8))
+            return .whole(StubHTTPReply(status: status, headers: [("content-type", "text/plain")], body: Data("Unprocessable input\n".utf8)))
         }
         if let injected = fault.injected {
-            return StubErrors.injected(injected, style: style, model: model, retryAfterSeconds: behavior.retryAfterSeconds, requestID: requestID)
+            return .whole(StubErrors.injected(injected, style: style, model: model, retryAfterSeconds: behavior.retryAfterSeconds, requestID: requestID))
         }
         if behavior.malformed {
             let truncated = style == .openAI
                 ? #"{"id":"chatcmpl-stub","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Stub rep"#
                 : #"{"id":"msg_stub","type":"message","role":"assistant","content":[{"type":"text","text":"Stub rep"#
-            return StubHTTPReply(status: 200, headers: [("content-type", "application/json")], body: Data(truncated.utf8))
+            return .whole(StubHTTPReply(status: 200, headers: [("content-type", "application/json")], body: Data(truncated.utf8)))
         }
 
         let conversation = admitted.conversation
         let reply = StubReply(conversation: conversation, behavior: behavior)
         // Ids derive from the request and its sequence number: reproducible, yet distinct.
         let idSuffix = String(stableHash(admitted.bodyBytes) ^ sequence, radix: 16)
+        if admitted.stream {
+            return .stream(stream(admitted, reply: reply, behavior: behavior, style: style, idSuffix: idSuffix, requestID: requestID))
+        }
         switch style {
         case .openAI:
-            return StubOpenAIEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix)
+            return .whole(StubOpenAIEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix))
         case .anthropic:
-            return StubAnthropicEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix)
+            return .whole(StubAnthropicEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix))
         }
+    }
+
+    /// The reply as a stream of the request's format, with the behaviour's pacing and fault.
+    private func stream(
+        _ admitted: AdmittedRequest, reply: StubReply, behavior: StubBehavior, style: StubAPIStyle, idSuffix: String, requestID: String
+    ) -> StubStream {
+        let conversation = admitted.conversation
+        let input = conversation.inputTokens
+        let frames: [StubStream.Frame]
+        switch style {
+        case .openAI:
+            let reasoning = behavior.reportReasoning ? reply.outputTokens * 2 : 0
+            let output = reply.outputTokens + reasoning
+            let usage: StubJSON? = behavior.omitUsage ? nil : [
+                "prompt_tokens": .int(input), "completion_tokens": .int(output), "total_tokens": .int(input + output),
+                "prompt_tokens_details": ["cached_tokens": .int(behavior.reportCache ? input / 2 : 0), "audio_tokens": 0],
+                "completion_tokens_details": ["reasoning_tokens": .int(reasoning), "audio_tokens": 0],
+            ]
+            frames = StubStream.openAI(
+                model: admitted.model, conversation: conversation, reply: reply, behavior: behavior,
+                includeUsage: admitted.includeUsage, idSuffix: idSuffix,
+                finishReason: StubOpenAIEndpoint.finishReason(reply, toolChoice: conversation.toolChoice), usage: usage)
+        case .anthropic:
+            let cacheRead = behavior.reportCache ? input / 2 : 0
+            let (stopReason, stopSequence) = StubAnthropicEndpoint.stop(reply.finish)
+            let startUsage: StubJSON? = behavior.omitUsage ? nil : [
+                "input_tokens": .int(input - cacheRead), "cache_creation_input_tokens": 0, "cache_read_input_tokens": .int(cacheRead),
+                "output_tokens": 1,
+            ]
+            frames = StubStream.anthropic(
+                model: admitted.model, reply: reply, idSuffix: idSuffix, stopReason: stopReason, stopSequence: stopSequence,
+                startUsage: startUsage, outputTokens: behavior.omitUsage ? nil : reply.outputTokens)
+        }
+        return StubStream(
+            style: style, frames: frames, preamble: style == .anthropic ? 2 : 0,
+            tokenDelay: configuration.tokenDelay + behavior.tokenDelay, firstTokenDelay: behavior.firstTokenDelay,
+            fault: behavior.streamFault, hangDuration: configuration.hangDuration, state: state, requestID: requestID)
     }
 
     /// Waits at the model's gathering, for at most the hang duration or until shutdown.

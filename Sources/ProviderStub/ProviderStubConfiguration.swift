@@ -17,6 +17,8 @@ public struct ProviderStubConfiguration: Sendable, Equatable {
     public var hangDuration: Duration
     /// When set, requests must carry this key (Bearer or `x-api-key`) or get the provider's 401.
     public var expectedAPIKey: String?
+    /// Streamed replies: the wait between two tokens (model directives add to it).
+    public var tokenDelay: Duration
     /// Pending-connection queue; large so bursts of thousands of connections are not refused.
     public var backlog: Int
 
@@ -29,8 +31,10 @@ public struct ProviderStubConfiguration: Sendable, Equatable {
         seed: UInt64 = 42,
         hangDuration: Duration = .seconds(600),
         expectedAPIKey: String? = nil,
-        backlog: Int = 4096
+        backlog: Int = 4096,
+        tokenDelay: Duration = .zero
     ) {
+        self.tokenDelay = tokenDelay
         self.host = host
         self.port = port
         self.latency = latency

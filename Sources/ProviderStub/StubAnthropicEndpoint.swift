@@ -183,7 +183,7 @@ enum StubAnthropicEndpoint {
     }
 
     /// `stop_reason`, and the `stop_sequence` that ended the reply, if one did.
-    private static func stop(_ finish: StubReply.Finish) -> (reason: String, sequence: String?) {
+    static func stop(_ finish: StubReply.Finish) -> (reason: String, sequence: String?) {
         switch finish {
         case .endTurn: return ("end_turn", nil)
         case .maxTokens: return ("max_tokens", nil)

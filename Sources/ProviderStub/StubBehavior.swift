@@ -24,6 +24,17 @@
 /// | `reasoning` | report reasoning tokens (OpenAI format) |
 /// | `refusal` | the model refuses (OpenAI `message.refusal` with finish_reason `stop`, Anthropic `refusal`) |
 /// | `tool` | call a tool whenever tools are offered and tool_choice allows |
+///
+/// Streamed replies (`stream: true`; a token is a word of text or a piece of tool arguments):
+///
+/// | directive | effect |
+/// |---|---|
+/// | `pace-20ms` | wait between tokens (added to `--token-delay-ms`) |
+/// | `firsttoken-2s` | wait before the first token (headers already sent) |
+/// | `errorevent-3` | an error event after 3 tokens (`errorevent-0`: before the first) |
+/// | `stall-3` | after 3 tokens only `: ping` comments, until the hang duration |
+/// | `cut-3` | close the connection after 3 tokens, without the stream's end |
+/// | `garble-3` | a chunk that is not JSON after 3 tokens |
 struct StubBehavior: Equatable {
     enum InjectedError: Equatable {
         case status(Int)
@@ -51,6 +62,10 @@ struct StubBehavior: Equatable {
     var reportReasoning = false
     var refuse = false
     var forceToolCall = false
+    /// Streamed replies: between tokens, and before the first.
+    var tokenDelay: Duration = .zero
+    var firstTokenDelay: Duration = .zero
+    var streamFault: StubStreamFault?
 
     init() {}
 
@@ -102,6 +117,18 @@ struct StubBehavior: Equatable {
             case "reasoning": reportReasoning = true
             case "refusal", "refuse": refuse = true
             case "tool", "tools": forceToolCall = true
+            case "pace":
+                if let word = next(), let duration = Self.duration(word) { tokenDelay = duration }
+            case "firsttoken":
+                if let word = next(), let duration = Self.duration(word) { firstTokenDelay = duration }
+            case "errorevent", "stall", "cut", "garble":
+                let kind: StubStreamFault.Kind = switch words[index] {
+                case "errorevent": .errorEvent
+                case "stall": .stall
+                case "cut": .cut
+                default: .garble
+                }
+                if let word = next(), let count = Int(word), count >= 0 { streamFault = StubStreamFault(kind: kind, afterTokens: count) }
             default: break
             }
             index += 1

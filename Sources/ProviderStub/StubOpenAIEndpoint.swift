@@ -164,7 +164,7 @@ enum StubOpenAIEndpoint {
             body: Data(writer.bytes))
     }
 
-    private static func finishReason(_ reply: StubReply, toolChoice: StubConversation.ToolChoice) -> String {
+    static func finishReason(_ reply: StubReply, toolChoice: StubConversation.ToolChoice) -> String {
         switch reply.finish {
         case .endTurn, .stopSequence: return "stop"
         case .maxTokens: return "length"

@@ -44,6 +44,19 @@ final class StubState: @unchecked Sendable {
         locked { stats.inFlight -= 1 }
     }
 
+    /// A streamed body began (its request has already ended in `end()`: the handler returned).
+    func streamStarted() {
+        locked {
+            stats.streamsStarted += 1
+            stats.streamsInFlight += 1
+        }
+    }
+
+    /// A streamed body ended: completed, faulted, or its client went away.
+    func streamEnded() {
+        locked { stats.streamsInFlight -= 1 }
+    }
+
     func record(model: String, outcome: String) {
         locked { stats.models[model, default: [:]][outcome, default: 0] += 1 }
     }
@@ -62,9 +75,11 @@ final class StubState: @unchecked Sendable {
     func reset() {
         let abandoned = locked {
             let inFlight = stats.inFlight
+            let streams = stats.streamsInFlight
             stats = ProviderStubStats()
             stats.inFlight = inFlight
             stats.peakInFlight = inFlight
+            stats.streamsInFlight = streams
             let waiters = gatherings.values.flatMap(\.waiters.values)
             gatherings = [:]
             return waiters
@@ -118,6 +133,10 @@ public struct ProviderStubStats: Sendable, Codable, Equatable {
     public var models: [String: [String: Int]] = [:]
     /// Requests per endpoint path.
     public var endpoints: [String: Int] = [:]
+    /// Streamed bodies being written now (a client that hangs up ends its stream at the next write).
+    public var streamsInFlight = 0
+    /// Streamed bodies begun since start or the last reset.
+    public var streamsStarted = 0
 
     public init() {}
 
@@ -136,6 +155,8 @@ public struct ProviderStubStats: Sendable, Codable, Equatable {
         case totalRequests = "total_requests"
         case inFlight = "in_flight"
         case peakInFlight = "peak_in_flight"
+        case streamsInFlight = "streams_in_flight"
+        case streamsStarted = "streams_started"
     }
 }
 

@@ -5,7 +5,7 @@ import Foundation
 /// Calls providers: resolves the key, lets the provider's adapter build the request, sends it
 /// through the transport and returns the neutral response or a classified `ProviderError`.
 public struct ProviderClient: Sendable {
-    private let transport: any HTTPTransport
+    let transport: any HTTPTransport
     public let credentials: CredentialResolver
     /// Which hosts may resolve to loopback or private addresses (`SWITCHBOARD_ALLOWED_PRIVATE_HOSTS`
     /// and the operator's key bindings); every other host must resolve to a public address.

@@ -55,6 +55,10 @@ public enum ProviderErrorClass: String, Sendable, Codable, CaseIterable {
     case malformedResponse = "malformed_response"
     /// The caller cancelled the call (shutdown, job cancelled). Not a provider failure.
     case cancelled
+    /// A streamed answer broke after its first token reached the caller (a cut, a stall past the
+    /// inter-token deadline, an error event, a malformed chunk): another model cannot take over
+    /// without the caller seeing two answers, so the job fails with what was received.
+    case streamInterrupted = "stream_interrupted"
 
     /// What the gateway does next; docs/providers.md's class table lists the same.
     public var gatewayAction: ProviderErrorAction {
@@ -64,7 +68,7 @@ public enum ProviderErrorClass: String, Sendable, Codable, CaseIterable {
         case .quotaExhausted, .auth, .modelNotFound, .contextLengthExceeded, .unsupportedParameter,
             .requestTooLarge, .contentFilter, .missingCredentials, .providerMisconfigured:
             return .nextModel
-        case .invalidRequest:
+        case .invalidRequest, .streamInterrupted:
             return .failJob
         case .cancelled:
             return .release
@@ -103,6 +107,9 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
     /// A timeout after the request was sent: the provider may well finish and bill the call, so
     /// sending it again to the same model is likely a second bill (issue 22, F4).
     public var afterSend = false
+    /// A `stream_interrupted` call: the text, tool calls and usage received before it broke
+    /// (`usage` nil when the provider sent none).
+    public var partial: ChatResponse?
 
     /// An `invalid_request` no evidence backs: a 4xx that is not 400, or one with neither the
     /// provider's `invalid_request_error` type nor an error code (a vLLM/TGI quirk, a proxy's

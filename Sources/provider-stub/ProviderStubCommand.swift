@@ -40,13 +40,16 @@ struct ProviderStubCommand: AsyncParsableCommand {
     @Option(help: "Seconds a stub-hang request waits before a 504.")
     var hangSeconds = 600
 
+    @Option(name: .customLong("token-delay-ms"), help: "Streamed replies: milliseconds between two tokens (model directives such as stub-pace-20ms add to it).")
+    var tokenDelayMilliseconds = 0
+
     @Option(name: .customLong("api-key-env"), help: "Name of an environment variable holding the key requests must present.")
     var apiKeyEnvironmentVariable: String?
 
     func validate() throws {
         guard (0...100).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 100") }
         guard (400...599).contains(errorStatus) else { throw ValidationError("--error-status must be a 4xx or 5xx status") }
-        guard latencyMilliseconds >= 0, hangSeconds >= 0 else { throw ValidationError("durations must not be negative") }
+        guard latencyMilliseconds >= 0, hangSeconds >= 0, tokenDelayMilliseconds >= 0 else { throw ValidationError("durations must not be negative") }
     }
 
     func run() async throws {
@@ -75,7 +78,8 @@ struct ProviderStubCommand: AsyncParsableCommand {
                 errorStatus: errorStatus,
                 seed: seed,
                 hangDuration: .seconds(hangSeconds),
-                expectedAPIKey: expectedKey),
+                expectedAPIKey: expectedKey,
+                tokenDelay: .milliseconds(tokenDelayMilliseconds)),
             logger: logger)
         try await server.run()
     }

@@ -197,7 +197,7 @@ struct ErrorClassificationTests {
             .quotaExhausted: .nextModel, .auth: .nextModel, .modelNotFound: .nextModel,
             .contextLengthExceeded: .nextModel, .unsupportedParameter: .nextModel, .requestTooLarge: .nextModel,
             .contentFilter: .nextModel, .missingCredentials: .nextModel, .providerMisconfigured: .nextModel,
-            .invalidRequest: .failJob,
+            .invalidRequest: .failJob, .streamInterrupted: .failJob,
             .cancelled: .release,
         ]
         #expect(Set(expected.keys) == Set(ProviderErrorClass.allCases))
