@@ -17,7 +17,9 @@ struct ErrorHistory {
         previousCalls = attempts.filter { $0["model"]?.stringValue != nil }.count
     }
 
-    func document(code: String, message: String, job: ClaimedJob, calls: [CallRecord], skipped: [SkippedModel]) -> String {
+    func document(
+        code: String, message: String, job: ClaimedJob, calls: [CallRecord], skipped: [SkippedModel], partial: ChatResponse? = nil
+    ) -> String {
         var writer = JSONWriter.forJSONB(capacity: 512)
         writer.beginObject()
         writer.member("code", code)
@@ -51,8 +53,35 @@ struct ErrorHistory {
             writer.endObject()
         }
         writer.endArray()
+        if let partial {
+            // A stream cut after its first token: what the client received, and its tokens (the
+            // provider's count when the stream carried one, else an estimate, marked as such).
+            writer.key("partial")
+            writer.beginObject()
+            writer.member("content", partial.text)
+            writer.key("tool_calls")
+            writer.beginArray()
+            for call in partial.toolCalls {
+                writer.beginObject()
+                writer.member("id", call.id)
+                writer.member("name", call.name)
+                writer.member("arguments", call.arguments)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.member("input_tokens", partial.usage?.inputTokens)
+            writer.member("output_tokens", partial.usage?.outputTokens ?? Self.estimatedOutputTokens(partial))
+            writer.member("tokens_estimated", partial.usage == nil)
+            writer.endObject()
+        }
         writer.endObject()
         return writer.string
+    }
+
+    /// About four bytes of text per token, at least one when anything arrived.
+    static func estimatedOutputTokens(_ partial: ChatResponse) -> Int {
+        let bytes = (partial.text?.utf8.count ?? 0) + partial.toolCalls.reduce(0) { $0 + $1.name.utf8.count + $1.arguments.utf8.count }
+        return bytes == 0 ? 0 : max(1, (bytes + 3) / 4)
     }
 }
 

@@ -42,6 +42,12 @@ public struct GatewayConfiguration: Sendable {
     /// Hosts a provider key may reach over plain http besides loopback
     /// (`SWITCHBOARD_ALLOWED_HTTP_HOSTS`, the registry's rule, checked again before every call).
     public var allowedHTTPHosts: Set<String>
+    /// Streaming jobs (`/v1` with `stream: true`): the longest wait for a call's first content
+    /// delta before the next model is tried (nothing has reached the client yet).
+    public var streamFirstTokenTimeout: Duration = .seconds(30)
+    /// Streaming jobs: the longest gap between two deltas once the first reached the client; past
+    /// it the job fails `stream_interrupted` (no silent failover after the first token).
+    public var streamStallTimeout: Duration = .seconds(20)
 
     public init(
         workerID: String = GatewayConfiguration.defaultWorkerID(),

@@ -19,6 +19,8 @@ struct JobRunner: Sendable {
     /// Called when a model should be cooled down for every worker: error class, for how long
     /// (nil: the configured cooldown), and why.
     let onCooldown: @Sendable (CooldownKey, String, Duration?, String) -> Void
+    /// Where streaming jobs push their deltas (nil: streaming jobs run as plain calls).
+    var streams: StreamChannels? = nil
 
     /// Resolve, then walk the chain attempting each model and deciding after every failure,
     /// then decide what the job becomes when the chain is used up or the worker stops it.
@@ -34,16 +36,19 @@ struct JobRunner: Sendable {
         }
 
         var progress = ChainProgress(sawTransient: plan.skipped.contains { $0.reason == .coolingDown })
+        let push = plan.stream ? streams?.push(for: job) : nil
         chain: for candidate in plan.candidates {
-            switch await callModel(candidate, plan: plan, handle: handle, progress: &progress) {
+            switch await callModel(candidate, plan: plan, handle: handle, progress: &progress, push: push) {
             case .succeeded(let response, let call):
                 let result = ResultDocument.make(
                     response: response, candidate: candidate, cost: call.cost,
                     attempts: history.previousCalls + progress.calls.count)
                 return JobOutcome(job: job, disposition: .succeeded(result: result), calls: progress.calls)
             case .failJob(let error):
+                let interrupted = error.errorClass == .streamInterrupted
                 let document = history.document(
-                    code: "invalid_request", message: error.message, job: job, calls: progress.calls, skipped: plan.skipped)
+                    code: interrupted ? "stream_interrupted" : "invalid_request", message: error.message, job: job,
+                    calls: progress.calls, skipped: plan.skipped, partial: interrupted ? error.partial : nil)
                 return JobOutcome(job: job, disposition: .failed(error: document), calls: progress.calls)
             case .nextModel:
                 continue chain
@@ -64,6 +69,8 @@ struct JobRunner: Sendable {
         /// The models to call, in order, and those of the chain left out (with why).
         var candidates: [ChainCandidate]
         var skipped: [SkippedModel]
+        /// `stream: true` (a streaming `/v1` call): calls stream and push their deltas.
+        var stream = false
     }
 
     private enum Resolution {
@@ -82,12 +89,14 @@ struct JobRunner: Sendable {
         /// `request.model`: the job runs on this catalog model alone, not on its agent's chain
         /// (the registry's `/v1` calls that name a model rather than an agent).
         let modelOverride: String?
+        let stream: Bool
         do {
             // One pass of the JSON target: no Foundation decoder on the hot path, and tool and
             // response schemas keep their member order and exact numbers.
             let document = try JSONParser.parse(contiguous: job.requestJSON.utf8, maximumDepth: 512)
             request = try ChatRequest(json: document)
             modelOverride = document["model"]?.stringValue
+            stream = document["stream"]?.boolValue == true
         } catch {
             return failed("invalid_request", "the job's request is not a valid chat request: \(error)")
         }
@@ -114,7 +123,7 @@ struct JobRunner: Sendable {
             agent.configuration, snapshot: cache.snapshot, credentials: client.credentials,
             estimatedPromptTokens: ModelChain.estimatePromptTokens(request),
             allowedHTTPHosts: configuration.allowedHTTPHosts)
-        return .ready(JobPlan(job: job, request: request, agent: agent, candidates: candidates, skipped: skipped))
+        return .ready(JobPlan(job: job, request: request, agent: agent, candidates: candidates, skipped: skipped, stream: stream))
     }
 
     // MARK: - Attempt: one model of the chain, with its retries
@@ -142,7 +151,7 @@ struct JobRunner: Sendable {
 
     /// Calls one model of the chain, retrying it while `decide` says so.
     private func callModel(
-        _ candidate: ChainCandidate, plan: JobPlan, handle: JobHandle, progress: inout ChainProgress
+        _ candidate: ChainCandidate, plan: JobPlan, handle: JobHandle, progress: inout ChainProgress, push: StreamPush?
     ) async -> ModelResult {
         let key = CooldownKey(provider: candidate.provider.name, modelID: candidate.model.modelID)
         let callRequest = ModelChain.effectiveRequest(plan.request, configuration: plan.agent.configuration, model: candidate.model)
@@ -154,7 +163,7 @@ struct JobRunner: Sendable {
         var retries = 0
         while true {
             if handle.stopReason != .none { return .stopped }
-            switch await attempt(callRequest, candidate: candidate, options: options, job: plan.job, handle: handle) {
+            switch await attempt(callRequest, candidate: candidate, options: options, job: plan.job, handle: handle, push: push) {
             case .notSent:
                 return .stopped
             case .succeeded(let response, let call):
@@ -202,11 +211,16 @@ struct JobRunner: Sendable {
 
     /// One provider call and the usage record it leaves: recorded in the ledger first.
     private func attempt(
-        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, job: ClaimedJob, handle: JobHandle
+        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, job: ClaimedJob, handle: JobHandle,
+        push: StreamPush? = nil
     ) async -> Attempt {
         guard let callSeq = await openLedgerRow(candidate, job: job, handle: handle) else { return .notSent }
         let started = Date()
         let clock = ContinuousClock.now
+        if let push {
+            return await streamedAttempt(
+                request, candidate: candidate, options: options, push: push, callSeq: callSeq, started: started, clock: clock)
+        }
         do {
             let response = try await client.complete(
                 request, model: candidate.model.modelID, provider: candidate.provider, options: options)
@@ -215,6 +229,51 @@ struct JobRunner: Sendable {
         } catch {
             return .failed(error, failureRecord(
                 error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
+        }
+    }
+
+    /// One streamed call: its deltas go to the push as they arrive; the record is as for a plain
+    /// call, with the partial usage of a stream that broke after its first token.
+    private func streamedAttempt(
+        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, push: StreamPush, callSeq: Int,
+        started: Date, clock: ContinuousClock.Instant
+    ) async -> Attempt {
+        push.begin(StreamPush.Origin(model: candidate.model.modelID, provider: candidate.provider.name, fallbackDepth: candidate.depth))
+        let deadlines = StreamDeadlines(firstToken: configuration.streamFirstTokenTimeout, stall: configuration.streamStallTimeout)
+        do {
+            let response = try await client.stream(
+                request, model: candidate.model.modelID, provider: candidate.provider, options: options, deadlines: deadlines
+            ) { delta in await push.send(delta) }
+            let record = successRecord(
+                response, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock)
+            await push.finish(response, cost: record.cost)
+            return .succeeded(response, record)
+        } catch {
+            var record = failureRecord(
+                error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock)
+            if let partial = error.partial {
+                // Billed for what was produced: the stream's own counts when it sent them; else
+                // the amount is unknown (the job's error document carries an estimate).
+                if let usage = partial.usage {
+                    record.inputTokens = usage.inputTokens
+                    record.outputTokens = usage.outputTokens
+                    record.cachedInputTokens = usage.cachedInputTokens
+                    record.cacheCreationInputTokens = usage.cacheCreationInputTokens
+                    record.reasoningTokens = usage.reasoningTokens
+                    record.cost = try? CostCalculator.cost(
+                        model: candidate.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens,
+                        cachedInputTokens: usage.cachedInputTokens ?? 0, cacheCreationInputTokens: usage.cacheCreationInputTokens ?? 0
+                    ).totalCost
+                } else {
+                    record.billedUnknown = true
+                }
+                record.usageInvalid = partial.usageInvalid
+            }
+            if push.hasContent {
+                let code = error.errorClass == .cancelled ? "cancelled" : "stream_interrupted"
+                await push.fail(code: code, message: error.description)
+            }
+            return .failed(error, record)
         }
     }
 

@@ -96,7 +96,7 @@ public final class Worker: Sendable {
             "worker.batch_size": "\(configuration.batchSize)", "worker.lease_seconds": "\(configuration.leaseDuration.seconds)",
         ])
 
-        let runner = JobRunner(
+        var runner = JobRunner(
             configuration: configuration, cache: cache,
             client: ProviderClient(transport: http, environment: configuration.environment),
             cooldowns: cooldownTracker, metrics: metrics, logger: logger, ledger: ledger,
@@ -115,6 +115,7 @@ public final class Worker: Sendable {
                     }
                 }
             })
+        runner.streams = StreamChannels(pool: pool, http: http, logger: logger)
 
         await withTaskGroup(of: Void.self) { background in
             background.addTask { await self.completer.run() }

@@ -31,6 +31,8 @@ public struct RegistryConfiguration: Sendable {
     /// no response is pending is closed: slow-loris and idle keep-alive connections (review
     /// finding P2-5). Long-polls and `/v1` waits, whose request is read, are not cut.
     public var idleTimeout: Duration = .seconds(30)
+    /// Live streaming of `/v1` calls; its callback URL defaults to `http://127.0.0.1:<port>`.
+    public var streaming = StreamingConfiguration()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiToken: String? = nil, readToken: String? = nil,
@@ -53,6 +55,19 @@ public struct RegistryConfiguration: Sendable {
 
 /// The registry's route table (also the source of `/openapi.json`). Each route group gets the
 /// repositories and policies it uses, and nothing else, here.
+extension RegistryConfiguration {
+    /// The streaming settings with the callback URL filled in from the listen address.
+    var resolvedStreaming: StreamingConfiguration {
+        var streaming = streaming
+        if streaming.callbackURL == nil {
+            let wildcard = ["0.0.0.0", "::", "", "*"].contains(host)
+            let reachable = wildcard ? "127.0.0.1" : (host.contains(":") ? "[\(host)]" : host)
+            streaming.callbackURL = "http://\(reachable):\(port)"
+        }
+        return streaming
+    }
+}
+
 func registryRoutes(configuration: RegistryConfiguration, services: RegistryServices) -> [APIRoute] {
     // `/openapi.json` documents the table it is part of: its handler reads the finished document.
     let document = OpenAPIDocumentHolder()
@@ -104,7 +119,7 @@ func buildRouter(
         pool: pool, migrations: configuration.migrations, logger: logger,
         completions: completions ?? JobCompletionHub(pool: pool, logger: logger), clock: configuration.clock,
         providerPolicy: configuration.providerPolicy, tokens: configuration.tokens, catalogCache: catalogCache,
-        access: configuration.access)
+        access: configuration.access, streaming: configuration.resolvedStreaming)
     let routes = registryRoutes(configuration: configuration, services: services)
     var templates: [String: String] = [:]
     for route in routes { templates[RouterPath(route.routerPath).description] = route.path }

@@ -33,13 +33,20 @@ struct RegistryServices: Sendable {
     let tokens: APITokens
     /// Encoded catalog answers; only used while its listener runs (`model-registry serve`).
     let catalogCache: CatalogCache
+    /// Live `/v1` streams held by this instance, and where workers push to them.
+    let streams = StreamRelay()
+    let jobStreams: JobStreamRepository
+    let streaming: StreamingConfiguration
 
     init(
         pool: PostgresPool, migrations: [Migration], logger: Logger, completions: JobCompletionHub,
         clock: @escaping @Sendable () -> Date = { Date() },
         providerPolicy: ProviderPolicy = ProviderPolicy(), tokens: APITokens = APITokens(write: nil),
-        catalogCache: CatalogCache = CatalogCache(), access: AccessConfiguration = AccessConfiguration()
+        catalogCache: CatalogCache = CatalogCache(), access: AccessConfiguration = AccessConfiguration(),
+        streaming: StreamingConfiguration = StreamingConfiguration()
     ) {
+        self.streaming = streaming
+        jobStreams = JobStreamRepository(pool: pool)
         self.catalogCache = catalogCache
         self.clock = clock
         self.providerPolicy = providerPolicy

@@ -114,7 +114,7 @@ struct RunCommand: AsyncParsableCommand {
                 "--lease-seconds must be at least \(Int(GatewayConfiguration.leaseFloor.seconds)): one stalled statement "
                     + "(a silently dead link) blocks the heartbeat that long, and a shorter lease then lapses under a live call")
         }
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             workerID: workerID ?? environment["GATEWAY_WORKER_ID"] ?? defaults.workerID,
             concurrency: concurrency ?? env("GATEWAY_CONCURRENCY", Int.init) ?? defaults.concurrency,
             batchSize: batchSize ?? env("GATEWAY_BATCH_SIZE", Int.init) ?? defaults.batchSize,
@@ -127,6 +127,16 @@ struct RunCommand: AsyncParsableCommand {
             requeueBaseDelay: (requeueBaseMs ?? env("GATEWAY_REQUEUE_BASE_MS", Int.init)).map { .milliseconds($0) } ?? defaults.requeueBaseDelay,
             cooldownDuration: (cooldownSeconds ?? env("GATEWAY_COOLDOWN_SECONDS", Double.init)).map(seconds) ?? defaults.cooldownDuration,
             environment: environment)
+        // Streaming jobs (/v1 stream: true): the first token's deadline (then the next model) and
+        // the longest gap between tokens once one reached the client (then stream_interrupted).
+        if let value = env("GATEWAY_STREAM_FIRST_TOKEN_SECONDS", Double.init) {
+            guard value > 0 else { throw ValidationError("GATEWAY_STREAM_FIRST_TOKEN_SECONDS must be > 0") }
+            configuration.streamFirstTokenTimeout = seconds(value)
+        }
+        if let value = env("GATEWAY_STREAM_STALL_SECONDS", Double.init) {
+            guard value > 0 else { throw ValidationError("GATEWAY_STREAM_STALL_SECONDS must be > 0") }
+            configuration.streamStallTimeout = seconds(value)
+        }
         let port = metricsPort ?? env("GATEWAY_METRICS_PORT", Int.init) ?? 9464
         let metricsHost = metricsHost ?? environment["GATEWAY_METRICS_HOST"] ?? GatewayMetricsServer.defaultHost
         let metricsToken = environment[GatewayMetricsServer.tokenVariable].flatMap { $0.isEmpty ? nil : $0 }

@@ -17,7 +17,9 @@ struct ServeCommand: AsyncParsableCommand {
             when set, /api and /v1 require a key or token), SWITCHBOARD_API_TOKEN and \
             SWITCHBOARD_READ_TOKEN (deprecated: admin and default-tenant viewer), \
             SWITCHBOARD_AUTH_FAILURES_PER_MINUTE, SWITCHBOARD_MAX_WAITS_PER_KEY, \
-            SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, SWITCHBOARD_KEY_HOSTS, LOG_LEVEL, LOG_FORMAT=json. \
+            SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, SWITCHBOARD_KEY_HOSTS, \
+            SWITCHBOARD_STREAM_CALLBACK_URL (where workers push live /v1 streams; default http://127.0.0.1:<port>), \
+            SWITCHBOARD_STREAM_KEEPALIVE_SECONDS (default 15), LOG_LEVEL, LOG_FORMAT=json. \
             Without a token the server listens on 127.0.0.1 only unless --allow-unauthenticated is given, \
             and answers only loopback Host names; tokens shorter than 32 characters are refused on a \
             non-loopback address. Keys: `model-registry keys create`. \
@@ -94,12 +96,24 @@ struct ServeCommand: AsyncParsableCommand {
         ])
         let providerPolicy: ProviderPolicy
         do { providerPolicy = try ProviderPolicy(environment: environment) } catch { throw ValidationError(error.description) }
-        let app = await buildApplication(
-            configuration: RegistryConfiguration(
-                host: listenHost, port: resolvedPort, apiToken: tokens.write, readToken: tokens.read,
-                providerPolicy: providerPolicy, migrations: migrations, metrics: registry,
-                adminToken: tokens.admin, access: access),
-            pool: pool, logger: logger)
+        var configuration = RegistryConfiguration(
+            host: listenHost, port: resolvedPort, apiToken: tokens.write, readToken: tokens.read,
+            providerPolicy: providerPolicy, migrations: migrations, metrics: registry,
+            adminToken: tokens.admin, access: access)
+        // Live /v1 streams: where workers push deltas to this instance, and the keep-alive period.
+        if let url = environment["SWITCHBOARD_STREAM_CALLBACK_URL"], !url.isEmpty {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ValidationError("SWITCHBOARD_STREAM_CALLBACK_URL must be an http(s) URL, not '\(url)'")
+            }
+            configuration.streaming.callbackURL = url
+        }
+        if let text = environment["SWITCHBOARD_STREAM_KEEPALIVE_SECONDS"] {
+            guard let seconds = Double(text), seconds > 0 else {
+                throw ValidationError("SWITCHBOARD_STREAM_KEEPALIVE_SECONDS must be a number of seconds > 0, not '\(text)'")
+            }
+            configuration.streaming.keepAliveInterval = .milliseconds(Int64(seconds * 1000))
+        }
+        let app = await buildApplication(configuration: configuration, pool: pool, logger: logger)
         try await app.runService()
     }
 }

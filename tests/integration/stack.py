@@ -82,7 +82,8 @@ class Stack:
 
     @classmethod
     def start(cls, token: str | None = "test-token", gateway_args: list[str] | None = None,
-              stub_args: list[str] | None = None, registry_env: dict[str, str] | None = None) -> "Stack":
+              stub_args: list[str] | None = None, registry_env: dict[str, str] | None = None,
+              gateway_env: dict[str, str] | None = None) -> "Stack":
         admin_url = os.environ.get("DATABASE_URL")
         if not admin_url:
             raise RuntimeError("DATABASE_URL is not set (run through scripts/test.sh)")
@@ -101,7 +102,7 @@ class Stack:
                 (stack.stub_url, STUB_KEY_ENV))
             stack._spawn("provider-stub", ["--port", str(stub_port), "--host", "127.0.0.1"] + (stub_args or []))
             stack._spawn("llm-gateway", ["run", "--worker-id", "it-" + name[-6:], "--metrics-port", "0",
-                                         "--poll-interval", "0.2"] + (gateway_args or []))
+                                         "--poll-interval", "0.2"] + (gateway_args or []), gateway_env)
             environment = dict(registry_env or {})
             if token:
                 environment["SWITCHBOARD_ADMIN_TOKEN"] = token
@@ -169,10 +170,12 @@ class Stack:
         return agent_id
 
     def spawn_gateway(self, worker_id: str, arguments: list[str] | None = None,
-                      database_url: str | None = None) -> Service:
+                      database_url: str | None = None, environment: dict[str, str] | None = None) -> Service:
         """Another `llm-gateway run` (service name `llm-gateway-<worker_id>`), optionally on another
         route to the database (e.g. through a proxy)."""
-        extra = {"DATABASE_URL": database_url} if database_url else None
+        extra = dict(environment or {})
+        if database_url:
+            extra["DATABASE_URL"] = database_url
         return self._spawn(f"llm-gateway-{worker_id}",
                            ["run", "--worker-id", worker_id, "--metrics-port", "0", "--poll-interval", "0.2"]
                            + (arguments or []), extra, executable="llm-gateway")

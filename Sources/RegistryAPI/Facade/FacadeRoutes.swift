@@ -49,6 +49,7 @@ struct FacadeRoutes: Sendable {
                 access: .role(.viewer),
                 responses: FacadeSchemas.responses(success: "V1ModelList", stream: false),
                 handler: models),
+            StreamPushRoute.route(relay: services.streams),
         ]
     }
 
@@ -155,6 +156,10 @@ struct FacadeRoutes: Sendable {
             if case .created = outcome {
                 context.logger.info("registry.v1.job_created", metadata: ["job.id": "\(current.id)", "agent.id": "\(current.agentID.jsonString)"])
             }
+            if call.stream, !current.isTerminal {
+                // Live: the worker pushes the deltas to this instance as they arrive.
+                return try await liveStream(current, call: call, format: format, context: context, keepOnDisconnect: key != nil)
+            }
             if !current.isTerminal {
                 current = try await services.completions.waitForCompletion(of: current.id, timeout: .seconds(Self.maximumWaitSeconds)) ?? current
             }
@@ -204,6 +209,8 @@ struct FacadeRoutes: Sendable {
         }
         var document = request.jsonValue
         if let model { document["model"] = .string(model) }
+        // Tells the worker to stream the call and push its deltas (llm_job_streams says where).
+        if call.stream { document["stream"] = true }
         return JobRepository.NewJob(agentID: agentID, requestJSON: document.encodedString(), idempotencyKey: idempotencyKey)
     }
 
