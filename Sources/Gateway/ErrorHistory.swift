@@ -18,7 +18,8 @@ struct ErrorHistory {
     }
 
     func document(
-        code: String, message: String, job: ClaimedJob, calls: [CallRecord], skipped: [SkippedModel], partial: ChatResponse? = nil
+        code: String, message: String, job: ClaimedJob, calls: [CallRecord], skipped: [SkippedModel], partial: ChatResponse? = nil,
+        partialTokensEstimated: Bool = false
     ) -> String {
         var writer = JSONWriter.forJSONB(capacity: 512)
         writer.beginObject()
@@ -70,18 +71,12 @@ struct ErrorHistory {
             }
             writer.endArray()
             writer.member("input_tokens", partial.usage?.inputTokens)
-            writer.member("output_tokens", partial.usage?.outputTokens ?? Self.estimatedOutputTokens(partial))
-            writer.member("tokens_estimated", partial.usage == nil)
+            writer.member("output_tokens", partial.usage?.outputTokens ?? ProviderClient.estimatedTokens(partial))
+            writer.member("tokens_estimated", partial.usage == nil || partialTokensEstimated)
             writer.endObject()
         }
         writer.endObject()
         return writer.string
-    }
-
-    /// About four bytes of text per token, at least one when anything arrived.
-    static func estimatedOutputTokens(_ partial: ChatResponse) -> Int {
-        let bytes = (partial.text?.utf8.count ?? 0) + partial.toolCalls.reduce(0) { $0 + $1.name.utf8.count + $1.arguments.utf8.count }
-        return bytes == 0 ? 0 : max(1, (bytes + 3) / 4)
     }
 }
 

@@ -48,7 +48,8 @@ struct JobRunner: Sendable {
                 let interrupted = error.errorClass == .streamInterrupted
                 let document = history.document(
                     code: interrupted ? "stream_interrupted" : "invalid_request", message: error.message, job: job,
-                    calls: progress.calls, skipped: plan.skipped, partial: interrupted ? error.partial : nil)
+                    calls: progress.calls, skipped: plan.skipped, partial: interrupted ? error.partial : nil,
+                    partialTokensEstimated: error.partialTokensEstimated)
                 return JobOutcome(job: job, disposition: .failed(error: document), calls: progress.calls)
             case .nextModel:
                 continue chain
@@ -252,9 +253,9 @@ struct JobRunner: Sendable {
             var record = failureRecord(
                 error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock)
             if let partial = error.partial {
-                // Billed for what was produced: the stream's own counts when it sent them; else
-                // the amount is unknown (the job's error document carries an estimate).
-                if let usage = partial.usage {
+                // Billed for what was produced: the stream's own closing counts when it sent them;
+                // else the amount is unknown (the job's error document carries an estimate).
+                if let usage = partial.usage, !error.partialTokensEstimated {
                     record.inputTokens = usage.inputTokens
                     record.outputTokens = usage.outputTokens
                     record.cachedInputTokens = usage.cachedInputTokens

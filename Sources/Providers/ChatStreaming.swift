@@ -106,6 +106,9 @@ struct StreamAccumulator {
     var rawFinish: String?
     var stopSequence: String?
     var usage: CheckedUsage?
+    /// The stream's closing counts arrived (OpenAI's usage chunk, Anthropic's message_delta
+    /// usage): before them, counts are partial (Anthropic's message_start has the input only).
+    var usageIsFinal = false
     var model: String?
     var responseID: String?
     var requestID: String?
@@ -176,7 +179,10 @@ struct OpenAIStreamDecoder: StreamDecoder {
         }
         if let model = json["model"]?.stringValue { accumulator.model = model }
         if let id = json["id"]?.stringValue { accumulator.responseID = id }
-        if let usage = json["usage"], usage.objectValue != nil { accumulator.usage = OpenAIChatAdapter.usage(usage) }
+        if let usage = json["usage"], usage.objectValue != nil {
+            accumulator.usage = OpenAIChatAdapter.usage(usage)
+            accumulator.usageIsFinal = true
+        }
         var deltas: [ChatStreamDelta] = []
         guard let choice = json["choices"]?.arrayValue?.first else { return [] }
         if let delta = choice["delta"] {
@@ -270,6 +276,7 @@ struct AnthropicStreamDecoder: StreamDecoder {
                     if let index = merged.firstIndex(where: { $0.key == member.key }) { merged[index].value = member.value } else { merged.append(member) }
                 }
                 accumulator.usage = AnthropicMessagesAdapter.usage(.object(merged))
+                accumulator.usageIsFinal = true
             }
             return []
         case "message_stop":
@@ -457,9 +464,25 @@ extension ProviderClient {
                 classified.message = "\(classified.errorClass.rawValue): \(classified.message)"
                 classified.errorClass = .streamInterrupted
             }
+            if !snapshot.usageIsFinal {
+                // No closing counts: what the provider billed for the tokens produced is unknown.
+                // The input count stays when the stream gave it (Anthropic), the output is estimated.
+                classified.partialTokensEstimated = true
+                let estimate = Self.estimatedTokens(partial)
+                partial.usage = partial.usage.map {
+                    TokenUsage(inputTokens: $0.inputTokens, outputTokens: max($0.outputTokens, estimate),
+                               cachedInputTokens: $0.cachedInputTokens, cacheCreationInputTokens: $0.cacheCreationInputTokens)
+                }
+            }
             classified.partial = partial
         }
         throw classified
+    }
+
+    /// About four bytes of text per token, at least one when anything arrived.
+    public static func estimatedTokens(_ partial: ChatResponse) -> Int {
+        let bytes = (partial.text?.utf8.count ?? 0) + partial.toolCalls.reduce(0) { $0 + $1.name.utf8.count + $1.arguments.utf8.count }
+        return bytes == 0 ? 0 : max(1, (bytes + 3) / 4)
     }
 
     private static func read(

@@ -110,6 +110,9 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
     /// A `stream_interrupted` call: the text, tool calls and usage received before it broke
     /// (`usage` nil when the provider sent none).
     public var partial: ChatResponse?
+    /// The stream broke before its closing token counts: `partial.usage`'s output count (if any)
+    /// is an estimate, and the call's true bill unknown.
+    public var partialTokensEstimated = false
 
     /// An `invalid_request` no evidence backs: a 4xx that is not 400, or one with neither the
     /// provider's `invalid_request_error` type nor an error code (a vLLM/TGI quirk, a proxy's

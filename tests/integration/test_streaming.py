@@ -15,7 +15,8 @@ import requests
 from anthropic import Anthropic
 from openai import OpenAI
 
-from stack import Stack
+from fault_servers import TcpProxy
+from stack import Stack, free_port
 from v1_support import unique, wait_for_job_of, wait_for_status
 
 WORDS = " ".join(f"word{index}" for index in range(30))
@@ -196,8 +197,12 @@ def test_openai_fault_after_the_first_token_ends_with_an_error_chunk(streams, fa
     error = json.loads(job_row(streams, job_id)[2])
     assert error["code"] == "stream_interrupted"
     assert error["partial"]["content"] == "Stub reply to:"
-    # The fallback was never called.
-    assert streams.sql("SELECT count(*) FROM model_usage WHERE job_id = %s", (job_id,)) == [(1,)]
+    # No closing usage chunk arrived: the tokens are an estimate, and the bill unknown.
+    assert error["partial"]["tokens_estimated"] is True
+    assert error["partial"]["output_tokens"] == (len("Stub reply to:") + 3) // 4
+    # The fallback was never called; the one call's usage row says its bill is unknown.
+    assert streams.sql("SELECT outcome, error_class, billed_unknown, output_tokens FROM model_usage WHERE job_id = %s",
+                       (job_id,)) == [("error", "stream_interrupted", True, None)]
 
     # And the SDK raises instead of returning a truncated answer as complete.
     with pytest.raises(openai.APIError):
@@ -221,6 +226,8 @@ def test_anthropic_fault_after_the_first_token_ends_with_an_error_event(streams,
     assert wait_for_status(streams, job_id, {"succeeded", "failed"}) == "failed"
     error = json.loads(job_row(streams, job_id)[2])
     assert error["code"] == "stream_interrupted" and error["partial"]["content"] == "Stub reply to:"
+    # Anthropic's message_start gave the input count; the output is estimated.
+    assert error["partial"]["input_tokens"] > 0 and error["partial"]["tokens_estimated"] is True
 
 
 def test_keep_alive_comments_while_the_model_has_not_started(streams):
@@ -299,3 +306,65 @@ def test_a_worker_killed_mid_stream_ends_the_stream_with_an_error_event():
         assert wait_for_status(stack, job_id, {"succeeded", "failed"}, seconds=60) == "succeeded", stack.logs()
         assert job_row(stack, job_id)[1] == 2
         assert stack.sql("SELECT count(*) FROM llm_job_streams WHERE job_id = %s", (job_id,)) == [(0,)]
+
+
+def test_a_broken_push_is_completed_from_the_committed_result():
+    """The link between worker and registry breaks mid-answer while the worker carries on: the
+    client's stream is completed from the job's result (delayed, not lost) and ends cleanly."""
+    proxy = TcpProxy("127.0.0.1", 1)
+    try:
+        with Stack.start(registry_env={"SWITCHBOARD_STREAM_CALLBACK_URL": f"http://127.0.0.1:{proxy.port}"}) as stack:
+            proxy.target = ("127.0.0.1", int(stack.registry_url.rsplit(":", 1)[1]))
+            name = agent(stack, "openai", "pace-50ms")
+            with openai_client(stack).chat.completions.stream(
+                    model=f"agent:{name}", messages=[{"role": "user", "content": WORDS}]) as stream:
+                texts = []
+                for event in stream:
+                    if event.type == "content.delta":
+                        if not texts:
+                            assert proxy.cut() == 1  # the push's one connection
+                        texts.append(event.delta)
+                final = stream.get_final_completion()
+            assert "".join(texts) == f"Stub reply to: {WORDS}"
+            assert final.choices[0].finish_reason == "stop"
+            job_id = wait_for_job_of(stack, agent_id_of(stack, name))
+            assert job_row(stack, job_id)[:2] == ("succeeded", 1)
+    finally:
+        proxy.stop()
+
+
+def test_two_registries_and_two_workers_each_stream_reaches_its_client():
+    # One job at a time per worker: six concurrent streams must use both.
+    with Stack.start(gateway_args=["--concurrency", "1"]) as stack:
+        stack.spawn_gateway("second", ["--concurrency", "1"])
+        port = free_port()
+        second = stack._spawn("model-registry-2", ["serve", "--port", str(port), "--host", "127.0.0.1"],
+                              {"SWITCHBOARD_ADMIN_TOKEN": stack.token}, executable="model-registry")
+        second_url = f"http://127.0.0.1:{port}"
+        assert wait_for(lambda: second.process.poll() is None and _ready(second_url), seconds=60), second.tail()
+        name = agent(stack, "openai", "pace-10ms")
+        clients = [OpenAI(base_url=url + "/v1", api_key=stack.token, max_retries=0, timeout=60)
+                   for url in (stack.registry_url, second_url)] * 3
+        import concurrent.futures
+
+        def run(index_and_client):
+            index, client = index_and_client
+            prompt = f"client {index} " + " ".join(f"w{index}x{n}" for n in range(8))
+            with client.chat.completions.stream(model=f"agent:{name}", messages=[{"role": "user", "content": prompt}]) as stream:
+                text = "".join(event.delta for event in stream if event.type == "content.delta")
+            return prompt, text
+
+        with concurrent.futures.ThreadPoolExecutor(len(clients)) as pool:
+            results = list(pool.map(run, enumerate(clients)))
+        for prompt, text in results:
+            assert text == f"Stub reply to: {prompt}"
+        workers = stack.sql("""SELECT count(DISTINCT worker_id) FROM model_usage u JOIN llm_jobs j ON j.id = u.job_id
+                               JOIN agents a ON a.id = j.agent_id WHERE a.name = %s""", (name,))
+        assert workers[0][0] == 2
+
+
+def _ready(url: str) -> bool:
+    try:
+        return requests.get(url + "/readyz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
