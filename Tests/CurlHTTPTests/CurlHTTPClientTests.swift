@@ -271,4 +271,70 @@ import Testing
         let response = try await client.send(CurlHTTPRequest(url: "\(server.baseURL)/status/200", timeout: .seconds(Int64.max / 2)))
         #expect(response.status == 200)
     }
+
+    @Test("a streaming download hands over the body as it arrives")
+    func streamingDownload() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try CurlHTTPClient()
+        defer { client.shutdown() }
+        let response = try await client.stream(CurlHTTPRequest(url: "\(server.baseURL)/drip/20"))
+        #expect(response.status == 200)
+        var pieces = 0
+        var text = ""
+        for try await piece in response.body {
+            pieces += 1
+            text += String(decoding: piece, as: UTF8.self)
+        }
+        #expect(text == (0..<20).map { "line \($0)\n" }.joined())
+        // Lines written 10 ms apart cannot all come in one piece.
+        #expect(pieces > 1)
+        // An error status is a response too; its body still streams.
+        let missing = try await client.stream(CurlHTTPRequest(url: "\(server.baseURL)/status/404"))
+        #expect(missing.status == 404)
+        var body = ""
+        for try await piece in missing.body { body += String(decoding: piece, as: UTF8.self) }
+        #expect(body == "status 404")
+    }
+
+    @Test("a streaming upload sends each write before the body is finished")
+    func streamingUpload() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try CurlHTTPClient()
+        defer { client.shutdown() }
+        let upload = try client.upload(CurlHTTPRequest(method: "POST", url: "\(server.baseURL)/pieces"))
+        var expected = ""
+        for index in 0..<5 {
+            let line = "event \(index)\n"
+            expected += line
+            #expect(upload.write(Array(line.utf8)))
+            // The server has this line while the upload is still open (the transfer had paused
+            // for want of data: the write resumed it).
+            let deadline = ContinuousClock.now + .seconds(10)
+            while server.received.text != expected, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(server.received.text == expected)
+        }
+        upload.finish()
+        let response = try await upload.response()
+        #expect(response.status == 200)
+        #expect(response.bodyText == expected)
+        #expect(response.header("x-chunked") == "chunked")
+        #expect(upload.hasEnded)
+        #expect(!upload.write(Array("late".utf8)))
+    }
+
+    @Test("a cancelled upload fails its response with CancellationError")
+    func cancelledUpload() async throws {
+        let server = try await TestHTTPServer.start()
+        defer { server.stop() }
+        let client = try CurlHTTPClient()
+        defer { client.shutdown() }
+        let upload = try client.upload(CurlHTTPRequest(method: "POST", url: "\(server.baseURL)/pieces"))
+        upload.write(Array("partial\n".utf8))
+        upload.cancel()
+        await #expect(throws: CancellationError.self) { try await upload.response() }
+    }
 }

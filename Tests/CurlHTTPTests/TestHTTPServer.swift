@@ -21,13 +21,16 @@ final class TestHTTPServer: Sendable {
     private let task: Task<Void, any Error>
     /// Requests to `/sleep/…` being served at once, as the server saw them.
     let sleepers: InFlightCounter
+    /// What `/pieces` uploads delivered so far, as the server read it.
+    let received: ReceivedBytes
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, task: Task<Void, any Error>, sleepers: InFlightCounter) {
+    private init(port: Int, task: Task<Void, any Error>, sleepers: InFlightCounter, received: ReceivedBytes) {
         self.port = port
         self.task = task
         self.sleepers = sleepers
+        self.received = received
     }
 
     static func start() async throws -> TestHTTPServer {
@@ -64,6 +67,27 @@ final class TestHTTPServer: Sendable {
             }
             return Response(status: gathered.peak >= count ? .ok : .serviceUnavailable)
         }
+        // Reads an upload piece by piece as it arrives; answers with everything it got.
+        let received = ReceivedBytes()
+        router.post("/pieces") { request, _ -> Response in
+            var all = ByteBuffer()
+            for try await var piece in request.body {
+                received.append(Array(piece.readableBytesView))
+                all.writeBuffer(&piece)
+            }
+            return Response(status: .ok, headers: [.xChunked: request.headers[.transferEncoding] ?? "none"], body: .init(byteBuffer: all))
+        }
+        // Writes `count` lines, 10 ms apart: a body that arrives in pieces.
+        router.get("/drip/:count") { _, context -> Response in
+            let count = context.parameters.get("count", as: Int.self) ?? 1
+            return Response(status: .ok, body: ResponseBody { writer in
+                for index in 0..<count {
+                    try await writer.write(ByteBuffer(string: "line \(index)\n"))
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await writer.finish(nil)
+            })
+        }
         router.get("/peer") { _, context -> String in "\(context.peerPort ?? -1)" }
         router.get("/big") { _, _ -> Response in
             Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "x"), count: 1 << 20)))
@@ -85,7 +109,7 @@ final class TestHTTPServer: Sendable {
             task.cancel()
             throw CancellationError()
         }
-        return TestHTTPServer(port: port, task: task, sleepers: inFlight)
+        return TestHTTPServer(port: port, task: task, sleepers: inFlight, received: received)
     }
 
     func stop() { task.cancel() }
@@ -104,6 +128,14 @@ extension HTTPField.Name {
     static let xTest = HTTPField.Name("X-Test").unsafelyUnwrapped
     static let xMethod = HTTPField.Name("X-Method").unsafelyUnwrapped
     static let xCustom = HTTPField.Name("X-Custom").unsafelyUnwrapped
+    static let xChunked = HTTPField.Name("X-Chunked").unsafelyUnwrapped
+}
+
+/// Bytes a streaming handler has read so far.
+final class ReceivedBytes: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+    func append(_ piece: [UInt8]) { bytes.withLock { $0 += piece } }
+    var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// Counts requests being served at once, and the most seen together.
