@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the product, `make test` runs every test.
 # Both install what they need (as root) and work offline once installed.
-.PHONY: run test deps build migrate stop-db bench bench-sustained bench-registry bench-native bench-providers bench-gateway bench-facade clean
+.PHONY: run test deps build migrate stop-db bench bench-sustained bench-registry bench-native bench-providers bench-gateway bench-facade bench-streaming clean
 
 deps:
 	@scripts/install-deps.sh
@@ -47,6 +47,10 @@ bench-native: deps
 # The /v1 facade's added latency over a direct provider-stub call (release build; benchmarks/facade/bench.py).
 bench-facade: deps
 	@scripts/bench.sh --parts facade
+
+# Live streaming's added TTFT and inter-chunk latency over a direct stream, and concurrent streams.
+bench-streaming: deps
+	@scripts/bench.sh --parts streaming
 
 clean:
 	rm -rf .build

@@ -31,6 +31,8 @@ PARTS = {
     "peer": [PY, "benchmarks/peer/bench.py"],
     # The /v1 facade part starts its own stack with tests/integration/stack.py (the test virtualenv).
     "facade": [os.path.join(ROOT, ".build", "py-venv", "bin", "python"), "benchmarks/facade/bench.py"],
+    # Live streaming (issue 24): added TTFT and inter-chunk latency over a direct stream, concurrency.
+    "streaming": [os.path.join(ROOT, ".build", "py-venv", "bin", "python"), "benchmarks/streaming/bench.py"],
     "sustained": [PY, "benchmarks/gateway/bench.py", "--only", "sustained"],
 }
 ON_REQUEST = {"sustained"}  # 10 minutes: make bench-sustained
