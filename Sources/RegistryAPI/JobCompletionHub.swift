@@ -136,7 +136,7 @@ public final class JobCompletionHub: Sendable {
             state.withLock { $0.listening = false }
         }
         // Rows of waiters that died with an earlier process only cost a needless NOTIFY; clear
-        // the old ones. Twice the longest wait (/v1 waits 600 s), so a live wait of another
+        // the old ones. Twice the longest wait (/v1 waits 540 s), so a live wait of another
         // registry instance is never cleared.
         Task { [pool, logger] in
             do {

@@ -283,4 +283,16 @@ import Testing
             #expect(FacadeError.jobFailed(jobID: 1, code: code, message: "m").status.code == status, "\(code)")
         }
     }
+
+    /// The wait's deadline cancels the job: the SDKs must not retry into a second job, and the
+    /// deadline must be shorter than their default timeout (600 s) so they see the 504 at all.
+    @Test func theWaitDeadlineAnswersANonRetryable504BeforeTheSDKsTimeout() {
+        for format in [FacadeFormat.openAI, .anthropic] {
+            let response = FacadeError.waitExpired(jobID: 9, seconds: FacadeRoutes.maximumWaitSeconds).response(format)
+            #expect(response.status == .gatewayTimeout)
+            #expect(response.headers[FacadeHeaders.shouldRetry] == "false")
+            #expect(response.headers[FacadeHeaders.jobID] == "9")
+        }
+        #expect(FacadeRoutes.maximumWaitSeconds < 600)
+    }
 }

@@ -154,4 +154,14 @@ struct FacadeError: Error, Sendable, Equatable {
         error.shouldRetry = false
         return error
     }
+
+    /// The wait's deadline passed and the job was cancelled. `x-should-retry: false`: an SDK retry
+    /// would enqueue the same work again.
+    static func waitExpired(jobID: Int64, seconds: Int) -> FacadeError {
+        var error = FacadeError(
+            .gatewayTimeout, "job \(jobID) did not finish within \(seconds) s and was cancelled",
+            code: "timeout", jobID: jobID)
+        error.shouldRetry = false
+        return error
+    }
 }

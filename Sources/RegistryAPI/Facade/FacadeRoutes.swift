@@ -22,7 +22,10 @@ struct FacadeRoutes: Sendable {
     let state = FacadeState()
 
     /// How long a call waits for its job; then the job is cancelled and the call answers 504.
-    static let maximumWaitSeconds = 600
+    /// Shorter than the OpenAI and Anthropic SDKs' default timeout (600 s), so the SDK gets the
+    /// 504 (`x-should-retry: false`) rather than timing out and retrying into a second job. A live
+    /// stream is bounded by it until its first token, not after.
+    static let maximumWaitSeconds = 540
     /// Chat bodies carry images (base64); larger than the rest of the API's 1 MiB.
     static let maximumBodyBytes = 8 << 20
     static let maximumIdempotencyKeyLength = JobInput.maximumKeyLength
@@ -266,9 +269,7 @@ struct FacadeRoutes: Sendable {
                 throw error
             }
             cancelJob(job.id, context)
-            throw FacadeError(
-                .gatewayTimeout, "job \(job.id) did not finish within \(Self.maximumWaitSeconds) s and was cancelled",
-                code: "timeout", jobID: job.id)
+            throw FacadeError.waitExpired(jobID: job.id, seconds: Self.maximumWaitSeconds)
         }
     }
 

@@ -22,7 +22,7 @@ enum FacadeSchemas {
         (500, "Unexpected server error (details in the server log)."),
         (502, "The job failed at the providers (server errors, provider auth or quota, unknown model at the provider)."),
         (503, "No model could be called (no_usable_model, cooling down, max attempts), or the database is not reachable."),
-        (504, "The job did not finish within 600 s (it is cancelled), or the last provider error was a timeout."),
+        (504, "The job did not finish within 540 s (it is cancelled), or the last provider error was a timeout."),
     ]
 
     static func responses(success schema: String, stream: Bool) -> [APIResponseSpec] {

@@ -255,8 +255,20 @@ extension FacadeRoutes {
         let watchers = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    let done = try? await completions.waitForCompletion(of: job.id, timeout: .seconds(Self.maximumWaitSeconds))
-                    session.yield(.finished(done ?? job))
+                    // The wait's deadline bounds the time to the first token; a stream that has
+                    // begun may run as long as its answer takes.
+                    while !Task.isCancelled {
+                        let done = try? await completions.waitForCompletion(of: job.id, timeout: .seconds(Self.maximumWaitSeconds))
+                        if let done, done.isTerminal {
+                            session.yield(.finished(done))
+                            return
+                        }
+                        if Task.isCancelled { return }
+                        if session.pushAttempt == nil || Task.isShuttingDownGracefully {
+                            session.yield(.finished(done ?? job))
+                            return
+                        }
+                    }
                 }
                 group.addTask {
                     while !Task.isCancelled {
@@ -364,8 +376,9 @@ extension FacadeRoutes {
                     }
                     if encoder.ended { break }
                     if case .finished(let record) = current, !record.isTerminal {
-                        // The wait's deadline: the job is cancelled (as for a non-streaming call).
-                        cancel()
+                        // The wait's deadline: the job is cancelled (as for a non-streaming call);
+                        // on a graceful shutdown it goes on and can be fetched again.
+                        if !Task.isShuttingDownGracefully { cancel() }
                         break
                     }
                     event = await iterator.next()
