@@ -22,6 +22,8 @@ struct ConfigSnapshot: Sendable {
     var providers: [String: Provider] = [:]
     /// (provider, model_id) → until.
     var cooldowns: [CooldownKey: Date] = [:]
+    /// Whether any budget exists: then every call reserves its maximum cost first (issue 23).
+    var budgetsExist = false
 }
 
 struct CooldownKey: Hashable, Sendable {
@@ -62,7 +64,9 @@ final class ConfigCache: Sendable {
             agents[id] = settings
         }
         let cooldowns = try await loadCooldowns()
+        let budgetsExist = try await loadBudgetsExist()
         var snapshot = ConfigSnapshot()
+        snapshot.budgetsExist = budgetsExist
         snapshot.agents = agents
         for stored in models { snapshot.models[stored.model.modelID] = stored.model }
         for provider in providers { snapshot.providers[provider.name] = provider }
@@ -92,6 +96,20 @@ final class ConfigCache: Sendable {
     func reloadCooldowns() async throws {
         let cooldowns = try await loadCooldowns()
         state.withLock { $0.cooldowns = cooldowns }
+    }
+
+    func reloadBudgets() async throws {
+        let exist = try await loadBudgetsExist()
+        state.withLock { $0.budgetsExist = exist }
+    }
+
+    /// The ledger found a budget this cache had not heard of yet.
+    func noteBudgetsExist() {
+        state.withLock { $0.budgetsExist = true }
+    }
+
+    private func loadBudgetsExist() async throws -> Bool {
+        try await pool.query("SELECT EXISTS (SELECT 1 FROM budgets)").rows[0].decode(at: 0)
     }
 
     /// Reloads one agent (or forgets it when it was deleted).

@@ -341,6 +341,7 @@ public final class Worker: Sendable {
         case "llm_models": await reload { try await self.cache.reloadModels() }
         case "llm_providers": await reload { try await self.cache.reloadProviders() }
         case "llm_model_cooldowns": await reload { try await self.cache.reloadCooldowns() }
+        case "budgets": await reload { try await self.cache.reloadBudgets() }
         default: await reload { try await self.cache.reloadAll() }
         }
     }
