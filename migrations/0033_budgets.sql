@@ -356,3 +356,12 @@ SELECT b.id AS budget_id, b.tenant_id, b.scope, b.scope_id, b.name, b.period, b.
   LEFT JOIN budget_periods bp ON bp.budget_id = b.id AND bp.period_start = pb.period_start;
 
 COMMENT ON VIEW budget_status IS 'Each budget in its current period: limit, spent, reserved (calls in flight) and remaining USD.';
+
+-- The audit trail (0016/0019): who created, changed or deleted a budget.
+ALTER TABLE config_changes DROP CONSTRAINT config_changes_entity_check;
+ALTER TABLE config_changes ADD CONSTRAINT config_changes_entity_check
+    CHECK (entity IN ('model', 'provider', 'agent', 'tenant', 'api_key', 'budget'));
+
+CREATE TRIGGER budgets_config_changes
+    AFTER INSERT OR UPDATE OR DELETE ON budgets
+    FOR EACH ROW EXECUTE FUNCTION record_config_change('budget', 'id');

@@ -7,9 +7,22 @@ import Storage
 /// idempotency key that names different content answered as a 409.
 struct JobIntake: Sendable {
     let repository: JobRepository
+    /// The enqueue-time budget check (nil: none, e.g. tests of the intake alone).
+    let budgets: BudgetGate?
 
-    init(jobs: JobRepository) {
+    init(jobs: JobRepository, budgets: BudgetGate? = nil) {
         repository = jobs
+        self.budgets = budgets
+    }
+
+    /// The jobs as `principal` enqueues them: its key is recorded on each (its budgets apply).
+    static func stamped(_ jobs: [JobRepository.NewJob], by principal: Principal) -> [JobRepository.NewJob] {
+        guard let key = principal.keyID else { return jobs }
+        return jobs.map { job in
+            var job = job
+            job.apiKeyID = key
+            return job
+        }
     }
 
     /// The one way a single job enters the queue from the API (`POST /api/jobs` and the `/v1`
@@ -17,7 +30,7 @@ struct JobIntake: Sendable {
     /// used with the same content answers the existing job; different content is a 409).
     func enqueue(_ job: JobRepository.NewJob, for principal: Principal) async throws -> JobRepository.InsertOutcome {
         try await checkReferences([job], for: principal, prefix: { _ in "" })
-        guard let outcome = try await insert([job]).first else { throw APIError.internalError }
+        guard let outcome = try await insert(Self.stamped([job], by: principal)).first else { throw APIError.internalError }
         return outcome
     }
 
@@ -59,7 +72,14 @@ struct JobIntake: Sendable {
         if !inactive.isEmpty {
             throw APIError(.conflict, code: "not_accepting_jobs", message: inactive.map(\.message).joined(separator: "; "), details: inactive)
         }
-        return Set(agents.values.map(\.tenantID))
+        let tenants = Set(agents.values.map(\.tenantID))
+        if let budgets {
+            for tenant in tenants.sorted(by: { $0.uuidString < $1.uuidString }) {
+                let agentIDs = agents.filter { $0.value.tenantID == tenant }.map(\.key)
+                try await budgets.check(tenantID: tenant, apiKeyID: principal.keyID, agentIDs: agentIDs)
+            }
+        }
+        return tenants
     }
 
     func insert(_ jobs: [JobRepository.NewJob]) async throws -> [JobRepository.InsertOutcome] {

@@ -56,7 +56,7 @@ public struct RegistryConfiguration: Sendable {
 func registryRoutes(configuration: RegistryConfiguration, services: RegistryServices) -> [APIRoute] {
     // `/openapi.json` documents the table it is part of: its handler reads the finished document.
     let document = OpenAPIDocumentHolder()
-    let intake = JobIntake(jobs: services.jobs)
+    let intake = JobIntake(jobs: services.jobs, budgets: services.budgetGate)
     let groups: [[APIRoute]] = [
         ModelRoutes(
             models: services.models, providers: services.providers, importer: services.importer,
@@ -68,6 +68,9 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
         ChangeRoutes(changes: services.changes, agents: services.agents).routes,
         TenantRoutes(tenants: services.tenants).routes,
         KeyRoutes(keys: services.keys, tenants: services.tenants, agents: services.agents, clock: services.clock).routes,
+        BudgetRoutes(
+            budgets: services.budgets, gate: services.budgetGate, tenants: services.tenants, keys: services.keys,
+            agents: services.agents).routes,
         JobRoutes(jobs: services.jobs, intake: intake, completions: services.completions, waits: services.waits).routes,
         ExecutionRoutes(executions: services.executions, intake: intake).routes,
         SystemRoutes(

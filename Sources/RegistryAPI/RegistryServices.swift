@@ -18,6 +18,9 @@ struct RegistryServices: Sendable {
     let executions: ExecutionRepository
     let tenants: TenantRepository
     let keys: APIKeyRepository
+    let budgets: BudgetRepository
+    /// The enqueue-time budget check.
+    let budgetGate: BudgetGate
     /// Who is calling (environment tokens and keys, cached).
     let authenticator: Authenticator
     /// Long-polls and `/v1` waits per credential.
@@ -54,6 +57,8 @@ struct RegistryServices: Sendable {
         executions = ExecutionRepository(pool: pool)
         tenants = TenantRepository(pool: pool)
         keys = APIKeyRepository(pool: pool)
+        budgets = BudgetRepository(pool: pool)
+        budgetGate = BudgetGate(budgets: budgets)
         authenticator = Authenticator(
             tokens: tokens, keys: keys, maxAge: access.keyCacheMaxAge,
             throttle: FailedAuthThrottle(perMinute: access.failedAuthenticationsPerMinute),

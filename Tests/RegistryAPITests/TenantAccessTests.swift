@@ -22,6 +22,8 @@ struct TwoTenants: Sendable {
         var executionID: String
         /// A viewer key's id, for the routes that name a key.
         var targetKeyID: String
+        /// A budget on the side's agent.
+        var budgetID: String
     }
 
     var a: Side
@@ -60,7 +62,13 @@ struct TwoTenants: Sendable {
         let target = try await api.send(
             .post, "/api/keys", json: #"{"tenant_id": "\#(tenantID)", "role": "viewer", "name": "target"}"#, authorization: .some("Bearer \(admin)"))
         guard let targetKeyID = try target.json()["id"]?.string else { throw HarnessError.unexpected("target key: \(target)") }
-        return Side(tenantID: tenantID, keys: keys, agentID: agentID, jobID: String(jobID), executionID: executionID, targetKeyID: targetKeyID)
+        let budget = try await api.send(
+            .post, "/api/budgets", json: #"{"scope": "agent", "scope_id": "\#(agentID)", "limit_usd": "100", "period": "month"}"#,
+            authorization: .some("Bearer \(admin)"))
+        guard budget.status == .created, let budgetID = try budget.json()["id"]?.string else { throw HarnessError.unexpected("budget: \(budget)") }
+        return Side(
+            tenantID: tenantID, keys: keys, agentID: agentID, jobID: String(jobID), executionID: executionID, targetKeyID: targetKeyID,
+            budgetID: budgetID)
     }
 
     static func createKey(_ api: Registry, tenantID: String, role: APIKeyRole, by creator: String, extra: String = "") async throws -> String {
@@ -90,6 +98,8 @@ struct TwoTenants: Sendable {
         "createProvider": (.admin, nil), "getProvider": (.viewer, nil), "updateProvider": (.admin, nil),
         "listTenants": (.viewer, nil), "createTenant": (.admin, nil), "getTenant": (.viewer, .tenant),
         "listKeys": (.operator, nil), "createKey": (.operator, nil), "getKey": (.operator, .apiKey), "revokeKey": (.operator, .apiKey),
+        "listBudgets": (.viewer, nil), "createBudget": (.operator, nil), "getBudget": (.viewer, .budget),
+        "updateBudget": (.operator, .budget), "deleteBudget": (.operator, .budget),
         "getUsageOverview": (.viewer, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
         "health": (nil, nil), "readiness": (nil, nil), "metrics": (nil, nil), "openAPI": (nil, nil), "webUI": (nil, nil),
         "webUIAsset": (nil, nil),
@@ -127,6 +137,7 @@ struct TwoTenants: Sendable {
         case .execution?: id = side.executionID
         case .apiKey?: id = side.targetKeyID
         case .tenant?: id = side.tenantID
+        case .budget?: id = side.budgetID
         case nil: id = side.agentID
         }
         path = path.replacingOccurrences(of: "{id}", with: id)
