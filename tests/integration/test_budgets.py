@@ -369,10 +369,11 @@ def test_alerts_are_retried_while_the_webhook_is_down_and_delivered_once_signed(
         stack.add_model("gpt-alerts", input_per_1k="0.0001", output_per_1k="0.01")
         agent = stack.create_agent("alerts-" + uuid.uuid4().hex[:6], "gpt-alerts")
         cost = one_call_cost(stack, agent)
-        budget = add_budget(stack, "agent", agent, cost * 4, alert_thresholds=[0.5, 1.0])
+        budget = add_budget(stack, "agent", agent, cost * 4, alert_thresholds=[0.25, 0.5])
         ids = enqueue_same(stack, agent, 6)
         wait_for("jobs finished", lambda: unfinished(stack, ids) == 0, seconds=60, stack=stack)
-        # 4 of 6 paid: 50 % and 100 % reached, once each; the receiver is down, so they wait.
+        # 3 of 6 paid (a fourth call's maximum cost would not fit): 25 % and 50 % reached, once
+        # each; the receiver is down, so they wait.
         wait_for("two failed deliveries each", lambda: stack.sql(
             "SELECT count(*) FROM budget_alerts WHERE attempts >= 2 AND delivered_at IS NULL AND last_error IS NOT NULL")[0][0] == 2,
                  seconds=60, stack=stack)
@@ -392,7 +393,7 @@ def test_alerts_are_retried_while_the_webhook_is_down_and_delivered_once_signed(
                 document = json.loads(body)
                 assert document["type"] == "budget.threshold_reached" and document["budget_id"] == budget
                 thresholds.add(document["threshold"])
-            assert thresholds == {"0.5", "1.0"}
+            assert thresholds == {"0.25", "0.5"}
             shown = stack.api("GET", f"/api/budgets/{budget}").json()["alerts"]
             assert all(alert["delivered_at"] for alert in shown) and len(shown) == 2
         finally:
