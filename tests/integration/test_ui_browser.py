@@ -174,11 +174,16 @@ def wait_for_job(stack: Stack, job: dict) -> dict:
 
 
 def wait_until(condition, what: str, seconds: float = 30) -> None:
+    """Polls `condition`; an element the page re-rendered meanwhile (stale) counts as not yet."""
     import time
+    from selenium.common.exceptions import StaleElementReferenceException
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except StaleElementReferenceException:
+            pass
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for: {what}")
 
