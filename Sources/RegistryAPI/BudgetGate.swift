@@ -24,9 +24,13 @@ final class BudgetGate: Sendable {
         known.withLock { $0 = nil }
     }
 
-    func check(tenantID: UUID, apiKeyID: UUID?, agentIDs: [UUID]) async throws {
+    /// - Parameter waiting: the caller waits for the answer (`/v1`): a spent `defer` budget is
+    ///   refused too, since its job would wait for the next period.
+    func check(tenantID: UUID, apiKeyID: UUID?, agentIDs: [UUID], waiting: Bool = false) async throws {
         guard try await budgetsMayExist() else { return }
-        guard let budget = try await budgets.exhausted(tenantID: tenantID, apiKeyID: apiKeyID, agentIDs: agentIDs) else { return }
+        guard let budget = try await budgets.exhausted(
+            tenantID: tenantID, apiKeyID: apiKeyID, agentIDs: agentIDs, includingDeferred: waiting)
+        else { return }
         throw APIError.budgetExceeded(budget)
     }
 

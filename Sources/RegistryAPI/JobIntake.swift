@@ -28,8 +28,9 @@ struct JobIntake: Sendable {
     /// The one way a single job enters the queue from the API (`POST /api/jobs` and the `/v1`
     /// endpoints): its references are checked, then it is inserted (an idempotency key already
     /// used with the same content answers the existing job; different content is a 409).
-    func enqueue(_ job: JobRepository.NewJob, for principal: Principal) async throws -> JobRepository.InsertOutcome {
-        try await checkReferences([job], for: principal, prefix: { _ in "" })
+    /// `waiting`: the caller waits for the answer (`/v1`), so a spent `defer` budget refuses too.
+    func enqueue(_ job: JobRepository.NewJob, for principal: Principal, waiting: Bool = false) async throws -> JobRepository.InsertOutcome {
+        try await checkReferences([job], for: principal, prefix: { _ in "" }, waiting: waiting)
         guard let outcome = try await insert(Self.stamped([job], by: principal)).first else { throw APIError.internalError }
         return outcome
     }
@@ -39,7 +40,9 @@ struct JobIntake: Sendable {
     /// caller's tenant and is running. Returns the agents' tenants (an admin's jobs belong to their
     /// agent's tenant).
     @discardableResult
-    func checkReferences(_ jobs: [JobRepository.NewJob], for principal: Principal, prefix: (Int) -> String) async throws -> Set<UUID> {
+    func checkReferences(
+        _ jobs: [JobRepository.NewJob], for principal: Principal, prefix: (Int) -> String, waiting: Bool = false
+    ) async throws -> Set<UUID> {
         let agents = try await repository.agentStates(Array(Set(jobs.map(\.agentID))), scope: principal.scope)
         let executionIDs = Array(Set(jobs.compactMap(\.executionID)))
         let executions = executionIDs.isEmpty ? [:] : try await repository.executionStatuses(executionIDs, scope: principal.scope)
@@ -76,7 +79,7 @@ struct JobIntake: Sendable {
         if let budgets {
             for tenant in tenants.sorted(by: { $0.uuidString < $1.uuidString }) {
                 let agentIDs = agents.filter { $0.value.tenantID == tenant }.map(\.key)
-                try await budgets.check(tenantID: tenant, apiKeyID: principal.keyID, agentIDs: agentIDs)
+                try await budgets.check(tenantID: tenant, apiKeyID: principal.keyID, agentIDs: agentIDs, waiting: waiting)
             }
         }
         return tenants

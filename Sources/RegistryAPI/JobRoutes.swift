@@ -126,8 +126,8 @@ struct JobRoutes: Sendable {
     }
 
     /// `/v1` enqueues through here too (see `init(services:)`).
-    func enqueue(_ job: JobRepository.NewJob, for principal: Principal) async throws -> JobRepository.InsertOutcome {
-        try await intake.enqueue(job, for: principal)
+    func enqueue(_ job: JobRepository.NewJob, for principal: Principal, waiting: Bool = false) async throws -> JobRepository.InsertOutcome {
+        try await intake.enqueue(job, for: principal, waiting: waiting)
     }
 
     static func withoutBodies(_ job: JobRecord) -> JobRecord {

@@ -198,12 +198,14 @@ public struct BudgetRepository: Sendable {
     }
 
     /// The enqueue-time check: a `fail` budget of the job(s) whose period is already spent
-    /// (spent ≥ limit). The reservation before each call stays the authority; this only refuses
-    /// at once what would be refused anyway.
-    public func exhausted(tenantID: UUID, apiKeyID: UUID?, agentIDs: [UUID]) async throws -> BudgetRecord? {
+    /// (spent ≥ limit), or a `defer` one too for a caller that waits for the answer (`/v1`: it
+    /// cannot wait for the next period). The reservation before each call stays the authority;
+    /// this only refuses at once what would be refused anyway.
+    public func exhausted(tenantID: UUID, apiKeyID: UUID?, agentIDs: [UUID], includingDeferred: Bool = false) async throws -> BudgetRecord? {
         try await pool.query("""
             \(Self.select)
-             WHERE b.on_exhausted = 'fail' AND s.spent_usd >= b.limit_usd
+             WHERE (b.on_exhausted = 'fail' OR (\(includingDeferred) AND b.on_exhausted = 'defer'))
+               AND s.spent_usd >= b.limit_usd
                AND (b.scope = 'global'
                     OR (b.scope = 'tenant' AND b.scope_id = \(tenantID))
                     OR (b.scope = 'api_key' AND b.scope_id = \(apiKeyID))

@@ -182,4 +182,24 @@ import Testing
             #expect(!anonymous.text.contains("switchboard_budget"))
         }
     }
+
+    @Test func aSpentDeferBudgetQueuesJobsButRefusesWaitingCallers() async throws {
+        try await Registry.run(adminToken: Self.admin) { api in
+            let tenants = try await TwoTenants.make(api)
+            let inference = tenants.a.keys[.inference]!
+            #expect(try await Self.create(api, #"{"scope": "agent", "scope_id": "\#(tenants.a.agentID)", "limit_usd": 0, "on_exhausted": "defer"}"#).status == .created)
+            // A job waits for the next period: accepted.
+            let job = try await api.send(
+                .post, "/api/jobs", json: #"{"agent_id": "\#(tenants.a.agentID)", "messages": [{"role": "user", "content": "hi"}]}"#,
+                authorization: .some("Bearer \(inference)"))
+            #expect(job.status == .created, "\(job)")
+            // A /v1 caller cannot wait that long: refused at once.
+            try await api.pool.execute("UPDATE agents SET name = 'deferring' WHERE id = \(UUID(uuidString: tenants.a.agentID)!)")
+            let chat = try await api.send(
+                .post, "/v1/chat/completions", json: #"{"model": "agent:deferring", "messages": [{"role": "user", "content": "hi"}]}"#,
+                authorization: .some("Bearer \(inference)"))
+            #expect(chat.status == .tooManyRequests, "\(chat)")
+            #expect(try chat.json()["error"]?["code"]?.string == "budget_exceeded")
+        }
+    }
 }
