@@ -7,9 +7,12 @@ import Storage
 /// idempotency key that names different content answered as a 409.
 struct JobIntake: Sendable {
     let repository: JobRepository
+    /// Requests and tokens per window of the caller's key and the jobs' agents (issue 23).
+    let limiter: RateLimiter
 
-    init(jobs: JobRepository) {
+    init(jobs: JobRepository, limiter: RateLimiter) {
         repository = jobs
+        self.limiter = limiter
     }
 
     /// The one way a single job enters the queue from the API (`POST /api/jobs` and the `/v1`
@@ -59,6 +62,8 @@ struct JobIntake: Sendable {
         if !inactive.isEmpty {
             throw APIError(.conflict, code: "not_accepting_jobs", message: inactive.map(\.message).joined(separator: "; "), details: inactive)
         }
+        // Last: only valid work is counted against the limits.
+        try await limiter.admit(jobs, for: principal)
         return Set(agents.values.map(\.tenantID))
     }
 

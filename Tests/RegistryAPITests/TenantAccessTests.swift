@@ -22,6 +22,8 @@ struct TwoTenants: Sendable {
         var executionID: String
         /// A viewer key's id, for the routes that name a key.
         var targetKeyID: String
+        /// A rate limit of the agent (issue 23), for the routes that name one.
+        var rateLimitID: String
     }
 
     var a: Side
@@ -60,7 +62,13 @@ struct TwoTenants: Sendable {
         let target = try await api.send(
             .post, "/api/keys", json: #"{"tenant_id": "\#(tenantID)", "role": "viewer", "name": "target"}"#, authorization: .some("Bearer \(admin)"))
         guard let targetKeyID = try target.json()["id"]?.string else { throw HarnessError.unexpected("target key: \(target)") }
-        return Side(tenantID: tenantID, keys: keys, agentID: agentID, jobID: String(jobID), executionID: executionID, targetKeyID: targetKeyID)
+        let limit = try await api.send(
+            .post, "/api/rate-limits", json: #"{"scope": "agent", "scope_id": "\#(agentID)", "requests_per_minute": 1000000}"#,
+            authorization: .some("Bearer \(admin)"))
+        guard let rateLimitID = try limit.json()["id"]?.string else { throw HarnessError.unexpected("rate limit: \(limit)") }
+        return Side(
+            tenantID: tenantID, keys: keys, agentID: agentID, jobID: String(jobID), executionID: executionID, targetKeyID: targetKeyID,
+            rateLimitID: rateLimitID)
     }
 
     static func createKey(_ api: Registry, tenantID: String, role: APIKeyRole, by creator: String, extra: String = "") async throws -> String {
@@ -90,7 +98,10 @@ struct TwoTenants: Sendable {
         "createProvider": (.admin, nil), "getProvider": (.viewer, nil), "updateProvider": (.admin, nil),
         "listTenants": (.viewer, nil), "createTenant": (.admin, nil), "getTenant": (.viewer, .tenant),
         "listKeys": (.operator, nil), "createKey": (.operator, nil), "getKey": (.operator, .apiKey), "revokeKey": (.operator, .apiKey),
-        "getUsageOverview": (.viewer, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
+        "getUsageOverview": (.viewer, nil),
+        "listRateLimits": (.viewer, nil), "createRateLimit": (.operator, nil), "getRateLimit": (.viewer, .rateLimit),
+        "updateRateLimit": (.operator, .rateLimit), "deleteRateLimit": (.operator, .rateLimit), "updateTenant": (.admin, nil),
+        "listProviderQuotas": (.viewer, nil), "setProviderQuota": (.admin, nil), "deleteProviderQuota": (.admin, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
         "health": (nil, nil), "readiness": (nil, nil), "metrics": (nil, nil), "openAPI": (nil, nil), "webUI": (nil, nil),
         "webUIAsset": (nil, nil),
     ]
@@ -127,6 +138,7 @@ struct TwoTenants: Sendable {
         case .execution?: id = side.executionID
         case .apiKey?: id = side.targetKeyID
         case .tenant?: id = side.tenantID
+        case .rateLimit?: id = side.rateLimitID
         case nil: id = side.agentID
         }
         path = path.replacingOccurrences(of: "{id}", with: id)
