@@ -36,8 +36,10 @@ struct JobRunner: Sendable {
         }
 
         var progress = ChainProgress(sawTransient: plan.skipped.contains { $0.reason == .coolingDown })
-        chain: for candidate in plan.candidates {
-            switch await callModel(candidate, plan: plan, handle: handle, progress: &progress) {
+        var candidates = plan.candidates[...]
+        var downgraded = false
+        chain: while let candidate = candidates.first {
+            switch await callModel(candidate, plan: plan, handle: handle, progress: &progress, downgraded: downgraded) {
             case .succeeded(let response, let call):
                 let result = ResultDocument.make(
                     response: response, candidate: candidate, cost: call.cost,
@@ -48,12 +50,49 @@ struct JobRunner: Sendable {
                     code: "invalid_request", message: error.message, job: job, calls: progress.calls, skipped: plan.skipped)
                 return JobOutcome(job: job, disposition: .failed(error: document), calls: progress.calls)
             case .nextModel:
-                continue chain
+                candidates = candidates.dropFirst()
             case .stopped:
                 break chain
+            case .budgetRefused(let refusal):
+                // A downgrade budget: the cheapest models of the chain that fit what is left, once.
+                if !downgraded, refusal.onExhausted == .downgrade, refusal.reason == .exhausted || refusal.reason == .threshold {
+                    let cheaper = BudgetDowngrade.candidates(plan.candidates, request: plan.request, requestBytes: job.requestJSON.utf8.count,
+                                                            configuration: plan.agent.configuration, fitting: refusal.remaining,
+                                                            excluding: candidate)
+                    if !cheaper.isEmpty {
+                        logger.info("gateway.budget.downgrade", metadata: [
+                            "job.id": "\(job.id)", "budget.id": "\(refusal.budgetID)", "from": "\(candidate.model.modelID)",
+                            "to": "\(cheaper[0].model.modelID)",
+                        ])
+                        downgraded = true
+                        candidates = cheaper[...]
+                        continue chain
+                    }
+                }
+                return budgetOutcome(job, refusal: refusal, plan: plan, progress: progress, history: history)
             }
         }
         return outcomeAfterChain(job, plan: plan, progress: progress, history: history, stopReason: handle.stopReason)
+    }
+
+    /// A budget refused the job's next call: it fails `budget_exceeded` (or `price_unknown`),
+    /// or, for a `defer` budget with a period that ends, waits in the queue until then without
+    /// spending an attempt.
+    private func budgetOutcome(
+        _ job: ClaimedJob, refusal: BudgetRefusal, plan: JobPlan, progress: ChainProgress, history: ErrorHistory
+    ) -> JobOutcome {
+        metrics.recordBudgetRefusal()
+        let document = history.document(
+            code: refusal.errorCode, message: refusal.message, job: job, calls: progress.calls, skipped: plan.skipped,
+            budgetID: refusal.budgetID)
+        if refusal.reason == .busy {
+            return JobOutcome(job: job, disposition: .snoozed(delay: .seconds(1), error: document), calls: progress.calls)
+        }
+        if refusal.onExhausted == .defer, refusal.reason == .exhausted, let end = refusal.periodEnd {
+            let wait = max(end.timeIntervalSinceNow, 1)
+            return JobOutcome(job: job, disposition: .snoozed(delay: .milliseconds(Int64(wait * 1000)), error: document), calls: progress.calls)
+        }
+        return JobOutcome(job: job, disposition: .failed(error: document), calls: progress.calls)
     }
 
     // MARK: - Resolve: the request, the agent, the chain
@@ -142,31 +181,51 @@ struct JobRunner: Sendable {
         case failJob(ProviderError)
         /// The worker released or cancelled the job: leave the chain.
         case stopped
+        /// A budget refused to reserve the call; nothing was sent.
+        case budgetRefused(BudgetRefusal)
     }
 
     /// Calls one model of the chain, retrying it while `decide` says so.
     private func callModel(
-        _ candidate: ChainCandidate, plan: JobPlan, handle: JobHandle, progress: inout ChainProgress
+        _ candidate: ChainCandidate, plan: JobPlan, handle: JobHandle, progress: inout ChainProgress, downgraded: Bool
     ) async -> ModelResult {
         let key = CooldownKey(provider: candidate.provider.name, modelID: candidate.model.modelID)
         let callRequest = ModelChain.effectiveRequest(plan.request, configuration: plan.agent.configuration, model: candidate.model)
+        let budget = CallBudget(
+            estimate: BudgetEstimate.make(request: callRequest, requestBytes: plan.job.requestJSON.utf8.count, model: candidate.model),
+            downgraded: downgraded)
         // The catalog row tells the adapter the model's limits (context window, output cap,
         // temperature range, reasoning model) so it sends what that API accepts.
         let options = ChatCallOptions(
             model: candidate.model,
             timeout: min(configuration.callTimeout, .milliseconds(Int64(candidate.provider.requestTimeoutSeconds * 1000))))
         var retries = 0
+        var busyWait = BudgetRefusal.busyWaitStart
+        var busySince: ContinuousClock.Instant?
         while true {
             if handle.stopReason != .none { return .stopped }
+            // A slot in the provider quota's current window for this call (ProviderQuotas.swift).
+            // A call a busy budget holds back takes a new one when it tries again (the slot it
+            // had may belong to a window that has ended by then): a spent slot, never a call over.
             if case .full(let wait) = await quotas.take(key, snapshot: cache.snapshot) {
                 // Not called: the next model, or back to the queue until the window ends.
                 progress.sawTransient = true
                 progress.quotaWait = min(progress.quotaWait ?? wait, wait)
                 return .nextModel
             }
-            switch await attempt(callRequest, candidate: candidate, options: options, job: plan.job, handle: handle) {
+            switch await attempt(callRequest, candidate: candidate, options: options, budget: budget, job: plan.job, handle: handle) {
             case .notSent:
                 return .stopped
+            case .refused(let refusal) where refusal.reason == .busy:
+                // Calls in flight hold the budget: wait for them to settle, a while, then let the
+                // job wait in the queue.
+                let since = busySince ?? ContinuousClock.now
+                busySince = since
+                if ContinuousClock.now - since > BudgetRefusal.busyWaitLimit { return .budgetRefused(refusal) }
+                try? await Task.sleep(for: busyWait)
+                busyWait = min(busyWait * 2, .milliseconds(500))
+            case .refused(let refusal):
+                return .budgetRefused(refusal)
             case .succeeded(let response, let call):
                 progress.calls.append(call)
                 cooldowns.recordSuccess(key)
@@ -208,36 +267,84 @@ struct JobRunner: Sendable {
         case failed(ProviderError, CallRecord)
         /// Stopped before the call could be recorded in the ledger: nothing was sent.
         case notSent
+        /// A budget refused the call: nothing was sent.
+        case refused(BudgetRefusal)
+    }
+
+    /// What a call reserves when budgets exist.
+    private struct CallBudget {
+        var estimate: BudgetEstimate?
+        var downgraded: Bool
     }
 
     /// One provider call and the usage record it leaves: recorded in the ledger first.
     private func attempt(
-        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, job: ClaimedJob, handle: JobHandle
+        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, budget: CallBudget, job: ClaimedJob,
+        handle: JobHandle
     ) async -> Attempt {
-        guard let callSeq = await openLedgerRow(candidate, job: job, handle: handle) else { return .notSent }
+        let opened = await openLedgerRow(candidate, budget: budget, job: job, handle: handle)
+        let callSeq: Int
+        let reserved: Bool
+        switch opened {
+        case nil: return .notSent
+        case .refused(let refusal)?: return .refused(refusal)
+        case .budgetsAppeared?: return .notSent  // not returned by openLedgerRow
+        case .opened(let sequence, let isReserved)?:
+            callSeq = sequence
+            reserved = isReserved
+        }
+        var request = request
+        // A reserved call's output bound is sent explicitly: the provider cannot bill beyond it.
+        if reserved, let estimate = budget.estimate { request.maxTokens = estimate.maxOutputTokens }
         let started = Date()
         let clock = ContinuousClock.now
         do {
             let response = try await client.complete(
                 request, model: candidate.model.modelID, provider: candidate.provider, options: options)
-            return .succeeded(response, successRecord(
-                response, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
+            var record = successRecord(
+                response, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock)
+            markBudget(&record, reserved: reserved, budget: budget, job: job)
+            return .succeeded(response, record)
         } catch {
-            return .failed(error, failureRecord(
-                error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
+            var record = failureRecord(
+                error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock)
+            markBudget(&record, reserved: reserved, budget: budget, job: job)
+            return .failed(error, record)
+        }
+    }
+
+    private func markBudget(_ record: inout CallRecord, reserved: Bool, budget: CallBudget, job: ClaimedJob) {
+        record.reserved = reserved
+        if budget.downgraded { record.budgetDecision = "downgrade" }
+        if reserved, let cost = record.cost, let bound = budget.estimate?.maxCost, cost > bound {
+            // Only a provider billing beyond what it was sent (max_tokens) gets here.
+            logger.warning("gateway.budget.cost_above_reservation", metadata: [
+                "job.id": "\(job.id)", "model": "\(record.modelID)", "cost": "\(cost)", "reserved": "\(bound)",
+            ])
         }
     }
 
     /// The call's ledger row, written before the call: no call is sent that the database does
-    /// not know of. While the database cannot be reached the call waits (its lease may lapse and
+    /// not know of. When budgets exist the row reserves the call's maximum cost, or a budget
+    /// refuses it. While the database cannot be reached the call waits (its lease may lapse and
     /// the job be rescued: nothing was spent); nil when the worker stops the job meanwhile.
-    private func openLedgerRow(_ candidate: ChainCandidate, job: ClaimedJob, handle: JobHandle) async -> Int? {
-        let entry = CallLedger.Entry(
-            attempt: job.key, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth)
+    private func openLedgerRow(
+        _ candidate: ChainCandidate, budget: CallBudget, job: ClaimedJob, handle: JobHandle
+    ) async -> CallLedger.Opened? {
         var delay = 0.05
         while handle.stopReason == .none {
+            var entry = CallLedger.Entry(
+                attempt: job.key, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth)
+            if cache.snapshot.budgetsExist || budget.downgraded {
+                entry.reservation = CallLedger.Reservation(amount: budget.estimate?.maxCost, downgraded: budget.downgraded)
+            }
             do {
-                return try await ledger.open(entry)
+                let opened = try await ledger.open(entry)
+                if case .budgetsAppeared = opened {
+                    cache.noteBudgetsExist()
+                    continue
+                }
+                return opened
             } catch is CancellationError {
                 return nil
             } catch {

@@ -344,6 +344,7 @@ public final class Worker: Sendable {
         case "llm_model_cooldowns": await reload { try await self.cache.reloadCooldowns() }
         case "provider_quotas": await reload { try await self.cache.reloadQuotas() }
         case "rate_limits": break  // the registry's business
+        case "budgets": await reload { try await self.cache.reloadBudgets() }
         default: await reload { try await self.cache.reloadAll() }
         }
     }

@@ -7,12 +7,25 @@ import Storage
 /// idempotency key that names different content answered as a 409.
 struct JobIntake: Sendable {
     let repository: JobRepository
-    /// Requests and tokens per window of the caller's key and the jobs' agents (issue 23).
-    let limiter: RateLimiter
+    /// The enqueue-time budget check (nil: none, e.g. tests of the intake alone).
+    let budgets: BudgetGate?
+    /// Requests and tokens per window of the caller's key and the jobs' agents (issue 23; nil: none).
+    let limiter: RateLimiter?
 
-    init(jobs: JobRepository, limiter: RateLimiter) {
+    init(jobs: JobRepository, budgets: BudgetGate? = nil, limiter: RateLimiter? = nil) {
         repository = jobs
+        self.budgets = budgets
         self.limiter = limiter
+    }
+
+    /// The jobs as `principal` enqueues them: its key is recorded on each (its budgets apply).
+    static func stamped(_ jobs: [JobRepository.NewJob], by principal: Principal) -> [JobRepository.NewJob] {
+        guard let key = principal.keyID else { return jobs }
+        return jobs.map { job in
+            var job = job
+            job.apiKeyID = key
+            return job
+        }
     }
 
     /// The one way a single job enters the queue from the API (`POST /api/jobs` and the `/v1`
@@ -20,7 +33,7 @@ struct JobIntake: Sendable {
     /// used with the same content answers the existing job; different content is a 409).
     func enqueue(_ job: JobRepository.NewJob, for principal: Principal) async throws -> JobRepository.InsertOutcome {
         try await checkReferences([job], for: principal, prefix: { _ in "" })
-        guard let outcome = try await insert([job]).first else { throw APIError.internalError }
+        guard let outcome = try await insert(Self.stamped([job], by: principal)).first else { throw APIError.internalError }
         return outcome
     }
 
@@ -62,9 +75,16 @@ struct JobIntake: Sendable {
         if !inactive.isEmpty {
             throw APIError(.conflict, code: "not_accepting_jobs", message: inactive.map(\.message).joined(separator: "; "), details: inactive)
         }
-        // Last: only valid work is counted against the limits.
-        try await limiter.admit(jobs, for: principal)
-        return Set(agents.values.map(\.tenantID))
+        let tenants = Set(agents.values.map(\.tenantID))
+        if let budgets {
+            for tenant in tenants.sorted(by: { $0.uuidString < $1.uuidString }) {
+                let agentIDs = agents.filter { $0.value.tenantID == tenant }.map(\.key)
+                try await budgets.check(tenantID: tenant, apiKeyID: principal.keyID, agentIDs: agentIDs)
+            }
+        }
+        // Last: only valid work the budgets allow is counted against the rate limits.
+        try await limiter?.admit(jobs, for: principal)
+        return tenants
     }
 
     func insert(_ jobs: [JobRepository.NewJob]) async throws -> [JobRepository.InsertOutcome] {

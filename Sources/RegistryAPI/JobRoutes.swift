@@ -110,8 +110,9 @@ struct JobRoutes: Sendable {
             jobs.append(input.job)
         }
         if !issues.isEmpty { throw APIError.validation(issues, message: "\(Set(issues.map { $0.field.split(separator: ".").first ?? "" }).count) job(s) are invalid") }
-        try await intake.checkReferences(jobs, for: try context.requirePrincipal(), prefix: { "jobs[\($0)]." })
-        let outcomes = try await intake.insert(jobs)
+        let principal = try context.requirePrincipal()
+        try await intake.checkReferences(jobs, for: principal, prefix: { "jobs[\($0)]." })
+        let outcomes = try await intake.insert(JobIntake.stamped(jobs, by: principal))
         let bodies = outcomes.map { outcome -> JobBody in
             switch outcome {
             case .created(let job): return JobBody(job: Self.withoutBodies(job), created: true)

@@ -71,6 +71,9 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
             limits: services.rateLimits, keys: services.keys, agents: services.agents, providers: services.providers,
             cache: services.rateLimitCache).routes,
         KeyRoutes(keys: services.keys, tenants: services.tenants, agents: services.agents, clock: services.clock).routes,
+        BudgetRoutes(
+            budgets: services.budgets, gate: services.budgetGate, tenants: services.tenants, keys: services.keys,
+            agents: services.agents).routes,
         JobRoutes(jobs: services.jobs, intake: intake, completions: services.completions, waits: services.waits).routes,
         ExecutionRoutes(executions: services.executions, intake: intake).routes,
         SystemRoutes(

@@ -18,6 +18,9 @@ struct RegistryServices: Sendable {
     let executions: ExecutionRepository
     let tenants: TenantRepository
     let keys: APIKeyRepository
+    let budgets: BudgetRepository
+    /// The enqueue-time budget check.
+    let budgetGate: BudgetGate
     /// Who is calling (environment tokens and keys, cached).
     let authenticator: Authenticator
     /// Long-polls and `/v1` waits per credential.
@@ -60,9 +63,11 @@ struct RegistryServices: Sendable {
         executions = ExecutionRepository(pool: pool)
         tenants = TenantRepository(pool: pool)
         keys = APIKeyRepository(pool: pool)
+        budgets = BudgetRepository(pool: pool)
+        budgetGate = BudgetGate(budgets: budgets)
         rateLimits = RateLimitRepository(pool: pool)
         self.rateLimitCache = rateLimitCache
-        intake = JobIntake(jobs: jobs, limiter: RateLimiter(repository: rateLimits, cache: rateLimitCache))
+        intake = JobIntake(jobs: jobs, budgets: budgetGate, limiter: RateLimiter(repository: rateLimits, cache: rateLimitCache))
         authenticator = Authenticator(
             tokens: tokens, keys: keys, maxAge: access.keyCacheMaxAge,
             throttle: FailedAuthThrottle(perMinute: access.failedAuthenticationsPerMinute),

@@ -130,7 +130,7 @@ struct FacadeError: Error, Sendable, Equatable {
         if !error.details.isEmpty, error.code == "validation_failed" {
             message += ": " + error.details.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
         }
-        self.init(error.status, message, code: error.code, param: field == "body" ? nil : field)
+        self.init(error.status, message, code: error.code, param: field == "body" || field == "budget_id" ? nil : field)
         allow = error.allow
         retryAfterSeconds = error.retryAfterSeconds
         // A rate limit or cap of Switchboard's own: the SDKs' automatic retries (after
@@ -140,6 +140,8 @@ struct FacadeError: Error, Sendable, Equatable {
             param = nil
             shouldRetry = false
         }
+        // A spent budget: an SDK's automatic retry would only be refused again.
+        if error.code == "budget_exceeded" { shouldRetry = false }
     }
 
     /// A failed or cancelled job, by its `error.code` (the gateway's error class): the caller's
@@ -150,8 +152,10 @@ struct FacadeError: Error, Sendable, Equatable {
         switch code {
         case "invalid_request", "context_length_exceeded", "content_filter", "unsupported_parameter", "request_too_large":
             status = .badRequest
-        case "rate_limited":
+        case "rate_limited", "budget_exceeded":
             status = .tooManyRequests
+        case "price_unknown":
+            status = .unprocessableContent
         case "cancelled":
             status = .conflict
         case "overloaded", "no_usable_model", "max_attempts_exceeded", "cooling_down", "lease_expired":
