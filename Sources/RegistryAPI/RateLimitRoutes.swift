@@ -216,6 +216,9 @@ struct RateLimitRoutes: Sendable {
                 [.init(field: "body", message: "set at least one of requests_per_minute, tokens_per_minute, max_concurrent_jobs (a number, not null)")],
                 message: "the rate limit is invalid")
         }
+        if scope == .agent, values.maxConcurrentJobs != nil {
+            throw APIError.validation([.init(field: "max_concurrent_jobs", message: "applies to api_key limits only (a key's queued + running jobs)")])
+        }
         // The key or agent must be the caller's tenant's (another tenant's reads as missing).
         let tenantID: UUID
         switch scope {
@@ -253,6 +256,9 @@ struct RateLimitRoutes: Sendable {
         let existing = try await find(context)
         let (document, _) = try await request.readJSON(schema: .ref("RateLimitUpdate"), context: context)
         let (values, cleared) = try Self.values(document)
+        if existing.scope == .agent, values.maxConcurrentJobs != nil {
+            throw APIError.validation([.init(field: "max_concurrent_jobs", message: "applies to api_key limits only (a key's queued + running jobs)")])
+        }
         let remaining = [
             values.requestsPerMinute != nil || (existing.requestsPerMinute != nil && !cleared.contains("requests_per_minute")),
             values.tokensPerMinute != nil || (existing.tokensPerMinute != nil && !cleared.contains("tokens_per_minute")),

@@ -204,6 +204,79 @@ import TestSupport
         }
     }
 
+    /// An inference key of a new tenant; returns (tenant id, key, key id).
+    static func tenantKey(_ api: Registry, _ name: String) async throws -> (tenant: String, key: String, keyID: String) {
+        let tenant = try await api.post("/api/tenants", #"{"name": "\#(name)"}"#).json()["id"]?.string ?? ""
+        let created = try await api.post("/api/keys", #"{"tenant_id": "\#(tenant)", "role": "inference"}"#).json()
+        return (tenant, created["key"]?.string ?? "", created["id"]?.string ?? "")
+    }
+
+    @Test func concurrentJobsPerKeyHoldAcrossTwoRegistries() async throws {
+        try await Self.twoRegistries { one, two, _ in
+            let (tenant, key, keyID) = try await Self.tenantKey(one, "busy")
+            let agent = try await one.createAgent(#"{"name": "busy-agent", "agent_type": "chat", "tenant_id": "\#(tenant)"}"#)
+            let limitID = try await Self.createLimit(one, #"{"scope": "api_key", "scope_id": "\#(keyID)", "max_concurrent_jobs": 4}"#)
+            let bearer = "Bearer \(key)"
+            let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for index in 0..<12 {
+                    let api = index % 2 == 0 ? one : two
+                    group.addTask { try await api.send(.post, "/api/jobs", json: Self.job(agent), authorization: .some(bearer)) }
+                }
+                var replies: [Reply] = []
+                for try await reply in group { replies.append(reply) }
+                return replies
+            }
+            #expect(replies.filter { $0.status == .created }.count == 4)
+            let refused = replies.filter { $0.status == .tooManyRequests }
+            #expect(refused.count == 8)
+            #expect(refused.allSatisfy { $0.errorFields.contains("max_concurrent_jobs") && $0.headers[.retryAfter] == "1" })
+            #expect(refused.first?.text.contains(limitID) == false)  // the cap is named by field, not leaked as SQL detail
+            // Running jobs still count; a finished one frees its place.
+            try await one.pool.execute("""
+                UPDATE llm_jobs SET status = 'running', attempt = 1, lease_owner = 'w', lease_expires_at = now() + interval '1 minute'
+                 WHERE id = (SELECT min(id) FROM llm_jobs WHERE api_key_id = \(UUID(uuidString: keyID)!))
+                """)
+            #expect(try await two.send(.post, "/api/jobs", json: Self.job(agent), authorization: .some(bearer)).status == .tooManyRequests)
+            try await one.pool.execute("""
+                UPDATE llm_jobs SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+                 WHERE id = (SELECT min(id) FROM llm_jobs WHERE api_key_id = \(UUID(uuidString: keyID)!))
+                """)
+            #expect(try await two.send(.post, "/api/jobs", json: Self.job(agent), authorization: .some(bearer)).status == .created)
+            // The admin token (no key) and other keys are not capped by it.
+            #expect(try await one.post("/api/jobs", Self.job(agent)).status == .created)
+            #expect(try await one.post("/api/rate-limits", #"{"scope": "agent", "scope_id": "\#(agent)", "max_concurrent_jobs": 1}"#).status == .badRequest)
+        }
+    }
+
+    @Test func aKeysRequestsAndTokensAreLimitedWhicheverAgentItUses() async throws {
+        try await Registry.run(adminToken: Self.admin) { api in
+            let (tenant, key, keyID) = try await Self.tenantKey(api, "metered")
+            let first = try await api.createAgent(#"{"name": "m-1", "agent_type": "chat", "tenant_id": "\#(tenant)"}"#)
+            let second = try await api.createAgent(#"{"name": "m-2", "agent_type": "chat", "tenant_id": "\#(tenant)"}"#)
+            let limitID = try await Self.createLimit(
+                api, #"{"scope": "api_key", "scope_id": "\#(keyID)", "requests_per_minute": 3, "tokens_per_minute": 500, "window_seconds": 3600}"#)
+            let bearer = "Bearer \(key)"
+            try await Self.inOneWindow(api.pool, seconds: 3600) {
+                let created = try await api.send(.post, "/api/jobs", json: Self.job(first), authorization: .some(bearer))
+                #expect(created.status == .created)
+                #expect(try await api.send(.post, "/api/jobs", json: Self.job(second), authorization: .some(bearer)).status == .created)
+                // The finished call of the key's job counts against the key (the job names its key).
+                let jobID = try #require(try created.json()["id"]?.int)
+                try await api.pool.execute("""
+                    INSERT INTO model_usage (job_id, agent_id, provider, model_id, outcome, input_tokens, output_tokens, started_at, finished_at)
+                    VALUES (\(Int64(jobID)), \(UUID(uuidString: first)!), 'openai', 'gpt-4o', 'success', 300, 200, now(), now())
+                    """)
+                #expect(try await api.get("/api/rate-limits/\(limitID)").json()["window"]?["tokens"]?.int == 500)
+                let refused = try await api.send(.post, "/api/jobs", json: Self.job(second), authorization: .some(bearer))
+                #expect(refused.status == .tooManyRequests, "\(refused)")
+                #expect(refused.errorFields.contains("tokens_per_minute"))
+                #expect(refused.errorDetails.contains { $0.field == "rate_limit_id" && $0.message == limitID })
+                // The admin token is another caller: the agents themselves are not limited.
+                #expect(try await api.post("/api/jobs", Self.job(second)).status == .created)
+            }
+        }
+    }
+
     @Test func v1AnswersTheRefusalInEachFormatWithoutARetryHint() async throws {
         try await Registry.run(adminToken: Self.admin) { api in
             let agent = try await api.createAgent(#"{"name": "chatty", "agent_type": "chat", "model_config": {"model_id": "gpt-4o"}}"#)
