@@ -142,7 +142,18 @@ public struct RateLimitRepository: Sendable {
             RETURNING id
             """).rows
         guard !rows.isEmpty else { return nil }
+        try await Self.dropMisalignedCounter(pool, table: "rate_limit_counters", key: "limit_id", of: "rate_limits", id: id)
         return try await find(id)
+    }
+
+    /// After a window length changed: a counter whose window does not start on a multiple of the
+    /// new length counted another window; it goes (the next statement starts a fresh one).
+    static func dropMisalignedCounter(_ pool: PostgresPool, table: String, key: String, of limits: String, id: UUID) async throws {
+        try await pool.execute("""
+            DELETE FROM \(SQL.unsafeSQL(table)) c USING \(SQL.unsafeSQL(limits)) l
+             WHERE c.\(SQL.unsafeSQL(key)) = l.id AND l.id = \(id)
+               AND c.window_start <> rate_window_start(c.window_start, l.window_seconds)
+            """)
     }
 
     public func delete(_ id: UUID) async throws -> Bool {
@@ -223,6 +234,7 @@ public struct RateLimitRepository: Sendable {
             RETURNING id
             """).rows
         guard let id: UUID = try rows.first?.decode("id") else { return nil }
+        try await Self.dropMisalignedCounter(pool, table: "provider_quota_counters", key: "quota_id", of: "provider_quotas", id: id)
         return try await pool.query("SELECT \(Self.quotaColumns) \(Self.quotaFrom) WHERE q.id = \(id)").rows.first.map(Self.quota)
     }
 
