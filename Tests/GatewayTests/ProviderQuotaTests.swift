@@ -100,4 +100,33 @@ struct ProviderQuotaTests {
             #expect(window == 3)
         }
     }
+
+    @Test("A provider's 429 with a long Retry-After cools the model down for every worker: no slot is taken meanwhile, and the jobs wait for the cooldown")
+    func cooldownComesBeforeTheQuota() async throws {
+        try await GatewayHarness.run { h in
+            let model = "stub-error-429-after-60"
+            try await h.addModel(model, provider: "openai")
+            let agent = try await h.addAgent("cooled", model: model)
+            try await h.pool.execute("INSERT INTO provider_quotas (provider, model_id, rpm, window_seconds) VALUES ('openai', \(model), 100, 3600)")
+            let hour: SQL = "SELECT extract(epoch FROM rate_window_start(now(), 3600))::bigint"
+            let started = try await h.count(hour)
+            try await h.withWorker { _ in
+                let first = try await h.enqueue(agent: agent)
+                try await h.waitUntil(seconds: 30, "the cooldown") {
+                    try await h.count("SELECT count(*) FROM llm_model_cooldowns WHERE model_id = \(model) AND until > now() + interval '30 seconds'") == 1
+                }
+                let second = try await h.enqueue(agent: agent)
+                try await h.waitUntil(seconds: 30, "both jobs wait") {
+                    try await h.count("""
+                        SELECT count(*) FROM llm_jobs WHERE id IN (\(first), \(second)) AND status = 'queued' AND attempt = 0
+                           AND run_at > now() + interval '30 seconds'
+                        """) == 2
+                }
+            }
+            #expect(h.stats().requests(model: model) == 1)
+            guard try await h.count(hour) == started else { return }
+            // One slot for the one call; the skipped model took none.
+            #expect(try await h.count("SELECT requests::bigint FROM provider_quota_counters") == 1)
+        }
+    }
 }
