@@ -249,12 +249,14 @@ public struct JobRepository: Sendable {
     /// the day partitions of model_usage before it.
     public func attempts(jobID: Int64, since: Date) async throws -> [JobAttemptRecord] {
         try await pool.query("""
-            SELECT attempt, provider, model_id, fallback_depth, outcome, error_class, http_status, latency_ms,
-                   input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens, reasoning_tokens,
-                   cost, worker_id, provider_request_id, started_at, finished_at, superseded
-              FROM model_usage
-             WHERE job_id = \(jobID) AND created_at >= \(since.addingTimeInterval(-86_400))
-             ORDER BY started_at, id
+            SELECT u.attempt, u.provider, u.model_id, u.fallback_depth, u.outcome, u.error_class, u.http_status, u.latency_ms,
+                   u.input_tokens, u.output_tokens, u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens,
+                   u.cost, u.worker_id, u.provider_request_id, u.started_at, u.finished_at, u.superseded, u.budget_decision,
+                   c.reserved_usd::text AS reserved_usd
+              FROM model_usage u
+              LEFT JOIN llm_job_calls c ON c.job_id = u.job_id AND c.attempt = u.attempt AND c.call_seq = u.call_seq
+             WHERE u.job_id = \(jobID) AND u.created_at >= \(since.addingTimeInterval(-86_400))
+             ORDER BY u.started_at, u.id
             """).rows.map { row in
             JobAttemptRecord(
                 jobAttempt: try row.decode("attempt"),
@@ -275,7 +277,9 @@ public struct JobRepository: Sendable {
                 providerRequestID: try row.decode("provider_request_id"),
                 startedAt: try row.decode("started_at"),
                 finishedAt: try row.decode("finished_at"),
-                superseded: try row.decode("superseded"))
+                superseded: try row.decode("superseded"),
+                budgetDecision: try row.decode("budget_decision"),
+                reservedUSD: try row.decode("reserved_usd"))
         }
     }
 

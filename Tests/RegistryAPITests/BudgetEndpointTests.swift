@@ -168,4 +168,18 @@ import Testing
             #expect(again.status == .created)
         }
     }
+
+    @Test func gaugesForTheAdminScrapeOnly() async throws {
+        try await Registry.run(adminToken: Self.admin) { api in
+            let made = try await Self.create(api, #"{"scope": "global", "limit_usd": "7.5", "period": "week"}"#)
+            let id = try #require(try made.json()["id"]?.string)
+            let scraped = try await api.send(.get, "/metrics", authorization: .some("Bearer \(Self.admin)"))
+            #expect(scraped.text.contains(#"switchboard_budget_limit_usd{budget_id="\#(id)",scope="global",scope_id="",tenant_id="",period="week"} 7.5"#))
+            #expect(scraped.text.contains(#"switchboard_budget_spent_usd{budget_id="\#(id)""#))
+            #expect(scraped.text.contains(#"switchboard_budget_reserved_usd{budget_id="\#(id)""#))
+            let anonymous = try await api.send(.get, "/metrics", authorization: .some(nil))
+            #expect(anonymous.status == .ok)
+            #expect(!anonymous.text.contains("switchboard_budget"))
+        }
+    }
 }

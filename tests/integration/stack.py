@@ -169,10 +169,12 @@ class Stack:
         return agent_id
 
     def spawn_gateway(self, worker_id: str, arguments: list[str] | None = None,
-                      database_url: str | None = None) -> Service:
+                      database_url: str | None = None, environment: dict[str, str] | None = None) -> Service:
         """Another `llm-gateway run` (service name `llm-gateway-<worker_id>`), optionally on another
-        route to the database (e.g. through a proxy)."""
-        extra = {"DATABASE_URL": database_url} if database_url else None
+        route to the database (e.g. through a proxy) and with more environment variables."""
+        extra = dict(environment or {})
+        if database_url:
+            extra["DATABASE_URL"] = database_url
         return self._spawn(f"llm-gateway-{worker_id}",
                            ["run", "--worker-id", worker_id, "--metrics-port", "0", "--poll-interval", "0.2"]
                            + (arguments or []), extra, executable="llm-gateway")
