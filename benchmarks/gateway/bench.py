@@ -13,6 +13,9 @@ builds of llm-gateway and provider-stub. Scenarios (--only, comma-separated):
   concurrency  provider-stub at 1 s, 2,000 jobs, one worker --concurrency 2000: wall time, peak RSS
   latency      enqueue->start p50/p99 with an idle worker, NOTIFY path, then the poll path (the
                llm_jobs_notify_new trigger disabled in this throwaway database: no NOTIFY is ever sent)
+  governed     issue 23: the throughput run, 1 worker, ungoverned and governed (a key, and three budgets
+               that apply to every call: its tenant's, its key's, its agent's, so every call is
+               reserved and settled), alternated twice; jobs/s ratio and the CPU per job added
   sustained    (make bench-sustained) --sustained-minutes on a backlog kept at >= --sustained-jobs
                ready jobs (topped up every 10 s): jobs/s per minute
 """
@@ -73,7 +76,8 @@ def setup(url, stub_port):
 
 
 def reset(url):
-    psql(url, "TRUNCATE llm_jobs, model_usage, agent_usage_daily, execution_usage, llm_gateway_waiters; "
+    psql(url, "TRUNCATE llm_jobs, llm_job_calls, model_usage, agent_usage_daily, execution_usage, llm_gateway_waiters, "
+              "budget_periods, budget_alerts; "
               "DELETE FROM llm_model_cooldowns")
     psql(url, "VACUUM ANALYZE llm_jobs")
 
@@ -103,9 +107,11 @@ def window(url):
     return int(count), float(seconds), int(succeeded), int(usage), int(retried)
 
 
-def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, extra=(), stub=None):
+def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, extra=(), stub=None, after_backlog=None):
     """A backlog of `jobs`, then `workers` workers until every job is done. CPU in seconds."""
     backlog(url, jobs)
+    if after_backlog:
+        psql(url, after_backlog)
     pg0 = postgres_cpu(postmaster)
     stub0 = proc_cpu(stub.pid) if stub else 0.0
     began = time.monotonic()
@@ -227,9 +233,49 @@ def sustained(url, postmaster, minutes, jobs, concurrency, batch):
             "postgres_cpu_s_per_1k": (pg1 - pg0) * 1000 / max(done, 1)}
 
 
+BENCH_KEY_ID = "00000000-0000-4000-8000-0000000be0c1"
+TENANT = "00000000-0000-4000-8000-000000000001"
+
+
+def governed(url, postmaster, jobs, concurrency, batch, stub):
+    """Ungoverned and governed runs alternated (U G U G): the machine's drift hits both alike."""
+    psql(url, f"""
+        INSERT INTO api_keys (id, tenant_id, role, name, prefix, secret_hash)
+        VALUES ('{BENCH_KEY_ID}', '{TENANT}', 'inference', 'bench', 'sb_bench0',
+                decode(md5('bench-key-a') || md5('bench-key-b'), 'hex'))
+        ON CONFLICT (id) DO NOTHING""")
+    budgets = f"""
+        INSERT INTO budgets (tenant_id, scope, scope_id, period, limit_usd, on_exhausted) VALUES
+          ('{TENANT}', 'tenant', '{TENANT}', 'month', 1000000000, 'fail'),
+          ('{TENANT}', 'api_key', '{BENCH_KEY_ID}', 'month', 1000000000, 'fail'),
+          ('{TENANT}', 'agent', '{AGENT}', 'day', 1000000000, 'downgrade')"""
+    runs = {"ungoverned": [], "governed": []}
+    for _ in range(2):
+        psql(url, "DELETE FROM budgets")
+        runs["ungoverned"].append(run_jobs(url, postmaster, 1, jobs, concurrency, batch, stub=stub))
+        psql(url, budgets)
+        runs["governed"].append(run_jobs(url, postmaster, 1, jobs, concurrency, batch, stub=stub,
+                                         after_backlog=f"UPDATE llm_jobs SET api_key_id = '{BENCH_KEY_ID}'"))
+        reserved = psql(url, "SELECT count(*) FROM llm_job_calls WHERE reserved_usd IS NOT NULL "
+                             "AND cardinality(hold_budget_ids) = 3 AND charged_usd IS NOT NULL")
+        runs["governed"][-1]["reserved_and_settled_calls"] = int(reserved)
+    psql(url, "DELETE FROM budgets")
+
+    def mean(kind, key):
+        return sum(r[key] for r in runs[kind]) / len(runs[kind])
+    summary = {kind: {key: mean(kind, key) for key in ("jobs_per_s", "gateway_cpu_s_per_1k", "postgres_cpu_s_per_1k")}
+               for kind in runs}
+    summary["ratio"] = summary["governed"]["jobs_per_s"] / summary["ungoverned"]["jobs_per_s"]
+    summary["added_cpu_ms_per_job"] = (
+        (summary["governed"]["gateway_cpu_s_per_1k"] + summary["governed"]["postgres_cpu_s_per_1k"])
+        - (summary["ungoverned"]["gateway_cpu_s_per_1k"] + summary["ungoverned"]["postgres_cpu_s_per_1k"]))
+    summary["runs"] = runs
+    return summary
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="throughput,pgbench,profile,concurrency,latency")
+    parser.add_argument("--only", default="throughput,pgbench,profile,concurrency,latency,governed")
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--profile-jobs", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=256)
@@ -240,6 +286,7 @@ def main():
     parser.add_argument("--pgbench-jobs", type=int, default=600_000)
     parser.add_argument("--concurrency-jobs", type=int, default=2_000)
     parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument("--governed-jobs", type=int, default=50_000)
     parser.add_argument("--sustained-minutes", type=int, default=10)
     parser.add_argument("--sustained-jobs", type=int, default=1_000_000)
     options = parser.parse_args()
@@ -305,6 +352,17 @@ def main():
                                 f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms",
                                 f"{r['samples']} single inserts 20 ms apart; max {r['max_ms']:.1f} ms"
                                 + ("" if notify else "; trigger llm_jobs_notify_new disabled, --poll-interval 1")))
+        if "governed" in only:
+            r = data["governed"] = governed(url, postmaster, options.governed_jobs, options.concurrency, options.batch, stub)
+            g, u = r["governed"], r["ungoverned"]
+            rows.append(row("governed ÷ ungoverned, 1 worker, stub 0 ms (3 budgets per call)",
+                            f"jobs/s {r['ratio']:.3f}× (target ≥ 0.85×): {g['jobs_per_s']:,.0f} vs {u['jobs_per_s']:,.0f}; "
+                            f"CPU per job +{r['added_cpu_ms_per_job']:.4f} ms (target ≤ +0.03 ms)",
+                            f"CPU s per 1,000 jobs governed / ungoverned: gateway {g['gateway_cpu_s_per_1k']:.3f} / "
+                            f"{u['gateway_cpu_s_per_1k']:.3f}, Postgres {g['postgres_cpu_s_per_1k']:.3f} / "
+                            f"{u['postgres_cpu_s_per_1k']:.3f}; {options.governed_jobs:,} jobs per run, runs alternated U G U G; "
+                            f"every governed call reserved and settled against 3 budgets: "
+                            f"{r['runs']['governed'][-1]['reserved_and_settled_calls']:,}"))
         if "sustained" in only:
             r = data["sustained"] = sustained(url, postmaster, options.sustained_minutes, options.sustained_jobs,
                                               options.concurrency, options.batch)
