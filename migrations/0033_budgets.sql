@@ -142,126 +142,163 @@ RETURNS SETOF budgets LANGUAGE sql STABLE AS $$
     UNION ALL SELECT * FROM budgets WHERE scope = 'agent' AND scope_id = p_agent
 $$;
 
--- One applicable budget of one call in a batch (budget_open_calls' plan).
-CREATE TYPE budget_call_plan AS (
-    k integer, budget_id uuid, period_start timestamptz, period_end timestamptz,
-    limit_usd numeric, on_exhausted text, downgrade_threshold numeric);
+-- A call budget_open_calls accepted, before its ledger row is written.
+CREATE TYPE budget_call_hold AS (
+    k integer, job_id bigint, attempt integer, provider text, model_id text, fallback_depth integer,
+    amount numeric, budget_ids uuid[], period_starts timestamptz[], budget_decision text);
 
 -- Reserve and record a batch of provider calls (the governed form of the worker's
 -- ledger insert). p_calls: [{"k": n, "job_id", "attempt", "provider", "model_id",
 -- "fallback_depth", "amount": "0.0123" | null (price unknown), "over_threshold_ok":
 -- bool, "budget_decision": text|null}]. For each call in k order: if any
--- applicable budget would go over its limit (or, for a downgrade budget, over its
--- threshold unless over_threshold_ok), nothing is written and the row says which
--- budget refused; else the ledger row is written holding the amount against every
+-- applicable budget refuses it (below), nothing is written and the row says which
+-- budget; else the call's ledger row is written holding the amount against every
 -- applicable budget. One row per call whose job exists.
+--
+-- Cost: the batch's budgets are locked and read once, the calls are decided in
+-- memory (arrays), then one INSERT writes every accepted call's ledger row and one
+-- UPDATE each budget period's reservation: the work per call is a few array
+-- operations, not statements (a first version that ran 6 statements per call cost
+-- 0.3 ms of Postgres CPU per call).
 CREATE FUNCTION budget_open_calls(p_worker text, p_lease uuid, p_calls jsonb, p_at timestamptz DEFAULT NULL)
 RETURNS TABLE (k integer, call_seq integer, reserved boolean, refused_by uuid, refusal text, on_exhausted text,
                remaining_usd numeric, period_end timestamptz)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_at timestamptz := coalesce(p_at, now());
-    v_plan budget_call_plan[];
+    -- The batch's budget periods, in lock order, and what this batch adds to each.
+    b_id uuid[]; b_start timestamptz[]; b_end timestamptz[]; b_limit numeric[]; b_spent numeric[];
+    b_reserved numeric[]; b_behaviour text[]; b_threshold numeric[]; b_added numeric[]; b_calls integer[];
+    v_holds budget_call_hold[] := '{}';
     c record;
-    v_budgets uuid[];
+    j integer;
+    v_best integer;
+    v_rank integer;
+    v_best_rank integer;
+    v_reason text;
+    v_left numeric;
+    v_least numeric;
+    v_ids uuid[];
     v_starts timestamptz[];
-    v_refusal record;
-    v_remaining numeric;
-    v_seq integer;
 BEGIN
-    -- Every call's applicable budgets (global, its job's tenant, key and agent) in their current periods.
-    SELECT array_agg(ROW((i->>'k')::integer, b.id, pb.period_start, pb.period_end, b.limit_usd, b.on_exhausted,
-                         b.downgrade_threshold)::budget_call_plan)
-      INTO v_plan
-      FROM jsonb_array_elements(p_calls) i
-      JOIN llm_jobs j ON j.id = (i->>'job_id')::bigint
-     CROSS JOIN LATERAL budgets_for(j.tenant_id, j.api_key_id, j.agent_id) b
-     CROSS JOIN LATERAL budget_period_bounds(b.period, b.time_zone, v_at) pb;
+    -- The budgets that apply to any call of the batch (global, its job's tenant, key and
+    -- agent), each in its current period: computed once per budget, not per call.
+    SELECT array_agg(b.id ORDER BY b.id), array_agg(pb.period_start ORDER BY b.id), array_agg(pb.period_end ORDER BY b.id),
+           array_agg(b.limit_usd ORDER BY b.id), array_agg(b.on_exhausted ORDER BY b.id),
+           array_agg(b.downgrade_threshold ORDER BY b.id)
+      INTO b_id, b_start, b_end, b_limit, b_behaviour, b_threshold
+      FROM budgets b
+     CROSS JOIN LATERAL budget_period_bounds(b.period, b.time_zone, v_at) pb
+     WHERE b.id IN (SELECT x.id
+                      FROM jsonb_array_elements(p_calls) e
+                      JOIN llm_jobs lj ON lj.id = (e->>'job_id')::bigint
+                     CROSS JOIN LATERAL budgets_for(lj.tenant_id, lj.api_key_id, lj.agent_id) x);
 
-    IF v_plan IS NOT NULL THEN
+    IF b_id IS NOT NULL THEN
         -- Period rows exist, then are locked in one fixed order: no deadlock between batches.
         INSERT INTO budget_periods (budget_id, period_start, period_end)
-        SELECT DISTINCT p.budget_id, p.period_start, p.period_end FROM unnest(v_plan) p
-         ORDER BY 1, 2
+        SELECT * FROM unnest(b_id, b_start, b_end)
         ON CONFLICT DO NOTHING;
         PERFORM 1 FROM budget_periods bp
-         WHERE (bp.budget_id, bp.period_start) IN (SELECT p.budget_id, p.period_start FROM unnest(v_plan) p)
+         WHERE (bp.budget_id, bp.period_start) IN (SELECT * FROM unnest(b_id, b_start))
          ORDER BY bp.budget_id, bp.period_start
            FOR UPDATE;
+        SELECT array_agg(bp.spent_usd ORDER BY d.n), array_agg(bp.reserved_usd ORDER BY d.n)
+          INTO b_spent, b_reserved
+          FROM unnest(b_id, b_start) WITH ORDINALITY AS d(budget_id, period_start, n)
+          JOIN budget_periods bp ON bp.budget_id = d.budget_id AND bp.period_start = d.period_start;
+        b_added := array_fill(0::numeric, ARRAY[cardinality(b_id)]);
+        b_calls := array_fill(0, ARRAY[cardinality(b_id)]);
     END IF;
 
-    FOR c IN SELECT (i->>'k')::integer AS k, (i->>'job_id')::bigint AS job_id, (i->>'attempt')::integer AS attempt,
-                    i->>'provider' AS provider, i->>'model_id' AS model_id,
-                    coalesce((i->>'fallback_depth')::integer, 0) AS fallback_depth,
-                    (i->>'amount')::numeric AS amount,
-                    coalesce((i->>'over_threshold_ok')::boolean, false) AS over_threshold_ok,
-                    i->>'budget_decision' AS budget_decision
-               FROM jsonb_array_elements(p_calls) i
-              ORDER BY (i->>'k')::integer
+    FOR c IN SELECT i.k, i.job_id, i.attempt, i.provider, i.model_id, i.fallback_depth, i.amount, i.over_threshold_ok,
+                    i.budget_decision,
+                    -- The call's budgets, as positions in the b_ arrays (NULL: none applies).
+                    CASE WHEN b_id IS NOT NULL THEN
+                        (SELECT array_agg(array_position(b_id, x.id) ORDER BY x.id)
+                           FROM budgets_for(lj.tenant_id, lj.api_key_id, lj.agent_id) x) END AS idx
+               FROM (SELECT (e->>'k')::integer AS k, (e->>'job_id')::bigint AS job_id, (e->>'attempt')::integer AS attempt,
+                            e->>'provider' AS provider, e->>'model_id' AS model_id,
+                            coalesce((e->>'fallback_depth')::integer, 0) AS fallback_depth,
+                            (e->>'amount')::numeric AS amount,
+                            coalesce((e->>'over_threshold_ok')::boolean, false) AS over_threshold_ok,
+                            e->>'budget_decision' AS budget_decision
+                       FROM jsonb_array_elements(p_calls) e) i
+               -- A job whose row is gone: nothing to record against (no row returned).
+               JOIN llm_jobs lj ON lj.id = i.job_id
+              ORDER BY i.k
     LOOP
-        IF NOT EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = c.job_id) THEN
-            CONTINUE;  -- the job row is gone: nothing to record against (no row returned)
+        -- The budget that refuses, if any, most final reason first: price unknown; exhausted (the
+        -- call would not fit even if every other call in flight cost nothing); busy (it fits what
+        -- is spent, not what is reserved: calls in flight may leave room, so the worker waits for
+        -- them to settle rather than fail a job the budget may still pay); a downgrade budget's
+        -- threshold. The tightest budget first.
+        v_best := NULL;
+        v_best_rank := 5;
+        v_least := NULL;
+        IF c.idx IS NOT NULL THEN
+            FOREACH j IN ARRAY c.idx LOOP
+                v_left := b_limit[j] - b_spent[j] - b_reserved[j] - b_added[j];
+                v_least := least(coalesce(v_least, v_left), v_left);
+                v_rank := CASE WHEN c.amount IS NULL THEN 1
+                               WHEN b_spent[j] + c.amount > b_limit[j] THEN 2
+                               WHEN c.amount > v_left THEN 3
+                               WHEN b_behaviour[j] = 'downgrade' AND b_threshold[j] IS NOT NULL AND NOT c.over_threshold_ok
+                                    AND b_limit[j] - v_left + c.amount > b_limit[j] * b_threshold[j] THEN 4
+                               ELSE 5 END;
+                IF v_rank < v_best_rank
+                   OR (v_rank = v_best_rank AND v_rank < 5
+                       AND v_left < b_limit[v_best] - b_spent[v_best] - b_reserved[v_best] - b_added[v_best]) THEN
+                    v_best := j;
+                    v_best_rank := v_rank;
+                END IF;
+            END LOOP;
         END IF;
-        v_budgets := NULL;
+
+        IF v_best_rank < 5 THEN
+            k := c.k; call_seq := NULL; reserved := false; refused_by := b_id[v_best];
+            refusal := (ARRAY['price_unknown', 'exhausted', 'busy', 'threshold'])[v_best_rank];
+            on_exhausted := b_behaviour[v_best]; remaining_usd := greatest(v_least, 0);
+            period_end := b_end[v_best];
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+
+        v_ids := NULL;
         v_starts := NULL;
-        IF v_plan IS NOT NULL THEN
-            SELECT array_agg(p.budget_id ORDER BY p.budget_id), array_agg(p.period_start ORDER BY p.budget_id)
-              INTO v_budgets, v_starts
-              FROM unnest(v_plan) p WHERE p.k = c.k;
+        IF c.idx IS NOT NULL THEN
+            FOREACH j IN ARRAY c.idx LOOP
+                b_added[j] := b_added[j] + c.amount;
+                b_calls[j] := b_calls[j] + 1;
+                v_ids := array_append(v_ids, b_id[j]);
+                v_starts := array_append(v_starts, b_start[j]);
+            END LOOP;
         END IF;
+        v_holds := array_append(v_holds, ROW(c.k, c.job_id, c.attempt, c.provider, c.model_id, c.fallback_depth,
+                                             CASE WHEN v_ids IS NULL THEN NULL ELSE c.amount END, v_ids, v_starts,
+                                             c.budget_decision)::budget_call_hold);
+    END LOOP;
 
-        IF v_budgets IS NOT NULL THEN
-            -- The budget that refuses, if any, most final reason first: price unknown; exhausted
-            -- (the call would not fit even if every other call in flight cost nothing); busy (it
-            -- fits what is spent, not what is reserved: calls in flight may leave room, so the
-            -- worker waits for them to settle rather than fail a job the budget may still pay);
-            -- a downgrade budget's threshold. The tightest budget first.
-            SELECT r.budget_id, r.on_exhausted, r.period_end, r.refusal
-              INTO v_refusal
-              FROM (SELECT p.budget_id, p.on_exhausted, p.period_end, p.limit_usd - bp.spent_usd - bp.reserved_usd AS left_usd,
-                           CASE WHEN c.amount IS NULL THEN 'price_unknown'
-                                WHEN bp.spent_usd + c.amount > p.limit_usd THEN 'exhausted'
-                                WHEN bp.spent_usd + bp.reserved_usd + c.amount > p.limit_usd THEN 'busy'
-                                WHEN p.on_exhausted = 'downgrade' AND p.downgrade_threshold IS NOT NULL AND NOT c.over_threshold_ok
-                                     AND bp.spent_usd + bp.reserved_usd + c.amount > p.limit_usd * p.downgrade_threshold
-                                THEN 'threshold' END AS refusal
-                      FROM unnest(v_plan) p
-                      JOIN budget_periods bp ON bp.budget_id = p.budget_id AND bp.period_start = p.period_start
-                     WHERE p.k = c.k) r
-             WHERE r.refusal IS NOT NULL
-             ORDER BY array_position(ARRAY['price_unknown', 'exhausted', 'busy', 'threshold'], r.refusal), r.left_usd, r.budget_id
-             LIMIT 1;
-            IF FOUND THEN
-                -- The least any of the call's budgets has left: what a cheaper model must fit in.
-                SELECT min(p.limit_usd - bp.spent_usd - bp.reserved_usd) INTO v_remaining
-                  FROM unnest(v_plan) p
-                  JOIN budget_periods bp ON bp.budget_id = p.budget_id AND bp.period_start = p.period_start
-                 WHERE p.k = c.k;
-                k := c.k; call_seq := NULL; reserved := false; refused_by := v_refusal.budget_id; refusal := v_refusal.refusal;
-                on_exhausted := v_refusal.on_exhausted; remaining_usd := greatest(v_remaining, 0);
-                period_end := v_refusal.period_end;
-                RETURN NEXT;
-                CONTINUE;
-            END IF;
-        END IF;
+    IF b_id IS NOT NULL THEN
+        UPDATE budget_periods bp
+           SET reserved_usd = bp.reserved_usd + d.added, requests = bp.requests + d.calls, updated_at = v_at
+          FROM unnest(b_id, b_start, b_added, b_calls) AS d(budget_id, period_start, added, calls)
+         WHERE bp.budget_id = d.budget_id AND bp.period_start = d.period_start AND d.calls > 0;
+    END IF;
 
+    RETURN QUERY
+    WITH written AS (
         INSERT INTO llm_job_calls AS lc (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id,
                                          fallback_depth, reserved_usd, hold_budget_ids, hold_period_starts, budget_decision)
-        VALUES (c.job_id, c.attempt,
-                coalesce((SELECT max(x.call_seq) FROM llm_job_calls x WHERE x.job_id = c.job_id AND x.attempt = c.attempt), 0) + 1,
-                p_worker, p_lease, c.provider, c.model_id, c.fallback_depth,
-                CASE WHEN v_budgets IS NULL THEN NULL ELSE c.amount END, v_budgets, v_starts, c.budget_decision)
-        RETURNING lc.call_seq INTO v_seq;
-        IF v_budgets IS NOT NULL THEN
-            UPDATE budget_periods bp
-               SET reserved_usd = bp.reserved_usd + c.amount, requests = bp.requests + 1, updated_at = v_at
-              FROM unnest(v_budgets, v_starts) AS h(budget_id, period_start)
-             WHERE bp.budget_id = h.budget_id AND bp.period_start = h.period_start;
-        END IF;
-        k := c.k; call_seq := v_seq; reserved := v_budgets IS NOT NULL; refused_by := NULL; refusal := NULL; on_exhausted := NULL;
-        remaining_usd := NULL; period_end := NULL;
-        RETURN NEXT;
-    END LOOP;
+        SELECT h.job_id, h.attempt,
+               coalesce((SELECT max(x.call_seq) FROM llm_job_calls x WHERE x.job_id = h.job_id AND x.attempt = h.attempt), 0) + 1,
+               p_worker, p_lease, h.provider, h.model_id, h.fallback_depth, h.amount, h.budget_ids, h.period_starts,
+               h.budget_decision
+          FROM unnest(v_holds) h
+         ORDER BY h.job_id, h.attempt
+        RETURNING lc.job_id, lc.attempt, lc.call_seq, lc.reserved_usd IS NOT NULL AS reserved)
+    SELECT h.k, w.call_seq, w.reserved, NULL::uuid, NULL::text, NULL::text, NULL::numeric, NULL::timestamptz
+      FROM written w JOIN unnest(v_holds) h ON h.job_id = w.job_id AND h.attempt = w.attempt;
 END
 $$;
 

@@ -37,7 +37,10 @@ AGENT = "00000000-0000-0000-0000-00000000be0c"
 
 
 def start_worker(url, name, concurrency, batch, extra=(), prefix=()):
-    env = dict(os.environ, DATABASE_URL=url, BENCH_KEY="sk-bench", LOG_LEVEL="warning")
+    # The key is bound to the stub's host as an operator binds real keys; without the binding every
+    # job fails key_not_bound and the run measures nothing (run_jobs checks every job succeeded).
+    env = dict(os.environ, DATABASE_URL=url, BENCH_KEY="sk-bench", LOG_LEVEL="warning",
+               SWITCHBOARD_KEY_HOSTS="BENCH_KEY=127.0.0.1", SWITCHBOARD_ALLOWED_PRIVATE_HOSTS="127.0.0.1")
     return start([*prefix, os.path.join(BIN, "llm-gateway"), "run", "--worker-id", name, "--concurrency",
                   str(concurrency), "--batch-size", str(batch), "--metrics-port", "0", *extra], f"bench-{name}.log", env)
 
@@ -130,6 +133,9 @@ def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, e
     for p in procs:
         stop(p)
     count, seconds, succeeded, usage, retried = window(url)
+    if succeeded != count:
+        failed = psql(url, "SELECT error->>'code', count(*) FROM llm_jobs WHERE status <> 'succeeded' GROUP BY 1")
+        raise SystemExit(f"only {succeeded:,} of {count:,} jobs succeeded: a benchmark of failures measures nothing ({failed})")
     return {"workers": workers, "jobs": count, "succeeded": succeeded, "usage_rows": usage, "retried": retried,
             "seconds": seconds, "wall_seconds": wall, "jobs_per_s": count / seconds,
             "gateway_cpu_s_per_1k": gateway_cpu * 1000 / count, "postgres_cpu_s_per_1k": (pg1 - pg0) * 1000 / count,
