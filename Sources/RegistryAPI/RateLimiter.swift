@@ -88,6 +88,10 @@ struct RateLimiter: Sendable {
         if let key = principal.keyID, let limit = limits[key] { wanted.append((limit, jobs.count)) }
         let refusals = try await repository.admit(wanted)
         guard let longest = refusals.max(by: { $0.retryAfterMilliseconds < $1.retryAfterMilliseconds }) else { return }
+        // A retry of requests that did create their jobs (every job's idempotency key names one)
+        // creates nothing: it gets its jobs back, uncounted, rather than a 429.
+        let keyed = jobs.compactMap { job in job.idempotencyKey.map { (agentID: job.agentID, key: $0) } }
+        if keyed.count == jobs.count, try await repository.allReplays(keyed) { return }
         let scopeOf = Dictionary(limits.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
         let named = refusals.map { refusal -> String in
             let scope = scopeOf[refusal.limitID].map { $0 == principal.keyID ? "key" : "agent \($0.uuidString.lowercased())" } ?? "limit"

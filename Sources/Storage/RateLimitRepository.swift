@@ -198,6 +198,18 @@ public struct RateLimitRepository: Sendable {
         }
     }
 
+    /// Whether every one of these (agent, idempotency key) pairs already names a job of the agent's
+    /// tenant: a replay, which creates nothing.
+    public func allReplays(_ pairs: [(agentID: UUID, key: String)]) async throws -> Bool {
+        guard !pairs.isEmpty else { return false }
+        let rows = try await pool.query("""
+            SELECT count(*) AS n FROM unnest(\(pairs.map(\.agentID)), \(pairs.map(\.key))) AS p (agent_id, key)
+             WHERE EXISTS (SELECT 1 FROM llm_jobs j JOIN agents a ON a.tenant_id = j.tenant_id
+                            WHERE a.id = p.agent_id AND j.idempotency_key = p.key)
+            """).rows
+        return try rows.first?.decode("n", as: Int.self) == pairs.count
+    }
+
     // MARK: - Provider quotas
 
     static let quotaColumns: SQL = """

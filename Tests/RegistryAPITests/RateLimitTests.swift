@@ -117,8 +117,12 @@ import TestSupport
                 let after = try await one.pool.query("SELECT count(*) AS n FROM llm_jobs").rows[0].decode("n", as: Int.self)
                 #expect(after == before)
                 // One more fits.
-                #expect(try await two.post("/api/jobs", Self.job(agent)).status == .created)
+                let keyed = #"{"agent_id": "\#(agent)", "idempotency_key": "k-1", "messages": [{"role": "user", "content": "hi"}]}"#
+                #expect(try await two.post("/api/jobs", keyed).status == .created)
                 #expect(try await one.post("/api/jobs", Self.job(agent)).status == .tooManyRequests)
+                // A retry of the request that created its job gets the job back, not a 429.
+                let replay = try await one.post("/api/jobs", keyed)
+                #expect(replay.status == .ok, "\(replay)")
             }
             // Executions' steps count too.
             try await Self.inOneWindow(one.pool, seconds: 3600) {
@@ -231,6 +235,13 @@ import TestSupport
             #expect(refused.count == 8)
             #expect(refused.allSatisfy { $0.errorFields.contains("max_concurrent_jobs") && $0.headers[.retryAfter] == "1" })
             #expect(refused.first?.text.contains(limitID) == false)  // the cap is named by field, not leaked as SQL detail
+            // A retry of a request that created its job gets the job back at the cap.
+            let keyed = #"{"agent_id": "\#(agent)", "idempotency_key": "busy-1", "messages": [{"role": "user", "content": "hi"}]}"#
+            try await one.pool.execute("UPDATE rate_limits SET max_concurrent_jobs = 5 WHERE id = \(UUID(uuidString: limitID)!)")
+            #expect(try await one.send(.post, "/api/jobs", json: keyed, authorization: .some(bearer)).status == .created)
+            let replay = try await two.send(.post, "/api/jobs", json: keyed, authorization: .some(bearer))
+            #expect(replay.status == .ok, "\(replay)")
+            #expect(try await two.send(.post, "/api/jobs", json: Self.job(agent), authorization: .some(bearer)).status == .tooManyRequests)
             // Running jobs still count; a finished one frees its place.
             try await one.pool.execute("""
                 UPDATE llm_jobs SET status = 'running', attempt = 1, lease_owner = 'w', lease_expires_at = now() + interval '1 minute'
