@@ -22,6 +22,8 @@ struct ConfigSnapshot: Sendable {
     var providers: [String: Provider] = [:]
     /// (provider, model_id) → until.
     var cooldowns: [CooldownKey: Date] = [:]
+    /// (provider, model_id) pairs with a provider quota; model_id "" for a provider-wide one.
+    var quotas: Set<CooldownKey> = []
     /// Whether any budget exists: then every call reserves its maximum cost first (issue 23).
     var budgetsExist = false
 }
@@ -64,8 +66,10 @@ final class ConfigCache: Sendable {
             agents[id] = settings
         }
         let cooldowns = try await loadCooldowns()
+        let quotas = try await ProviderQuotas.load(pool)
         let budgetsExist = try await loadBudgetsExist()
         var snapshot = ConfigSnapshot()
+        snapshot.quotas = quotas
         snapshot.budgetsExist = budgetsExist
         snapshot.agents = agents
         for stored in models { snapshot.models[stored.model.modelID] = stored.model }
@@ -91,6 +95,11 @@ final class ConfigCache: Sendable {
         var byName: [String: Provider] = [:]
         for provider in providers { byName[provider.name] = provider }
         state.withLock { $0.providers = byName }
+    }
+
+    func reloadQuotas() async throws {
+        let quotas = try await ProviderQuotas.load(pool)
+        state.withLock { $0.quotas = quotas }
     }
 
     func reloadCooldowns() async throws {

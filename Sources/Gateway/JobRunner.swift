@@ -16,6 +16,8 @@ struct JobRunner: Sendable {
     let logger: Logger
     /// Every call is written here before it is sent.
     let ledger: CallLedger
+    /// Provider quotas: a slot in the shared window before each call (ProviderQuotas.swift).
+    let quotas: ProviderQuotas
     /// Called when a model should be cooled down for every worker: error class, for how long
     /// (nil: the configured cooldown), and why.
     let onCooldown: @Sendable (CooldownKey, String, Duration?, String) -> Void
@@ -168,6 +170,8 @@ struct JobRunner: Sendable {
         var retryAfter: Duration?
         /// Every failed call so far was rate limited with a Retry-After: waiting is the fix.
         var onlyRateLimited = true
+        /// A model was not called because its provider quota's window was full: until it ends.
+        var quotaWait: Duration?
     }
 
     private enum ModelResult {
@@ -200,6 +204,15 @@ struct JobRunner: Sendable {
         var busySince: ContinuousClock.Instant?
         while true {
             if handle.stopReason != .none { return .stopped }
+            // A slot in the provider quota's current window for this call (ProviderQuotas.swift).
+            // A call a busy budget holds back takes a new one when it tries again (the slot it
+            // had may belong to a window that has ended by then): a spent slot, never a call over.
+            if case .full(let wait) = await quotas.take(key, snapshot: cache.snapshot) {
+                // Not called: the next model, or back to the queue until the window ends.
+                progress.sawTransient = true
+                progress.quotaWait = min(progress.quotaWait ?? wait, wait)
+                return .nextModel
+            }
             switch await attempt(callRequest, candidate: candidate, options: options, budget: budget, job: plan.job, handle: handle) {
             case .notSent:
                 return .stopped
@@ -411,7 +424,7 @@ struct JobRunner: Sendable {
         }
         if progress.sawTransient {
             let message = lastError.map { "every usable model failed; last: \($0.description)" }
-                ?? "every usable model is cooling down"
+                ?? (progress.quotaWait != nil ? "every usable model is at its provider quota or cooling down" : "every usable model is cooling down")
             if let delay = snoozeDelay(plan: plan, progress: progress, history: history) {
                 let document = history.document(
                     code: lastError?.errorClass.rawValue ?? "cooling_down", message: message, job: job, calls: calls, skipped: skipped)
@@ -455,6 +468,7 @@ struct JobRunner: Sendable {
     private func snoozeDelay(plan: JobPlan, progress: ChainProgress, history: ErrorHistory) -> Duration? {
         guard progress.onlyRateLimited, history.previousCalls + progress.calls.count < Self.snoozeCallLimit else { return nil }
         var waits: [Duration] = progress.retryAfter.map { [$0] } ?? []
+        if let quotaWait = progress.quotaWait { waits.append(quotaWait) }
         let cooldowns = cache.snapshot.cooldowns
         let now = Date()
         for skip in plan.skipped where skip.reason == .coolingDown {

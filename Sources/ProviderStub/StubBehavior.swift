@@ -24,6 +24,8 @@
 /// | `reasoning` | report reasoning tokens (OpenAI format) |
 /// | `refusal` | the model refuses (OpenAI `message.refusal` with finish_reason `stop`, Anthropic `refusal`) |
 /// | `tool` | call a tool whenever tools are offered and tool_choice allows |
+/// | `quota-5` | a provider's rate limit: at most 5 requests for this model per window, the rest 429 with `Retry-After` until the window ends |
+/// | `window-2s` | the `quota` window's length (default 60 s), windows aligned on the clock (epoch multiples) |
 struct StubBehavior: Equatable {
     enum InjectedError: Equatable {
         case status(Int)
@@ -51,6 +53,9 @@ struct StubBehavior: Equatable {
     var reportReasoning = false
     var refuse = false
     var forceToolCall = false
+    /// Requests of this model the stub accepts per window (`quota-N`); the rest get 429.
+    var quotaLimit: Int?
+    var quotaWindow: Duration = .seconds(60)
 
     init() {}
 
@@ -102,6 +107,11 @@ struct StubBehavior: Equatable {
             case "reasoning": reportReasoning = true
             case "refusal", "refuse": refuse = true
             case "tool", "tools": forceToolCall = true
+            case "quota":
+                // `error-quota` is consumed by `error`; here `quota-N`.
+                if let word = next(), let limit = Int(word), limit > 0 { quotaLimit = limit }
+            case "window":
+                if let word = next(), let duration = Self.duration(word), duration > .zero { quotaWindow = duration }
             default: break
             }
             index += 1

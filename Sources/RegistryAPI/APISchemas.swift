@@ -6,7 +6,7 @@ import Foundation
 enum APISchemas {
     static let components: [String: JSONSchema] = {
         var all: [String: JSONSchema] = [:]
-        for part in [common, models, providers, agents, changes, jobs, system, usage, access, budgets, FacadeSchemas.components] {
+        for part in [common, models, providers, agents, changes, jobs, system, usage, access, rateLimits, budgets, FacadeSchemas.components] {
             all.merge(part) { first, _ in first }
         }
         return all

@@ -9,10 +9,13 @@ struct JobIntake: Sendable {
     let repository: JobRepository
     /// The enqueue-time budget check (nil: none, e.g. tests of the intake alone).
     let budgets: BudgetGate?
+    /// Requests and tokens per window of the caller's key and the jobs' agents (issue 23; nil: none).
+    let limiter: RateLimiter?
 
-    init(jobs: JobRepository, budgets: BudgetGate? = nil) {
+    init(jobs: JobRepository, budgets: BudgetGate? = nil, limiter: RateLimiter? = nil) {
         repository = jobs
         self.budgets = budgets
+        self.limiter = limiter
     }
 
     /// The jobs as `principal` enqueues them: its key is recorded on each (its budgets apply).
@@ -82,6 +85,8 @@ struct JobIntake: Sendable {
                 try await budgets.check(tenantID: tenant, apiKeyID: principal.keyID, agentIDs: agentIDs, waiting: waiting)
             }
         }
+        // Last: only valid work the budgets allow is counted against the rate limits.
+        try await limiter?.admit(jobs, for: principal)
         return tenants
     }
 

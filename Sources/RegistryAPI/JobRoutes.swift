@@ -237,6 +237,6 @@ extension JobRoutes {
     /// For the `/v1` facade, which holds the whole `RegistryServices` and enqueues through
     /// `enqueue(_:)` like `POST /api/jobs`.
     init(services: RegistryServices) {
-        self.init(jobs: services.jobs, intake: JobIntake(jobs: services.jobs, budgets: services.budgetGate), completions: services.completions, waits: services.waits)
+        self.init(jobs: services.jobs, intake: services.intake, completions: services.completions, waits: services.waits)
     }
 }

@@ -56,7 +56,7 @@ public struct RegistryConfiguration: Sendable {
 func registryRoutes(configuration: RegistryConfiguration, services: RegistryServices) -> [APIRoute] {
     // `/openapi.json` documents the table it is part of: its handler reads the finished document.
     let document = OpenAPIDocumentHolder()
-    let intake = JobIntake(jobs: services.jobs, budgets: services.budgetGate)
+    let intake = services.intake
     let groups: [[APIRoute]] = [
         ModelRoutes(
             models: services.models, providers: services.providers, importer: services.importer,
@@ -67,6 +67,9 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
             tenants: services.tenants, clock: services.clock).routes,
         ChangeRoutes(changes: services.changes, agents: services.agents).routes,
         TenantRoutes(tenants: services.tenants).routes,
+        RateLimitRoutes(
+            limits: services.rateLimits, keys: services.keys, agents: services.agents, providers: services.providers,
+            cache: services.rateLimitCache).routes,
         KeyRoutes(keys: services.keys, tenants: services.tenants, agents: services.agents, clock: services.clock).routes,
         BudgetRoutes(
             budgets: services.budgets, gate: services.budgetGate, tenants: services.tenants, keys: services.keys,
@@ -101,13 +104,13 @@ public func buildRouter(
 
 func buildRouter(
     configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger, completions: JobCompletionHub?,
-    catalogCache: CatalogCache
+    catalogCache: CatalogCache, rateLimitCache: RateLimitCache = RateLimitCache()
 ) -> Router<RegistryContext> {
     let services = RegistryServices(
         pool: pool, migrations: configuration.migrations, logger: logger,
         completions: completions ?? JobCompletionHub(pool: pool, logger: logger), clock: configuration.clock,
         providerPolicy: configuration.providerPolicy, tokens: configuration.tokens, catalogCache: catalogCache,
-        access: configuration.access)
+        access: configuration.access, rateLimitCache: rateLimitCache)
     let routes = registryRoutes(configuration: configuration, services: services)
     var templates: [String: String] = [:]
     for route in routes { templates[RouterPath(route.routerPath).description] = route.path }
@@ -162,16 +165,18 @@ public func buildApplication(
         logger.warning("registry.migrations.unknown", metadata: ["error.message": "\(error)"])
     }
     let catalogCache = CatalogCache()
+    let rateLimitCache = RateLimitCache()
     let completions = JobCompletionHub(pool: pool, logger: logger)
     let router = buildRouter(
-        configuration: configuration, pool: pool, logger: logger, completions: completions, catalogCache: catalogCache)
+        configuration: configuration, pool: pool, logger: logger, completions: completions, catalogCache: catalogCache,
+        rateLimitCache: rateLimitCache)
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: configuration.idleTimeAmount)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "model-registry"),
         services: [
             JobCompletionHubService(hub: completions),
-            CatalogCacheListener(cache: catalogCache, configuration: pool.configuration, logger: logger),
+            CatalogCacheListener(cache: catalogCache, configuration: pool.configuration, logger: logger, rateLimits: rateLimitCache),
         ],
         logger: logger
     )

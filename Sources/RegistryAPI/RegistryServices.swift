@@ -36,12 +36,18 @@ struct RegistryServices: Sendable {
     let tokens: APITokens
     /// Encoded catalog answers; only used while its listener runs (`model-registry serve`).
     let catalogCache: CatalogCache
+    let rateLimits: RateLimitRepository
+    /// Which keys and agents have rate limits; only used while its listener runs.
+    let rateLimitCache: RateLimitCache
+    /// How jobs enter the queue (every route that creates jobs, `/v1` included).
+    let intake: JobIntake
 
     init(
         pool: PostgresPool, migrations: [Migration], logger: Logger, completions: JobCompletionHub,
         clock: @escaping @Sendable () -> Date = { Date() },
         providerPolicy: ProviderPolicy = ProviderPolicy(), tokens: APITokens = APITokens(write: nil),
-        catalogCache: CatalogCache = CatalogCache(), access: AccessConfiguration = AccessConfiguration()
+        catalogCache: CatalogCache = CatalogCache(), access: AccessConfiguration = AccessConfiguration(),
+        rateLimitCache: RateLimitCache = RateLimitCache()
     ) {
         self.catalogCache = catalogCache
         self.clock = clock
@@ -59,6 +65,9 @@ struct RegistryServices: Sendable {
         keys = APIKeyRepository(pool: pool)
         budgets = BudgetRepository(pool: pool)
         budgetGate = BudgetGate(budgets: budgets)
+        rateLimits = RateLimitRepository(pool: pool)
+        self.rateLimitCache = rateLimitCache
+        intake = JobIntake(jobs: jobs, budgets: budgetGate, limiter: RateLimiter(repository: rateLimits, cache: rateLimitCache))
         authenticator = Authenticator(
             tokens: tokens, keys: keys, maxAge: access.keyCacheMaxAge,
             throttle: FailedAuthThrottle(perMinute: access.failedAuthenticationsPerMinute),

@@ -22,6 +22,8 @@ struct TwoTenants: Sendable {
         var executionID: String
         /// A viewer key's id, for the routes that name a key.
         var targetKeyID: String
+        /// A rate limit of the agent (issue 23), for the routes that name one.
+        var rateLimitID: String
         /// A budget on the side's agent.
         var budgetID: String
     }
@@ -62,13 +64,17 @@ struct TwoTenants: Sendable {
         let target = try await api.send(
             .post, "/api/keys", json: #"{"tenant_id": "\#(tenantID)", "role": "viewer", "name": "target"}"#, authorization: .some("Bearer \(admin)"))
         guard let targetKeyID = try target.json()["id"]?.string else { throw HarnessError.unexpected("target key: \(target)") }
+        let limit = try await api.send(
+            .post, "/api/rate-limits", json: #"{"scope": "agent", "scope_id": "\#(agentID)", "requests_per_minute": 1000000}"#,
+            authorization: .some("Bearer \(admin)"))
+        guard let rateLimitID = try limit.json()["id"]?.string else { throw HarnessError.unexpected("rate limit: \(limit)") }
         let budget = try await api.send(
             .post, "/api/budgets", json: #"{"scope": "agent", "scope_id": "\#(agentID)", "limit_usd": "100", "period": "month"}"#,
             authorization: .some("Bearer \(admin)"))
         guard budget.status == .created, let budgetID = try budget.json()["id"]?.string else { throw HarnessError.unexpected("budget: \(budget)") }
         return Side(
             tenantID: tenantID, keys: keys, agentID: agentID, jobID: String(jobID), executionID: executionID, targetKeyID: targetKeyID,
-            budgetID: budgetID)
+            rateLimitID: rateLimitID, budgetID: budgetID)
     }
 
     static func createKey(_ api: Registry, tenantID: String, role: APIKeyRole, by creator: String, extra: String = "") async throws -> String {
@@ -98,6 +104,9 @@ struct TwoTenants: Sendable {
         "createProvider": (.admin, nil), "getProvider": (.viewer, nil), "updateProvider": (.admin, nil),
         "listTenants": (.viewer, nil), "createTenant": (.admin, nil), "getTenant": (.viewer, .tenant),
         "listKeys": (.operator, nil), "createKey": (.operator, nil), "getKey": (.operator, .apiKey), "revokeKey": (.operator, .apiKey),
+        "listRateLimits": (.viewer, nil), "createRateLimit": (.operator, nil), "getRateLimit": (.viewer, .rateLimit),
+        "updateRateLimit": (.operator, .rateLimit), "deleteRateLimit": (.operator, .rateLimit), "updateTenant": (.admin, nil),
+        "listProviderQuotas": (.viewer, nil), "setProviderQuota": (.admin, nil), "deleteProviderQuota": (.admin, nil),
         "listBudgets": (.viewer, nil), "createBudget": (.operator, nil), "getBudget": (.viewer, .budget),
         "updateBudget": (.operator, .budget), "deleteBudget": (.operator, .budget),
         "getUsageOverview": (.viewer, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
@@ -137,6 +146,7 @@ struct TwoTenants: Sendable {
         case .execution?: id = side.executionID
         case .apiKey?: id = side.targetKeyID
         case .tenant?: id = side.tenantID
+        case .rateLimit?: id = side.rateLimitID
         case .budget?: id = side.budgetID
         case nil: id = side.agentID
         }

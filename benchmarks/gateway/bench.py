@@ -16,6 +16,10 @@ builds of llm-gateway and provider-stub. Scenarios (--only, comma-separated):
   governed     issue 23: the throughput run, 1 worker, ungoverned and governed (a key, and three budgets
                that apply to every call: its tenant's, its key's, its agent's, so every call is
                reserved and settled), alternated twice; jobs/s ratio and the CPU per job added
+  limits       issue 23, the rest of "governed": the same U G U G runs, governed = the three budgets plus
+               a rate limit on the key and on the agent (requests and tokens per minute, the key's
+               concurrent jobs; never reached) and a provider quota on the model (never reached), so
+               every call takes a quota slot and every usage row feeds the token windows
   sustained    (make bench-sustained) --sustained-minutes on a backlog kept at >= --sustained-jobs
                ready jobs (topped up every 10 s): jobs/s per minute
 """
@@ -80,7 +84,7 @@ def setup(url, stub_port):
 
 def reset(url):
     psql(url, "TRUNCATE llm_jobs, llm_job_calls, model_usage, agent_usage_daily, execution_usage, llm_gateway_waiters, "
-              "budget_periods, budget_alerts; "
+              "budget_periods, budget_alerts, rate_limit_counters, provider_quota_counters; "
               "DELETE FROM llm_model_cooldowns")
     psql(url, "VACUUM ANALYZE llm_jobs")
 
@@ -279,9 +283,54 @@ def governed(url, postmaster, jobs, concurrency, batch, stub):
     return summary
 
 
+LIMITS = f"""
+    INSERT INTO rate_limits (tenant_id, scope, api_key_id, requests_per_minute, tokens_per_minute, max_concurrent_jobs)
+    VALUES ('{TENANT}', 'api_key', '{BENCH_KEY_ID}', 1000000000, 1000000000000, 1000000000);
+    INSERT INTO rate_limits (tenant_id, scope, agent_id, requests_per_minute, tokens_per_minute)
+    VALUES ('{TENANT}', 'agent', '{AGENT}', 1000000000, 1000000000000);
+    INSERT INTO provider_quotas (provider, model_id, rpm, tpm) VALUES ('openai', 'bench-model', 1000000000, 1000000000000)"""
+
+
+def limits(url, postmaster, jobs, concurrency, batch, stub):
+    """Like `governed`, with rate limits and a provider quota added to the budgets."""
+    psql(url, f"""
+        INSERT INTO api_keys (id, tenant_id, role, name, prefix, secret_hash)
+        VALUES ('{BENCH_KEY_ID}', '{TENANT}', 'inference', 'bench', 'sb_bench0',
+                decode(md5('bench-key-a') || md5('bench-key-b'), 'hex'))
+        ON CONFLICT (id) DO NOTHING""")
+    budgets = f"""
+        INSERT INTO budgets (tenant_id, scope, scope_id, period, limit_usd, on_exhausted) VALUES
+          ('{TENANT}', 'tenant', '{TENANT}', 'month', 1000000000, 'fail'),
+          ('{TENANT}', 'api_key', '{BENCH_KEY_ID}', 'month', 1000000000, 'fail'),
+          ('{TENANT}', 'agent', '{AGENT}', 'day', 1000000000, 'downgrade')"""
+    clear = "DELETE FROM budgets; DELETE FROM rate_limits; DELETE FROM provider_quotas"
+    runs = {"ungoverned": [], "governed": []}
+    for _ in range(2):
+        psql(url, clear)
+        runs["ungoverned"].append(run_jobs(url, postmaster, 1, jobs, concurrency, batch, stub=stub))
+        psql(url, budgets + ";" + LIMITS)
+        runs["governed"].append(run_jobs(url, postmaster, 1, jobs, concurrency, batch, stub=stub,
+                                         after_backlog=f"UPDATE llm_jobs SET api_key_id = '{BENCH_KEY_ID}'"))
+        counted = psql(url, "SELECT requests FROM provider_quota_counters").split()
+        runs["governed"][-1]["quota_slots_in_last_window"] = int(counted[0]) if counted else 0
+        runs["governed"][-1]["limited_calls"] = int(psql(url, "SELECT count(*) FROM llm_job_calls WHERE model_id = 'bench-model'"))
+    psql(url, clear)
+
+    def mean(kind, key):
+        return sum(r[key] for r in runs[kind]) / len(runs[kind])
+    summary = {kind: {key: mean(kind, key) for key in ("jobs_per_s", "gateway_cpu_s_per_1k", "postgres_cpu_s_per_1k")}
+               for kind in runs}
+    summary["ratio"] = summary["governed"]["jobs_per_s"] / summary["ungoverned"]["jobs_per_s"]
+    summary["added_cpu_ms_per_job"] = (
+        (summary["governed"]["gateway_cpu_s_per_1k"] + summary["governed"]["postgres_cpu_s_per_1k"])
+        - (summary["ungoverned"]["gateway_cpu_s_per_1k"] + summary["ungoverned"]["postgres_cpu_s_per_1k"]))
+    summary["runs"] = runs
+    return summary
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="throughput,pgbench,profile,concurrency,latency,governed")
+    parser.add_argument("--only", default="throughput,pgbench,profile,concurrency,latency,governed,limits")
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--profile-jobs", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=256)
@@ -369,6 +418,16 @@ def main():
                             f"{u['postgres_cpu_s_per_1k']:.3f}; {options.governed_jobs:,} jobs per run, runs alternated U G U G; "
                             f"every governed call reserved and settled against 3 budgets: "
                             f"{r['runs']['governed'][-1]['reserved_and_settled_calls']:,}"))
+        if "limits" in only:
+            r = data["limits"] = limits(url, postmaster, options.governed_jobs, options.concurrency, options.batch, stub)
+            g, u = r["governed"], r["ungoverned"]
+            rows.append(row("governed ÷ ungoverned, 1 worker, stub 0 ms (3 budgets, 2 rate limits, a provider quota)",
+                            f"jobs/s {r['ratio']:.3f}× (target ≥ 0.85×): {g['jobs_per_s']:,.0f} vs {u['jobs_per_s']:,.0f}; "
+                            f"CPU per job +{r['added_cpu_ms_per_job']:.4f} ms (target ≤ +0.03 ms)",
+                            f"CPU s per 1,000 jobs governed / ungoverned: gateway {g['gateway_cpu_s_per_1k']:.3f} / "
+                            f"{u['gateway_cpu_s_per_1k']:.3f}, Postgres {g['postgres_cpu_s_per_1k']:.3f} / "
+                            f"{u['postgres_cpu_s_per_1k']:.3f}; {options.governed_jobs:,} jobs per run, runs alternated U G U G; "
+                            f"every call took a quota slot ({r['runs']['governed'][-1]['limited_calls']:,} calls)"))
         if "sustained" in only:
             r = data["sustained"] = sustained(url, postmaster, options.sustained_minutes, options.sustained_jobs,
                                               options.concurrency, options.batch)

@@ -46,6 +46,8 @@ struct FacadeError: Error, Sendable, Equatable {
     var shouldRetry: Bool?
     /// 405 only: the `Allow` header.
     var allow: [String] = []
+    /// 429 only: the `Retry-After` header, in seconds.
+    var retryAfterSeconds: Int?
 
     init(_ status: HTTPResponse.Status, _ message: String, code: String? = nil, param: String? = nil, jobID: Int64? = nil) {
         self.status = status
@@ -113,6 +115,7 @@ struct FacadeError: Error, Sendable, Equatable {
         if let jobID { headers[FacadeHeaders.jobID] = String(jobID) }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         if let shouldRetry { headers[FacadeHeaders.shouldRetry] = shouldRetry ? "true" : "false" }
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body(format).encodedBytes())))
     }
 
@@ -129,6 +132,14 @@ struct FacadeError: Error, Sendable, Equatable {
         }
         self.init(error.status, message, code: error.code, param: field == "body" || field == "budget_id" ? nil : field)
         allow = error.allow
+        retryAfterSeconds = error.retryAfterSeconds
+        // A rate limit or cap of Switchboard's own: the SDKs' automatic retries (after
+        // Retry-After, or at once) would only be counted and refused again, so they are told not
+        // to; the application sees the 429 with Retry-After and decides.
+        if error.code == "rate_limited" {
+            param = nil
+            shouldRetry = false
+        }
         // A spent budget: an SDK's automatic retry would only be refused again.
         if error.code == "budget_exceeded" { shouldRetry = false }
     }
