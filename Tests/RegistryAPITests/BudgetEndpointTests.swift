@@ -68,6 +68,11 @@ import Testing
                 SELECT action FROM config_changes WHERE entity = 'budget' AND entity_id = \(id) ORDER BY id
                 """).rows.map { try $0.decode(at: 0, as: String.self) }
             #expect(trail == ["create", "update"])
+            // And through the API, in its own schema (entity "budget" is one of its values).
+            let changes = try await api.send(.get, "/api/changes?entity=budget&entity_id=\(id)", authorization: .some("Bearer \(Self.admin)"))
+            #expect(changes.status == .ok, "\(changes)")
+            #expect(try changes.json()["changes"]?.array?.compactMap { $0["entity"]?.string }.allSatisfy { $0 == "budget" } == true)
+            #expect(try changes.json()["changes"]?.array?.count == 2)
 
             #expect(try await api.send(.delete, "/api/budgets/\(id)", authorization: .some("Bearer \(operatorKey)")).status == .noContent)
             #expect(try await api.send(.get, "/api/budgets/\(id)", authorization: .some("Bearer \(operatorKey)")).status == .notFound)
