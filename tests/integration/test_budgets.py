@@ -243,7 +243,10 @@ def test_a_worker_killed_mid_call_never_makes_the_budget_overspend():
         assert billed * cost <= limit, (billed, cost, limit)
         [(usage,)] = stack.sql("SELECT coalesce(sum(cost), 0) FROM model_usage")
         assert spent == usage + unknown_charges(stack)
-        assert unknown_charges(stack) > 0, "the killed worker's calls were charged as unknown"
+        # Whatever the killed worker had in flight was settled (as unknown, charged its reservation,
+        # or by a late answer): no call is left holding a reservation. (It may have had none in
+        # flight at the instant of the kill, so unknown charges may be 0.)
+        assert stack.sql("SELECT count(*) FROM llm_job_calls WHERE settled_at IS NULL")[0][0] == 0
         result = outcomes(stack, ids)
         assert set(result) <= {"succeeded", "failed:budget_exceeded"}, result
         assert result.get("succeeded", 0) <= 100
