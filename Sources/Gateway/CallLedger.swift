@@ -15,9 +15,31 @@ final class CallLedger: Sendable {
         var provider: String
         var modelID: String
         var fallbackDepth: Int
+        /// Set when budgets exist: what to reserve (issue 23). nil: the plain ledger row.
+        var reservation: Reservation? = nil
     }
 
-    private typealias Waiter = (entry: Entry, continuation: CheckedContinuation<Int, Error>)
+    /// What a governed call reserves against the budgets that apply to its job.
+    struct Reservation: Sendable {
+        /// The call's maximum cost (USD); nil when a price or the output bound is unknown (the
+        /// call is then refused `price_unknown` if any budget applies).
+        var amount: Decimal?
+        /// A budget downgrade chose this model: a downgrade budget's threshold no longer stops it.
+        var downgraded: Bool
+    }
+
+    /// What opening a call gave.
+    enum Opened: Sendable, Equatable {
+        /// Recorded (and reserved, when `reserved`): send it.
+        case opened(callSeq: Int, reserved: Bool)
+        /// A budget refused the call: nothing was written; do not send it.
+        case refused(BudgetRefusal)
+        /// Written as ungoverned, refused because a budget now exists: open it again with a
+        /// reservation.
+        case budgetsAppeared
+    }
+
+    private typealias Waiter = (entry: Entry, continuation: CheckedContinuation<Opened, Error>)
     private let store: GatewayStore
     private let pending = Mutex<[Waiter]>([])
     private let wake = WakeSignal()
@@ -26,9 +48,10 @@ final class CallLedger: Sendable {
         self.store = store
     }
 
-    /// Records the call; returns its `call_seq`. Throws when the database refused or could not
-    /// be reached (the call must not be sent then).
-    func open(_ entry: Entry) async throws -> Int {
+    /// Records the call (reserving its cost when it carries a reservation); returns its
+    /// `call_seq`, or the budget that refused it. Throws when the database refused or could not be
+    /// reached (the call must not be sent then).
+    func open(_ entry: Entry) async throws -> Opened {
         try await withCheckedThrowingContinuation { continuation in
             let first = pending.withLock { pending in
                 pending.append((entry, continuation))
@@ -51,10 +74,10 @@ final class CallLedger: Sendable {
                 continue
             }
             do {
-                let sequences = try await store.openCalls(taken.map(\.entry))
+                let results = try await store.openCalls(taken.map(\.entry))
                 for waiter in taken {
-                    if let sequence = sequences[waiter.entry.attempt] {
-                        waiter.continuation.resume(returning: sequence)
+                    if let result = results[waiter.entry.attempt] {
+                        waiter.continuation.resume(returning: result)
                     } else {
                         // The job row is gone (deleted while running): nothing to record against.
                         waiter.continuation.resume(throwing: LedgerError.jobMissing(waiter.entry.attempt.id))

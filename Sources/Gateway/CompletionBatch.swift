@@ -16,6 +16,8 @@ struct CompletionBatch: Sendable {
     private(set) var callCount = 0
     /// Attempts released by a shutdown: their aborted call's ledger row is settled as unknown.
     private(set) var releasedAttempts: [AttemptKey] = []
+    /// Attempts with a call that reserved against budgets: their settlement charges the budgets.
+    private(set) var reservedAttempts: [AttemptKey] = []
     /// The outcomes, in id order, for a recount.
     private let ordered: [JobOutcome]
 
@@ -111,6 +113,7 @@ struct CompletionBatch: Sendable {
 
             let agentID = job.agentID.uuidString.lowercased()
             let executionID = job.executionID?.uuidString.lowercased()
+            if outcome.calls.contains(where: \.reserved) { reservedAttempts.append(job.key) }
             for call in outcome.calls {
                 usageRows += 1
                 usage.beginObject()
@@ -135,6 +138,8 @@ struct CompletionBatch: Sendable {
                 usage.member("provider_request_id", call.providerRequestID)
                 usage.member("usage_invalid", call.usageInvalid)
                 usage.member("billed_unknown", call.billedUnknown)
+                if call.reserved { usage.member("charge", call.budgetCharge) }
+                if let decision = call.budgetDecision { usage.member("budget_decision", decision) }
                 usage.member("started_at", Timestamp.string(from: call.startedAt))
                 usage.member("finished_at", Timestamp.string(from: max(call.finishedAt, call.startedAt)))
                 usage.endObject()

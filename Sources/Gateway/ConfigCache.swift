@@ -22,6 +22,10 @@ struct ConfigSnapshot: Sendable {
     var providers: [String: Provider] = [:]
     /// (provider, model_id) → until.
     var cooldowns: [CooldownKey: Date] = [:]
+    /// (provider, model_id) pairs with a provider quota; model_id "" for a provider-wide one.
+    var quotas: Set<CooldownKey> = []
+    /// Whether any budget exists: then every call reserves its maximum cost first (issue 23).
+    var budgetsExist = false
 }
 
 struct CooldownKey: Hashable, Sendable {
@@ -62,7 +66,11 @@ final class ConfigCache: Sendable {
             agents[id] = settings
         }
         let cooldowns = try await loadCooldowns()
+        let quotas = try await ProviderQuotas.load(pool)
+        let budgetsExist = try await loadBudgetsExist()
         var snapshot = ConfigSnapshot()
+        snapshot.quotas = quotas
+        snapshot.budgetsExist = budgetsExist
         snapshot.agents = agents
         for stored in models { snapshot.models[stored.model.modelID] = stored.model }
         for provider in providers { snapshot.providers[provider.name] = provider }
@@ -89,9 +97,28 @@ final class ConfigCache: Sendable {
         state.withLock { $0.providers = byName }
     }
 
+    func reloadQuotas() async throws {
+        let quotas = try await ProviderQuotas.load(pool)
+        state.withLock { $0.quotas = quotas }
+    }
+
     func reloadCooldowns() async throws {
         let cooldowns = try await loadCooldowns()
         state.withLock { $0.cooldowns = cooldowns }
+    }
+
+    func reloadBudgets() async throws {
+        let exist = try await loadBudgetsExist()
+        state.withLock { $0.budgetsExist = exist }
+    }
+
+    /// The ledger found a budget this cache had not heard of yet.
+    func noteBudgetsExist() {
+        state.withLock { $0.budgetsExist = true }
+    }
+
+    private func loadBudgetsExist() async throws -> Bool {
+        try await pool.query("SELECT EXISTS (SELECT 1 FROM budgets)").rows[0].decode(at: 0)
     }
 
     /// Reloads one agent (or forgets it when it was deleted).

@@ -19,12 +19,14 @@ struct ErrorHistory {
 
     func document(
         code: String, message: String, job: ClaimedJob, calls: [CallRecord], skipped: [SkippedModel], partial: ChatResponse? = nil,
-        partialTokensEstimated: Bool = false
+        partialTokensEstimated: Bool = false, budgetID: UUID? = nil
     ) -> String {
         var writer = JSONWriter.forJSONB(capacity: 512)
         writer.beginObject()
         writer.member("code", code)
         writer.member("message", String(message.prefix(1000)))
+        // A budget's refusal names the budget (GET /api/budgets/{id}).
+        if let budgetID { writer.member("budget_id", budgetID.uuidString.lowercased()) }
         writer.key("attempts")
         writer.beginArray()
         for entry in previousAttempts { writer.raw(entry) }
@@ -40,6 +42,7 @@ struct ErrorHistory {
             writer.member("message", call.message)
             writer.member("latency_ms", call.latencyMilliseconds)
             writer.member("started_at", Timestamp.string(from: call.startedAt))
+            if let decision = call.budgetDecision { writer.member("budget_decision", decision) }
             writer.endObject()
         }
         writer.endArray()

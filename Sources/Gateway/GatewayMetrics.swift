@@ -15,6 +15,7 @@ struct GatewayMetrics: Sendable {
     private let inFlight = Gauge(label: "gateway_jobs_in_flight")
     private let queueDepth = Gauge(label: "gateway_queue_ready_jobs")
     private let completionBatch = Recorder(label: "gateway_completion_batch_size", aggregate: true)
+    private let budgetRefusals = Counter(label: "gateway_budget_refusals_total")
 
     init() {}
 
@@ -24,6 +25,8 @@ struct GatewayMetrics: Sendable {
     func recordRescued(_ count: Int) { if count > 0 { rescued.increment(by: count) } }
     func recordLostLeases(_ count: Int) { if count > 0 { lostLeases.increment(by: count) } }
     func recordCompletionBatch(_ size: Int) { completionBatch.record(size) }
+    /// A budget refused a job's call (it failed, was deferred, or found no cheaper model).
+    func recordBudgetRefusal() { budgetRefusals.increment() }
 
     func recordCompleted(_ outcome: JobOutcome) {
         switch outcome.disposition {

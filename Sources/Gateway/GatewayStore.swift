@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Postgres
 import Storage
 import Support
@@ -58,8 +59,31 @@ struct GatewayStore: Sendable {
     /// Writes one `llm_job_calls` row per entry (before the calls are sent) and returns each
     /// attempt's `call_seq`: the next after the attempt's last (an attempt number given back by a
     /// release and claimed again continues its sequence). A job whose row is gone gets none.
-    func openCalls(_ entries: [CallLedger.Entry]) async throws -> [AttemptKey: Int] {
+    /// Entries with a reservation go through `budget_open_calls` (0033): reserved against every
+    /// budget of their job, or refused, in one statement under the budgets' locks.
+    func openCalls(_ entries: [CallLedger.Entry]) async throws -> [AttemptKey: CallLedger.Opened] {
         guard !entries.isEmpty else { return [:] }
+        let plain = entries.filter { $0.reservation == nil }
+        let governed = entries.filter { $0.reservation != nil }
+        var results: [AttemptKey: CallLedger.Opened] = [:]
+        if !plain.isEmpty {
+            let opened = try await openPlainCalls(plain)
+            for (key, sequence) in opened { results[key] = .opened(callSeq: sequence, reserved: false) }
+            if opened.count < plain.count, try await budgetsExist() {
+                // A budget was created since this worker last looked: the calls not written go
+                // through the reservation (the runner retries them governed).
+                for entry in plain where opened[entry.attempt] == nil { results[entry.attempt] = .budgetsAppeared }
+            }
+        }
+        if !governed.isEmpty {
+            for (key, result) in try await openGovernedCalls(governed) { results[key] = result }
+        }
+        return results
+    }
+
+    /// The ungoverned ledger insert; writes nothing once any budget exists (so no call escapes a
+    /// budget created a moment ago whose notification this worker has not processed yet).
+    private func openPlainCalls(_ entries: [CallLedger.Entry]) async throws -> [AttemptKey: Int] {
         let sorted = entries.sorted { $0.attempt < $1.attempt }
         let sql: SQL = """
             INSERT INTO llm_job_calls (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id, fallback_depth)
@@ -71,6 +95,7 @@ struct GatewayStore: Sendable {
                           \(sorted.map { String($0.fallbackDepth) })::integer[])
                    AS i(job_id, attempt, provider, model_id, fallback_depth)
              WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = i.job_id)
+               AND NOT EXISTS (SELECT 1 FROM budgets)
             RETURNING job_id, attempt, call_seq
             """
         var sequences: [AttemptKey: Int] = [:]
@@ -78,6 +103,50 @@ struct GatewayStore: Sendable {
             sequences[AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 1))] = try row.decode(at: 2)
         }
         return sequences
+    }
+
+    /// `budget_open_calls`: each call reserved and recorded, or refused by the budget named.
+    private func openGovernedCalls(_ entries: [CallLedger.Entry]) async throws -> [AttemptKey: CallLedger.Opened] {
+        let sorted = entries.sorted { $0.attempt < $1.attempt }
+        var writer = JSONWriter.forJSONB(capacity: 160 * sorted.count)
+        writer.beginArray()
+        for (index, entry) in sorted.enumerated() {
+            writer.beginObject()
+            writer.member("k", index)
+            writer.member("job_id", Int(entry.attempt.id))
+            writer.member("attempt", entry.attempt.attempt)
+            writer.member("provider", entry.provider)
+            writer.member("model_id", entry.modelID)
+            writer.member("fallback_depth", entry.fallbackDepth)
+            writer.member("amount", entry.reservation?.amount)
+            writer.member("over_threshold_ok", entry.reservation?.downgraded ?? false)
+            writer.member("budget_decision", entry.reservation?.downgraded == true ? "downgrade" : nil)
+            writer.endObject()
+        }
+        writer.endArray()
+        let rows = try await pool.query("""
+            SELECT k, call_seq, reserved, refused_by, refusal, on_exhausted, remaining_usd::text,
+                   CASE WHEN isfinite(period_end) THEN period_end END
+              FROM budget_open_calls(\(workerID), \(leaseToken), \(PostgresJSONText(writer.string)))
+            """).rows
+        var results: [AttemptKey: CallLedger.Opened] = [:]
+        for row in rows {
+            let entry = sorted[try row.decode(at: 0, as: Int.self)]
+            if let sequence: Int = try row.decode(at: 1) {
+                results[entry.attempt] = .opened(callSeq: sequence, reserved: try row.decode(at: 2))
+            } else {
+                let remaining: String? = try row.decode(at: 6)
+                results[entry.attempt] = .refused(BudgetRefusal(
+                    budgetID: try row.decode(at: 3), reason: BudgetRefusal.Reason(rawValue: try row.decode(at: 4)) ?? .exhausted,
+                    onExhausted: BudgetRefusal.Behaviour(rawValue: try row.decode(at: 5)) ?? .fail,
+                    remaining: remaining.flatMap { Decimal(string: $0) } ?? 0, periodEnd: try row.decode(at: 7)))
+            }
+        }
+        return results
+    }
+
+    func budgetsExist() async throws -> Bool {
+        try await pool.query("SELECT EXISTS (SELECT 1 FROM budgets)").rows[0].decode(at: 0)
     }
 
     // MARK: Heartbeat and rescue
@@ -193,10 +262,27 @@ struct GatewayStore: Sendable {
     func settleOrphans(_ attempts: [AttemptKey], superseded: Bool = true, on connection: PostgresConnection) async throws {
         guard !attempts.isEmpty else { return }
         let sorted = attempts.sorted()
-        try await connection.execute("""
+        let reserved = try await connection.query("""
             UPDATE llm_job_calls c SET settled_at = now(), outcome = 'unknown', superseded = \(superseded)
               FROM unnest(\(sorted.map { String($0.id) })::bigint[], \(sorted.map { String($0.attempt) })::integer[]) AS a(id, attempt)
              WHERE c.job_id = a.id AND c.attempt = a.attempt AND c.settled_at IS NULL
+            RETURNING c.job_id, c.attempt, c.reserved_usd IS NOT NULL
+            """).rows
+        // An unknown outcome is charged its whole reservation until a late answer reconciles it.
+        var governed: Set<AttemptKey> = []
+        for row in reserved where try row.decode(at: 2, as: Bool.self) {
+            governed.insert(AttemptKey(id: try row.decode(at: 0), attempt: try row.decode(at: 1)))
+        }
+        try await settleBudgets(Array(governed), on: connection)
+    }
+
+    /// `budget_settle_calls`: moves the reservations of these attempts' settled calls to spent
+    /// (exact cost, 0, or the reservation when unknown), in the budgets' lock order.
+    func settleBudgets(_ attempts: [AttemptKey], on connection: PostgresConnection) async throws {
+        guard !attempts.isEmpty else { return }
+        let sorted = attempts.sorted()
+        try await connection.execute("""
+            SELECT budget_settle_calls(\(sorted.map { String($0.id) })::bigint[], \(sorted.map { String($0.attempt) })::integer[])
             """)
     }
 
@@ -328,33 +414,35 @@ struct GatewayStore: Sendable {
                              http_status integer, input_tokens integer, output_tokens integer, cached_input_tokens integer,
                              cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
                              latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz,
-                             usage_invalid boolean, billed_unknown boolean)
+                             usage_invalid boolean, billed_unknown boolean, charge numeric, budget_decision text)
                 ), accepted AS (
                     SELECT * FROM unnest(\(acceptedSorted.map { String($0.id) })::bigint[],
                                          \(acceptedSorted.map { String($0.attempt) })::integer[]) AS a(id, attempt)
                 ), settled AS (
                     INSERT INTO llm_job_calls AS c (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id,
-                                                    fallback_depth, sent_at, settled_at, outcome, superseded)
+                                                    fallback_depth, sent_at, settled_at, outcome, superseded, cost_usd)
                     SELECT u.job_id, u.attempt, u.call_seq, \(workerID), \(leaseToken), u.provider, u.model_id,
                            u.fallback_depth, u.started_at, now(), u.outcome,
-                           NOT EXISTS (SELECT 1 FROM accepted a WHERE a.id = u.job_id AND a.attempt = u.attempt)
+                           NOT EXISTS (SELECT 1 FROM accepted a WHERE a.id = u.job_id AND a.attempt = u.attempt), u.charge
                       FROM u
                      WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = u.job_id)
                      ORDER BY u.job_id, u.attempt, u.call_seq
                     ON CONFLICT (job_id, attempt, call_seq) DO UPDATE
-                       SET settled_at = now(), outcome = EXCLUDED.outcome, superseded = EXCLUDED.superseded OR c.superseded
+                       SET settled_at = now(), outcome = EXCLUDED.outcome, superseded = EXCLUDED.superseded OR c.superseded,
+                           cost_usd = EXCLUDED.cost_usd
                      WHERE c.settled_at IS NULL OR c.outcome = 'unknown'
                     RETURNING c.job_id, c.attempt, c.call_seq, c.superseded)
                 INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
                                          outcome, error_class, http_status, input_tokens, output_tokens,
                                          cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
                                          latency_ms, worker_id, provider_request_id, started_at, finished_at,
-                                         usage_invalid, call_seq, superseded, billed_unknown)
+                                         usage_invalid, call_seq, superseded, billed_unknown, budget_decision)
                 SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
                        u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
                        u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
                        u.latency_ms, \(workerID), u.provider_request_id, u.started_at, u.finished_at,
-                       coalesce(u.usage_invalid, false), u.call_seq, s.superseded, coalesce(u.billed_unknown, false)
+                       coalesce(u.usage_invalid, false), u.call_seq, s.superseded, coalesce(u.billed_unknown, false),
+                       u.budget_decision
                   FROM u JOIN settled s ON s.job_id = u.job_id AND s.attempt = u.attempt AND s.call_seq = u.call_seq
                 RETURNING job_id, attempt, call_seq, superseded
                 """
@@ -364,6 +452,8 @@ struct GatewayStore: Sendable {
                 settled[key] = try row.decode(at: 3)
             }
         }
+        // Budgets: the reservations of the calls settled now become their charges (0033).
+        try await settleBudgets(batch.reservedAttempts, on: connection)
         // A shutdown release aborted its in-flight call: sent, answer unknown.
         try await settleOrphans(batch.releasedAttempts, superseded: false, on: connection)
         // Counters count exactly the rows just written: precomputed when that is every call of the

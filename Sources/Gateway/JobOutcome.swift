@@ -31,6 +31,20 @@ struct CallRecord: Sendable {
     /// Timed out after the request was sent: the provider may have finished and billed it, for
     /// an amount nobody here knows (`model_usage.billed_unknown`).
     var billedUnknown = false
+    /// The call reserved its maximum cost against budgets (issue 23): its settlement charges them.
+    var reserved = false
+    /// `downgrade`: a budget moved the call to a cheaper model of the chain.
+    var budgetDecision: String? = nil
+
+    /// What the call costs against its budgets, as far as this worker knows: the exact cost of
+    /// a priced success, 0 for a call refused before being billed, nil when nobody knows (a
+    /// timeout after send, counts no row can hold, an answer that came back 200 but could not be
+    /// used, a call cancelled in flight): the settlement then charges the reservation.
+    var budgetCharge: Decimal? {
+        if success { return usageInvalid ? nil : cost }
+        if billedUnknown || usageInvalid || httpStatus == 200 || errorClass == "cancelled" { return nil }
+        return 0
+    }
 }
 
 /// A model of the chain that was not called, and why.

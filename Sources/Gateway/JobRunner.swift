@@ -16,6 +16,8 @@ struct JobRunner: Sendable {
     let logger: Logger
     /// Every call is written here before it is sent.
     let ledger: CallLedger
+    /// Provider quotas: a slot in the shared window before each call (ProviderQuotas.swift).
+    let quotas: ProviderQuotas
     /// Called when a model should be cooled down for every worker: error class, for how long
     /// (nil: the configured cooldown), and why.
     let onCooldown: @Sendable (CooldownKey, String, Duration?, String) -> Void
@@ -37,8 +39,10 @@ struct JobRunner: Sendable {
 
         var progress = ChainProgress(sawTransient: plan.skipped.contains { $0.reason == .coolingDown })
         let push = plan.stream ? streams?.push(for: job) : nil
-        chain: for candidate in plan.candidates {
-            switch await callModel(candidate, plan: plan, handle: handle, progress: &progress, push: push) {
+        var candidates = plan.candidates[...]
+        var downgraded = false
+        chain: while let candidate = candidates.first {
+            switch await callModel(candidate, plan: plan, handle: handle, progress: &progress, push: push, downgraded: downgraded) {
             case .succeeded(let response, let call):
                 let result = ResultDocument.make(
                     response: response, candidate: candidate, cost: call.cost,
@@ -52,12 +56,49 @@ struct JobRunner: Sendable {
                     partialTokensEstimated: error.partialTokensEstimated)
                 return JobOutcome(job: job, disposition: .failed(error: document), calls: progress.calls)
             case .nextModel:
-                continue chain
+                candidates = candidates.dropFirst()
             case .stopped:
                 break chain
+            case .budgetRefused(let refusal):
+                // A downgrade budget: the cheapest models of the chain that fit what is left, once.
+                if !downgraded, refusal.onExhausted == .downgrade, refusal.reason == .exhausted || refusal.reason == .threshold {
+                    let cheaper = BudgetDowngrade.candidates(plan.candidates, request: plan.request, requestBytes: job.requestJSON.utf8.count,
+                                                            configuration: plan.agent.configuration, fitting: refusal.remaining,
+                                                            excluding: candidate)
+                    if !cheaper.isEmpty {
+                        logger.info("gateway.budget.downgrade", metadata: [
+                            "job.id": "\(job.id)", "budget.id": "\(refusal.budgetID)", "from": "\(candidate.model.modelID)",
+                            "to": "\(cheaper[0].model.modelID)",
+                        ])
+                        downgraded = true
+                        candidates = cheaper[...]
+                        continue chain
+                    }
+                }
+                return budgetOutcome(job, refusal: refusal, plan: plan, progress: progress, history: history)
             }
         }
         return outcomeAfterChain(job, plan: plan, progress: progress, history: history, stopReason: handle.stopReason)
+    }
+
+    /// A budget refused the job's next call: it fails `budget_exceeded` (or `price_unknown`),
+    /// or, for a `defer` budget with a period that ends, waits in the queue until then without
+    /// spending an attempt.
+    private func budgetOutcome(
+        _ job: ClaimedJob, refusal: BudgetRefusal, plan: JobPlan, progress: ChainProgress, history: ErrorHistory
+    ) -> JobOutcome {
+        metrics.recordBudgetRefusal()
+        let document = history.document(
+            code: refusal.errorCode, message: refusal.message, job: job, calls: progress.calls, skipped: plan.skipped,
+            budgetID: refusal.budgetID)
+        if refusal.reason == .busy {
+            return JobOutcome(job: job, disposition: .snoozed(delay: .seconds(1), error: document), calls: progress.calls)
+        }
+        if refusal.onExhausted == .defer, refusal.reason == .exhausted, let end = refusal.periodEnd {
+            let wait = max(end.timeIntervalSinceNow, 1)
+            return JobOutcome(job: job, disposition: .snoozed(delay: .milliseconds(Int64(wait * 1000)), error: document), calls: progress.calls)
+        }
+        return JobOutcome(job: job, disposition: .failed(error: document), calls: progress.calls)
     }
 
     // MARK: - Resolve: the request, the agent, the chain
@@ -139,6 +180,8 @@ struct JobRunner: Sendable {
         var retryAfter: Duration?
         /// Every failed call so far was rate limited with a Retry-After: waiting is the fix.
         var onlyRateLimited = true
+        /// A model was not called because its provider quota's window was full: until it ends.
+        var quotaWait: Duration?
     }
 
     private enum ModelResult {
@@ -148,25 +191,53 @@ struct JobRunner: Sendable {
         case failJob(ProviderError)
         /// The worker released or cancelled the job: leave the chain.
         case stopped
+        /// A budget refused to reserve the call; nothing was sent.
+        case budgetRefused(BudgetRefusal)
     }
 
     /// Calls one model of the chain, retrying it while `decide` says so.
     private func callModel(
-        _ candidate: ChainCandidate, plan: JobPlan, handle: JobHandle, progress: inout ChainProgress, push: StreamPush?
+        _ candidate: ChainCandidate, plan: JobPlan, handle: JobHandle, progress: inout ChainProgress, push: StreamPush?,
+        downgraded: Bool
     ) async -> ModelResult {
         let key = CooldownKey(provider: candidate.provider.name, modelID: candidate.model.modelID)
         let callRequest = ModelChain.effectiveRequest(plan.request, configuration: plan.agent.configuration, model: candidate.model)
+        let budget = CallBudget(
+            estimate: BudgetEstimate.make(request: callRequest, requestBytes: plan.job.requestJSON.utf8.count, model: candidate.model),
+            downgraded: downgraded)
         // The catalog row tells the adapter the model's limits (context window, output cap,
         // temperature range, reasoning model) so it sends what that API accepts.
         let options = ChatCallOptions(
             model: candidate.model,
             timeout: min(configuration.callTimeout, .milliseconds(Int64(candidate.provider.requestTimeoutSeconds * 1000))))
         var retries = 0
+        var busyWait = BudgetRefusal.busyWaitStart
+        var busySince: ContinuousClock.Instant?
         while true {
             if handle.stopReason != .none { return .stopped }
-            switch await attempt(callRequest, candidate: candidate, options: options, job: plan.job, handle: handle, push: push) {
+            // A slot in the provider quota's current window for this call (ProviderQuotas.swift).
+            // A call a busy budget holds back takes a new one when it tries again (the slot it
+            // had may belong to a window that has ended by then): a spent slot, never a call over.
+            if case .full(let wait) = await quotas.take(key, snapshot: cache.snapshot) {
+                // Not called: the next model, or back to the queue until the window ends.
+                progress.sawTransient = true
+                progress.quotaWait = min(progress.quotaWait ?? wait, wait)
+                return .nextModel
+            }
+            switch await attempt(
+                callRequest, candidate: candidate, options: options, budget: budget, job: plan.job, handle: handle, push: push) {
             case .notSent:
                 return .stopped
+            case .refused(let refusal) where refusal.reason == .busy:
+                // Calls in flight hold the budget: wait for them to settle, a while, then let the
+                // job wait in the queue.
+                let since = busySince ?? ContinuousClock.now
+                busySince = since
+                if ContinuousClock.now - since > BudgetRefusal.busyWaitLimit { return .budgetRefused(refusal) }
+                try? await Task.sleep(for: busyWait)
+                busyWait = min(busyWait * 2, .milliseconds(500))
+            case .refused(let refusal):
+                return .budgetRefused(refusal)
             case .succeeded(let response, let call):
                 progress.calls.append(call)
                 cooldowns.recordSuccess(key)
@@ -208,14 +279,35 @@ struct JobRunner: Sendable {
         case failed(ProviderError, CallRecord)
         /// Stopped before the call could be recorded in the ledger: nothing was sent.
         case notSent
+        /// A budget refused the call: nothing was sent.
+        case refused(BudgetRefusal)
+    }
+
+    /// What a call reserves when budgets exist.
+    private struct CallBudget {
+        var estimate: BudgetEstimate?
+        var downgraded: Bool
     }
 
     /// One provider call and the usage record it leaves: recorded in the ledger first.
     private func attempt(
-        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, job: ClaimedJob, handle: JobHandle,
-        push: StreamPush? = nil
+        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, budget: CallBudget, job: ClaimedJob,
+        handle: JobHandle, push: StreamPush? = nil
     ) async -> Attempt {
-        guard let callSeq = await openLedgerRow(candidate, job: job, handle: handle) else { return .notSent }
+        let opened = await openLedgerRow(candidate, budget: budget, job: job, handle: handle)
+        let callSeq: Int
+        let reserved: Bool
+        switch opened {
+        case nil: return .notSent
+        case .refused(let refusal)?: return .refused(refusal)
+        case .budgetsAppeared?: return .notSent  // not returned by openLedgerRow
+        case .opened(let sequence, let isReserved)?:
+            callSeq = sequence
+            reserved = isReserved
+        }
+        var request = request
+        // A reserved call's output bound is sent explicitly: the provider cannot bill beyond it.
+        if reserved, let estimate = budget.estimate { request.maxTokens = estimate.maxOutputTokens }
         let started = Date()
         let clock = ContinuousClock.now
         if let push {
@@ -225,11 +317,26 @@ struct JobRunner: Sendable {
         do {
             let response = try await client.complete(
                 request, model: candidate.model.modelID, provider: candidate.provider, options: options)
-            return .succeeded(response, successRecord(
-                response, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
+            var record = successRecord(
+                response, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock)
+            markBudget(&record, reserved: reserved, budget: budget, job: job)
+            return .succeeded(response, record)
         } catch {
-            return .failed(error, failureRecord(
-                error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock))
+            var record = failureRecord(
+                error, candidate: candidate, callSeq: callSeq, started: started, elapsed: ContinuousClock.now - clock)
+            markBudget(&record, reserved: reserved, budget: budget, job: job)
+            return .failed(error, record)
+        }
+    }
+
+    private func markBudget(_ record: inout CallRecord, reserved: Bool, budget: CallBudget, job: ClaimedJob) {
+        record.reserved = reserved
+        if budget.downgraded { record.budgetDecision = "downgrade" }
+        if reserved, let cost = record.cost, let bound = budget.estimate?.maxCost, cost > bound {
+            // Only a provider billing beyond what it was sent (max_tokens) gets here.
+            logger.warning("gateway.budget.cost_above_reservation", metadata: [
+                "job.id": "\(job.id)", "model": "\(record.modelID)", "cost": "\(cost)", "reserved": "\(bound)",
+            ])
         }
     }
 
@@ -279,15 +386,26 @@ struct JobRunner: Sendable {
     }
 
     /// The call's ledger row, written before the call: no call is sent that the database does
-    /// not know of. While the database cannot be reached the call waits (its lease may lapse and
+    /// not know of. When budgets exist the row reserves the call's maximum cost, or a budget
+    /// refuses it. While the database cannot be reached the call waits (its lease may lapse and
     /// the job be rescued: nothing was spent); nil when the worker stops the job meanwhile.
-    private func openLedgerRow(_ candidate: ChainCandidate, job: ClaimedJob, handle: JobHandle) async -> Int? {
-        let entry = CallLedger.Entry(
-            attempt: job.key, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth)
+    private func openLedgerRow(
+        _ candidate: ChainCandidate, budget: CallBudget, job: ClaimedJob, handle: JobHandle
+    ) async -> CallLedger.Opened? {
         var delay = 0.05
         while handle.stopReason == .none {
+            var entry = CallLedger.Entry(
+                attempt: job.key, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth)
+            if cache.snapshot.budgetsExist || budget.downgraded {
+                entry.reservation = CallLedger.Reservation(amount: budget.estimate?.maxCost, downgraded: budget.downgraded)
+            }
             do {
-                return try await ledger.open(entry)
+                let opened = try await ledger.open(entry)
+                if case .budgetsAppeared = opened {
+                    cache.noteBudgetsExist()
+                    continue
+                }
+                return opened
             } catch is CancellationError {
                 return nil
             } catch {
@@ -367,7 +485,7 @@ struct JobRunner: Sendable {
         }
         if progress.sawTransient {
             let message = lastError.map { "every usable model failed; last: \($0.description)" }
-                ?? "every usable model is cooling down"
+                ?? (progress.quotaWait != nil ? "every usable model is at its provider quota or cooling down" : "every usable model is cooling down")
             if let delay = snoozeDelay(plan: plan, progress: progress, history: history) {
                 let document = history.document(
                     code: lastError?.errorClass.rawValue ?? "cooling_down", message: message, job: job, calls: calls, skipped: skipped)
@@ -411,6 +529,7 @@ struct JobRunner: Sendable {
     private func snoozeDelay(plan: JobPlan, progress: ChainProgress, history: ErrorHistory) -> Duration? {
         guard progress.onlyRateLimited, history.previousCalls + progress.calls.count < Self.snoozeCallLimit else { return nil }
         var waits: [Duration] = progress.retryAfter.map { [$0] } ?? []
+        if let quotaWait = progress.quotaWait { waits.append(quotaWait) }
         let cooldowns = cache.snapshot.cooldowns
         let now = Date()
         for skip in plan.skipped where skip.reason == .coolingDown {

@@ -100,6 +100,7 @@ public final class Worker: Sendable {
             configuration: configuration, cache: cache,
             client: ProviderClient(transport: http, environment: configuration.environment),
             cooldowns: cooldownTracker, metrics: metrics, logger: logger, ledger: ledger,
+            quotas: ProviderQuotas(pool: pool, logger: logger),
             onCooldown: { [cache, store, logger, configuration] key, errorClass, duration, reason in
                 let duration = duration ?? configuration.cooldownDuration
                 let until = Date().addingTimeInterval(duration.seconds)
@@ -342,6 +343,9 @@ public final class Worker: Sendable {
         case "llm_models": await reload { try await self.cache.reloadModels() }
         case "llm_providers": await reload { try await self.cache.reloadProviders() }
         case "llm_model_cooldowns": await reload { try await self.cache.reloadCooldowns() }
+        case "provider_quotas": await reload { try await self.cache.reloadQuotas() }
+        case "rate_limits": break  // the registry's business
+        case "budgets": await reload { try await self.cache.reloadBudgets() }
         default: await reload { try await self.cache.reloadAll() }
         }
     }

@@ -167,6 +167,11 @@ public final class ProviderStub: Sendable {
                 behavior.hang = true
             }
         }
+        if injected == nil, !behavior.hang, let limit = behavior.quotaLimit,
+            let wait = state.overQuota(model: model, limit: limit, window: behavior.quotaWindow) {
+            injected = .status(429)
+            behavior.retryAfterSeconds = wait
+        }
         let outcome: String
         if behavior.hang {
             outcome = "hang"

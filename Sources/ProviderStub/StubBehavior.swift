@@ -24,6 +24,8 @@
 /// | `reasoning` | report reasoning tokens (OpenAI format) |
 /// | `refusal` | the model refuses (OpenAI `message.refusal` with finish_reason `stop`, Anthropic `refusal`) |
 /// | `tool` | call a tool whenever tools are offered and tool_choice allows |
+/// | `quota-5` | a provider's rate limit: at most 5 requests for this model per window, the rest 429 with `Retry-After` until the window ends |
+/// | `window-2s` | the `quota` window's length (default 60 s), windows aligned on the clock (epoch multiples) |
 ///
 /// Streamed replies (`stream: true`; a token is a word of text or a piece of tool arguments):
 ///
@@ -66,6 +68,9 @@ struct StubBehavior: Equatable {
     var tokenDelay: Duration = .zero
     var firstTokenDelay: Duration = .zero
     var streamFault: StubStreamFault?
+    /// Requests of this model the stub accepts per window (`quota-N`); the rest get 429.
+    var quotaLimit: Int?
+    var quotaWindow: Duration = .seconds(60)
 
     init() {}
 
@@ -129,6 +134,11 @@ struct StubBehavior: Equatable {
                 default: .garble
                 }
                 if let word = next(), let count = Int(word), count >= 0 { streamFault = StubStreamFault(kind: kind, afterTokens: count) }
+            case "quota":
+                // `error-quota` is consumed by `error`; here `quota-N`.
+                if let word = next(), let limit = Int(word), limit > 0 { quotaLimit = limit }
+            case "window":
+                if let word = next(), let duration = Self.duration(word), duration > .zero { quotaWindow = duration }
             default: break
             }
             index += 1

@@ -61,6 +61,25 @@ final class StubState: @unchecked Sendable {
         locked { stats.models[model, default: [:]][outcome, default: 0] += 1 }
     }
 
+    /// Per model: the current quota window's start (epoch seconds × 1000) and requests in it.
+    private var quotaWindows: [String: (start: Int64, count: Int)] = [:]
+
+    /// Counts a request of `model` in its fixed window (aligned on the epoch); nil when it fits,
+    /// else the seconds until the window ends (for Retry-After, at least 1).
+    func overQuota(model: String, limit: Int, window: Duration) -> Int? {
+        let length = max(1, window.components.seconds * 1000 + window.components.attoseconds / 1_000_000_000_000_000)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = now / length * length
+        return locked {
+            var current = quotaWindows[model] ?? (start, 0)
+            if current.start != start { current = (start, 0) }
+            guard current.count < limit else { return max(1, Int((start + length - now + 999) / 1000)) }
+            current.count += 1
+            quotaWindows[model] = current
+            return nil
+        }
+    }
+
     /// True with probability `percent`/100, from the seeded sequence.
     func chance(percent: Double) -> Bool {
         guard percent > 0 else { return false }

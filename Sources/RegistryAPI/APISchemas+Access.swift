@@ -7,6 +7,7 @@ extension APISchemas {
         "Tenant": .object([
             "id": .string(format: "uuid"), "name": .string(maxLength: 63),
             "created_at": .string(format: "date-time", maxLength: 40),
+            "max_queued_jobs": JSONSchema.integer("At most this many queued jobs (null: no cap).", minimum: 1).orNull,
         ], required: ["id", "name", "created_at"]),
         "TenantList": .object(["tenants": .array(.ref("Tenant"), maxItems: 100_000)], required: ["tenants"]),
         "TenantCreate": .object([

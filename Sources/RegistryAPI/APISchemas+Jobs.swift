@@ -106,10 +106,12 @@ extension APISchemas {
             "worker_id": JSONSchema.string().orNull, "provider_request_id": JSONSchema.string().orNull,
             "started_at": .string(format: "date-time"), "finished_at": .string(format: "date-time"),
             "superseded": .boolean("Made by an attempt that had lost its lease: a duplicate provider call, still billed, counted apart (superseded_requests)."),
+            "budget_decision": JSONSchema.enumeration(["downgrade"], "A budget moved this call to a cheaper model of the agent's chain.").orNull,
+            "reserved_usd": JSONSchema.string("The call's maximum cost, reserved against its budgets before it was sent (null: no budget applied).", maxLength: 64).orNull,
         ], required: [
             "job_attempt", "model", "provider", "fallback_depth", "outcome", "error_class", "http_status", "latency_ms",
             "input_tokens", "output_tokens", "cached_input_tokens", "cache_creation_input_tokens", "reasoning_tokens", "cost",
-            "worker_id", "provider_request_id", "started_at", "finished_at", "superseded",
+            "worker_id", "provider_request_id", "started_at", "finished_at", "superseded", "budget_decision", "reserved_usd",
         ]),
         "Job": .object([
             "id": .integer(), "agent_id": .string(format: "uuid"),

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 /// The named schemas of `/openapi.json` (`components/schemas`). Request schemas are also what
 /// incoming bodies are checked against (`Request.decodeJSON`), so a field missing here is
@@ -6,7 +7,7 @@ import Foundation
 enum APISchemas {
     static let components: [String: JSONSchema] = {
         var all: [String: JSONSchema] = [:]
-        for part in [common, models, providers, agents, changes, jobs, system, usage, access, FacadeSchemas.components] {
+        for part in [common, models, providers, agents, changes, jobs, system, usage, access, rateLimits, budgets, FacadeSchemas.components] {
             all.merge(part) { first, _ in first }
         }
         return all
@@ -330,7 +331,7 @@ enum APISchemas {
 
     static let changes: [String: JSONSchema] = [
         "ConfigChange": .object([
-            "id": .integer(), "entity": .enumeration(["model", "provider", "agent", "tenant", "api_key"]),
+            "id": .integer(), "entity": .enumeration(ConfigChangeRepository.entities),
             "entity_id": .string("model_id, provider name or agent id.", maxLength: 512),
             "action": .enumeration(["create", "update", "delete"]),
             "changed_fields": .array(.string(maxLength: 64), "Top-level fields whose value changed.", maxItems: 64),

@@ -80,25 +80,31 @@ struct CatalogCacheListener: Service {
     let cache: CatalogCache
     let configuration: PostgresConfiguration
     let logger: Logger
+    /// Rides on the same LISTEN connection: which keys and agents have rate limits.
+    var rateLimits: RateLimitCache? = nil
 
     func run() async throws {
         let listener = PostgresListener(configuration: configuration, channels: ["switchboard_config"], logger: logger)
         defer {
             listener.stop()
             cache.setListening(false)
+            rateLimits?.setListening(false)
         }
         try await withGracefulShutdownHandler {
             for await event in listener.events() {
                 switch event {
                 case .listening(let isReconnect):
                     cache.setListening(true)
+                    rateLimits?.setListening(true)
                     logger.info("registry.catalog_cache.listening", metadata: ["postgres.reconnect": "\(isReconnect)"])
                 case .notification(let notification):
                     if CatalogCache.concernsCatalog(notification.payload) { cache.invalidate() }
+                    if RateLimitCache.concernsRateLimits(notification.payload) { rateLimits?.invalidate() }
                 case .resync:
                     // Notifications were dropped while this consumer lagged: any of them may have
                     // changed the catalog.
                     cache.invalidate()
+                    rateLimits?.invalidate()
                     logger.notice("registry.catalog_cache.resync")
                 }
             }

@@ -71,6 +71,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return .validation(
                 [.init(field: "request", message: "a value contains the NUL character (U+0000), which cannot be stored or searched")],
                 message: "a value contains the NUL character")
+        case .server where error.sqlState == "SB429":
+            // A job beyond a tenant's queued-jobs cap or a key's concurrent-jobs cap (0036, 0037).
+            logger.notice("registry.rate_limit.cap_reached")
+            return .capReached(error)
         case .server where error.isForeignKeyViolation:
             logger.notice("registry.database.foreign_key_violation", metadata: ["postgres.constraint": "\(error.constraint ?? "")"])
             return .conflict("refers to or is referred to by another row")

@@ -75,7 +75,7 @@ struct ExecutionRoutes: Sendable {
             throw APIError.validation([.init(field: "steps", message: "name agents of \(tenants.count) tenants; an execution's agents must belong to one tenant")])
         }
         let (execution, created) = try await executions.create(
-            name: name, metadataJSON: metadata, steps: jobs, tenantID: tenants.first ?? principal.tenantID)
+            name: name, metadataJSON: metadata, steps: JobIntake.stamped(jobs, by: principal), tenantID: tenants.first ?? principal.tenantID)
         context.logger.info("registry.execution.created", metadata: [
             "execution.id": "\(execution.id.jsonString)", "jobs.count": "\(created.count)",
         ])

@@ -179,12 +179,16 @@ struct JobBody: Encodable, Sendable {
             case startedAt = "started_at"
             case finishedAt = "finished_at"
             case superseded
+            case budgetDecision = "budget_decision"
+            case reservedUSD = "reserved_usd"
         }
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(attempt.jobAttempt, forKey: .jobAttempt)
             try c.encode(attempt.superseded, forKey: .superseded)
+            try c.encode(attempt.budgetDecision, forKey: .budgetDecision)
+            try c.encode(attempt.reservedUSD, forKey: .reservedUSD)
             try c.encode(attempt.modelID, forKey: .model)
             try c.encode(attempt.provider, forKey: .provider)
             try c.encode(attempt.fallbackDepth, forKey: .fallbackDepth)

@@ -7,17 +7,34 @@ import Storage
 /// idempotency key that names different content answered as a 409.
 struct JobIntake: Sendable {
     let repository: JobRepository
+    /// The enqueue-time budget check (nil: none, e.g. tests of the intake alone).
+    let budgets: BudgetGate?
+    /// Requests and tokens per window of the caller's key and the jobs' agents (issue 23; nil: none).
+    let limiter: RateLimiter?
 
-    init(jobs: JobRepository) {
+    init(jobs: JobRepository, budgets: BudgetGate? = nil, limiter: RateLimiter? = nil) {
         repository = jobs
+        self.budgets = budgets
+        self.limiter = limiter
+    }
+
+    /// The jobs as `principal` enqueues them: its key is recorded on each (its budgets apply).
+    static func stamped(_ jobs: [JobRepository.NewJob], by principal: Principal) -> [JobRepository.NewJob] {
+        guard let key = principal.keyID else { return jobs }
+        return jobs.map { job in
+            var job = job
+            job.apiKeyID = key
+            return job
+        }
     }
 
     /// The one way a single job enters the queue from the API (`POST /api/jobs` and the `/v1`
     /// endpoints): its references are checked, then it is inserted (an idempotency key already
     /// used with the same content answers the existing job; different content is a 409).
-    func enqueue(_ job: JobRepository.NewJob, for principal: Principal) async throws -> JobRepository.InsertOutcome {
-        try await checkReferences([job], for: principal, prefix: { _ in "" })
-        guard let outcome = try await insert([job]).first else { throw APIError.internalError }
+    /// `waiting`: the caller waits for the answer (`/v1`), so a spent `defer` budget refuses too.
+    func enqueue(_ job: JobRepository.NewJob, for principal: Principal, waiting: Bool = false) async throws -> JobRepository.InsertOutcome {
+        try await checkReferences([job], for: principal, prefix: { _ in "" }, waiting: waiting)
+        guard let outcome = try await insert(Self.stamped([job], by: principal)).first else { throw APIError.internalError }
         return outcome
     }
 
@@ -26,7 +43,9 @@ struct JobIntake: Sendable {
     /// caller's tenant and is running. Returns the agents' tenants (an admin's jobs belong to their
     /// agent's tenant).
     @discardableResult
-    func checkReferences(_ jobs: [JobRepository.NewJob], for principal: Principal, prefix: (Int) -> String) async throws -> Set<UUID> {
+    func checkReferences(
+        _ jobs: [JobRepository.NewJob], for principal: Principal, prefix: (Int) -> String, waiting: Bool = false
+    ) async throws -> Set<UUID> {
         let agents = try await repository.agentStates(Array(Set(jobs.map(\.agentID))), scope: principal.scope)
         let executionIDs = Array(Set(jobs.compactMap(\.executionID)))
         let executions = executionIDs.isEmpty ? [:] : try await repository.executionStatuses(executionIDs, scope: principal.scope)
@@ -59,7 +78,16 @@ struct JobIntake: Sendable {
         if !inactive.isEmpty {
             throw APIError(.conflict, code: "not_accepting_jobs", message: inactive.map(\.message).joined(separator: "; "), details: inactive)
         }
-        return Set(agents.values.map(\.tenantID))
+        let tenants = Set(agents.values.map(\.tenantID))
+        if let budgets {
+            for tenant in tenants.sorted(by: { $0.uuidString < $1.uuidString }) {
+                let agentIDs = agents.filter { $0.value.tenantID == tenant }.map(\.key)
+                try await budgets.check(tenantID: tenant, apiKeyID: principal.keyID, agentIDs: agentIDs, waiting: waiting)
+            }
+        }
+        // Last: only valid work the budgets allow is counted against the rate limits.
+        try await limiter?.admit(jobs, for: principal)
+        return tenants
     }
 
     func insert(_ jobs: [JobRepository.NewJob]) async throws -> [JobRepository.InsertOutcome] {

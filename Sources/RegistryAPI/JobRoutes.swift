@@ -110,8 +110,9 @@ struct JobRoutes: Sendable {
             jobs.append(input.job)
         }
         if !issues.isEmpty { throw APIError.validation(issues, message: "\(Set(issues.map { $0.field.split(separator: ".").first ?? "" }).count) job(s) are invalid") }
-        try await intake.checkReferences(jobs, for: try context.requirePrincipal(), prefix: { "jobs[\($0)]." })
-        let outcomes = try await intake.insert(jobs)
+        let principal = try context.requirePrincipal()
+        try await intake.checkReferences(jobs, for: principal, prefix: { "jobs[\($0)]." })
+        let outcomes = try await intake.insert(JobIntake.stamped(jobs, by: principal))
         let bodies = outcomes.map { outcome -> JobBody in
             switch outcome {
             case .created(let job): return JobBody(job: Self.withoutBodies(job), created: true)
@@ -125,8 +126,8 @@ struct JobRoutes: Sendable {
     }
 
     /// `/v1` enqueues through here too (see `init(services:)`).
-    func enqueue(_ job: JobRepository.NewJob, for principal: Principal) async throws -> JobRepository.InsertOutcome {
-        try await intake.enqueue(job, for: principal)
+    func enqueue(_ job: JobRepository.NewJob, for principal: Principal, waiting: Bool = false) async throws -> JobRepository.InsertOutcome {
+        try await intake.enqueue(job, for: principal, waiting: waiting)
     }
 
     static func withoutBodies(_ job: JobRecord) -> JobRecord {
@@ -236,6 +237,6 @@ extension JobRoutes {
     /// For the `/v1` facade, which holds the whole `RegistryServices` and enqueues through
     /// `enqueue(_:)` like `POST /api/jobs`.
     init(services: RegistryServices) {
-        self.init(jobs: services.jobs, intake: JobIntake(jobs: services.jobs), completions: services.completions, waits: services.waits)
+        self.init(jobs: services.jobs, intake: services.intake, completions: services.completions, waits: services.waits)
     }
 }

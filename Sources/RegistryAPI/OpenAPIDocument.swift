@@ -47,7 +47,7 @@ enum OpenAPIDocument {
                 ])),
                 ("responses", .object(standardErrors.map { ($0.name, errorResponse($0.description)) })),
             ])),
-            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "usage", "access", "operations", "ui", "v1"].map { .object([("name", .string($0))]) })),
+            ("tags", .array(["models", "providers", "agents", "changes", "jobs", "executions", "usage", "access", "budgets", "operations", "ui", "v1"].map { .object([("name", .string($0))]) })),
         ])
     }
 

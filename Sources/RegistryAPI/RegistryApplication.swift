@@ -71,7 +71,7 @@ extension RegistryConfiguration {
 func registryRoutes(configuration: RegistryConfiguration, services: RegistryServices) -> [APIRoute] {
     // `/openapi.json` documents the table it is part of: its handler reads the finished document.
     let document = OpenAPIDocumentHolder()
-    let intake = JobIntake(jobs: services.jobs)
+    let intake = services.intake
     let groups: [[APIRoute]] = [
         ModelRoutes(
             models: services.models, providers: services.providers, importer: services.importer,
@@ -82,7 +82,13 @@ func registryRoutes(configuration: RegistryConfiguration, services: RegistryServ
             tenants: services.tenants, clock: services.clock).routes,
         ChangeRoutes(changes: services.changes, agents: services.agents).routes,
         TenantRoutes(tenants: services.tenants).routes,
+        RateLimitRoutes(
+            limits: services.rateLimits, keys: services.keys, agents: services.agents, providers: services.providers,
+            cache: services.rateLimitCache).routes,
         KeyRoutes(keys: services.keys, tenants: services.tenants, agents: services.agents, clock: services.clock).routes,
+        BudgetRoutes(
+            budgets: services.budgets, gate: services.budgetGate, tenants: services.tenants, keys: services.keys,
+            agents: services.agents).routes,
         JobRoutes(jobs: services.jobs, intake: intake, completions: services.completions, waits: services.waits).routes,
         ExecutionRoutes(executions: services.executions, intake: intake).routes,
         SystemRoutes(
@@ -113,13 +119,13 @@ public func buildRouter(
 
 func buildRouter(
     configuration: RegistryConfiguration, pool: PostgresPool, logger: Logger, completions: JobCompletionHub?,
-    catalogCache: CatalogCache
+    catalogCache: CatalogCache, rateLimitCache: RateLimitCache = RateLimitCache()
 ) -> Router<RegistryContext> {
     let services = RegistryServices(
         pool: pool, migrations: configuration.migrations, logger: logger,
         completions: completions ?? JobCompletionHub(pool: pool, logger: logger), clock: configuration.clock,
         providerPolicy: configuration.providerPolicy, tokens: configuration.tokens, catalogCache: catalogCache,
-        access: configuration.access, streaming: configuration.resolvedStreaming)
+        access: configuration.access, streaming: configuration.resolvedStreaming, rateLimitCache: rateLimitCache)
     let routes = registryRoutes(configuration: configuration, services: services)
     var templates: [String: String] = [:]
     for route in routes { templates[RouterPath(route.routerPath).description] = route.path }
@@ -174,16 +180,18 @@ public func buildApplication(
         logger.warning("registry.migrations.unknown", metadata: ["error.message": "\(error)"])
     }
     let catalogCache = CatalogCache()
+    let rateLimitCache = RateLimitCache()
     let completions = JobCompletionHub(pool: pool, logger: logger)
     let router = buildRouter(
-        configuration: configuration, pool: pool, logger: logger, completions: completions, catalogCache: catalogCache)
+        configuration: configuration, pool: pool, logger: logger, completions: completions, catalogCache: catalogCache,
+        rateLimitCache: rateLimitCache)
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: configuration.idleTimeAmount)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "model-registry"),
         services: [
             JobCompletionHubService(hub: completions),
-            CatalogCacheListener(cache: catalogCache, configuration: pool.configuration, logger: logger),
+            CatalogCacheListener(cache: catalogCache, configuration: pool.configuration, logger: logger, rateLimits: rateLimitCache),
         ],
         logger: logger
     )

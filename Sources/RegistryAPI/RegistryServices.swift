@@ -18,6 +18,9 @@ struct RegistryServices: Sendable {
     let executions: ExecutionRepository
     let tenants: TenantRepository
     let keys: APIKeyRepository
+    let budgets: BudgetRepository
+    /// The enqueue-time budget check.
+    let budgetGate: BudgetGate
     /// Who is calling (environment tokens and keys, cached).
     let authenticator: Authenticator
     /// Long-polls and `/v1` waits per credential.
@@ -37,13 +40,18 @@ struct RegistryServices: Sendable {
     let streams = StreamRelay()
     let jobStreams: JobStreamRepository
     let streaming: StreamingConfiguration
+    let rateLimits: RateLimitRepository
+    /// Which keys and agents have rate limits; only used while its listener runs.
+    let rateLimitCache: RateLimitCache
+    /// How jobs enter the queue (every route that creates jobs, `/v1` included).
+    let intake: JobIntake
 
     init(
         pool: PostgresPool, migrations: [Migration], logger: Logger, completions: JobCompletionHub,
         clock: @escaping @Sendable () -> Date = { Date() },
         providerPolicy: ProviderPolicy = ProviderPolicy(), tokens: APITokens = APITokens(write: nil),
         catalogCache: CatalogCache = CatalogCache(), access: AccessConfiguration = AccessConfiguration(),
-        streaming: StreamingConfiguration = StreamingConfiguration()
+        streaming: StreamingConfiguration = StreamingConfiguration(), rateLimitCache: RateLimitCache = RateLimitCache()
     ) {
         self.streaming = streaming
         jobStreams = JobStreamRepository(pool: pool)
@@ -61,6 +69,11 @@ struct RegistryServices: Sendable {
         executions = ExecutionRepository(pool: pool)
         tenants = TenantRepository(pool: pool)
         keys = APIKeyRepository(pool: pool)
+        budgets = BudgetRepository(pool: pool)
+        budgetGate = BudgetGate(budgets: budgets)
+        rateLimits = RateLimitRepository(pool: pool)
+        self.rateLimitCache = rateLimitCache
+        intake = JobIntake(jobs: jobs, budgets: budgetGate, limiter: RateLimiter(repository: rateLimits, cache: rateLimitCache))
         authenticator = Authenticator(
             tokens: tokens, keys: keys, maxAge: access.keyCacheMaxAge,
             throttle: FailedAuthThrottle(perMinute: access.failedAuthenticationsPerMinute),

@@ -35,7 +35,7 @@ struct SystemRoutes: Sendable {
                 handler: readiness),
             APIRoute(
                 method: .get, path: "/metrics", operationID: "metrics", tag: "operations",
-                summary: "Prometheus metrics: http_server_requests_total{method,route,status}, http_server_request_duration_seconds{method,route}.",
+                summary: "Prometheus metrics: http_server_requests_total{method,route,status}, http_server_request_duration_seconds{method,route}; with the admin token (or on a server without tokens) also switchboard_budget_limit_usd, _spent_usd and _reserved_usd{budget_id,scope,scope_id,tenant_id,period} for each budget's current period.",
                 access: .public,
                 responses: [.init(200, "Prometheus text exposition format.", .string(), contentType: "text/plain; version=0.0.4")],
                 handler: exposeMetrics),
@@ -86,6 +86,13 @@ struct SystemRoutes: Sendable {
     func exposeMetrics(_ request: Request, _ context: RegistryContext) async throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+        var bytes = metrics.emitToBuffer()
+        // Spend per budget tells who spends what: only for the admin token (Prometheus's
+        // `authorization` setting), or on a loopback server without tokens.
+        let presented = Authenticator.presentedCredential(authorization: request.headers[.authorization], apiKey: nil)
+        if !tokens.isEnabled || presented.flatMap(tokens.principal(for:))?.role == .admin {
+            bytes += try await BudgetGauges.render(pool: pool)
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

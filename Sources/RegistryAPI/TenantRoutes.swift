@@ -29,17 +29,26 @@ struct TenantRoutes: Sendable {
                 parameters: [.path("id", "Tenant id (UUID).")],
                 responses: [.init(200, "The tenant.", .ref("Tenant"))], errors: [404],
                 handler: get),
+            APIRoute(
+                method: .patch, path: "/api/tenants/{id}", operationID: "updateTenant", tag: "access",
+                summary: "Set the tenant's max_queued_jobs (admins only): a job beyond it is refused with 429 by every registry; null removes the cap.",
+                access: .role(.admin),
+                parameters: [.path("id", "Tenant id (UUID).")],
+                requestBody: .ref("TenantUpdate"),
+                responses: [.init(200, "The tenant.", .ref("Tenant"))], errors: [404],
+                handler: update),
         ]
     }
 
     struct TenantBody: Encodable, Sendable {
         var tenant: TenantRecord
-        enum CodingKeys: String, CodingKey { case id, name, createdAt = "created_at" }
+        enum CodingKeys: String, CodingKey { case id, name, createdAt = "created_at", maxQueuedJobs = "max_queued_jobs" }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(tenant.id.jsonString, forKey: .id)
             try c.encode(tenant.name, forKey: .name)
             try c.encode(tenant.createdAt, forKey: .createdAt)
+            try c.encode(tenant.maxQueuedJobs, forKey: .maxQueuedJobs)
         }
     }
 
@@ -63,6 +72,30 @@ struct TenantRoutes: Sendable {
         }
         context.logger.notice("registry.tenant.created", metadata: ["tenant.id": "\(tenant.id.jsonString)", "tenant.name": "\(tenant.name)"])
         return JSONResponse(TenantBody(tenant: tenant), status: .created)
+    }
+
+    func update(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<TenantBody> {
+        let text = try context.pathParameter("id")
+        guard let id = UUID(uuidString: text), try await tenants.find(id) != nil else { throw OwnedResource.tenant.notFound(text) }
+        let (document, _) = try await request.readJSON(schema: .ref("TenantUpdate"), context: context)
+        guard let value = document["max_queued_jobs"] else { return JSONResponse(TenantBody(tenant: try await found(id, text))) }
+        var cap: Int?
+        if !value.isNull {
+            guard let int = value.intValue, int >= 1, int <= Int(Int32.max) else {
+                throw APIError.validation([.init(field: "max_queued_jobs", message: "must be an integer from 1 to \(Int32.max), or null")])
+            }
+            cap = int
+        }
+        guard let tenant = try await tenants.setMaxQueuedJobs(id, cap, actor: context.actor) else { throw OwnedResource.tenant.notFound(text) }
+        context.logger.notice("registry.tenant.updated", metadata: [
+            "tenant.id": "\(tenant.id.jsonString)", "tenant.max_queued_jobs": "\(cap.map(String.init) ?? "none")",
+        ])
+        return JSONResponse(TenantBody(tenant: tenant))
+    }
+
+    private func found(_ id: UUID, _ text: String) async throws -> TenantRecord {
+        guard let tenant = try await tenants.find(id) else { throw OwnedResource.tenant.notFound(text) }
+        return tenant
     }
 
     func get(_ request: Request, _ context: RegistryContext) async throws -> JSONResponse<TenantBody> {

@@ -27,7 +27,7 @@ public struct ConfigChangeRepository: Sendable {
         self.pool = pool
     }
 
-    public static let entities = ["model", "provider", "agent", "tenant", "api_key"]
+    public static let entities = ["model", "provider", "agent", "tenant", "api_key", "budget"]
 
     public struct Filter: Sendable {
         public var entity: String?

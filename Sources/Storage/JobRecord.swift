@@ -101,4 +101,8 @@ public struct JobAttemptRecord: Sendable, Equatable {
     /// The call was made by an attempt that had lost its lease (a duplicate provider call, still
     /// real spend; migrations/0031).
     public var superseded: Bool = false
+    /// `downgrade`: a budget moved the call to a cheaper model of the chain (migrations/0033).
+    public var budgetDecision: String? = nil
+    /// What the call reserved against its budgets (its maximum cost); nil: no budget applied.
+    public var reservedUSD: String? = nil
 }

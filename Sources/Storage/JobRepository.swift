@@ -22,11 +22,14 @@ public struct JobRepository: Sendable {
         public var runAt: Date?
         public var maxAttempts: Int
         public var idempotencyKey: String?
+        /// The API key that enqueues the job (`llm_jobs.api_key_id`): its budgets apply.
+        public var apiKeyID: UUID?
 
         public init(
             agentID: UUID, executionID: UUID? = nil, step: String? = nil, requestJSON: String, priority: Int = 0,
-            runAt: Date? = nil, maxAttempts: Int = 3, idempotencyKey: String? = nil
+            runAt: Date? = nil, maxAttempts: Int = 3, idempotencyKey: String? = nil, apiKeyID: UUID? = nil
         ) {
+            self.apiKeyID = apiKeyID
             self.agentID = agentID
             self.executionID = executionID
             self.step = step
@@ -72,11 +75,12 @@ public struct JobRepository: Sendable {
         let (rows, requests) = try recordset(jobs)
         let inserted = try await connection.query("""
             INSERT INTO llm_jobs (agent_id, tenant_id, execution_id, step, request, priority, run_at, max_attempts,
-                                  idempotency_key)
+                                  idempotency_key, api_key_id)
             SELECT r.agent_id, a.tenant_id, r.execution_id, r.step, \(requests) -> r.ord, r.priority, coalesce(r.run_at, now()),
-                   r.max_attempts, r.idempotency_key
+                   r.max_attempts, r.idempotency_key, r.api_key_id
               FROM jsonb_to_recordset(\(rows)) AS r(ord int, agent_id uuid, execution_id uuid, step text, priority int,
-                                                     run_at timestamptz, max_attempts int, idempotency_key text)
+                                                     run_at timestamptz, max_attempts int, idempotency_key text,
+                                                     api_key_id uuid)
               JOIN agents a ON a.id = r.agent_id
              ORDER BY r.ord
             ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -136,12 +140,14 @@ public struct JobRepository: Sendable {
             var run_at: String?
             var max_attempts: Int
             var idempotency_key: String?
+            var api_key_id: String?
         }
         let rows = jobs.enumerated().map { index, job in
             Row(ord: index, agent_id: job.agentID.uuidString.lowercased(), execution_id: job.executionID?.uuidString.lowercased(),
                 step: job.step, priority: job.priority,
                 run_at: job.runAt.map(Timestamp.string(from:)),
-                max_attempts: job.maxAttempts, idempotency_key: job.idempotencyKey)
+                max_attempts: job.maxAttempts, idempotency_key: job.idempotencyKey,
+                api_key_id: job.apiKeyID?.uuidString.lowercased())
         }
         let encoded = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
         return (PostgresJSONText(encoded), PostgresJSONText("[" + jobs.map(\.requestJSON).joined(separator: ",") + "]"))
@@ -243,12 +249,14 @@ public struct JobRepository: Sendable {
     /// the day partitions of model_usage before it.
     public func attempts(jobID: Int64, since: Date) async throws -> [JobAttemptRecord] {
         try await pool.query("""
-            SELECT attempt, provider, model_id, fallback_depth, outcome, error_class, http_status, latency_ms,
-                   input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens, reasoning_tokens,
-                   cost, worker_id, provider_request_id, started_at, finished_at, superseded
-              FROM model_usage
-             WHERE job_id = \(jobID) AND created_at >= \(since.addingTimeInterval(-86_400))
-             ORDER BY started_at, id
+            SELECT u.attempt, u.provider, u.model_id, u.fallback_depth, u.outcome, u.error_class, u.http_status, u.latency_ms,
+                   u.input_tokens, u.output_tokens, u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens,
+                   u.cost, u.worker_id, u.provider_request_id, u.started_at, u.finished_at, u.superseded, u.budget_decision,
+                   c.reserved_usd::text AS reserved_usd
+              FROM model_usage u
+              LEFT JOIN llm_job_calls c ON c.job_id = u.job_id AND c.attempt = u.attempt AND c.call_seq = u.call_seq
+             WHERE u.job_id = \(jobID) AND u.created_at >= \(since.addingTimeInterval(-86_400))
+             ORDER BY u.started_at, u.id
             """).rows.map { row in
             JobAttemptRecord(
                 jobAttempt: try row.decode("attempt"),
@@ -269,7 +277,9 @@ public struct JobRepository: Sendable {
                 providerRequestID: try row.decode("provider_request_id"),
                 startedAt: try row.decode("started_at"),
                 finishedAt: try row.decode("finished_at"),
-                superseded: try row.decode("superseded"))
+                superseded: try row.decode("superseded"),
+                budgetDecision: try row.decode("budget_decision"),
+                reservedUSD: try row.decode("reserved_usd"))
         }
     }
 

@@ -7,6 +7,8 @@ public struct TenantRecord: Sendable, Equatable {
     public var id: UUID
     public var name: String
     public var createdAt: Date
+    /// At most this many queued jobs (migrations/0036); nil: no cap.
+    public var maxQueuedJobs: Int? = nil
 
     /// Holds everything that existed before tenants (0019), and whatever names no tenant.
     public static let defaultID = UUID(uuidString: "00000000-0000-4000-8000-000000000001")!
@@ -31,10 +33,22 @@ public struct TenantRepository: Sendable {
         self.pool = pool
     }
 
-    static let columns: SQL = "id, name, created_at"
+    static let columns: SQL = "id, name, created_at, max_queued_jobs"
 
     static func record(_ row: PostgresRow) throws -> TenantRecord {
-        TenantRecord(id: try row.decode("id"), name: try row.decode("name"), createdAt: try row.decode("created_at"))
+        TenantRecord(
+            id: try row.decode("id"), name: try row.decode("name"), createdAt: try row.decode("created_at"),
+            maxQueuedJobs: try row.decode("max_queued_jobs"))
+    }
+
+    /// Sets or (nil) removes the tenant's queued-jobs cap; nil when the tenant does not exist.
+    public func setMaxQueuedJobs(_ id: UUID, _ cap: Int?, actor: ChangeActor?) async throws -> TenantRecord? {
+        try await pool.withTransaction { connection in
+            try await connection.announce(actor)
+            return try await connection.query("""
+                UPDATE tenants SET max_queued_jobs = \(cap) WHERE id = \(id) RETURNING \(Self.columns)
+                """).rows.first.map(Self.record)
+        }
     }
 
     /// nil: the name is taken.

@@ -162,6 +162,8 @@ struct RunCommand: AsyncParsableCommand {
                 host: metricsHost, port: port, worker: worker, registry: registry, logger: logger, token: metricsToken))
         }
         services.append(RetentionService(policy: retention, database: database, logger: logger))
+        services.append(BudgetAlertService(
+            settings: BudgetAlertService.Settings.from(environment: environment), database: database, logger: logger))
         // Shut down in reverse order: the worker drains first, the metrics server last.
         services.append(GatewayService(worker: worker))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -3,12 +3,14 @@ import Logging
 @testable import Gateway
 import Postgres
 import Testing
+import TestSupport
 
 /// The lease guard and the rescuer, through the worker's own statements.
 @Suite("Gateway: leases")
 struct LeaseTests {
-    static func outcome(_ job: ClaimedJob, model: String = "gpt-lease") -> JobOutcome {
-        let now = Date()
+    /// A successful call's outcome, timed at the shared test clock (the statements under test take
+    /// their own times from the database; the call's timestamps are only stored).
+    static func outcome(_ job: ClaimedJob, model: String = "gpt-lease", at now: Date = TestClock.now) -> JobOutcome {
         let call = CallRecord(
             callSeq: 1, provider: "openai", modelID: model, fallbackDepth: 0, success: true, errorClass: nil, httpStatus: 200,
             message: nil, inputTokens: 10, outputTokens: 5, cachedInputTokens: nil, cacheCreationInputTokens: nil,

@@ -45,7 +45,7 @@ struct LedgerTests {
             let sequences = try await store.openCalls([
                 CallLedger.Entry(attempt: job.key, provider: "openai", modelID: "gpt-lease", fallbackDepth: 0),
             ])
-            #expect(sequences[job.key] == 1)
+            #expect(sequences[job.key] == .opened(callSeq: 1, reserved: false))
             let batch = CompletionBatch([LeaseTests.outcome(job)])
             #expect(try await store.complete(batch) == 1)
             // As after a COMMIT whose answer was lost and judged rolled back: the same batch again.
@@ -101,7 +101,7 @@ struct LedgerTests {
                 """) == 1)
             let again = try #require(try await store.claim(limit: 1, lease: .seconds(30)).first)
             #expect(again.attempt == 1)  // the release gave the attempt back
-            #expect(try await store.openCalls([entry])[again.key] == 2)
+            #expect(try await store.openCalls([entry])[again.key] == .opened(callSeq: 2, reserved: false))
         }
     }
 }

@@ -22,6 +22,10 @@ struct TwoTenants: Sendable {
         var executionID: String
         /// A viewer key's id, for the routes that name a key.
         var targetKeyID: String
+        /// A rate limit of the agent (issue 23), for the routes that name one.
+        var rateLimitID: String
+        /// A budget on the side's agent.
+        var budgetID: String
     }
 
     var a: Side
@@ -60,7 +64,17 @@ struct TwoTenants: Sendable {
         let target = try await api.send(
             .post, "/api/keys", json: #"{"tenant_id": "\#(tenantID)", "role": "viewer", "name": "target"}"#, authorization: .some("Bearer \(admin)"))
         guard let targetKeyID = try target.json()["id"]?.string else { throw HarnessError.unexpected("target key: \(target)") }
-        return Side(tenantID: tenantID, keys: keys, agentID: agentID, jobID: String(jobID), executionID: executionID, targetKeyID: targetKeyID)
+        let limit = try await api.send(
+            .post, "/api/rate-limits", json: #"{"scope": "agent", "scope_id": "\#(agentID)", "requests_per_minute": 1000000}"#,
+            authorization: .some("Bearer \(admin)"))
+        guard let rateLimitID = try limit.json()["id"]?.string else { throw HarnessError.unexpected("rate limit: \(limit)") }
+        let budget = try await api.send(
+            .post, "/api/budgets", json: #"{"scope": "agent", "scope_id": "\#(agentID)", "limit_usd": "100", "period": "month"}"#,
+            authorization: .some("Bearer \(admin)"))
+        guard budget.status == .created, let budgetID = try budget.json()["id"]?.string else { throw HarnessError.unexpected("budget: \(budget)") }
+        return Side(
+            tenantID: tenantID, keys: keys, agentID: agentID, jobID: String(jobID), executionID: executionID, targetKeyID: targetKeyID,
+            rateLimitID: rateLimitID, budgetID: budgetID)
     }
 
     static func createKey(_ api: Registry, tenantID: String, role: APIKeyRole, by creator: String, extra: String = "") async throws -> String {
@@ -90,6 +104,11 @@ struct TwoTenants: Sendable {
         "createProvider": (.admin, nil), "getProvider": (.viewer, nil), "updateProvider": (.admin, nil),
         "listTenants": (.viewer, nil), "createTenant": (.admin, nil), "getTenant": (.viewer, .tenant),
         "listKeys": (.operator, nil), "createKey": (.operator, nil), "getKey": (.operator, .apiKey), "revokeKey": (.operator, .apiKey),
+        "listRateLimits": (.viewer, nil), "createRateLimit": (.operator, nil), "getRateLimit": (.viewer, .rateLimit),
+        "updateRateLimit": (.operator, .rateLimit), "deleteRateLimit": (.operator, .rateLimit), "updateTenant": (.admin, nil),
+        "listProviderQuotas": (.viewer, nil), "setProviderQuota": (.admin, nil), "deleteProviderQuota": (.admin, nil),
+        "listBudgets": (.viewer, nil), "createBudget": (.operator, nil), "getBudget": (.viewer, .budget),
+        "updateBudget": (.operator, .budget), "deleteBudget": (.operator, .budget),
         "getUsageOverview": (.viewer, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
         "health": (nil, nil), "readiness": (nil, nil), "metrics": (nil, nil), "openAPI": (nil, nil), "webUI": (nil, nil),
         "webUIAsset": (nil, nil),
@@ -127,6 +146,8 @@ struct TwoTenants: Sendable {
         case .execution?: id = side.executionID
         case .apiKey?: id = side.targetKeyID
         case .tenant?: id = side.tenantID
+        case .rateLimit?: id = side.rateLimitID
+        case .budget?: id = side.budgetID
         case nil: id = side.agentID
         }
         path = path.replacingOccurrences(of: "{id}", with: id)

@@ -13,6 +13,13 @@ builds of llm-gateway and provider-stub. Scenarios (--only, comma-separated):
   concurrency  provider-stub at 1 s, 2,000 jobs, one worker --concurrency 2000: wall time, peak RSS
   latency      enqueue->start p50/p99 with an idle worker, NOTIFY path, then the poll path (the
                llm_jobs_notify_new trigger disabled in this throwaway database: no NOTIFY is ever sent)
+  governed     issue 23: the throughput run, 1 worker, ungoverned and governed (a key, and three budgets
+               that apply to every call: its tenant's, its key's, its agent's, so every call is
+               reserved and settled), alternated twice; jobs/s ratio and the CPU per job added
+  limits       issue 23, the rest of "governed": the same U G U G runs, governed = the three budgets plus
+               a rate limit on the key and on the agent (requests and tokens per minute, the key's
+               concurrent jobs; never reached) and a provider quota on the model (never reached), so
+               every call takes a quota slot and every usage row feeds the token windows
   sustained    (make bench-sustained) --sustained-minutes on a backlog kept at >= --sustained-jobs
                ready jobs (topped up every 10 s): jobs/s per minute
 """
@@ -34,7 +41,10 @@ AGENT = "00000000-0000-0000-0000-00000000be0c"
 
 
 def start_worker(url, name, concurrency, batch, extra=(), prefix=()):
-    env = dict(os.environ, DATABASE_URL=url, BENCH_KEY="sk-bench", LOG_LEVEL="warning")
+    # The key is bound to the stub's host as an operator binds real keys; without the binding every
+    # job fails key_not_bound and the run measures nothing (run_jobs checks every job succeeded).
+    env = dict(os.environ, DATABASE_URL=url, BENCH_KEY="sk-bench", LOG_LEVEL="warning",
+               SWITCHBOARD_KEY_HOSTS="BENCH_KEY=127.0.0.1", SWITCHBOARD_ALLOWED_PRIVATE_HOSTS="127.0.0.1")
     return start([*prefix, os.path.join(BIN, "llm-gateway"), "run", "--worker-id", name, "--concurrency",
                   str(concurrency), "--batch-size", str(batch), "--metrics-port", "0", *extra], f"bench-{name}.log", env)
 
@@ -73,7 +83,8 @@ def setup(url, stub_port):
 
 
 def reset(url):
-    psql(url, "TRUNCATE llm_jobs, model_usage, agent_usage_daily, execution_usage, llm_gateway_waiters; "
+    psql(url, "TRUNCATE llm_jobs, llm_job_calls, model_usage, agent_usage_daily, execution_usage, llm_gateway_waiters, "
+              "budget_periods, budget_alerts, rate_limit_counters, provider_quota_counters; "
               "DELETE FROM llm_model_cooldowns")
     psql(url, "VACUUM ANALYZE llm_jobs")
 
@@ -103,9 +114,11 @@ def window(url):
     return int(count), float(seconds), int(succeeded), int(usage), int(retried)
 
 
-def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, extra=(), stub=None):
+def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, extra=(), stub=None, after_backlog=None):
     """A backlog of `jobs`, then `workers` workers until every job is done. CPU in seconds."""
     backlog(url, jobs)
+    if after_backlog:
+        psql(url, after_backlog)
     pg0 = postgres_cpu(postmaster)
     stub0 = proc_cpu(stub.pid) if stub else 0.0
     began = time.monotonic()
@@ -124,6 +137,9 @@ def run_jobs(url, postmaster, workers, jobs, concurrency, batch, profile=None, e
     for p in procs:
         stop(p)
     count, seconds, succeeded, usage, retried = window(url)
+    if succeeded != count:
+        failed = psql(url, "SELECT error->>'code', count(*) FROM llm_jobs WHERE status <> 'succeeded' GROUP BY 1")
+        raise SystemExit(f"only {succeeded:,} of {count:,} jobs succeeded: a benchmark of failures measures nothing ({failed})")
     return {"workers": workers, "jobs": count, "succeeded": succeeded, "usage_rows": usage, "retried": retried,
             "seconds": seconds, "wall_seconds": wall, "jobs_per_s": count / seconds,
             "gateway_cpu_s_per_1k": gateway_cpu * 1000 / count, "postgres_cpu_s_per_1k": (pg1 - pg0) * 1000 / count,
@@ -227,9 +243,94 @@ def sustained(url, postmaster, minutes, jobs, concurrency, batch):
             "postgres_cpu_s_per_1k": (pg1 - pg0) * 1000 / max(done, 1)}
 
 
+BENCH_KEY_ID = "00000000-0000-4000-8000-0000000be0c1"
+TENANT = "00000000-0000-4000-8000-000000000001"
+
+
+def governed(url, postmaster, jobs, concurrency, batch, stub):
+    """Ungoverned and governed runs alternated (U G U G): the machine's drift hits both alike."""
+    psql(url, f"""
+        INSERT INTO api_keys (id, tenant_id, role, name, prefix, secret_hash)
+        VALUES ('{BENCH_KEY_ID}', '{TENANT}', 'inference', 'bench', 'sb_bench0',
+                decode(md5('bench-key-a') || md5('bench-key-b'), 'hex'))
+        ON CONFLICT (id) DO NOTHING""")
+    budgets = f"""
+        INSERT INTO budgets (tenant_id, scope, scope_id, period, limit_usd, on_exhausted) VALUES
+          ('{TENANT}', 'tenant', '{TENANT}', 'month', 1000000000, 'fail'),
+          ('{TENANT}', 'api_key', '{BENCH_KEY_ID}', 'month', 1000000000, 'fail'),
+          ('{TENANT}', 'agent', '{AGENT}', 'day', 1000000000, 'downgrade')"""
+    runs = {"ungoverned": [], "governed": []}
+    for _ in range(2):
+        psql(url, "DELETE FROM budgets")
+        runs["ungoverned"].append(run_jobs(url, postmaster, 1, jobs, concurrency, batch, stub=stub))
+        psql(url, budgets)
+        runs["governed"].append(run_jobs(url, postmaster, 1, jobs, concurrency, batch, stub=stub,
+                                         after_backlog=f"UPDATE llm_jobs SET api_key_id = '{BENCH_KEY_ID}'"))
+        reserved = psql(url, "SELECT count(*) FROM llm_job_calls WHERE reserved_usd IS NOT NULL "
+                             "AND cardinality(hold_budget_ids) = 3 AND charged_usd IS NOT NULL")
+        runs["governed"][-1]["reserved_and_settled_calls"] = int(reserved)
+    psql(url, "DELETE FROM budgets")
+
+    def mean(kind, key):
+        return sum(r[key] for r in runs[kind]) / len(runs[kind])
+    summary = {kind: {key: mean(kind, key) for key in ("jobs_per_s", "gateway_cpu_s_per_1k", "postgres_cpu_s_per_1k")}
+               for kind in runs}
+    summary["ratio"] = summary["governed"]["jobs_per_s"] / summary["ungoverned"]["jobs_per_s"]
+    summary["added_cpu_ms_per_job"] = (
+        (summary["governed"]["gateway_cpu_s_per_1k"] + summary["governed"]["postgres_cpu_s_per_1k"])
+        - (summary["ungoverned"]["gateway_cpu_s_per_1k"] + summary["ungoverned"]["postgres_cpu_s_per_1k"]))
+    summary["runs"] = runs
+    return summary
+
+
+LIMITS = f"""
+    INSERT INTO rate_limits (tenant_id, scope, api_key_id, requests_per_minute, tokens_per_minute, max_concurrent_jobs)
+    VALUES ('{TENANT}', 'api_key', '{BENCH_KEY_ID}', 1000000000, 1000000000000, 1000000000);
+    INSERT INTO rate_limits (tenant_id, scope, agent_id, requests_per_minute, tokens_per_minute)
+    VALUES ('{TENANT}', 'agent', '{AGENT}', 1000000000, 1000000000000);
+    INSERT INTO provider_quotas (provider, model_id, rpm, tpm) VALUES ('openai', 'bench-model', 1000000000, 1000000000000)"""
+
+
+def limits(url, postmaster, jobs, concurrency, batch, stub):
+    """Like `governed`, with rate limits and a provider quota added to the budgets."""
+    psql(url, f"""
+        INSERT INTO api_keys (id, tenant_id, role, name, prefix, secret_hash)
+        VALUES ('{BENCH_KEY_ID}', '{TENANT}', 'inference', 'bench', 'sb_bench0',
+                decode(md5('bench-key-a') || md5('bench-key-b'), 'hex'))
+        ON CONFLICT (id) DO NOTHING""")
+    budgets = f"""
+        INSERT INTO budgets (tenant_id, scope, scope_id, period, limit_usd, on_exhausted) VALUES
+          ('{TENANT}', 'tenant', '{TENANT}', 'month', 1000000000, 'fail'),
+          ('{TENANT}', 'api_key', '{BENCH_KEY_ID}', 'month', 1000000000, 'fail'),
+          ('{TENANT}', 'agent', '{AGENT}', 'day', 1000000000, 'downgrade')"""
+    clear = "DELETE FROM budgets; DELETE FROM rate_limits; DELETE FROM provider_quotas"
+    runs = {"ungoverned": [], "governed": []}
+    for _ in range(2):
+        psql(url, clear)
+        runs["ungoverned"].append(run_jobs(url, postmaster, 1, jobs, concurrency, batch, stub=stub))
+        psql(url, budgets + ";" + LIMITS)
+        runs["governed"].append(run_jobs(url, postmaster, 1, jobs, concurrency, batch, stub=stub,
+                                         after_backlog=f"UPDATE llm_jobs SET api_key_id = '{BENCH_KEY_ID}'"))
+        counted = psql(url, "SELECT requests FROM provider_quota_counters").split()
+        runs["governed"][-1]["quota_slots_in_last_window"] = int(counted[0]) if counted else 0
+        runs["governed"][-1]["limited_calls"] = int(psql(url, "SELECT count(*) FROM llm_job_calls WHERE model_id = 'bench-model'"))
+    psql(url, clear)
+
+    def mean(kind, key):
+        return sum(r[key] for r in runs[kind]) / len(runs[kind])
+    summary = {kind: {key: mean(kind, key) for key in ("jobs_per_s", "gateway_cpu_s_per_1k", "postgres_cpu_s_per_1k")}
+               for kind in runs}
+    summary["ratio"] = summary["governed"]["jobs_per_s"] / summary["ungoverned"]["jobs_per_s"]
+    summary["added_cpu_ms_per_job"] = (
+        (summary["governed"]["gateway_cpu_s_per_1k"] + summary["governed"]["postgres_cpu_s_per_1k"])
+        - (summary["ungoverned"]["gateway_cpu_s_per_1k"] + summary["ungoverned"]["postgres_cpu_s_per_1k"]))
+    summary["runs"] = runs
+    return summary
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="throughput,pgbench,profile,concurrency,latency")
+    parser.add_argument("--only", default="throughput,pgbench,profile,concurrency,latency,governed,limits")
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--profile-jobs", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=256)
@@ -240,6 +341,7 @@ def main():
     parser.add_argument("--pgbench-jobs", type=int, default=600_000)
     parser.add_argument("--concurrency-jobs", type=int, default=2_000)
     parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument("--governed-jobs", type=int, default=50_000)
     parser.add_argument("--sustained-minutes", type=int, default=10)
     parser.add_argument("--sustained-jobs", type=int, default=1_000_000)
     options = parser.parse_args()
@@ -305,6 +407,27 @@ def main():
                                 f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms",
                                 f"{r['samples']} single inserts 20 ms apart; max {r['max_ms']:.1f} ms"
                                 + ("" if notify else "; trigger llm_jobs_notify_new disabled, --poll-interval 1")))
+        if "governed" in only:
+            r = data["governed"] = governed(url, postmaster, options.governed_jobs, options.concurrency, options.batch, stub)
+            g, u = r["governed"], r["ungoverned"]
+            rows.append(row("governed ÷ ungoverned, 1 worker, stub 0 ms (3 budgets per call)",
+                            f"jobs/s {r['ratio']:.3f}× (target ≥ 0.85×): {g['jobs_per_s']:,.0f} vs {u['jobs_per_s']:,.0f}; "
+                            f"CPU per job +{r['added_cpu_ms_per_job']:.4f} ms (target ≤ +0.03 ms)",
+                            f"CPU s per 1,000 jobs governed / ungoverned: gateway {g['gateway_cpu_s_per_1k']:.3f} / "
+                            f"{u['gateway_cpu_s_per_1k']:.3f}, Postgres {g['postgres_cpu_s_per_1k']:.3f} / "
+                            f"{u['postgres_cpu_s_per_1k']:.3f}; {options.governed_jobs:,} jobs per run, runs alternated U G U G; "
+                            f"every governed call reserved and settled against 3 budgets: "
+                            f"{r['runs']['governed'][-1]['reserved_and_settled_calls']:,}"))
+        if "limits" in only:
+            r = data["limits"] = limits(url, postmaster, options.governed_jobs, options.concurrency, options.batch, stub)
+            g, u = r["governed"], r["ungoverned"]
+            rows.append(row("governed ÷ ungoverned, 1 worker, stub 0 ms (3 budgets, 2 rate limits, a provider quota)",
+                            f"jobs/s {r['ratio']:.3f}× (target ≥ 0.85×): {g['jobs_per_s']:,.0f} vs {u['jobs_per_s']:,.0f}; "
+                            f"CPU per job +{r['added_cpu_ms_per_job']:.4f} ms (target ≤ +0.03 ms)",
+                            f"CPU s per 1,000 jobs governed / ungoverned: gateway {g['gateway_cpu_s_per_1k']:.3f} / "
+                            f"{u['gateway_cpu_s_per_1k']:.3f}, Postgres {g['postgres_cpu_s_per_1k']:.3f} / "
+                            f"{u['postgres_cpu_s_per_1k']:.3f}; {options.governed_jobs:,} jobs per run, runs alternated U G U G; "
+                            f"every call took a quota slot ({r['runs']['governed'][-1]['limited_calls']:,} calls)"))
         if "sustained" in only:
             r = data["sustained"] = sustained(url, postmaster, options.sustained_minutes, options.sustained_jobs,
                                               options.concurrency, options.batch)

@@ -45,6 +45,7 @@ SELECT i.job_id, i.attempt,
               array_fill(0, ARRAY[cardinality(string_to_array(:ids, ','))])::integer[])
        AS i(job_id, attempt, provider, model_id, fallback_depth)
  WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = i.job_id)
+   AND NOT EXISTS (SELECT 1 FROM budgets)
 RETURNING job_id, attempt, call_seq;
 BEGIN;
 -- GatewayStore.complete: job rows
@@ -80,33 +81,35 @@ WITH u AS (
              http_status integer, input_tokens integer, output_tokens integer, cached_input_tokens integer,
              cache_creation_input_tokens integer, reasoning_tokens integer, cost numeric,
              latency_ms integer, provider_request_id text, started_at timestamptz, finished_at timestamptz,
-             usage_invalid boolean, billed_unknown boolean)
+             usage_invalid boolean, billed_unknown boolean, charge numeric, budget_decision text)
 ), accepted AS (
     SELECT * FROM unnest(string_to_array(:ids, ',')::bigint[],
                          string_to_array(:attempts, ',')::integer[]) AS a(id, attempt)
 ), settled AS (
     INSERT INTO llm_job_calls AS c (job_id, attempt, call_seq, worker_id, lease_token, provider, model_id,
-                                    fallback_depth, sent_at, settled_at, outcome, superseded)
+                                    fallback_depth, sent_at, settled_at, outcome, superseded, cost_usd)
     SELECT u.job_id, u.attempt, u.call_seq, ('pgb' || :client_id), '00000000-0000-0000-0000-00000000be0c'::uuid, u.provider, u.model_id,
            u.fallback_depth, u.started_at, now(), u.outcome,
-           NOT EXISTS (SELECT 1 FROM accepted a WHERE a.id = u.job_id AND a.attempt = u.attempt)
+           NOT EXISTS (SELECT 1 FROM accepted a WHERE a.id = u.job_id AND a.attempt = u.attempt), u.charge
       FROM u
      WHERE EXISTS (SELECT 1 FROM llm_jobs j WHERE j.id = u.job_id)
      ORDER BY u.job_id, u.attempt, u.call_seq
     ON CONFLICT (job_id, attempt, call_seq) DO UPDATE
-       SET settled_at = now(), outcome = EXCLUDED.outcome, superseded = EXCLUDED.superseded OR c.superseded
+       SET settled_at = now(), outcome = EXCLUDED.outcome, superseded = EXCLUDED.superseded OR c.superseded,
+           cost_usd = EXCLUDED.cost_usd
      WHERE c.settled_at IS NULL OR c.outcome = 'unknown'
     RETURNING c.job_id, c.attempt, c.call_seq, c.superseded)
 INSERT INTO model_usage (job_id, execution_id, agent_id, provider, model_id, fallback_depth, attempt,
                          outcome, error_class, http_status, input_tokens, output_tokens,
                          cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost,
                          latency_ms, worker_id, provider_request_id, started_at, finished_at,
-                         usage_invalid, call_seq, superseded, billed_unknown)
+                         usage_invalid, call_seq, superseded, billed_unknown, budget_decision)
 SELECT u.job_id, u.execution_id, u.agent_id, u.provider, u.model_id, u.fallback_depth, u.attempt,
        u.outcome, u.error_class, u.http_status, u.input_tokens, u.output_tokens,
        u.cached_input_tokens, u.cache_creation_input_tokens, u.reasoning_tokens, u.cost,
        u.latency_ms, ('pgb' || :client_id), u.provider_request_id, u.started_at, u.finished_at,
-       coalesce(u.usage_invalid, false), u.call_seq, s.superseded, coalesce(u.billed_unknown, false)
+       coalesce(u.usage_invalid, false), u.call_seq, s.superseded, coalesce(u.billed_unknown, false),
+       u.budget_decision
   FROM u JOIN settled s ON s.job_id = u.job_id AND s.attempt = u.attempt AND s.call_seq = u.call_seq
 RETURNING job_id, attempt, call_seq, superseded;
 -- GatewayStore.complete: agent counters

@@ -172,7 +172,7 @@ class Stack:
     def spawn_gateway(self, worker_id: str, arguments: list[str] | None = None,
                       database_url: str | None = None, environment: dict[str, str] | None = None) -> Service:
         """Another `llm-gateway run` (service name `llm-gateway-<worker_id>`), optionally on another
-        route to the database (e.g. through a proxy)."""
+        route to the database (e.g. through a proxy) and with more environment variables."""
         extra = dict(environment or {})
         if database_url:
             extra["DATABASE_URL"] = database_url

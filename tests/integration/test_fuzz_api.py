@@ -6,7 +6,7 @@ conforms to the documented schema. Bounded: FUZZ_EXAMPLES examples per operation
 
 Random ids name nothing, so every example of an operation with path parameters (or a body naming
 an agent) is sent a second time aimed at rows seeded beforehand: an agent, a job, an execution,
-a model and a provider. Both answers are checked."""
+a model, a provider, a tenant and a rate limit (on an agent of its own). Both answers are checked."""
 
 from __future__ import annotations
 
@@ -49,8 +49,14 @@ def seeded(fuzzed_stack):
     job = stack.api("POST", "/api/jobs", {"agent_id": agent, "messages": [message]}).json()["id"]
     execution = stack.api("POST", "/api/executions", {
         "workflow_name": "fuzz-seed", "steps": [{"step": "one", "agent_id": agent, "messages": [message]}]}).json()["id"]
+    # Rate limits, budgets and tenant caps go on rows of their own: a generated limit of 1 request
+    # per minute on the seeded agent or tenant would turn the rest of the run's jobs into 429s.
+    target = stack.create_agent("fuzz-limit-target", SEED_MODEL)
+    tenant = stack.api("POST", "/api/tenants", {"name": "fuzz-seed-tenant"}).json()["id"]
+    limit = stack.api("POST", "/api/rate-limits", {"scope": "agent", "scope_id": target,
+                                                   "requests_per_minute": 1000}).json()["id"]
     return {"agents": agent, "jobs": str(job), "executions": execution, "model_id": SEED_MODEL, "name": "openai",
-            "agent_id": agent}
+            "agent_id": agent, "tenants": tenant, "rate-limits": limit, "scope_id": target}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +90,9 @@ def aimed_at_seeds(case, seeds: dict[str, str]) -> bool:
     for body in bodies:
         if "agent_id" in body:
             body["agent_id"] = seeds["agent_id"]
+            changed = True
+        if case.path == "/api/rate-limits" and "scope_id" in body and "scope" in body:
+            body["scope"], body["scope_id"] = "agent", seeds["scope_id"]
             changed = True
     return changed
 

@@ -174,11 +174,16 @@ def wait_for_job(stack: Stack, job: dict) -> dict:
 
 
 def wait_until(condition, what: str, seconds: float = 30) -> None:
+    """Polls `condition`; an element the page re-rendered meanwhile (stale) counts as not yet."""
     import time
+    from selenium.common.exceptions import StaleElementReferenceException
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except StaleElementReferenceException:
+            pass
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for: {what}")
 
@@ -564,7 +569,8 @@ def test_a_jobs_attempts_show_the_fallback_that_answered(page, seeded):
 
 
 def test_a_queued_job_can_be_cancelled(page, seeded):
-    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    # An hour from the database's clock (the one the queue compares run_at with), not this process's.
+    [(later,)] = page.stack.sql("SELECT to_char((now() + interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
     job = enqueue(page.stack, seeded["writer"], "not yet", run_at=later)
     page.open(f"/jobs/{job['id']}")
     page.wait("#cancel-job").click()
@@ -655,3 +661,32 @@ def test_a_tenants_key_sees_only_its_tenant_and_makes_keys_shown_once(page, seed
     Select(page.find("#key-role")).select_by_value("operator")
     page.find("#key-form button.primary").click()
     wait_until(lambda: any("lower role" in error for error in page.errors_on_page()), "the refusal shown")
+
+
+def test_a_budget_made_on_the_budgets_page_shows_its_spend_as_a_bar(page, seeded):
+    s = page.stack
+    page.open("/budgets")
+    form = page.wait("#budget-form")
+    Select(page.find("#budget-scope")).select_by_value("agent")
+    agent = seeded["legacy"]
+    Select(page.find("#budget-target")).select_by_value(agent)
+    page.find("#budget-name").send_keys(f"ui budget {SUFFIX}")
+    page.find("#budget-limit").send_keys("8")
+    Select(page.find("#budget-behaviour")).select_by_value("defer")
+    form.find_element(By.CSS_SELECTOR, "button.primary").click()
+    wait_until(lambda: f"ui budget {SUFFIX}" in page.find("#budgets-table").text, "the new budget in the table")
+    [budget] = [b for b in s.api("GET", "/api/budgets").json()["budgets"] if b["name"] == f"ui budget {SUFFIX}"]
+    assert budget["scope_id"] == agent and budget["limit_usd"] == "8" and budget["on_exhausted"] == "defer"
+    # Spend as the worker leaves it: 2 spent and 2 reserved of 8 → a quarter solid, a quarter hatched.
+    s.sql("""
+        INSERT INTO budget_periods (budget_id, period_start, period_end, spent_usd, reserved_usd)
+        SELECT %s, period_start, period_end, 2, 2 FROM budget_period_bounds('month', 'UTC', now())
+        """, (budget["id"],))
+    page.open("/budgets")
+    wait_until(lambda: "$2 spent · $2 reserved · $4 left of $8" in page.find("#budgets-table").text, "the spend shown")
+    row = page.find(f"tr[data-budget-id='{budget['id']}']")
+    spent = row.find_element(By.CSS_SELECTOR, ".budget-spent").get_attribute("style")
+    reserved = row.find_element(By.CSS_SELECTOR, ".budget-reserved").get_attribute("style")
+    assert spent == "width: 25%;" and reserved == "width: 25%;", (spent, reserved)
+    assert page.unlabelled_controls() == []
+    page.screenshot("budgets")

@@ -21,7 +21,7 @@ struct RouteAccess: Sendable, Equatable {
 
 /// The tenant-owned rows a path can name by `{id}`.
 enum OwnedResource: String, Sendable, Equatable {
-    case agent, job, execution, apiKey = "api_key", tenant
+    case agent, job, execution, apiKey = "api_key", tenant, rateLimit = "rate_limit", budget
 
     /// The same wording the handlers use for an id that does not exist.
     func notFound(_ text: String) -> APIError {
@@ -31,6 +31,8 @@ enum OwnedResource: String, Sendable, Equatable {
         case .execution: return APIError.notFound("execution \(text) does not exist")
         case .apiKey: return APIError.notFound("key \(text) does not exist")
         case .tenant: return APIError.notFound("tenant \(text) does not exist")
+        case .rateLimit: return APIError.notFound("rate limit \(text) does not exist")
+        case .budget: return APIError.notFound("budget \(text) does not exist")
         }
     }
 }
@@ -71,6 +73,9 @@ struct RouteGuard: Sendable {
         case .execution: sql = "SELECT tenant_id FROM workflow_executions WHERE id = \(id)"
         case .apiKey: sql = "SELECT tenant_id FROM api_keys WHERE id = \(id)"
         case .tenant: sql = "SELECT id AS tenant_id FROM tenants WHERE id = \(id)"
+        case .rateLimit: sql = "SELECT tenant_id FROM rate_limits WHERE id = \(id)"
+        // A global budget has no tenant: its handler answers 404 to anyone but an admin.
+        case .budget: sql = "SELECT tenant_id FROM budgets WHERE id = \(id)"
         case .job: return nil
         }
         return try await pool.query(sql).rows.first?.decode("tenant_id")

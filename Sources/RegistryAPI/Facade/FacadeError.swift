@@ -46,6 +46,8 @@ struct FacadeError: Error, Sendable, Equatable {
     var shouldRetry: Bool?
     /// 405 only: the `Allow` header.
     var allow: [String] = []
+    /// 429 only: the `Retry-After` header, in seconds.
+    var retryAfterSeconds: Int?
 
     init(_ status: HTTPResponse.Status, _ message: String, code: String? = nil, param: String? = nil, jobID: Int64? = nil) {
         self.status = status
@@ -113,6 +115,7 @@ struct FacadeError: Error, Sendable, Equatable {
         if let jobID { headers[FacadeHeaders.jobID] = String(jobID) }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         if let shouldRetry { headers[FacadeHeaders.shouldRetry] = shouldRetry ? "true" : "false" }
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body(format).encodedBytes())))
     }
 
@@ -127,8 +130,18 @@ struct FacadeError: Error, Sendable, Equatable {
         if !error.details.isEmpty, error.code == "validation_failed" {
             message += ": " + error.details.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
         }
-        self.init(error.status, message, code: error.code, param: field == "body" ? nil : field)
+        self.init(error.status, message, code: error.code, param: field == "body" || field == "budget_id" ? nil : field)
         allow = error.allow
+        retryAfterSeconds = error.retryAfterSeconds
+        // A rate limit or cap of Switchboard's own: the SDKs' automatic retries (after
+        // Retry-After, or at once) would only be counted and refused again, so they are told not
+        // to; the application sees the 429 with Retry-After and decides.
+        if error.code == "rate_limited" {
+            param = nil
+            shouldRetry = false
+        }
+        // A spent budget: an SDK's automatic retry would only be refused again.
+        if error.code == "budget_exceeded" { shouldRetry = false }
     }
 
     /// A failed or cancelled job, by its `error.code` (the gateway's error class): the caller's
@@ -139,8 +152,10 @@ struct FacadeError: Error, Sendable, Equatable {
         switch code {
         case "invalid_request", "context_length_exceeded", "content_filter", "unsupported_parameter", "request_too_large":
             status = .badRequest
-        case "rate_limited":
+        case "rate_limited", "budget_exceeded":
             status = .tooManyRequests
+        case "price_unknown":
+            status = .unprocessableContent
         case "cancelled":
             status = .conflict
         case "overloaded", "no_usable_model", "max_attempts_exceeded", "cooling_down", "lease_expired":

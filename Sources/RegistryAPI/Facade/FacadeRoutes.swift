@@ -145,7 +145,7 @@ struct FacadeRoutes: Sendable {
             let job = try await newJob(call, idempotencyKey: key, for: principal)
             let outcome: JobRepository.InsertOutcome
             do {
-                outcome = try await JobRoutes(services: services).enqueue(job, for: principal)
+                outcome = try await JobRoutes(services: services).enqueue(job, for: principal, waiting: true)
             } catch let error as APIError where error.code == "not_accepting_jobs" {
                 throw FacadeError.modelNotFound(call.model, error.message)
             } catch let error as APIError where error.code == "idempotency_conflict" {

@@ -7,6 +7,7 @@ import { renderUsage } from "./usage.js";
 import { renderJobs, renderJob, renderExecutions, renderExecution } from "./jobs.js";
 import { renderChanges } from "./changes.js";
 import { renderKeys } from "./keys.js";
+import { renderBudgets } from "./budgets.js";
 
 const routes = [
   [/^\/agents$/, "agents", (main, params) => renderAgents(main, params)],
@@ -20,6 +21,7 @@ const routes = [
   [/^\/executions\/([^/]+)$/, "executions", (main, params, id) => renderExecution(main, params, id)],
   [/^\/changes$/, "changes", (main, params) => renderChanges(main, params)],
   [/^\/keys$/, "keys", (main) => renderKeys(main)],
+  [/^\/budgets$/, "budgets", (main) => renderBudgets(main)],
 ];
 
 const main = document.getElementById("main");
