@@ -112,6 +112,8 @@ struct TwoTenants: Sendable {
         "getUsageOverview": (.viewer, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
         "health": (nil, nil), "readiness": (nil, nil), "metrics": (nil, nil), "openAPI": (nil, nil), "webUI": (nil, nil),
         "webUIAsset": (nil, nil),
+        // Authenticated by the job's own stream secret (workers hold no key), not by a role.
+        "pushJobStream": (nil, nil),
     ]
 
     static func routeTable(pool: PostgresPool) -> [APIRoute] {
