@@ -133,7 +133,11 @@ struct StubBehavior: Equatable {
                 case "cut": .cut
                 default: .garble
                 }
-                if let word = next(), let count = Int(word), count >= 0 { streamFault = StubStreamFault(kind: kind, afterTokens: count) }
+                // Only with its count (`cut-3`): in a name such as `stub-cut-latency-2s` the next
+                // word is another directive and stays one.
+                guard index + 1 < words.count, let count = Int(words[index + 1]), count >= 0 else { break }
+                index += 1
+                streamFault = StubStreamFault(kind: kind, afterTokens: count)
             case "quota":
                 // `error-quota` is consumed by `error`; here `quota-N`.
                 if let word = next(), let limit = Int(word), limit > 0 { quotaLimit = limit }
