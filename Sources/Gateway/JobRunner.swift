@@ -213,6 +213,7 @@ struct JobRunner: Sendable {
                 progress.quotaWait = min(progress.quotaWait ?? wait, wait)
                 return .nextModel
             }
+            let callStarted = ContinuousClock.now
             switch await attempt(callRequest, candidate: candidate, options: options, budget: budget, job: plan.job, handle: handle) {
             case .notSent:
                 return .stopped
@@ -249,7 +250,7 @@ struct JobRunner: Sendable {
                 } else {
                     progress.onlyRateLimited = false
                 }
-                switch decide(after: error, key: key, retries: retries, progress: &progress) {
+                switch decide(after: error, key: key, callStarted: callStarted, retries: retries, progress: &progress) {
                 case .retry(let delay):
                     retries += 1
                     try? await Task.sleep(for: delay)
@@ -365,7 +366,9 @@ struct JobRunner: Sendable {
     }
 
     /// Classifies a failed call: retry the same model, fall back to the next, or fail the job.
-    private func decide(after error: ProviderError, key: CooldownKey, retries: Int, progress: inout ChainProgress) -> NextStep {
+    private func decide(
+        after error: ProviderError, key: CooldownKey, callStarted: ContinuousClock.Instant, retries: Int, progress: inout ChainProgress
+    ) -> NextStep {
         switch RetryPolicy.action(for: error) {
         case .failJob:
             return .failJob
@@ -375,7 +378,7 @@ struct JobRunner: Sendable {
             progress.sawTransient = true
             // A model that has now failed often enough cools down for every worker: retrying it
             // here would only spend the job's time.
-            if cooldowns.recordTransientFailure(key) {
+            if cooldowns.recordTransientFailure(key, callStarted: callStarted) {
                 onCooldown(key, error.errorClass.rawValue, nil, "\(configuration.cooldownThreshold) consecutive transient failures")
                 return .nextModel
             }
