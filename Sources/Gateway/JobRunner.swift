@@ -18,6 +18,9 @@ struct JobRunner: Sendable {
     let ledger: CallLedger
     /// Provider quotas: a slot in the shared window before each call (ProviderQuotas.swift).
     let quotas: ProviderQuotas
+    /// The half-open probe of a model whose shared cooldown ended (`takeCooldownProbe`,
+    /// `endCooldown`): one database statement before the call, only for such a model.
+    let store: GatewayStore
     /// Called when a model should be cooled down for every worker: error class, for how long
     /// (nil: the configured cooldown), and why.
     let onCooldown: @Sendable (CooldownKey, String, Duration?, String) -> Void
@@ -199,6 +202,26 @@ struct JobRunner: Sendable {
         let options = ChatCallOptions(
             model: candidate.model,
             timeout: min(configuration.callTimeout, .milliseconds(Int64(candidate.provider.requestTimeoutSeconds * 1000))))
+        // A cooldown the cache still holds has ended (the chain skipped live ones): one worker
+        // probes the model, the others keep skipping it until the probe says how it is (F10).
+        var isProbe = false
+        if cache.snapshot.cooldowns[key] != nil {
+            let probe = (try? await store.takeCooldownProbe(key, seconds: (options.timeout ?? configuration.callTimeout).seconds + 5))
+                ?? .busy(until: Date().addingTimeInterval(1))
+            switch probe {
+            case .mine:
+                isProbe = true
+                logger.info("gateway.model.probing", metadata: ["llm.provider": "\(key.provider)", "llm.model": "\(key.modelID)"])
+            case .ended:
+                cache.clearCooldown(key)
+            case .busy(let until):
+                cache.applyCooldown(key, until: until)
+                progress.sawTransient = true
+                let wait = Duration.milliseconds(Int64(max(until.timeIntervalSinceNow, 1) * 1000))
+                progress.quotaWait = min(progress.quotaWait ?? wait, wait)
+                return .nextModel
+            }
+        }
         var retries = 0
         var busyWait = BudgetRefusal.busyWaitStart
         var busySince: ContinuousClock.Instant?
@@ -231,6 +254,7 @@ struct JobRunner: Sendable {
                 progress.calls.append(call)
                 cooldowns.recordSuccess(key)
                 metrics.recordCall(call)
+                if isProbe { await endCooldown(key) }
                 return .succeeded(response, call)
             case .failed(let error, var call):
                 let stop = handle.stopReason
@@ -245,6 +269,17 @@ struct JobRunner: Sendable {
                 progress.calls.append(call)
                 metrics.recordCall(call)
                 progress.lastError = error
+                if isProbe {
+                    isProbe = false
+                    if RetryPolicy.action(for: error) == .retrySameModel {
+                        // Still sick: cooled down again for every worker, no retry here.
+                        progress.sawTransient = true
+                        onCooldown(key, error.errorClass.rawValue, nil, "half-open probe failed")
+                        return .nextModel
+                    }
+                    // It answered (the error is the request's, not the model's health).
+                    await endCooldown(key)
+                }
                 if error.errorClass == .rateLimited, let retryAfter = error.retryAfter {
                     progress.retryAfter = max(progress.retryAfter ?? .zero, retryAfter)
                 } else {
@@ -260,6 +295,18 @@ struct JobRunner: Sendable {
                     return .failJob(error)
                 }
             }
+        }
+    }
+
+    /// A probe succeeded: the shared row goes (every worker reloads), and this worker's copy now.
+    private func endCooldown(_ key: CooldownKey) async {
+        cache.clearCooldown(key)
+        do {
+            try await store.endCooldown(key)
+            logger.info("gateway.model.cooldown_ended", metadata: ["llm.provider": "\(key.provider)", "llm.model": "\(key.modelID)"])
+        } catch {
+            // The row stays; its probe lease ends and another call probes again.
+            logger.warning("gateway.cooldown.end_failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -101,7 +101,7 @@ public final class Worker: Sendable {
             configuration: configuration, cache: cache,
             client: ProviderClient(transport: http, environment: configuration.environment),
             cooldowns: cooldownTracker, metrics: metrics, logger: logger, ledger: ledger,
-            quotas: ProviderQuotas(pool: pool, logger: logger),
+            quotas: ProviderQuotas(pool: pool, logger: logger), store: store,
             onCooldown: { [cache, store, logger, configuration] key, errorClass, duration, reason in
                 let duration = duration ?? configuration.cooldownDuration
                 let until = Date().addingTimeInterval(duration.seconds)
