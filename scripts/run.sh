@@ -33,6 +33,8 @@ registry_port=${PORT:-8080}
 stub_port=${PROVIDER_STUB_PORT:-8090}
 gateway_metrics_port=${GATEWAY_METRICS_PORT:-9464}
 export GATEWAY_GRACE_PERIOD=${GATEWAY_GRACE_PERIOD:-10}
+# The last outcomes' write timeout at shutdown (database down); with the grace period it ends before stop_process gives up.
+export GATEWAY_SHUTDOWN_WRITE_SECONDS=${GATEWAY_SHUTDOWN_WRITE_SECONDS:-10}
 run_dir=${SWITCHBOARD_RUN_DIR:-.build/run}
 build_mode=${SWITCHBOARD_BUILD:-release}
 # The provider key variable the demo gives the providers: only provider-stub ever sees its value.

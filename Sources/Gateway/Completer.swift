@@ -16,6 +16,10 @@ final class Completer: Sendable {
     private let pending = Mutex<[JobOutcome]>([])
     private let wake = WakeSignal()
     private let isStopping = Atomic<Bool>(false)
+    /// Set by `abandon()`: retries stop and `run()` returns with what is unwritten left unwritten.
+    private let isAbandoned = Atomic<Bool>(false)
+    /// The attempts of the batch being written now (for the log of an abandoned shutdown).
+    private let writing = Mutex<[AttemptKey]>([])
     /// Outcomes handed in but not yet written (for draining at shutdown).
     private let unwritten = Atomic<Int>(0)
 
@@ -57,6 +61,18 @@ final class Completer: Sendable {
         wake.signal()
     }
 
+    /// Stops writing (a shutdown whose last writes cannot reach the database): failed writes are
+    /// not retried and `run()` returns. Returns the attempts whose outcome was not written.
+    func abandon() -> [AttemptKey] {
+        isAbandoned.store(true, ordering: .sequentiallyConsistent)
+        isStopping.store(true, ordering: .relaxed)
+        wake.signal()
+        let queued = pending.withLock { $0.map(\.job.key) }
+        return writing.withLock { $0 } + queued
+    }
+
+    private var abandoned: Bool { isAbandoned.load(ordering: .sequentiallyConsistent) }
+
     /// Writes `outcomes`, retrying while the database is unreachable. A batch the server rejects
     /// for its data (SQLSTATE class 22/23: a value no column accepts) is written one outcome at a
     /// time so one bad outcome cannot block every other; an outcome rejected alone is written
@@ -91,18 +107,21 @@ final class Completer: Sendable {
                 logger.error("gateway.completion.outcome_unknown", metadata: [
                     "error": "\(unknown)", "jobs.count": "\(outcomes.count)",
                 ])
+                if abandoned { return }
                 if await committed(unknown, backoff: &backoff) {
                     // Written by the lost session; how many leases it still held is not known.
                     recordWritten(outcomes, updated: outcomes.count)
                     return
                 }
                 // Rolled back: written again after the same backoff as any failed write.
+                if abandoned { return }
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
                 backoff = min(backoff * 2, 5)
             } catch {
                 logger.error("gateway.completion.failed", metadata: [
                     "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
                 ])
+                if abandoned { return }
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
                 backoff = min(backoff * 2, 5)
             }
@@ -125,6 +144,7 @@ final class Completer: Sendable {
                 logger.critical("gateway.completion.dropped", metadata: ["error": "\(failure)", "job.id": "\(outcome.job.id)"])
                 return
             } catch {
+                if abandoned { return }
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
                 backoff = min(backoff * 2, 5)
             }
@@ -138,6 +158,8 @@ final class Completer: Sendable {
             do {
                 return try await store.transactionCommitted(unknown)
             } catch {
+                // Not known: treated as not written, which an abandoned completer does not retry.
+                if abandoned { return false }
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
                 backoff = min(backoff * 2, 5)
             }
@@ -155,7 +177,7 @@ final class Completer: Sendable {
 
     func run() async {
         var backoff = 0.05
-        while true {
+        while !abandoned {
             let count = pending.withLock { $0.count }
             if count == 0 {
                 if isStopping.load(ordering: .relaxed) { return }
@@ -176,7 +198,10 @@ final class Completer: Sendable {
             let limit = batchSize * 4
             for start in stride(from: 0, to: taken.count, by: limit) {
                 let outcomes = Array(taken[start..<min(start + limit, taken.count)])
+                writing.withLock { $0 = taken[start...].map(\.job.key) }
                 await write(outcomes, backoff: &backoff)
+                if abandoned { return }
+                writing.withLock { $0 = [] }
                 backoff = 0.05
                 unwritten.subtract(outcomes.count, ordering: .relaxed)
                 onWritten(outcomes.map(\.job.key))

@@ -141,8 +141,15 @@ final class ConfigCache: Sendable {
         state.withLock { $0.cooldowns[key] = until }
     }
 
+    /// The cooldown is over for good (a probe succeeded, or the row was gone).
+    func clearCooldown(_ key: CooldownKey) {
+        state.withLock { _ = $0.cooldowns.removeValue(forKey: key) }
+    }
+
     private func loadCooldowns() async throws -> [CooldownKey: Date] {
-        let rows = try await pool.query("SELECT provider, model_id, until FROM llm_model_cooldowns WHERE until > now()").rows
+        // Ended ones too (a day back): the first call after the end is the half-open probe, and
+        // the row's deletion by a successful probe is what ends the cooldown for every worker.
+        let rows = try await pool.query("SELECT provider, model_id, until FROM llm_model_cooldowns WHERE until > now() - interval '1 day'").rows
         var cooldowns: [CooldownKey: Date] = [:]
         for row in rows {
             cooldowns[CooldownKey(provider: try row.decode(at: 0), modelID: try row.decode(at: 1))] = try row.decode(at: 2)

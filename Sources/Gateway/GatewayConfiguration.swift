@@ -17,6 +17,10 @@ public struct GatewayConfiguration: Sendable {
     public var pollInterval: Duration
     /// After SIGTERM: how long in-flight calls may run before they are cancelled and released.
     public var gracePeriod: Duration
+    /// After the grace period: how long the last outcomes may take to be written (the database may
+    /// be down). Then they are abandoned and the worker exits with an error: their calls stay open
+    /// in the attempt ledger, where the rescuer settles them as `unknown` (F6: shutdown ends).
+    public var shutdownWriteTimeout: Duration
     /// The completer waits this long for more outcomes before writing a partial batch.
     public var completionDelay: Duration
     /// Retries of the same model after a transient error (model_config has no such field).
@@ -56,6 +60,7 @@ public struct GatewayConfiguration: Sendable {
         leaseDuration: Duration = .seconds(60),
         pollInterval: Duration = .seconds(1),
         gracePeriod: Duration = .seconds(30),
+        shutdownWriteTimeout: Duration = .seconds(30),
         completionDelay: Duration = .milliseconds(2),
         maxRetriesPerModel: Int = 2,
         retryBaseDelay: Duration = .milliseconds(250),
@@ -74,6 +79,7 @@ public struct GatewayConfiguration: Sendable {
         self.leaseDuration = leaseDuration
         self.pollInterval = pollInterval
         self.gracePeriod = gracePeriod
+        self.shutdownWriteTimeout = shutdownWriteTimeout
         self.completionDelay = completionDelay
         self.maxRetriesPerModel = max(0, maxRetriesPerModel)
         self.retryBaseDelay = retryBaseDelay

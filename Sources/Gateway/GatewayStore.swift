@@ -565,9 +565,50 @@ struct GatewayStore: Sendable {
                         \(errorClass), \(reason), \(workerID), now())
                 ON CONFLICT (provider, model_id) DO UPDATE
                    SET until = greatest(llm_model_cooldowns.until, EXCLUDED.until), error_class = EXCLUDED.error_class,
-                       reason = EXCLUDED.reason, worker_id = EXCLUDED.worker_id, updated_at = now()
+                       reason = EXCLUDED.reason, worker_id = EXCLUDED.worker_id, updated_at = now(),
+                       probe_until = NULL, probe_worker = NULL
                 RETURNING 1)
             SELECT pg_notify('switchboard_config', '{"table":"llm_model_cooldowns"}') FROM up
+            """)
+    }
+
+    /// What a worker may do with a model whose cooldown has ended (half-open, F10).
+    enum CooldownProbe: Equatable {
+        /// This worker makes the one probe call.
+        case mine
+        /// The row is gone: the model is healthy again.
+        case ended
+        /// Cooling down again, or another worker probes: skip the model until then.
+        case busy(until: Date)
+    }
+
+    /// Takes the probe of an ended cooldown for `seconds` (the probe call's timeout), or says who
+    /// has it. The CTE's outer query sees the row as it was before the UPDATE.
+    func takeCooldownProbe(_ key: CooldownKey, seconds: Double) async throws -> CooldownProbe {
+        let rows = try await pool.query("""
+            WITH probe AS (
+                UPDATE llm_model_cooldowns SET probe_until = now() + \(seconds) * interval '1 second', probe_worker = \(workerID)
+                 WHERE provider = \(key.provider) AND model_id = \(key.modelID)
+                   AND until <= now() AND (probe_until IS NULL OR probe_until <= now())
+                RETURNING 1)
+            SELECT EXISTS (SELECT 1 FROM probe), greatest(c.until, c.probe_until)
+              FROM (SELECT 1) AS one LEFT JOIN llm_model_cooldowns c ON c.provider = \(key.provider) AND c.model_id = \(key.modelID)
+            """).rows
+        guard let row = rows.first else { return .ended }
+        if try row.decode(at: 0, as: Bool.self) { return .mine }
+        guard let until = try row.decode(at: 1, as: Date?.self) else { return .ended }
+        // A row whose cooldown and probe both just ended (and that another worker is about to
+        // probe or delete): skip for a second rather than join the probe.
+        return .busy(until: max(until, Date().addingTimeInterval(1)))
+    }
+
+    /// A successful probe: the model is healthy, every worker calls it again.
+    func endCooldown(_ key: CooldownKey) async throws {
+        try await pool.query("""
+            WITH gone AS (
+                DELETE FROM llm_model_cooldowns WHERE provider = \(key.provider) AND model_id = \(key.modelID) AND until <= now()
+                RETURNING 1)
+            SELECT pg_notify('switchboard_config', '{"table":"llm_model_cooldowns"}') FROM gone
             """)
     }
 

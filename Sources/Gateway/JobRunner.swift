@@ -18,6 +18,9 @@ struct JobRunner: Sendable {
     let ledger: CallLedger
     /// Provider quotas: a slot in the shared window before each call (ProviderQuotas.swift).
     let quotas: ProviderQuotas
+    /// The half-open probe of a model whose shared cooldown ended (`takeCooldownProbe`,
+    /// `endCooldown`): one database statement before the call, only for such a model.
+    let store: GatewayStore
     /// Called when a model should be cooled down for every worker: error class, for how long
     /// (nil: the configured cooldown), and why.
     let onCooldown: @Sendable (CooldownKey, String, Duration?, String) -> Void
@@ -210,6 +213,26 @@ struct JobRunner: Sendable {
         let options = ChatCallOptions(
             model: candidate.model,
             timeout: min(configuration.callTimeout, .milliseconds(Int64(candidate.provider.requestTimeoutSeconds * 1000))))
+        // A cooldown the cache still holds has ended (the chain skipped live ones): one worker
+        // probes the model, the others keep skipping it until the probe says how it is (F10).
+        var isProbe = false
+        if cache.snapshot.cooldowns[key] != nil {
+            let probe = (try? await store.takeCooldownProbe(key, seconds: (options.timeout ?? configuration.callTimeout).seconds + 5))
+                ?? .busy(until: Date().addingTimeInterval(1))
+            switch probe {
+            case .mine:
+                isProbe = true
+                logger.info("gateway.model.probing", metadata: ["llm.provider": "\(key.provider)", "llm.model": "\(key.modelID)"])
+            case .ended:
+                cache.clearCooldown(key)
+            case .busy(let until):
+                cache.applyCooldown(key, until: until)
+                progress.sawTransient = true
+                let wait = Duration.milliseconds(Int64(max(until.timeIntervalSinceNow, 1) * 1000))
+                progress.quotaWait = min(progress.quotaWait ?? wait, wait)
+                return .nextModel
+            }
+        }
         var retries = 0
         var busyWait = BudgetRefusal.busyWaitStart
         var busySince: ContinuousClock.Instant?
@@ -224,6 +247,7 @@ struct JobRunner: Sendable {
                 progress.quotaWait = min(progress.quotaWait ?? wait, wait)
                 return .nextModel
             }
+            let callStarted = ContinuousClock.now
             switch await attempt(
                 callRequest, candidate: candidate, options: options, budget: budget, job: plan.job, handle: handle, push: push) {
             case .notSent:
@@ -242,6 +266,7 @@ struct JobRunner: Sendable {
                 progress.calls.append(call)
                 cooldowns.recordSuccess(key)
                 metrics.recordCall(call)
+                if isProbe { await endCooldown(key) }
                 return .succeeded(response, call)
             case .failed(let error, var call):
                 let stop = handle.stopReason
@@ -256,12 +281,23 @@ struct JobRunner: Sendable {
                 progress.calls.append(call)
                 metrics.recordCall(call)
                 progress.lastError = error
+                if isProbe {
+                    isProbe = false
+                    if RetryPolicy.action(for: error) == .retrySameModel {
+                        // Still sick: cooled down again for every worker, no retry here.
+                        progress.sawTransient = true
+                        onCooldown(key, error.errorClass.rawValue, nil, "half-open probe failed")
+                        return .nextModel
+                    }
+                    // It answered (the error is the request's, not the model's health).
+                    await endCooldown(key)
+                }
                 if error.errorClass == .rateLimited, let retryAfter = error.retryAfter {
                     progress.retryAfter = max(progress.retryAfter ?? .zero, retryAfter)
                 } else {
                     progress.onlyRateLimited = false
                 }
-                switch decide(after: error, key: key, retries: retries, progress: &progress) {
+                switch decide(after: error, key: key, callStarted: callStarted, retries: retries, progress: &progress) {
                 case .retry(let delay):
                     retries += 1
                     try? await Task.sleep(for: delay)
@@ -271,6 +307,18 @@ struct JobRunner: Sendable {
                     return .failJob(error)
                 }
             }
+        }
+    }
+
+    /// A probe succeeded: the shared row goes (every worker reloads), and this worker's copy now.
+    private func endCooldown(_ key: CooldownKey) async {
+        cache.clearCooldown(key)
+        do {
+            try await store.endCooldown(key)
+            logger.info("gateway.model.cooldown_ended", metadata: ["llm.provider": "\(key.provider)", "llm.model": "\(key.modelID)"])
+        } catch {
+            // The row stays; its probe lease ends and another call probes again.
+            logger.warning("gateway.cooldown.end_failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -426,7 +474,9 @@ struct JobRunner: Sendable {
     }
 
     /// Classifies a failed call: retry the same model, fall back to the next, or fail the job.
-    private func decide(after error: ProviderError, key: CooldownKey, retries: Int, progress: inout ChainProgress) -> NextStep {
+    private func decide(
+        after error: ProviderError, key: CooldownKey, callStarted: ContinuousClock.Instant, retries: Int, progress: inout ChainProgress
+    ) -> NextStep {
         switch RetryPolicy.action(for: error) {
         case .failJob:
             return .failJob
@@ -436,7 +486,7 @@ struct JobRunner: Sendable {
             progress.sawTransient = true
             // A model that has now failed often enough cools down for every worker: retrying it
             // here would only spend the job's time.
-            if cooldowns.recordTransientFailure(key) {
+            if cooldowns.recordTransientFailure(key, callStarted: callStarted) {
                 onCooldown(key, error.errorClass.rawValue, nil, "\(configuration.cooldownThreshold) consecutive transient failures")
                 return .nextModel
             }

@@ -87,6 +87,7 @@ public final class Worker: Sendable {
             pool.shutdown()
         }
         try await startupChecks()
+        var abandoned: [AttemptKey] = []
         let listener = PostgresListener(
             configuration: listenerConfiguration, channels: ["llm_jobs_new", "llm_jobs_cancel", "switchboard_config"],
             logger: logger)
@@ -100,7 +101,7 @@ public final class Worker: Sendable {
             configuration: configuration, cache: cache,
             client: ProviderClient(transport: http, environment: configuration.environment),
             cooldowns: cooldownTracker, metrics: metrics, logger: logger, ledger: ledger,
-            quotas: ProviderQuotas(pool: pool, logger: logger),
+            quotas: ProviderQuotas(pool: pool, logger: logger), store: store,
             onCooldown: { [cache, store, logger, configuration] key, errorClass, duration, reason in
                 let duration = duration ?? configuration.cooldownDuration
                 let until = Date().addingTimeInterval(duration.seconds)
@@ -140,10 +141,24 @@ public final class Worker: Sendable {
             await drain()
             listener.stop()
             completer.finish()
-            // The completer ends by itself once drained; the periodic tasks end on cancellation.
-            while completer.unwrittenCount > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+            // The completer ends by itself once drained, or is abandoned after the write timeout
+            // (the database unreachable); the periodic tasks end on cancellation.
+            let writeDeadline = ContinuousClock.now + configuration.shutdownWriteTimeout
+            while completer.unwrittenCount > 0 && ContinuousClock.now < writeDeadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            if completer.unwrittenCount > 0 {
+                let lost = completer.abandon()
+                abandoned = lost
+                logger.critical("gateway.shutdown.outcomes_abandoned", metadata: [
+                    "jobs.count": "\(lost.count)", "write_timeout.seconds": "\(configuration.shutdownWriteTimeout.seconds)",
+                    "job.ids": "\(lost.prefix(50).map { "\($0.id)/\($0.attempt)" }.joined(separator: ","))",
+                    "recovery": "their calls stay open in llm_job_calls; the rescuer settles them as unknown and requeues the jobs",
+                ])
+            }
             background.cancelAll()
         }
+        if !abandoned.isEmpty { throw OutcomesAbandoned(count: abandoned.count) }
         logger.info("gateway.stopped", metadata: ["worker.id": "\(configuration.workerID)"])
     }
 
@@ -377,4 +392,13 @@ final class SharedCount: Sendable {
     private let storage = Atomic<Int>(0)
     var value: Int { storage.load(ordering: .relaxed) }
     func add(_ delta: Int) { storage.add(delta, ordering: .relaxed) }
+}
+
+/// A shutdown ended with outcomes the database could not take within the write timeout; the
+/// process exits with an error so an orchestrator (and its operator) sees it.
+public struct OutcomesAbandoned: Error, CustomStringConvertible {
+    public let count: Int
+    public var description: String {
+        "\(count) job outcome(s) not written at shutdown (the database was unreachable): the rescuer settles their calls as unknown"
+    }
 }

@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Every option has an environment equivalent (flags win): DATABASE_URL, GATEWAY_WORKER_ID, \
             GATEWAY_CONCURRENCY, GATEWAY_BATCH_SIZE, GATEWAY_LEASE_SECONDS, GATEWAY_POLL_INTERVAL, \
-            GATEWAY_GRACE_PERIOD, GATEWAY_METRICS_PORT, GATEWAY_METRICS_HOST, GATEWAY_MAX_RETRIES, \
+            GATEWAY_GRACE_PERIOD, GATEWAY_SHUTDOWN_WRITE_SECONDS, GATEWAY_METRICS_PORT, GATEWAY_METRICS_HOST, GATEWAY_MAX_RETRIES, \
             GATEWAY_RETRY_BASE_MS, GATEWAY_REQUEUE_BASE_MS, GATEWAY_CALL_TIMEOUT, GATEWAY_COOLDOWN_SECONDS, \
             GATEWAY_RETENTION_JOBS, GATEWAY_RETENTION_USAGE, GATEWAY_RETENTION_INTERVAL, LOG_LEVEL. Provider keys come from the variables \
             named by llm_providers.api_key_env, sent only to the hosts bound in SWITCHBOARD_KEY_HOSTS (names besides the bound ones: \
@@ -48,6 +48,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds in-flight calls may run after SIGTERM before they are released (default 30).")
     var gracePeriod: Double?
+
+    @Option(help: "Seconds after the grace period for the last outcomes to be written; then they are abandoned to the rescuer and the worker exits 1 (default 30).")
+    var shutdownWriteSeconds: Double?
 
     @Option(help: "Port of /metrics, /healthz, /readyz (default 9464; 0 = no metrics server).")
     var metricsPort: Int?
@@ -121,6 +124,8 @@ struct RunCommand: AsyncParsableCommand {
             leaseDuration: seconds(lease),
             pollInterval: (pollInterval ?? env("GATEWAY_POLL_INTERVAL", Double.init)).map(seconds) ?? defaults.pollInterval,
             gracePeriod: (gracePeriod ?? env("GATEWAY_GRACE_PERIOD", Double.init)).map(seconds) ?? defaults.gracePeriod,
+            shutdownWriteTimeout: (shutdownWriteSeconds ?? env("GATEWAY_SHUTDOWN_WRITE_SECONDS", Double.init)).map(seconds)
+                ?? defaults.shutdownWriteTimeout,
             maxRetriesPerModel: maxRetries ?? env("GATEWAY_MAX_RETRIES", Int.init) ?? defaults.maxRetriesPerModel,
             retryBaseDelay: (retryBaseMs ?? env("GATEWAY_RETRY_BASE_MS", Int.init)).map { .milliseconds($0) } ?? defaults.retryBaseDelay,
             callTimeout: (callTimeout ?? env("GATEWAY_CALL_TIMEOUT", Double.init)).map(seconds) ?? defaults.callTimeout,

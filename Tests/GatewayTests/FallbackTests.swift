@@ -202,6 +202,58 @@ struct FallbackTests {
         }
     }
 
+    @Test("F10: when a cooldown ends one worker probes the model while the others keep skipping it; a good probe ends it for all")
+    func halfOpenProbeAfterACooldown() async throws {
+        try await GatewayHarness.run { h in
+            let agent = try await Self.addAgent(h, "recovering", chain: ["stub-recovered-latency-3s": "openai", "gpt-meanwhile": "openai"])
+            // A cooldown that has just ended (written by some worker a minute ago).
+            try await h.pool.execute("""
+                INSERT INTO llm_model_cooldowns (provider, model_id, until, error_class, reason)
+                VALUES ('openai', 'stub-recovered-latency-3s', now() - interval '1 second', 'server_error', 'test')
+                """)
+            try await h.withWorker(h.configuration(workerID: "worker-a")) { a in
+                try await h.withWorker(h.configuration(workerID: "worker-b")) { b in
+                    // Twenty jobs at once, while the one probe call takes 3 s: without the probe
+                    // every one of them (on both workers) would call the model at once.
+                    for _ in 0..<20 { try await h.enqueue(agent: agent) }
+                    try await h.waitForAllJobs()
+                    #expect(h.stats().requests(model: "stub-recovered-latency-3s") == 1)
+                    #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE result->>'model' = 'gpt-meanwhile'") == 19)
+                    #expect(try await h.count("SELECT count(*) FROM llm_model_cooldowns WHERE model_id = 'stub-recovered-latency-3s'") == 0)
+                    // The probe's success reached both workers: the model is called again by all.
+                    let key = CooldownKey(provider: "openai", modelID: "stub-recovered-latency-3s")
+                    try await h.waitUntil(seconds: 10, "both workers forgot the cooldown") {
+                        a.configSnapshot.cooldowns[key] == nil && b.configSnapshot.cooldowns[key] == nil
+                    }
+                    for _ in 0..<4 { try await h.enqueue(agent: agent) }
+                    try await h.waitForAllJobs()
+                    #expect(h.stats().requests(model: "stub-recovered-latency-3s") == 5)
+                }
+            }
+        }
+    }
+
+    @Test("F10: a failed probe cools the model down again for every worker, without a retry")
+    func failedProbeCoolsDownAgain() async throws {
+        try await GatewayHarness.run { h in
+            let agent = try await Self.addAgent(h, "relapsing", chain: ["stub-relapse-error-500": "openai", "gpt-fallback": "openai"])
+            try await h.pool.execute("""
+                INSERT INTO llm_model_cooldowns (provider, model_id, until, error_class, reason)
+                VALUES ('openai', 'stub-relapse-error-500', now() - interval '1 second', 'server_error', 'test')
+                """)
+            try await h.withWorker(h.configuration(workerID: "worker-a")) { _ in
+                for _ in 0..<10 { try await h.enqueue(agent: agent) }
+                try await h.waitForAllJobs()
+                #expect(h.stats().requests(model: "stub-relapse-error-500") == 1)
+                #expect(try await h.count("SELECT count(*) FROM llm_jobs WHERE result->>'model' = 'gpt-fallback'") == 10)
+                #expect(try await h.count("""
+                    SELECT count(*) FROM llm_model_cooldowns
+                     WHERE model_id = 'stub-relapse-error-500' AND until > now() AND probe_until IS NULL AND reason = 'half-open probe failed'
+                    """) == 1)
+            }
+        }
+    }
+
     @Test("Cancelling a running job stops its call and makes no further attempt")
     func cancelRunningJob() async throws {
         try await GatewayHarness.run { h in

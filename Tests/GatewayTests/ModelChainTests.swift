@@ -126,20 +126,37 @@ struct ModelChainTests {
         #expect(RetryPolicy.action(for: ProviderError(.requestTooLarge, message: "")) == .nextModel)
     }
 
-    @Test("Three transient failures within the window cool a model down; a success resets the streak")
+    @Test("Three transient failures in a row cool a model down; a success resets the streak")
     func cooldownStreak() {
         let tracker = CooldownTracker(threshold: 3, window: .seconds(30))
         let key = CooldownKey(provider: "p", modelID: "m")
-        let now = TestClock.now
-        #expect(!tracker.recordTransientFailure(key, at: now))
-        #expect(!tracker.recordTransientFailure(key, at: now))
+        let t0 = ContinuousClock.now
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0, at: t0))
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0, at: t0))
         tracker.recordSuccess(key)
-        #expect(!tracker.recordTransientFailure(key, at: now))
-        #expect(!tracker.recordTransientFailure(key, at: now))
-        #expect(tracker.recordTransientFailure(key, at: now))
-        // Spread over more than the window: no cooldown.
-        #expect(!tracker.recordTransientFailure(key, at: now))
-        #expect(!tracker.recordTransientFailure(key, at: now.addingTimeInterval(20)))
-        #expect(!tracker.recordTransientFailure(key, at: now.addingTimeInterval(40)))
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0, at: t0))
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0, at: t0))
+        #expect(tracker.recordTransientFailure(key, callStarted: t0, at: t0))
+        // A pause longer than the window between a failure and the next call: a new streak.
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0, at: t0))
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0 + .seconds(20), at: t0 + .seconds(20)))
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0 + .seconds(51), at: t0 + .seconds(51)))
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0 + .seconds(60), at: t0 + .seconds(60)))
+        #expect(tracker.recordTransientFailure(key, callStarted: t0 + .seconds(61), at: t0 + .seconds(61)))
+    }
+
+    @Test("F10: sequential timeouts longer than the window trip the cooldown (each call starts as the last one fails)")
+    func sequentialTimeoutsTripTheCooldown() {
+        let tracker = CooldownTracker(threshold: 3, window: .seconds(30))
+        let key = CooldownKey(provider: "p", modelID: "slow")
+        let t0 = ContinuousClock.now
+        // Three 60-s timeouts back to back: 180 s from the first failure's call to the last.
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0, at: t0 + .seconds(60)))
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0 + .seconds(60), at: t0 + .seconds(120)))
+        #expect(tracker.recordTransientFailure(key, callStarted: t0 + .seconds(120), at: t0 + .seconds(180)))
+        // Concurrent calls that started before the streak's last failure belong to it too.
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0 + .seconds(200), at: t0 + .seconds(260)))
+        #expect(!tracker.recordTransientFailure(key, callStarted: t0 + .seconds(201), at: t0 + .seconds(261)))
+        #expect(tracker.recordTransientFailure(key, callStarted: t0 + .seconds(202), at: t0 + .seconds(262)))
     }
 }

@@ -4,6 +4,7 @@
   exceeds the limit, and spent ends equal to what the calls cost.
 - A budget that fits 100.5 calls, 4 workers × 64 concurrency, 5,000 jobs: exactly 100 paid; again
   with a worker killed -9 mid-call and with a worker's database link cut for 5 s: never overspent.
+- A daily budget whose day ends during the run: each period charged exactly its own calls.
 - 200 concurrent /v1 calls from a key created a moment earlier (LiteLLM #40095): spend ≤ limit.
 - The alert webhook down, then back: each alert delivered once, signed.
 """
@@ -287,6 +288,78 @@ def test_a_five_second_cut_to_postgres_keeps_the_budget_exact():
 
 
 # -- 3. /v1 from a brand-new key ------------------------------------------------------------------
+
+def zone_with_midnight_in(stack: Stack, seconds: int) -> tuple[str, int]:
+    """A POSIX time zone ('UTC+HH:MM:SS', which Postgres accepts) whose midnight falls `seconds`
+    from the database's now, and that instant (epoch seconds). The rollover then happens at a moment
+    the test chose, whatever the date."""
+    [(now,)] = stack.sql("SELECT ceil(extract(epoch FROM now()))::bigint")
+    boundary = now + seconds
+    offset = boundary % 86400  # local = UTC - offset: local midnight at `boundary`
+    sign = "+"
+    if offset > 43200:  # the same midnight from the other side (local = UTC + the rest of the day)
+        offset, sign = 86400 - offset, "-"
+    zone = f"UTC{sign}{offset // 3600:02d}:{offset % 3600 // 60:02d}:{offset % 60:02d}"
+    [(end,)] = stack.sql("SELECT extract(epoch FROM period_end)::bigint FROM budget_period_bounds('day', %s, now())", (zone,))
+    assert end == boundary, (zone, end, boundary)
+    return zone, boundary
+
+
+def test_a_period_rollover_during_the_run_opens_a_fresh_period_and_neither_overspends():
+    """A daily `defer` budget for 10.5 calls whose day ends during the run (a time zone chosen so
+    that its midnight comes a few seconds after the jobs): 30 jobs → 10 paid in the first day and
+    20 deferred to its end; at the rollover the deferred jobs run against a fresh period, 10 more
+    are paid and 10 deferred to the next day. Each period is charged exactly its own calls."""
+    stack = governed_stack(2, [])
+    try:
+        model = "gpt-rollover"
+        stack.add_model(model, input_per_1k="0.0001", output_per_1k="0.01")
+        for lead in (15, 30, 60):
+            agent = stack.create_agent("rollover-" + uuid.uuid4().hex[:6], model)
+            cost = one_call_cost(stack, agent)
+            zone, boundary = zone_with_midnight_in(stack, lead)
+            [(budget,)] = stack.sql("""
+                INSERT INTO budgets (tenant_id, scope, scope_id, period, time_zone, limit_usd, on_exhausted)
+                SELECT tenant_id, 'agent', id, 'day', %s, %s, 'defer' FROM agents WHERE id = %s
+                RETURNING id""", (zone, cost * Decimal("10.5"), agent))
+            budget = str(budget)
+            ids = enqueue_same(stack, agent, 30)
+
+            def state(until_epoch: int) -> tuple[int, int]:
+                [(paid, deferred)] = stack.sql("""
+                    SELECT count(*) FILTER (WHERE status = 'succeeded'),
+                           count(*) FILTER (WHERE status = 'queued' AND run_at >= to_timestamp(%s) - interval '1 second')
+                      FROM llm_jobs WHERE id = ANY(%s)""", (until_epoch, ids))
+                return paid, deferred
+
+            wait_for("10 paid, 20 deferred to the day's end",
+                     lambda: state(boundary) == (10, 20) or stack.sql("SELECT now() >= to_timestamp(%s)", (boundary,))[0][0],
+                     seconds=lead + 30, stack=stack)
+            # The first day is over only if the run reached its state before the rollover (by
+            # the database's clock); otherwise try again with a longer lead.
+            if state(boundary) == (10, 20) and not stack.sql("SELECT now() >= to_timestamp(%s)", (boundary,))[0][0]:
+                break
+        else:
+            pytest.fail("the first period never completed before its rollover (machine too slow?)")
+
+        wait_for("the second day's 10 paid, 10 deferred to its end",
+                 lambda: state(boundary + 86400) == (20, 10), seconds=120, stack=stack)
+        periods = stack.sql("""
+            SELECT extract(epoch FROM period_start)::bigint, spent_usd, reserved_usd, requests
+              FROM budget_periods WHERE budget_id = %s ORDER BY period_start""", (budget,))
+        assert [(start, spent, reserved) for start, spent, reserved, _ in periods] == [
+            (boundary - 86400, cost * 10, 0), (boundary, cost * 10, 0)], periods
+        # Each paid call was held and charged in the period it was sent in.
+        wrong = stack.sql("""
+            SELECT c.job_id, c.sent_at, c.hold_period_starts FROM llm_job_calls c
+             WHERE c.job_id = ANY(%s) AND c.outcome = 'success'
+               AND c.hold_period_starts[1] <> (budget_period_bounds('day', %s, c.sent_at)).period_start""", (ids, zone))
+        assert wrong == []
+        [(usage,)] = stack.sql("SELECT sum(cost) FROM model_usage WHERE job_id = ANY(%s)", (ids,))
+        assert usage == cost * 20
+    finally:
+        stack.stop()
+
 
 def test_200_concurrent_v1_calls_from_a_new_key_never_pass_its_budget():
     """LiteLLM #40095's shape: a key created a moment ago, a budget on it, and 200 concurrent

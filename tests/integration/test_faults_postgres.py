@@ -4,6 +4,8 @@ is lost, and `pg_ctl restart` of the database under two gateways and a registry.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -96,6 +98,57 @@ def test_a_commit_whose_answer_is_lost_is_not_written_twice(proxied):
     assert stack.sql("SELECT count(*) FROM model_usage")[0][0] == calls, "one usage row per call, none twice"
     assert_counters_agree(stack)
     assert worker.process.poll() is None, worker.tail()
+
+
+def test_shutdown_during_an_outage_ends_and_the_rescuer_settles_its_calls():
+    """F6: SIGTERM while the worker cannot reach Postgres and holds answered calls it could not
+    write. The shutdown ends after the grace period and the write timeout (before the fix the
+    completer retried forever and the process never exited), with exit status 1 and a log naming
+    the abandoned jobs; their calls stay open in the ledger, and another worker's rescuer settles
+    them as unknown and runs the jobs again: nothing is left open, every job succeeds once."""
+    with Stack.start() as stack:
+        stack.services.pop("llm-gateway").stop()
+        parts = urllib.parse.urlsplit(stack.database_url)
+        proxy = TcpProxy("127.0.0.1", parts.port)
+        short_lease = ["--lease-seconds", "4", "--allow-short-lease"]
+        try:
+            worker = stack.spawn_gateway(
+                "outage", ["--concurrency", "20", *short_lease, "--grace-period", "1", "--shutdown-write-seconds", "2"],
+                database_url=through(stack.database_url, proxy.port))
+            model = "stub-outage-latency-2s"
+            stack.add_model(model, provider="openai")
+            agent = stack.create_agent("outage-" + uuid.uuid4().hex[:6], model)
+            ids = enqueue(stack, agent, 10, "outage")
+            wait_for("10 calls in flight", lambda: stub_stats(stack)["in_flight"] >= 10, seconds=60, stack=stack)
+            proxy.cut()
+            wait_for("the calls answered during the cut", lambda: stub_stats(stack)["in_flight"] == 0,
+                     seconds=60, stack=stack)
+            worker.process.send_signal(signal.SIGTERM)
+            try:
+                # Bounded, not timed: grace 1 s + write timeout 2 s + a stalled statement's deadline.
+                status = worker.process.wait(120)
+            except subprocess.TimeoutExpired:
+                pytest.fail("llm-gateway did not exit after SIGTERM while Postgres was unreachable:\n" + worker.tail())
+            log = worker.log.read_text(errors="replace")
+            assert status == 1, worker.tail()
+            assert "gateway.shutdown.outcomes_abandoned" in log, worker.tail()
+        finally:
+            proxy.stop()
+
+        # The calls were made (the stub answered them) but their outcomes are lost: the ledger
+        # still shows each of them, open, and nothing else was written.
+        assert stack.sql("SELECT count(*) FROM llm_job_calls WHERE job_id = ANY(%s) AND settled_at IS NULL",
+                         (ids,)) == [(10,)]
+        assert stack.sql("SELECT count(*) FROM model_usage WHERE job_id = ANY(%s)", (ids,)) == [(0,)]
+        stack.spawn_gateway("rescuer", short_lease)
+        wait_for("every job finished", lambda: unfinished(stack, ids) == 0, seconds=120, stack=stack)
+        assert_each_succeeded_once(stack, ids)
+        assert stack.sql("SELECT count(*) FROM llm_job_calls WHERE job_id = ANY(%s) AND settled_at IS NULL",
+                         (ids,)) == [(0,)]
+        assert stack.sql("""SELECT count(*) FROM llm_job_calls WHERE job_id = ANY(%s) AND attempt = 1
+                             AND outcome = 'unknown'""", (ids,)) == [(10,)]
+        # Run again, so called twice: the price of an outcome that could not be written.
+        assert stub_stats(stack)["models"][model] == {"ok": 20}
 
 
 @pytest.fixture()
