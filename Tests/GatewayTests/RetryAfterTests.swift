@@ -27,11 +27,14 @@ struct RetryAfterTests {
                 #expect(row.attempt == 0)  // the wait spent no attempt
                 #expect(row.error?["code"]?.string == "rate_limited")
                 #expect(h.stats().requests(model: model) == 1)
-                // Every worker skips the model until the provider's time is up.
-                #expect(try await h.count("""
-                    SELECT count(*) FROM llm_model_cooldowns
-                     WHERE model_id = \(model) AND until > now() + interval '30 seconds'
-                    """) == 1)
+                // Every worker skips the model until the provider's time is up. The shared row is
+                // written beside the job's outcome, not in its transaction: wait for it.
+                try await h.waitUntil(seconds: 30, "the shared cooldown row") {
+                    try await h.count("""
+                        SELECT count(*) FROM llm_model_cooldowns
+                         WHERE model_id = \(model) AND until > now() + interval '30 seconds'
+                        """) == 1
+                }
                 // Another job for the model does not call it either: it waits for the cooldown.
                 let second = try await h.enqueue(agent: agent, maxAttempts: 3)
                 try await h.waitUntil(seconds: 30, "the second job waits, or fails") {
