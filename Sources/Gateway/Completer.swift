@@ -73,6 +73,15 @@ final class Completer: Sendable {
 
     private var abandoned: Bool { isAbandoned.load(ordering: .sequentiallyConsistent) }
 
+    /// Waits `backoff` (then doubled, at most 5 s) before a write is tried again; false when the
+    /// completer was abandoned, which retries nothing.
+    private func waitToRetry(_ backoff: inout Double) async -> Bool {
+        if abandoned { return false }
+        try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
+        backoff = min(backoff * 2, 5)
+        return !abandoned
+    }
+
     /// Writes `outcomes`, retrying while the database is unreachable. A batch the server rejects
     /// for its data (SQLSTATE class 22/23: a value no column accepts) is written one outcome at a
     /// time so one bad outcome cannot block every other; an outcome rejected alone is written
@@ -114,16 +123,12 @@ final class Completer: Sendable {
                     return
                 }
                 // Rolled back: written again after the same backoff as any failed write.
-                if abandoned { return }
-                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
-                backoff = min(backoff * 2, 5)
+                guard await waitToRetry(&backoff) else { return }
             } catch {
                 logger.error("gateway.completion.failed", metadata: [
                     "error": "\(error)", "jobs.count": "\(outcomes.count)", "retry.seconds": "\(backoff)",
                 ])
-                if abandoned { return }
-                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
-                backoff = min(backoff * 2, 5)
+                guard await waitToRetry(&backoff) else { return }
             }
         }
     }
@@ -144,9 +149,7 @@ final class Completer: Sendable {
                 logger.critical("gateway.completion.dropped", metadata: ["error": "\(failure)", "job.id": "\(outcome.job.id)"])
                 return
             } catch {
-                if abandoned { return }
-                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
-                backoff = min(backoff * 2, 5)
+                guard await waitToRetry(&backoff) else { return }
             }
         }
     }
@@ -159,9 +162,7 @@ final class Completer: Sendable {
                 return try await store.transactionCommitted(unknown)
             } catch {
                 // Not known: treated as not written, which an abandoned completer does not retry.
-                if abandoned { return false }
-                try? await Task.sleep(for: .milliseconds(Int64(backoff * 1000)))
-                backoff = min(backoff * 2, 5)
+                guard await waitToRetry(&backoff) else { return false }
             }
         }
     }

@@ -62,17 +62,7 @@ struct ErrorHistory {
             // provider's count when the stream carried one, else an estimate, marked as such).
             writer.key("partial")
             writer.beginObject()
-            writer.member("content", partial.text)
-            writer.key("tool_calls")
-            writer.beginArray()
-            for call in partial.toolCalls {
-                writer.beginObject()
-                writer.member("id", call.id)
-                writer.member("name", call.name)
-                writer.member("arguments", call.arguments)
-                writer.endObject()
-            }
-            writer.endArray()
+            writer.answerMembers(partial)
             writer.member("input_tokens", partial.usage?.inputTokens)
             writer.member("output_tokens", partial.usage?.outputTokens ?? ProviderClient.estimatedTokens(partial))
             writer.member("tokens_estimated", partial.usage == nil || partialTokensEstimated)
@@ -88,17 +78,7 @@ enum ResultDocument {
     static func make(response: ChatResponse, candidate: ChainCandidate, cost: Decimal?, attempts: Int) -> String {
         var writer = JSONWriter.forJSONB(capacity: 256 + (response.text?.utf8.count ?? 0))
         writer.beginObject()
-        writer.member("content", response.text)
-        writer.key("tool_calls")
-        writer.beginArray()
-        for call in response.toolCalls {
-            writer.beginObject()
-            writer.member("id", call.id)
-            writer.member("name", call.name)
-            writer.member("arguments", call.arguments)
-            writer.endObject()
-        }
-        writer.endArray()
+        writer.answerMembers(response)
         writer.member("finish_reason", response.finishReason?.rawValue ?? response.providerFinishReason)
         writer.member("refusal", response.refusal)
         writer.member("model", candidate.model.modelID)

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Providers
 
 /// The shorthands the completer and the result/error documents are written with, over the one
 /// JSON writer of the package. Optional values are written as `null`; money as its exact decimal
@@ -28,4 +29,20 @@ extension JSONWriter {
     mutating func member(_ name: String, _ number: Int?) { key(name); value(number) }
     mutating func member(_ name: String, _ number: Decimal?) { key(name); value(number) }
     mutating func member(_ name: String, _ flag: Bool) { key(name); value(flag) }
+
+    /// `content` and `tool_calls` of an answer, as the result document and a stream's partial
+    /// answer both carry them.
+    mutating func answerMembers(_ response: ChatResponse) {
+        member("content", response.text)
+        key("tool_calls")
+        beginArray()
+        for call in response.toolCalls {
+            beginObject()
+            member("id", call.id)
+            member("name", call.name)
+            member("arguments", call.arguments)
+            endObject()
+        }
+        endArray()
+    }
 }

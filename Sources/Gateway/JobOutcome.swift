@@ -1,4 +1,6 @@
+import Catalog
 import Foundation
+import Providers
 
 /// One provider call made for a job: a `model_usage` row and an entry of the error history.
 struct CallRecord: Sendable {
@@ -35,6 +37,19 @@ struct CallRecord: Sendable {
     var reserved = false
     /// `downgrade`: a budget moved the call to a cheaper model of the chain.
     var budgetDecision: String? = nil
+
+    /// The provider's counts and their exact cost at the model's prices (nil cost: price unknown).
+    mutating func bill(_ usage: TokenUsage, model: LLMModel) {
+        inputTokens = usage.inputTokens
+        outputTokens = usage.outputTokens
+        cachedInputTokens = usage.cachedInputTokens
+        cacheCreationInputTokens = usage.cacheCreationInputTokens
+        reasoningTokens = usage.reasoningTokens
+        cost = try? CostCalculator.cost(
+            model: model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens,
+            cachedInputTokens: usage.cachedInputTokens ?? 0, cacheCreationInputTokens: usage.cacheCreationInputTokens ?? 0
+        ).totalCost
+    }
 
     /// What the call costs against its budgets, as far as this worker knows: the exact cost of
     /// a priced success, 0 for a call refused before being billed, nil when nobody knows (a

@@ -217,20 +217,10 @@ struct JobRunner: Sendable {
         // probes the model, the others keep skipping it until the probe says how it is (F10).
         var isProbe = false
         if cache.snapshot.cooldowns[key] != nil {
-            let probe = (try? await store.takeCooldownProbe(key, seconds: (options.timeout ?? configuration.callTimeout).seconds + 5))
-                ?? .busy(until: Date().addingTimeInterval(1))
-            switch probe {
-            case .mine:
-                isProbe = true
-                logger.info("gateway.model.probing", metadata: ["llm.provider": "\(key.provider)", "llm.model": "\(key.modelID)"])
-            case .ended:
-                cache.clearCooldown(key)
-            case .busy(let until):
-                cache.applyCooldown(key, until: until)
-                progress.sawTransient = true
-                let wait = Duration.milliseconds(Int64(max(until.timeIntervalSinceNow, 1) * 1000))
-                progress.quotaWait = min(progress.quotaWait ?? wait, wait)
-                return .nextModel
+            switch await takeProbe(key, timeout: options.timeout ?? configuration.callTimeout, progress: &progress) {
+            case .probe: isProbe = true
+            case .free: break
+            case .skip: return .nextModel
             }
         }
         var retries = 0
@@ -307,6 +297,28 @@ struct JobRunner: Sendable {
                     return .failJob(error)
                 }
             }
+        }
+    }
+
+    private enum ProbeTurn { case probe, free, skip }
+
+    /// What this worker does with a model whose cooldown has ended: the one probe call, an
+    /// ordinary call (the row is gone), or skip it while it cools down again or another worker
+    /// probes (a database error counts as that, for a second).
+    private func takeProbe(_ key: CooldownKey, timeout: Duration, progress: inout ChainProgress) async -> ProbeTurn {
+        switch (try? await store.takeCooldownProbe(key, seconds: timeout.seconds + 5)) ?? .busy(until: Date().addingTimeInterval(1)) {
+        case .mine:
+            logger.info("gateway.model.probing", metadata: ["llm.provider": "\(key.provider)", "llm.model": "\(key.modelID)"])
+            return .probe
+        case .ended:
+            cache.clearCooldown(key)
+            return .free
+        case .busy(let until):
+            cache.applyCooldown(key, until: until)
+            progress.sawTransient = true
+            let wait = Duration.milliseconds(Int64(max(until.timeIntervalSinceNow, 1) * 1000))
+            progress.quotaWait = min(progress.quotaWait ?? wait, wait)
+            return .skip
         }
     }
 
@@ -411,15 +423,7 @@ struct JobRunner: Sendable {
                 // Billed for what was produced: the stream's own closing counts when it sent them;
                 // else the amount is unknown (the job's error document carries an estimate).
                 if let usage = partial.usage, !error.partialTokensEstimated {
-                    record.inputTokens = usage.inputTokens
-                    record.outputTokens = usage.outputTokens
-                    record.cachedInputTokens = usage.cachedInputTokens
-                    record.cacheCreationInputTokens = usage.cacheCreationInputTokens
-                    record.reasoningTokens = usage.reasoningTokens
-                    record.cost = try? CostCalculator.cost(
-                        model: candidate.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens,
-                        cachedInputTokens: usage.cachedInputTokens ?? 0, cacheCreationInputTokens: usage.cacheCreationInputTokens ?? 0
-                    ).totalCost
+                    record.bill(usage, model: candidate.model)
                 } else {
                     record.billedUnknown = true
                 }
@@ -599,23 +603,15 @@ struct JobRunner: Sendable {
     private func successRecord(
         _ response: ChatResponse, candidate: ChainCandidate, callSeq: Int, started: Date, elapsed: Duration
     ) -> CallRecord {
-        let usage = response.usage
-        var cost: Decimal?
-        if let usage {
-            cost = try? CostCalculator.cost(
-                model: candidate.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens,
-                cachedInputTokens: usage.cachedInputTokens ?? 0,
-                cacheCreationInputTokens: usage.cacheCreationInputTokens ?? 0
-            ).totalCost
-        }
-        return CallRecord(
+        var record = CallRecord(
             callSeq: callSeq, provider: candidate.provider.name, modelID: candidate.model.modelID, fallbackDepth: candidate.depth,
             success: true, errorClass: nil, httpStatus: 200, message: nil,
-            inputTokens: usage?.inputTokens, outputTokens: usage?.outputTokens,
-            cachedInputTokens: usage?.cachedInputTokens, cacheCreationInputTokens: usage?.cacheCreationInputTokens,
-            reasoningTokens: usage?.reasoningTokens, cost: cost, latencyMilliseconds: max(0, elapsed.roundedMilliseconds),
+            inputTokens: nil, outputTokens: nil, cachedInputTokens: nil, cacheCreationInputTokens: nil, reasoningTokens: nil,
+            cost: nil, latencyMilliseconds: max(0, elapsed.roundedMilliseconds),
             providerRequestID: response.requestID, startedAt: started, finishedAt: started.addingTimeInterval(elapsed.seconds),
             transient: false, usageInvalid: response.usageInvalid)
+        if let usage = response.usage { record.bill(usage, model: candidate.model) }
+        return record
     }
 
     private func failureRecord(

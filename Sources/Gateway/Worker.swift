@@ -87,7 +87,7 @@ public final class Worker: Sendable {
             pool.shutdown()
         }
         try await startupChecks()
-        var abandoned: [AttemptKey] = []
+        var abandoned = 0
         let listener = PostgresListener(
             configuration: listenerConfiguration, channels: ["llm_jobs_new", "llm_jobs_cancel", "switchboard_config"],
             logger: logger)
@@ -149,7 +149,7 @@ public final class Worker: Sendable {
             }
             if completer.unwrittenCount > 0 {
                 let lost = completer.abandon()
-                abandoned = lost
+                abandoned = lost.count
                 logger.critical("gateway.shutdown.outcomes_abandoned", metadata: [
                     "jobs.count": "\(lost.count)", "write_timeout.seconds": "\(configuration.shutdownWriteTimeout.seconds)",
                     "job.ids": "\(lost.prefix(50).map { "\($0.id)/\($0.attempt)" }.joined(separator: ","))",
@@ -158,7 +158,7 @@ public final class Worker: Sendable {
             }
             background.cancelAll()
         }
-        if !abandoned.isEmpty { throw OutcomesAbandoned(count: abandoned.count) }
+        if abandoned > 0 { throw OutcomesAbandoned(count: abandoned) }
         logger.info("gateway.stopped", metadata: ["worker.id": "\(configuration.workerID)"])
     }
 

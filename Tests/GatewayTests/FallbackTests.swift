@@ -92,6 +92,14 @@ struct FallbackTests {
         return try await h.addAgent(name, model: chain[0].key, fallbacks: chain.dropFirst().map(\.key))
     }
 
+    /// A shared cooldown of an openai model that ended a second ago (as some worker wrote it).
+    private static func endedCooldown(_ h: GatewayHarness, model: String) async throws {
+        try await h.pool.execute("""
+            INSERT INTO llm_model_cooldowns (provider, model_id, until, error_class, reason)
+            VALUES ('openai', \(model), now() - interval '1 second', 'server_error', 'test')
+            """)
+    }
+
     /// Runs one worker until no job is queued or running. The cooldown threshold is out of reach,
     /// so a model's failures are retried as its class says rather than cut short by a cooldown.
     private static func runJobs(
@@ -207,10 +215,7 @@ struct FallbackTests {
         try await GatewayHarness.run { h in
             let agent = try await Self.addAgent(h, "recovering", chain: ["stub-recovered-latency-3s": "openai", "gpt-meanwhile": "openai"])
             // A cooldown that has just ended (written by some worker a minute ago).
-            try await h.pool.execute("""
-                INSERT INTO llm_model_cooldowns (provider, model_id, until, error_class, reason)
-                VALUES ('openai', 'stub-recovered-latency-3s', now() - interval '1 second', 'server_error', 'test')
-                """)
+            try await Self.endedCooldown(h, model: "stub-recovered-latency-3s")
             try await h.withWorker(h.configuration(workerID: "worker-a")) { a in
                 try await h.withWorker(h.configuration(workerID: "worker-b")) { b in
                     // Twenty jobs at once, while the one probe call takes 3 s: without the probe
@@ -237,10 +242,7 @@ struct FallbackTests {
     func failedProbeCoolsDownAgain() async throws {
         try await GatewayHarness.run { h in
             let agent = try await Self.addAgent(h, "relapsing", chain: ["stub-relapse-error-500": "openai", "gpt-fallback": "openai"])
-            try await h.pool.execute("""
-                INSERT INTO llm_model_cooldowns (provider, model_id, until, error_class, reason)
-                VALUES ('openai', 'stub-relapse-error-500', now() - interval '1 second', 'server_error', 'test')
-                """)
+            try await Self.endedCooldown(h, model: "stub-relapse-error-500")
             try await h.withWorker(h.configuration(workerID: "worker-a")) { _ in
                 for _ in 0..<10 { try await h.enqueue(agent: agent) }
                 try await h.waitForAllJobs()
