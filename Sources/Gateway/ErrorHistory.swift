@@ -100,6 +100,7 @@ enum ResultDocument {
         }
         writer.endArray()
         writer.member("finish_reason", response.finishReason?.rawValue ?? response.providerFinishReason)
+        writer.member("stop_sequence", response.stopSequence)
         writer.member("refusal", response.refusal)
         writer.member("model", candidate.model.modelID)
         writer.member("provider", candidate.provider.name)

@@ -65,6 +65,8 @@ enum ModelChain {
                 switch part {
                 case .text(let text): bytes += text.utf8.count
                 case .image: tokens += 85
+                // A document's data: its base64 size stands for its text and page images.
+                case .file(let url, _): bytes += url.utf8.count
                 }
             }
             for call in message.toolCalls { bytes += call.name.utf8.count + call.arguments.utf8.count }

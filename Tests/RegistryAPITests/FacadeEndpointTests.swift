@@ -60,12 +60,17 @@ import Testing
                 {"model": "agent:planner", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4000, "temperature": 0.3}
                 """, complete: { pool, id in
                     try await Worker.claim(pool, id)
-                    try await Worker.succeed(pool, [id], result: Worker.result(model: "claude-haiku-4-5", provider: "anthropic", cost: "0.0042"))
+                    try await Worker.succeed(pool, [id], result: Worker.result(
+                        model: "claude-haiku-4-5", provider: "anthropic", cost: "0.0042",
+                        warnings: #"["seed is not supported by Anthropic; dropped", "temperature 3 is outside 0–1, \"clamped\""]"#, attempts: 2))
                 })
             #expect(reply.status == .ok, "\(reply)")
             #expect(reply.headers[FacadeHeaders.jobID] == String(jobID))
             #expect(reply.headers[FacadeHeaders.cost] == "0.0042")
             #expect(reply.headers[FacadeHeaders.fallbackDepth] == "0")
+            #expect(reply.headers[FacadeHeaders.attempts] == "2")
+            // Each warning a JSON string, ASCII only, so commas and quotes inside one do not split it.
+            #expect(reply.headers[FacadeHeaders.warnings] == #""seed is not supported by Anthropic; dropped", "temperature 3 is outside 0\u20131, \"clamped\"""#)
             let body = try reply.json()
             #expect(body["model"]?.string == "claude-haiku-4-5")
             #expect(body["choices"]?[0]?["message"]?["content"]?.string == "hello")
@@ -127,6 +132,8 @@ import Testing
                 headers: Self.headers([("Idempotency-Key", "v1-key-1")]))
             #expect(different.status == .conflict)
             #expect(try different.json()["error"]?["code"]?.string == "idempotency_conflict")
+            // The SDKs would otherwise retry a 409 into the same conflict.
+            #expect(different.headers[FacadeHeaders.shouldRetry] == "false")
         }
     }
 

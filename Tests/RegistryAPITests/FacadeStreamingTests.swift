@@ -55,6 +55,23 @@ import Testing
         #expect(encoder.encode(.text("late")).isEmpty)
     }
 
+    @Test func liveStreamsLeaveOutNullFingerprintsAndNameTheStopSequence() {
+        var openAI = LiveStreamEncoder(format: .openAI, jobID: 42, created: 1, includeUsage: true)
+        var bytes = openAI.encode(.start(model: "gpt-4o-mini", provider: "openai", fallbackDepth: 0))
+        bytes += openAI.encode(.text("Hi"))
+        bytes += openAI.encode(.done(Self.done))
+        #expect(Self.events(bytes).dropLast().allSatisfy { Self.json($0.data)["system_fingerprint"] == nil })
+
+        var anthropic = LiveStreamEncoder(format: .anthropic, jobID: 42, created: 1, includeUsage: false)
+        bytes = anthropic.encode(.start(model: "claude-haiku-4-5", provider: "anthropic", fallbackDepth: 0))
+        bytes += anthropic.encode(.text("one two"))
+        var done = Self.done
+        done["stop_sequence"] = "THREE"
+        bytes += anthropic.encode(.done(done))
+        let delta = Self.events(bytes).map { Self.json($0.data) }.first { $0["type"] == "message_delta" }
+        #expect(delta?["delta"] == ["stop_reason": "stop_sequence", "stop_sequence": "THREE"])
+    }
+
     @Test func openAIToolCallPiecesKeepTheirIndexAndIdOnce() {
         var encoder = LiveStreamEncoder(format: .openAI, jobID: 42, created: 1, includeUsage: false)
         var bytes = encoder.encode(.toolCall(index: 0, id: "call_1", name: "get_weather", arguments: ""))

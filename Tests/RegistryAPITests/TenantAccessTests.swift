@@ -110,6 +110,8 @@ struct TwoTenants: Sendable {
         "listBudgets": (.viewer, nil), "createBudget": (.operator, nil), "getBudget": (.viewer, .budget),
         "updateBudget": (.operator, .budget), "deleteBudget": (.operator, .budget),
         "getUsageOverview": (.viewer, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
+        // Authenticated by the job's stream secret, not by a key (workers hold none).
+        "pushJobStream": (nil, nil),
         "health": (nil, nil), "readiness": (nil, nil), "metrics": (nil, nil), "openAPI": (nil, nil), "webUI": (nil, nil),
         "webUIAsset": (nil, nil),
     ]

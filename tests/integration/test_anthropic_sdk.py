@@ -119,3 +119,15 @@ def test_idempotency_key_reuse_returns_the_same_job(stack, writer):
 def test_models_list(stack, writer):
     ids = [model.id for model in client(stack).models.list()]
     assert f"agent:{writer['name']}" in ids
+
+
+def test_stop_sequence_is_named(stack, writer):
+    sdk = client(stack)
+    request = dict(model=f"agent:{writer['name']}", max_tokens=100, stop_sequences=["to:"],
+                   messages=[{"role": "user", "content": "Say hello"}])
+    message = sdk.messages.create(**request)
+    assert message.stop_reason == "stop_sequence" and message.stop_sequence == "to:"
+    assert message.content[0].text == "Stub reply "
+    with sdk.messages.stream(**request) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "stop_sequence" and final.stop_sequence == "to:"

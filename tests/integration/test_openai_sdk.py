@@ -197,3 +197,44 @@ def test_disconnect_with_an_idempotency_key_keeps_the_job(stack):
     assert retry.status_code == 200, retry.text
     assert retry.headers["x-switchboard-job-id"] == str(job_id)
     assert retry.json()["choices"][0]["message"]["content"] == "Stub reply to: come back"
+
+
+def test_answers_leave_out_null_fingerprint_and_usage(stack, planner):
+    # The official schema allows neither `system_fingerprint: null` nor `usage: null`.
+    silent = unique("stub-oai-no-usage")
+    stack.add_model(silent, provider="openai")
+    raw = requests.post(stack.registry_url + "/v1/chat/completions", headers={"Authorization": f"Bearer {stack.token}"},
+                        json={"model": silent, "messages": [{"role": "user", "content": "hi"}]}, timeout=60)
+    assert raw.status_code == 200, raw.text
+    body = raw.json()
+    assert "system_fingerprint" not in body and "usage" not in body
+    assert raw.headers["x-switchboard-attempts"] == "1"
+
+
+def test_parse_returns_a_refusal(stack):
+    from pydantic import BaseModel
+
+    class Weather(BaseModel):
+        city: str
+
+    refusing = unique("stub-oai-refusal")
+    stack.add_model(refusing, provider="openai")
+    # `.parse()` raises on finish_reason content_filter; a refusal must come back as OpenAI sends it.
+    completion = client(stack).chat.completions.parse(
+        model=refusing, messages=[{"role": "user", "content": "Weather in Paris?"}], response_format=Weather)
+    message = completion.choices[0].message
+    assert completion.choices[0].finish_reason == "stop"
+    assert message.refusal and message.parsed is None and message.content is None
+
+
+def test_idempotency_conflict_is_not_retried(stack, planner):
+    key = unique("conflict")
+    sdk = OpenAI(base_url=stack.registry_url + "/v1", api_key=stack.token, max_retries=2, timeout=60)
+    sdk.chat.completions.create(model=f"agent:{planner['name']}", messages=[{"role": "user", "content": "one"}],
+                                extra_headers={"Idempotency-Key": key})
+    before = stack.sql("SELECT count(*) FROM llm_jobs WHERE idempotency_key = %s", (key,))[0][0]
+    with pytest.raises(openai.ConflictError) as raised:
+        sdk.chat.completions.create(model=f"agent:{planner['name']}", messages=[{"role": "user", "content": "two"}],
+                                    extra_headers={"Idempotency-Key": key})
+    assert raised.value.response.headers["x-should-retry"] == "false"
+    assert stack.sql("SELECT count(*) FROM llm_jobs WHERE idempotency_key = %s", (key,))[0][0] == before == 1

@@ -149,7 +149,7 @@ struct FacadeRoutes: Sendable {
             } catch let error as APIError where error.code == "not_accepting_jobs" {
                 throw FacadeError.modelNotFound(call.model, error.message)
             } catch let error as APIError where error.code == "idempotency_conflict" {
-                throw FacadeError(.conflict, error.message, code: "idempotency_conflict")
+                throw FacadeError.idempotencyConflict(error.message)
             }
             var current = outcome.job
             // A caller that sent an Idempotency-Key can come back for the answer (a retry after a
@@ -238,6 +238,8 @@ struct FacadeRoutes: Sendable {
             headers[FacadeHeaders.fallbackDepth] = String(result.fallbackDepth)
             headers[FacadeHeaders.cost] = result.costText ?? "unknown"
             headers[FacadeHeaders.provider] = result.provider
+            if let attempts = result.attempts { headers[FacadeHeaders.attempts] = String(attempts) }
+            if let warnings = FacadeHeaders.warnings(result.warnings) { headers[FacadeHeaders.warnings] = warnings }
             headers[.cacheControl] = "no-store"
             let bytes: [UInt8]
             if call.stream {

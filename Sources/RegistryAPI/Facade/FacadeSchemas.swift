@@ -101,8 +101,8 @@ enum FacadeSchemas {
                 ], required: ["role", "content"])),
                 ("finish_reason", .enumeration(["stop", "length", "tool_calls", "content_filter"])),
             ], required: ["index", "message", "finish_reason"]))),
-            ("usage", JSONSchema.ref("V1Usage").orNull),
-        ], required: ["id", "object", "created", "model", "choices", "usage"]),
+            ("usage", JSONSchema.ref("V1Usage")),
+        ], required: ["id", "object", "created", "model", "choices"]),
         "V1Usage": APISchemas.openObject([
             ("prompt_tokens", .integer()), ("completion_tokens", .integer()), ("total_tokens", .integer()),
         ], required: ["prompt_tokens", "completion_tokens", "total_tokens"]),
@@ -114,7 +114,7 @@ enum FacadeSchemas {
                 ("type", .enumeration(["text", "tool_use"])), ("text", .string(maxLength: long)), ("id", .string()), ("name", .string()),
                 ("input", JSONSchema.map(.anyValue)),
             ], required: ["type"]))),
-            ("stop_reason", .enumeration(["end_turn", "max_tokens", "tool_use", "refusal"])),
+            ("stop_reason", .enumeration(["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal"])),
             ("stop_sequence", JSONSchema.string().orNull),
             ("usage", APISchemas.openObject([
                 ("input_tokens", .integer("Without cache reads and writes, as Anthropic counts.")), ("output_tokens", .integer()),

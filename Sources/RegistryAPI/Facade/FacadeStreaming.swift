@@ -441,7 +441,8 @@ struct LiveStreamEncoder {
                     let id = document["tool_calls"]?.arrayValue?.first { $0["index"]?.intValue == index }?["id"]?.stringValue
                     return FacadeResult.ToolCall(id: id ?? sentTools[index]?.id ?? "", name: sentTools[index]?.name ?? "", arguments: sentTools[index]?.arguments ?? "")
                 },
-                finishReason: document["finish_reason"]?.stringValue, refusal: document["refusal"]?.stringValue, model: model, provider: "",
+                finishReason: document["finish_reason"]?.stringValue, stopSequence: document["stop_sequence"]?.stringValue,
+                refusal: document["refusal"]?.stringValue, model: model, provider: "",
                 usage: Self.usage(document["usage"]), costText: nil)
             finish(result, to: &bytes)
         case .error(let code, let message):
@@ -469,7 +470,7 @@ struct LiveStreamEncoder {
     private func openAIChunk(_ delta: JSONValue, finish: String? = nil) -> JSONValue {
         .object([
             ("id", .string(OpenAIChatFacade.responseID(jobID))), ("object", "chat.completion.chunk"), ("created", .int(created)),
-            ("model", .string(model)), ("system_fingerprint", .null),
+            ("model", .string(model)),
             ("choices", .array([.object([
                 ("index", 0), ("delta", delta), ("logprobs", .null), ("finish_reason", finish.map(JSONValue.string) ?? .null),
             ])])),
@@ -562,10 +563,9 @@ struct LiveStreamEncoder {
             if let refusal = result.refusal, !refusal.isEmpty { FacadeSSE.append(data: openAIChunk(.object([("refusal", .string(refusal))])), to: &bytes) }
             FacadeSSE.append(data: openAIChunk(.object([]), finish: OpenAIChatFacade.finishReason(result)), to: &bytes)
             if includeUsage {
-                FacadeSSE.append(data: .object([
-                    ("id", .string(OpenAIChatFacade.responseID(jobID))), ("object", "chat.completion.chunk"), ("created", .int(created)),
-                    ("model", .string(model)), ("system_fingerprint", .null), ("choices", .array([])), ("usage", OpenAIChatFacade.usage(result)),
-                ]), to: &bytes)
+                var last = result
+                last.model = model
+                FacadeSSE.append(data: OpenAIChatFacade.usageChunk(last, jobID: jobID, created: created), to: &bytes)
             }
             bytes += Array("data: [DONE]\n\n".utf8)
         case .anthropic:
@@ -574,7 +574,10 @@ struct LiveStreamEncoder {
             var usage = AnthropicMessagesFacade.usage(result)
             if result.usage == nil { usage = .object([("output_tokens", 0)]) }
             anthropic("message_delta", [
-                ("delta", .object([("stop_reason", .string(AnthropicMessagesFacade.stopReason(result))), ("stop_sequence", .null)])),
+                ("delta", .object([
+                    ("stop_reason", .string(AnthropicMessagesFacade.stopReason(result))),
+                    ("stop_sequence", result.stopSequence.map(JSONValue.string) ?? .null),
+                ])),
                 ("usage", usage),
             ], to: &bytes)
             anthropic("message_stop", [], to: &bytes)
