@@ -94,6 +94,16 @@ enum StubAnthropicEndpoint {
                 content.texts.append(block["text"]?.string ?? "")
             case "image":
                 conversation.imageCount += 1
+            case "document":
+                // PDFs as base64 or by URL, or plain text, as Messages takes them.
+                let source = block["source"]
+                switch source?["type"]?.string {
+                case "base64" where source?["media_type"]?.string == "application/pdf" && source?["data"]?.string != nil,
+                    "url" where source?["url"]?.string != nil, "text" where source?["data"]?.string != nil:
+                    conversation.imageCount += 1
+                default:
+                    throw .init("messages.\(index).content.\(blockIndex).document.source: Input should be a PDF (base64 or url) or text source")
+                }
             case "tool_use":
                 guard role == "assistant", let id = block["id"]?.string, block["input"]?.object != nil else {
                     throw .init("messages.\(index).content.\(blockIndex).tool_use.input: Input should be a valid dictionary")

@@ -235,4 +235,43 @@ import Testing
             #expect(try ambiguous.json()["error"]?["code"]?.string == "model_ambiguous")
         }
     }
+
+    @Test func oneModelIsRetrievedByItsListedID() async throws {
+        try await Registry.run(token: Self.token) { api in
+            _ = try await Self.createPlanner(api)
+            for id in ["agent:planner", "gpt-4o"] {
+                let reply = try await api.send(.get, "/v1/models/\(id)")
+                #expect(reply.status == .ok, "\(id): \(reply)")
+                let body = try reply.json()
+                #expect(body["id"]?.string == id && body["object"]?.string == "model")
+                let violations = JSONSchema.ref("V1Model").violations(of: try JSONParser.parse(Array(reply.text.utf8)), components: APISchemas.components)
+                #expect(violations.isEmpty, "\(violations)")
+            }
+            let missing = try await api.send(.get, "/v1/models/agent:nobody")
+            #expect(missing.status == .notFound)
+            #expect(try missing.json()["error"]?["code"]?.string == "model_not_found")
+            let anthropic = try await api.send(.get, "/v1/models/no-such-model", headers: Self.headers([("anthropic-version", "2023-06-01")]))
+            #expect(try anthropic.json()["type"]?.string == "error")
+        }
+    }
+
+    @Test func countTokensEstimatesWithoutAJob() async throws {
+        try await Registry.run(token: Self.token) { api in
+            _ = try await Self.createPlanner(api)
+            let before = try await Self.maxJobID(api.pool)
+            let short = try await api.send(.post, "/v1/messages/count_tokens", json: #"{"model": "agent:planner", "messages": [{"role": "user", "content": "hi"}]}"#)
+            #expect(short.status == .ok, "\(short)")
+            let long = try await api.send(
+                .post, "/v1/messages/count_tokens",
+                json: #"{"model": "agent:planner", "system": "\#(String(repeating: "word ", count: 400))", "messages": [{"role": "user", "content": "hi"}]}"#)
+            let shortCount = try #require(try short.json()["input_tokens"]?.int)
+            let longCount = try #require(try long.json()["input_tokens"]?.int)
+            // 2,000 bytes of system text at 4 bytes a token, plus its message's framing.
+            #expect(longCount - shortCount == 504)
+            #expect(try await Self.maxJobID(api.pool) == before)
+            let unknown = try await api.send(.post, "/v1/messages/count_tokens", json: #"{"model": "agent:nobody", "messages": [{"role": "user", "content": "hi"}]}"#)
+            #expect(unknown.status == .notFound)
+            #expect(try unknown.json()["type"]?.string == "error")
+        }
+    }
 }

@@ -131,3 +131,30 @@ def test_stop_sequence_is_named(stack, writer):
     with sdk.messages.stream(**request) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "stop_sequence" and final.stop_sequence == "to:"
+
+
+def test_count_tokens(stack, writer):
+    sdk = client(stack)
+    short = sdk.messages.count_tokens(model=f"agent:{writer['name']}", messages=[{"role": "user", "content": "hi"}])
+    long = sdk.messages.count_tokens(model=f"agent:{writer['name']}", system="word " * 400,
+                                     messages=[{"role": "user", "content": "hi"}])
+    assert short.input_tokens > 0 and long.input_tokens - short.input_tokens == 504
+    with pytest.raises(anthropic.NotFoundError):
+        sdk.messages.count_tokens(model="agent:nobody-here", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_thinking_top_k_documents_and_cache_control_are_accepted(stack):
+    model = unique("stub-ant-ok")
+    stack.add_model(model, provider="anthropic", max_temperature=1)
+    raw = client(stack).messages.with_raw_response.create(
+        model=model, max_tokens=3000, extra_body={"top_k": 20}, thinking={"type": "enabled", "budget_tokens": 1500},
+        system=[{"type": "text", "text": "A long stable prefix.", "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": [
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}},
+            {"type": "text", "text": "Summarise"}]}])
+    message = raw.parse()
+    assert message.content[0].type == "text"
+    request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
+    assert request["reasoning"] == {"budget_tokens": 1500} and request["top_k"] == 20
+    assert request["messages"][0]["cache_control"] == {"type": "ephemeral"}
+    assert request["messages"][1]["content"][0]["type"] == "file"

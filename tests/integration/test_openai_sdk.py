@@ -238,3 +238,25 @@ def test_idempotency_conflict_is_not_retried(stack, planner):
                                     extra_headers={"Idempotency-Key": key})
     assert raised.value.response.headers["x-should-retry"] == "false"
     assert stack.sql("SELECT count(*) FROM llm_jobs WHERE idempotency_key = %s", (key,))[0][0] == before == 1
+
+
+def test_models_retrieve(stack, planner):
+    sdk = client(stack)
+    for model_id in (f"agent:{planner['name']}", planner["model"]):
+        model = sdk.models.retrieve(model_id)
+        assert model.id == model_id and model.object == "model"
+    with pytest.raises(openai.NotFoundError) as raised:
+        sdk.models.retrieve("agent:nobody-here")
+    assert raised.value.body["code"] == "model_not_found"
+
+
+def test_reasoning_effort_and_new_parameters_reach_the_job(stack, planner):
+    raw = client(stack).chat.completions.with_raw_response.create(
+        model=f"agent:{planner['name']}", messages=[{"role": "user", "content": "hi"}], top_p=0,
+        reasoning_effort="low", verbosity="low", safety_identifier="user-7", prompt_cache_key="tenant-a")
+    assert raw.parse().choices[0].message.content == "Stub reply to: hi"
+    request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
+    assert request["reasoning"] == {"effort": "low"} and request["user"] == "user-7" and request["top_p"] == 0
+    # The stub model is no reasoning model: what could not be sent is said, not silently lost.
+    warnings = raw.headers["x-switchboard-warnings"]
+    assert "reasoning is not supported" in warnings and "verbosity is not supported" in warnings

@@ -25,9 +25,9 @@ enum FacadeSchemas {
         (504, "The job did not finish within 540 s (it is cancelled), or the last provider error was a timeout."),
     ]
 
-    static func responses(success schema: String, stream: Bool) -> [APIResponseSpec] {
+    static func responses(success schema: String, stream: Bool, description: String = "The list.") -> [APIResponseSpec] {
         var success = APIResponseSpec(
-            200, stream ? "The answer (application/json), or with stream: true the whole answer as server-sent events (text/event-stream)." : "The list.",
+            200, stream ? "The answer (application/json), or with stream: true the whole answer as server-sent events (text/event-stream)." : description,
             .ref(schema))
         if stream {
             success.alternateContent = [("text/event-stream", JSONSchema.string("Server-sent events.", maxLength: long))]
@@ -42,6 +42,26 @@ enum FacadeSchemas {
             ("created_at", .string(Timestamp.string(from: created, milliseconds: false))),
         ])
     }
+
+    static let messagesRequestFields: [(name: String, schema: JSONSchema)] = [
+            ("model", JSONSchema.string("agent:<name>, agent:<uuid> or a catalog model id.", maxLength: FacadeParsing.maximumModelLength)),
+            ("messages", .array(APISchemas.closedObject([
+                ("role", .enumeration(["user", "assistant"])),
+                ("content", JSONSchema(kind: .any, description: "A string, or blocks: text, image (base64 or url source), tool_use (assistant), tool_result (user).")),
+            ], required: ["role", "content"]))),
+            ("max_tokens", .integer("At least 1; capped by the agent's max_tokens.")),
+            ("system", JSONSchema(kind: .any, description: "A string or text blocks.")),
+            ("temperature", JSONSchema.number().orNull),
+            ("top_p", JSONSchema.number().orNull),
+            ("stop_sequences", JSONSchema.array(.string()).orNull),
+            ("tools", JSONSchema.array(.anyValue, "Custom tools: {name, description, input_schema}.").orNull),
+            ("tool_choice", JSONSchema(kind: .any, description: "{type: auto | any | tool | none, name, disable_parallel_tool_use}.")),
+            ("metadata", JSONSchema.map(.anyValue, "user_id is passed on as the end-user id.").orNull),
+            ("stream", JSONSchema.boolean("Deliver the answer as Anthropic's event stream (sent once the job is done).").orNull),
+            ("service_tier", JSONSchema.string("Ignored.").orNull),
+            ("thinking", JSONSchema(kind: .any, description: "{type: enabled, budget_tokens} (the neutral reasoning control) or {type: disabled}.")),
+            ("top_k", JSONSchema.integer("Passed to Anthropic; dropped with a warning for OpenAI.").orNull),
+    ]
 
     static let components: [String: JSONSchema] = [
         "V1Error": APISchemas.openObject([
@@ -67,23 +87,9 @@ enum FacadeSchemas {
                 ],
             required: ["model", "messages"], "OpenAI Chat Completions request."),
 
-        "V1MessagesRequest": APISchemas.closedObject([
-            ("model", JSONSchema.string("agent:<name>, agent:<uuid> or a catalog model id.", maxLength: FacadeParsing.maximumModelLength)),
-            ("messages", .array(APISchemas.closedObject([
-                ("role", .enumeration(["user", "assistant"])),
-                ("content", JSONSchema(kind: .any, description: "A string, or blocks: text, image (base64 or url source), tool_use (assistant), tool_result (user).")),
-            ], required: ["role", "content"]))),
-            ("max_tokens", .integer("At least 1; capped by the agent's max_tokens.")),
-            ("system", JSONSchema(kind: .any, description: "A string or text blocks.")),
-            ("temperature", JSONSchema.number().orNull),
-            ("top_p", JSONSchema.number().orNull),
-            ("stop_sequences", JSONSchema.array(.string()).orNull),
-            ("tools", JSONSchema.array(.anyValue, "Custom tools: {name, description, input_schema}.").orNull),
-            ("tool_choice", JSONSchema(kind: .any, description: "{type: auto | any | tool | none, name, disable_parallel_tool_use}.")),
-            ("metadata", JSONSchema.map(.anyValue, "user_id is passed on as the end-user id.").orNull),
-            ("stream", JSONSchema.boolean("Deliver the answer as Anthropic's event stream (sent once the job is done).").orNull),
-            ("service_tier", JSONSchema.string("Ignored.").orNull),
-        ], required: ["model", "messages", "max_tokens"], "Anthropic Messages request."),
+        "V1MessagesRequest": APISchemas.closedObject(messagesRequestFields, required: ["model", "messages", "max_tokens"], "Anthropic Messages request."),
+        "V1CountTokensRequest": APISchemas.closedObject(
+            messagesRequestFields.filter { $0.name != "stream" }, required: ["model", "messages"], "A Messages request; max_tokens optional."),
 
         "V1ChatCompletion": APISchemas.openObject([
             ("id", .string("chatcmpl-sb<job id>")), ("object", .enumeration(["chat.completion"])), ("created", .integer()),
@@ -122,13 +128,15 @@ enum FacadeSchemas {
             ], required: ["input_tokens", "output_tokens"])),
         ], required: ["id", "type", "role", "model", "content", "stop_reason", "usage"]),
 
+        "V1Model": APISchemas.openObject([
+            ("id", .string("agent:<name>, agent:<uuid> or a catalog model id.")), ("object", .enumeration(["model"])),
+            ("created", .integer()), ("owned_by", .string("switchboard for agents, else the model's provider.")),
+            ("type", .enumeration(["model"])), ("display_name", .string()), ("created_at", .string(format: "date-time")),
+        ], required: ["id", "object", "created", "owned_by", "type", "display_name", "created_at"], "OpenAI's model object with Anthropic's fields."),
+        "V1TokenCount": APISchemas.openObject([("input_tokens", .integer("The estimate."))], required: ["input_tokens"]),
         "V1ModelList": APISchemas.openObject([
             ("object", .enumeration(["list"])),
-            ("data", .array(APISchemas.openObject([
-                ("id", .string("agent:<name>, agent:<uuid> or a catalog model id.")), ("object", .enumeration(["model"])),
-                ("created", .integer()), ("owned_by", .string("switchboard for agents, else the model's provider.")),
-                ("type", .enumeration(["model"])), ("display_name", .string()), ("created_at", .string(format: "date-time")),
-            ], required: ["id", "object", "created", "owned_by", "type", "display_name", "created_at"]), maxItems: listMaxItems)),
+            ("data", .array(.ref("V1Model"), maxItems: listMaxItems)),
             ("has_more", .boolean()),
             ("first_id", JSONSchema.string().orNull), ("last_id", JSONSchema.string().orNull),
         ], required: ["object", "data", "has_more", "first_id", "last_id"], "OpenAI's model list with Anthropic's fields, so both SDKs read it."),

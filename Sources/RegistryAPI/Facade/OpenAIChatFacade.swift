@@ -9,7 +9,7 @@ enum OpenAIChatFacade {
     static let chatFields: Set<String> = [
         "messages", "tools", "tool_choice", "parallel_tool_calls", "stop", "temperature", "top_p", "max_tokens",
         "max_completion_tokens", "frequency_penalty", "presence_penalty", "response_format", "user", "seed",
-        "reasoning_effort", "verbosity", "safety_identifier", "prompt_cache_key",
+        "reasoning_effort", "verbosity", "safety_identifier", "prompt_cache_key", "reasoning", "top_k",
     ]
     /// Members about the call itself. `n` must be 1 and `logprobs` false; `store`, `metadata` and
     /// `service_tier` are accepted and ignored (they concern OpenAI's own storage and billing).
