@@ -176,6 +176,55 @@ import Testing
         #expect(try ChatRequest(json: request.jsonValue) == request)
     }
 
+    @Test func responsesInputBecomesTheNeutralRequest() throws {
+        let document = try Self.parse("""
+            {"model": "agent:planner", "instructions": "Be brief.", "max_output_tokens": 40, "tool_choice": {"type": "function", "name": "f"},
+             "tools": [{"type": "function", "name": "f", "strict": true, "parameters": {"type": "object", "properties": {}}}],
+             "text": {"format": {"type": "json_schema", "name": "w", "schema": {"type": "object"}, "strict": true}, "verbosity": "low"},
+             "reasoning": {"effort": "high", "summary": "auto"}, "previous_response_id": "resp_sb17",
+             "input": [{"role": "user", "content": [{"type": "input_text", "text": "Hi"}, {"type": "input_file", "file_data": "data:application/pdf;base64,JVBE", "filename": "a.pdf"}]},
+                       {"type": "reasoning", "id": "rs_1", "summary": []},
+                       {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+                       {"type": "function_call_output", "call_id": "c1", "output": "done"}]}
+            """)
+        let call: FacadeCall
+        do throws(FacadeError) { call = try OpenAIResponsesFacade.parse(document) } catch { Issue.record("\(error)"); return }
+        let request = call.request
+        #expect(call.openAIObject == .response && call.previousResponseJobID == 17)
+        #expect(request.messages.map(\.role) == [.system, .user, .assistant, .tool])
+        #expect(request.messages[1].content.last == .file(url: "data:application/pdf;base64,JVBE", filename: "a.pdf"))
+        #expect(request.messages[2].toolCalls == [ToolCall(id: "c1", name: "f", arguments: "{}")])
+        #expect(request.maxTokens == 40 && request.toolChoice == .tool(name: "f") && request.tools.first?.strict == true)
+        #expect(request.responseFormat == .jsonSchema(name: "w", schema: ["type": "object"], strict: true))
+        #expect(request.reasoning == ReasoningControl(effort: .high) && request.verbosity == "low")
+        for body in [#"{"model": "m", "input": "x", "tools": [{"type": "web_search"}]}"#, #"{"model": "m", "input": "x", "background": true}"#,
+                     #"{"model": "m", "input": "x", "previous_response_id": "resp_other"}"#] {
+            let parsed = try Self.parse(body)
+            do throws(FacadeError) {
+                _ = try OpenAIResponsesFacade.parse(parsed)
+                Issue.record("accepted: \(body)")
+            } catch {
+                #expect(error.status == .badRequest, "\(body)")
+            }
+        }
+    }
+
+    @Test func responseObjectShape() throws {
+        let body = OpenAIResponsesFacade.response(Self.result, jobID: 8, created: 100)
+        #expect(body["id"]?.stringValue == "resp_sb8" && body["object"]?.stringValue == "response" && body["status"]?.stringValue == "completed")
+        let output = try #require(body["output"]?.arrayValue)
+        #expect(output.map { $0["type"]?.stringValue } == ["message", "function_call"])
+        #expect(output[0]["content"]?.arrayValue?.first?["text"]?.stringValue == "Hello there")
+        #expect(output[1]["call_id"]?.stringValue == "call_1" && output[1]["arguments"]?.stringValue == #"{"city":"Paris"}"#)
+        #expect(body["usage"]?["input_tokens_details"]?["cached_tokens"]?.intValue == 30)
+        var truncated = Self.result
+        truncated.finishReason = "length"
+        let incomplete = OpenAIResponsesFacade.response(truncated, jobID: 8, created: 100)
+        #expect(incomplete["status"]?.stringValue == "incomplete" && incomplete["incomplete_details"]?["reason"]?.stringValue == "max_output_tokens")
+        let violations = JSONSchema.ref("V1Response").violations(of: body, components: APISchemas.components)
+        #expect(violations.isEmpty, "\(violations)")
+    }
+
     // MARK: - Results
 
     @Test func resultDocumentIsRead() throws {

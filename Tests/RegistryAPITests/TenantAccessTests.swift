@@ -111,7 +111,7 @@ struct TwoTenants: Sendable {
         "updateBudget": (.operator, .budget), "deleteBudget": (.operator, .budget),
         "getUsageOverview": (.viewer, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
         // Authenticated by the job's stream secret, not by a key (workers hold none).
-        "pushJobStream": (nil, nil), "v1RetrieveModel": (.viewer, nil), "v1CountTokens": (.inference, nil),
+        "pushJobStream": (nil, nil), "v1RetrieveModel": (.viewer, nil), "v1CountTokens": (.inference, nil), "v1Responses": (.inference, nil),
         "health": (nil, nil), "readiness": (nil, nil), "metrics": (nil, nil), "openAPI": (nil, nil), "webUI": (nil, nil),
         "webUIAsset": (nil, nil),
     ]

@@ -260,3 +260,66 @@ def test_reasoning_effort_and_new_parameters_reach_the_job(stack, planner):
     # The stub model is no reasoning model: what could not be sent is said, not silently lost.
     warnings = raw.headers["x-switchboard-warnings"]
     assert "reasoning is not supported" in warnings and "verbosity is not supported" in warnings
+
+
+RESPONSES_WEATHER = {
+    "type": "function", "name": "get_weather", "description": "Weather for a city", "strict": True,
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+}
+
+
+def test_responses_plain_and_instructions(stack, planner):
+    raw = client(stack).responses.with_raw_response.create(
+        model=f"agent:{planner['name']}", instructions="Be brief.", input="Say hello", max_output_tokens=50)
+    response = raw.parse()
+    assert response.object == "response" and response.status == "completed"
+    assert response.output_text == "Stub reply to: Say hello"
+    assert response.id == f"resp_sb{raw.headers['x-switchboard-job-id']}"
+    assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
+    request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
+    assert request["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert request["max_tokens"] == 50
+
+
+def test_responses_tools_and_function_call_output(stack, planner):
+    sdk = client(stack)
+    first = sdk.responses.create(model=f"agent:{planner['name']}", input="What is the weather in Paris?",
+                                 tools=[RESPONSES_WEATHER], tool_choice="required")
+    call = next(item for item in first.output if item.type == "function_call")
+    assert call.name == "get_weather"
+    json.loads(call.arguments)
+    # The items returned, then the function's output, as the Agents SDK sends them.
+    second = sdk.responses.create(
+        model=f"agent:{planner['name']}", tools=[RESPONSES_WEATHER],
+        input=[{"role": "user", "content": "What is the weather in Paris?"},
+               {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+               {"type": "function_call_output", "call_id": call.call_id, "output": "18 C and sunny"}])
+    assert second.output_text
+
+
+def test_responses_previous_response_id_continues_the_conversation(stack, planner):
+    sdk = client(stack)
+    first = sdk.responses.create(model=f"agent:{planner['name']}", input="first question")
+    second = sdk.responses.with_raw_response.create(
+        model=f"agent:{planner['name']}", input="second question", previous_response_id=first.id)
+    assert second.parse().output_text == "Stub reply to: second question"
+    request = stack.api("GET", f"/api/jobs/{second.headers['x-switchboard-job-id']}").json()["request"]
+    assert [m["role"] for m in request["messages"]] == ["user", "assistant", "user"]
+    assert request["messages"][1]["content"] == first.output_text
+    with pytest.raises(openai.NotFoundError):
+        sdk.responses.create(model=f"agent:{planner['name']}", input="x", previous_response_id="resp_sb999999999")
+
+
+def test_responses_text_format_and_refused_streaming(stack, planner):
+    sdk = client(stack)
+    raw = sdk.responses.with_raw_response.create(
+        model=f"agent:{planner['name']}", input="Weather?", reasoning={"effort": "low"},
+        text={"format": {"type": "json_schema", "name": "weather", "strict": True, "schema": {
+            "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}}})
+    assert raw.parse().status == "completed"
+    request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
+    assert request["response_format"]["type"] == "json_schema" and request["response_format"]["json_schema"]["name"] == "weather"
+    assert request["reasoning"] == {"effort": "low"}
+    with pytest.raises(openai.BadRequestError) as raised:
+        sdk.responses.create(model=f"agent:{planner['name']}", input="x", stream=True)
+    assert raised.value.body["param"] == "stream"

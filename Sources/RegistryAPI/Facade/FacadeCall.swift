@@ -31,6 +31,17 @@ struct FacadeCall: Sendable, Equatable {
     var stream: Bool
     /// OpenAI `stream_options.include_usage`: a last chunk with the usage.
     var includeUsage: Bool = false
+    /// Which OpenAI object answers an OpenAI-format call.
+    var openAIObject: OpenAIObject = .chatCompletion
+    /// Responses `previous_response_id`: the job whose conversation this call continues.
+    var previousResponseJobID: Int64?
+
+    enum OpenAIObject: Sendable, Equatable {
+        /// `chat.completion` (`/v1/chat/completions`).
+        case chatCompletion
+        /// `response` (`/v1/responses`).
+        case response
+    }
 
     var target: FacadeTarget { FacadeTarget(model) }
 }

@@ -40,6 +40,13 @@ struct FacadeRoutes: Sendable {
                 responses: FacadeSchemas.responses(success: "V1ChatCompletion", stream: true),
                 handler: chatCompletions),
             APIRoute(
+                method: .post, path: "/v1/responses", operationID: "v1Responses", tag: "v1",
+                summary: "OpenAI Responses over the queue (same rules as /v1/chat/completions; not streamed yet): input text or items (messages, function_call, function_call_output), instructions, function tools, text.format, reasoning.effort, previous_response_id (resp_sb<job id>: that job's conversation is continued).",
+                access: .role(.inference),
+                requestBody: .ref("V1ResponsesRequest"),
+                responses: FacadeSchemas.responses(success: "V1Response", stream: false, description: "The response."),
+                handler: responses),
+            APIRoute(
                 method: .post, path: "/v1/messages", operationID: "v1Messages", tag: "v1",
                 summary: "Anthropic Messages over the queue (same rules as /v1/chat/completions); stream: true answers Anthropic's event sequence once the job is done.",
                 access: .role(.inference),
@@ -72,6 +79,10 @@ struct FacadeRoutes: Sendable {
 
     func chatCompletions(_ request: Request, _ context: RegistryContext) async throws -> Response {
         await serve(request, context, format: .openAI) { document throws(FacadeError) in try OpenAIChatFacade.parse(document) }
+    }
+
+    func responses(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        await serve(request, context, format: .openAI) { document throws(FacadeError) in try OpenAIResponsesFacade.parse(document) }
     }
 
     func messages(_ request: Request, _ context: RegistryContext) async throws -> Response {
@@ -145,7 +156,7 @@ struct FacadeRoutes: Sendable {
         } catch {
             throw FacadeError.invalidRequest("the request body is not valid JSON: \(error.description)")
         }
-        let call = try parse(document)
+        var call = try parse(document)
         var key: String?
         if let header = request.headers[FacadeHeaders.idempotencyKey] {
             guard (1...Self.maximumIdempotencyKeyLength).contains(header.count) else {
@@ -154,6 +165,10 @@ struct FacadeRoutes: Sendable {
             key = header
         }
         let principal = try context.requirePrincipal()
+        if let previous = call.previousResponseJobID {
+            call.request.messages = try await conversation(endedBy: previous, for: principal) + call.request.messages
+            try FacadeParsing.check(call.request)
+        }
         // Counted against the caller's waits before a job exists, so a refused call costs nothing.
         return try await services.waits.withWait(for: principal) {
             let job = try await newJob(call, idempotencyKey: key, for: principal)
@@ -184,6 +199,23 @@ struct FacadeRoutes: Sendable {
             try Task.checkCancellation()
             return try answer(current, call: call, format: format, context: context)
         }
+    }
+
+    /// Responses `previous_response_id`: the conversation the caller's earlier, succeeded job
+    /// ended (its request's turns and its answer). Another tenant's job is one that does not exist.
+    func conversation(endedBy jobID: Int64, for principal: Principal) async throws -> [ChatMessage] {
+        let notFound = FacadeError(
+            .notFound, "Previous response with id '\(OpenAIResponsesFacade.responseID(jobID))' not found.",
+            code: "previous_response_not_found", param: "previous_response_id")
+        guard let job = try await services.jobs.find(jobID), principal.scope.contains(job.tenantID) else { throw notFound }
+        guard job.status == "succeeded", let resultText = job.resultJSON, let result = FacadeResult(json: resultText),
+            let requestText = job.requestJSON, let request = try? ChatRequest(jsonBytes: Array(requestText.utf8))
+        else {
+            throw FacadeError.invalidRequest(
+                "previous response \(OpenAIResponsesFacade.responseID(jobID)) has no answer to continue (job \(job.status))",
+                param: "previous_response_id")
+        }
+        return OpenAIResponsesFacade.history(request: request, result: result)
     }
 
     /// The job for a call: the agent's (its chain decides the model), or the caller's tenant's
@@ -281,6 +313,8 @@ struct FacadeRoutes: Sendable {
             } else {
                 headers[.contentType] = "application/json"
                 switch format {
+                case .openAI where call.openAIObject == .response:
+                    bytes = OpenAIResponsesFacade.response(result, jobID: job.id, created: created).encodedBytes()
                 case .openAI: bytes = OpenAIChatFacade.completion(result, jobID: job.id, created: created).encodedBytes()
                 case .anthropic: bytes = AnthropicMessagesFacade.message(result, jobID: job.id).encodedBytes()
                 }

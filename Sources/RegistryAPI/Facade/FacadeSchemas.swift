@@ -133,6 +133,19 @@ enum FacadeSchemas {
             ("created", .integer()), ("owned_by", .string("switchboard for agents, else the model's provider.")),
             ("type", .enumeration(["model"])), ("display_name", .string()), ("created_at", .string(format: "date-time")),
         ], required: ["id", "object", "created", "owned_by", "type", "display_name", "created_at"], "OpenAI's model object with Anthropic's fields."),
+        "V1ResponsesRequest": APISchemas.openObject([
+            ("model", JSONSchema.string("agent:<name>, agent:<uuid> or a catalog model id.", maxLength: FacadeParsing.maximumModelLength)),
+            ("input", JSONSchema(kind: .any, description: "A string, or items: messages (input_text, input_image, input_file parts), function_call, function_call_output.")),
+            ("instructions", JSONSchema.string(maxLength: long).orNull),
+            ("tools", JSONSchema.array(.anyValue, "Function tools {type: function, name, description, parameters, strict}.").orNull),
+            ("previous_response_id", JSONSchema.string("resp_sb<job id> of an earlier response: its conversation is continued.").orNull),
+            ("max_output_tokens", JSONSchema.integer().orNull),
+        ], required: ["model", "input"], "OpenAI Responses request (the members /v1/responses takes are listed in docs/v1-compatibility.md)."),
+        "V1Response": APISchemas.openObject([
+            ("id", .string("resp_sb<job id>")), ("object", .enumeration(["response"])), ("created_at", .integer()),
+            ("status", .enumeration(["completed", "incomplete"])), ("model", .string("The model that answered.")),
+            ("output", .array(APISchemas.openObject([("type", .enumeration(["message", "function_call"]))], required: ["type"]))),
+        ], required: ["id", "object", "created_at", "status", "model", "output"]),
         "V1TokenCount": APISchemas.openObject([("input_tokens", .integer("The estimate."))], required: ["input_tokens"]),
         "V1ModelList": APISchemas.openObject([
             ("object", .enumeration(["list"])),
