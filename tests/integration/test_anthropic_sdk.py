@@ -158,3 +158,33 @@ def test_thinking_top_k_documents_and_cache_control_are_accepted(stack):
     assert request["reasoning"] == {"budget_tokens": 1500} and request["top_k"] == 20
     assert request["messages"][0]["cache_control"] == {"type": "ephemeral"}
     assert request["messages"][1]["content"][0]["type"] == "file"
+
+
+def test_cache_control_writes_then_reads_the_cache_priced_exactly(stack):
+    from decimal import Decimal
+
+    model = unique("stub-ant-ok")
+    stack.add_model(model, provider="anthropic", max_temperature=1, input_per_1k="0.003", output_per_1k="0.015")
+    stack.sql("UPDATE llm_models SET cached_input_cost_per_1k = 0.0003, cache_creation_input_cost_per_1k = 0.00375 WHERE model_id = %s",
+              (model,))
+    stable = "You are the release-notes writer. " * 60
+    prefix_tokens = (len(stable.encode()) + 3) // 4  # the stub's estimate of the marked prefix
+    request = dict(model=model, max_tokens=100, messages=[{"role": "user", "content": "Notes for 2.0"}],
+                   system=[{"type": "text", "text": stable, "cache_control": {"type": "ephemeral"}}])
+    sdk = client(stack)
+    first = sdk.messages.with_raw_response.create(**request)
+    second = sdk.messages.with_raw_response.create(**request)
+    written, read = first.parse().usage, second.parse().usage
+    assert written.cache_creation_input_tokens == prefix_tokens and written.cache_read_input_tokens == 0
+    assert read.cache_read_input_tokens == prefix_tokens and read.cache_creation_input_tokens == 0
+    assert read.input_tokens == written.input_tokens  # the uncached rest
+
+    def expected_cost(usage) -> Decimal:
+        return (usage.input_tokens * Decimal("0.003") + usage.cache_read_input_tokens * Decimal("0.0003")
+                + usage.cache_creation_input_tokens * Decimal("0.00375") + usage.output_tokens * Decimal("0.015")) / 1000
+
+    for raw, usage in ((first, written), (second, read)):
+        assert Decimal(raw.headers["x-switchboard-cost"]) == expected_cost(usage)
+        job_id = int(raw.headers["x-switchboard-job-id"])
+        rows = stack.sql("SELECT cached_input_tokens, cache_creation_input_tokens, cost FROM model_usage WHERE job_id = %s", (job_id,))
+        assert rows == [(usage.cache_read_input_tokens, usage.cache_creation_input_tokens, expected_cost(usage))]
