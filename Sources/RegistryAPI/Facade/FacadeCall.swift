@@ -35,6 +35,8 @@ struct FacadeCall: Sendable, Equatable {
     var openAIObject: OpenAIObject = .chatCompletion
     /// Responses `previous_response_id`: the job whose conversation this call continues.
     var previousResponseJobID: Int64?
+    /// Responses `instructions`, echoed in the answer.
+    var instructions: String?
 
     enum OpenAIObject: Sendable, Equatable {
         /// `chat.completion` (`/v1/chat/completions`).

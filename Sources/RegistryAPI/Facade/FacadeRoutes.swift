@@ -314,7 +314,7 @@ struct FacadeRoutes: Sendable {
                 headers[.contentType] = "application/json"
                 switch format {
                 case .openAI where call.openAIObject == .response:
-                    bytes = OpenAIResponsesFacade.response(result, jobID: job.id, created: created).encodedBytes()
+                    bytes = OpenAIResponsesFacade.response(result, jobID: job.id, created: created, call: call).encodedBytes()
                 case .openAI: bytes = OpenAIChatFacade.completion(result, jobID: job.id, created: created).encodedBytes()
                 case .anthropic: bytes = AnthropicMessagesFacade.message(result, jobID: job.id).encodedBytes()
                 }

@@ -87,6 +87,7 @@ enum OpenAIResponsesFacade {
         var call = FacadeCall(model: model, request: request, stream: false)
         call.openAIObject = .response
         call.previousResponseJobID = previous
+        call.instructions = document["instructions"]?.stringValue
         return call
     }
 
@@ -211,14 +212,15 @@ enum OpenAIResponsesFacade {
 
     static func responseID(_ jobID: Int64) -> String { "\(responseIDPrefix)\(jobID)" }
 
-    /// The `response` object. `created_at` is the job's finish time (Unix seconds).
-    static func response(_ result: FacadeResult, jobID: Int64, created: Int) -> JSONValue {
+    /// The `response` object. `created_at` is the job's finish time (Unix seconds). The request's
+    /// instructions, sampling and tools are echoed as the official schema requires.
+    static func response(_ result: FacadeResult, jobID: Int64, created: Int, call: FacadeCall? = nil) -> JSONValue {
         var output: [JSONValue] = []
         var parts: [JSONValue] = []
         if let refusal = result.refusal, !refusal.isEmpty {
             parts.append(.object([("type", "refusal"), ("refusal", .string(refusal))]))
         } else if let text = result.content, !text.isEmpty {
-            parts.append(.object([("type", "output_text"), ("text", .string(text)), ("annotations", .array([]))]))
+            parts.append(.object([("type", "output_text"), ("text", .string(text)), ("annotations", .array([])), ("logprobs", .array([]))]))
         }
         if !parts.isEmpty {
             output.append(.object([
@@ -232,17 +234,37 @@ enum OpenAIResponsesFacade {
             ]))
         }
         let truncated = result.finishReason == "length"
+        let request = call?.request
+        let tools: [JSONValue] = (request?.tools ?? []).map { tool in
+            .object([
+                ("type", "function"), ("name", .string(tool.name)), ("description", tool.description.map(JSONValue.string) ?? .null),
+                ("parameters", tool.parameters), ("strict", .bool(tool.strict ?? false)),
+            ])
+        }
+        let toolChoice: JSONValue
+        switch request?.toolChoice {
+        case .none?: toolChoice = "none"
+        case .required?: toolChoice = "required"
+        case .tool(let name)?: toolChoice = .object([("type", "function"), ("name", .string(name))])
+        case .auto?, nil: toolChoice = "auto"
+        }
         var response: [(key: String, value: JSONValue)] = [
             ("id", .string(responseID(jobID))), ("object", "response"), ("created_at", .int(created)),
             ("status", truncated ? "incomplete" : "completed"), ("error", .null),
             ("incomplete_details", truncated ? .object([("reason", "max_output_tokens")]) : .null),
-            ("model", .string(result.model)), ("output", .array(output)), ("parallel_tool_calls", true),
-            ("tool_choice", "auto"), ("tools", .array([])),
+            ("instructions", call?.instructions.map(JSONValue.string) ?? .null), ("metadata", .object([])),
+            ("model", .string(result.model)), ("output", .array(output)),
+            ("parallel_tool_calls", .bool(request?.parallelToolCalls ?? true)),
+            ("temperature", request?.temperature.map(JSONValue.double) ?? .null), ("top_p", request?.topP.map(JSONValue.double) ?? .null),
+            ("tool_choice", toolChoice), ("tools", .array(tools)),
+            ("previous_response_id", call?.previousResponseJobID.map { .string(responseID($0)) } ?? .null),
         ]
         if let usage = result.usage {
             response.append(("usage", .object([
                 ("input_tokens", .int(usage.inputTokens)),
-                ("input_tokens_details", .object([("cached_tokens", .int(usage.cachedInputTokens))])),
+                ("input_tokens_details", .object([
+                    ("cached_tokens", .int(usage.cachedInputTokens)), ("cache_write_tokens", .int(usage.cacheCreationInputTokens)),
+                ])),
                 ("output_tokens", .int(usage.outputTokens)),
                 ("output_tokens_details", .object([("reasoning_tokens", .int(usage.reasoningTokens))])),
                 ("total_tokens", .int(usage.inputTokens + usage.outputTokens)),
