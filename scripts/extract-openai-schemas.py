@@ -7,7 +7,7 @@ import json
 import sys
 
 ROOTS = ["CreateChatCompletionResponse", "CreateChatCompletionStreamResponse", "Response", "Model",
-         "ListModelsResponse", "ErrorResponse"]
+         "ListModelsResponse", "ErrorResponse", "ResponseStreamEvent"]
 
 
 def closure(schemas: dict, roots: list[str]) -> dict:

@@ -51,6 +51,13 @@ def test_responses_validate(stack, models, kind):
     reply = post(stack, "/v1/responses", body)
     assert reply.status_code == 200, reply.text
     assert_valid("Response", reply.json())
+    streamed = post(stack, "/v1/responses", {**body, "stream": True})
+    assert streamed.status_code == 200, streamed.text
+    events = sse_data(streamed.text)
+    assert events[0]["type"] == "response.created" and events[-1]["type"] == "response.completed"
+    assert [event["sequence_number"] for event in events] == list(range(len(events)))
+    for event in events:
+        assert_valid("ResponseStreamEvent", event)
 
 
 def test_models_validate(stack, models):
@@ -66,7 +73,7 @@ def test_errors_validate(stack, models):
     cases = [
         post(stack, "/v1/chat/completions", {"model": "agent:nobody-here", "messages": [{"role": "user", "content": "x"}]}),
         post(stack, "/v1/chat/completions", {"model": models["ok"], "messages": [], "frobnicate": 1}),
-        post(stack, "/v1/responses", {"model": models["ok"], "input": "x", "stream": True}),
+        post(stack, "/v1/responses", {"model": models["ok"], "input": "x", "background": True}),
         post(stack, "/v1/chat/completions", {"model": models["ok"], "messages": [{"role": "user", "content": "b"}]}, **{"Idempotency-Key": key}),
         requests.post(stack.registry_url + "/v1/chat/completions", json={}, headers={"Authorization": "Bearer wrong"}, timeout=30),
     ]

@@ -310,7 +310,7 @@ def test_responses_previous_response_id_continues_the_conversation(stack, planne
         sdk.responses.create(model=f"agent:{planner['name']}", input="x", previous_response_id="resp_sb999999999")
 
 
-def test_responses_text_format_and_refused_streaming(stack, planner):
+def test_responses_text_format(stack, planner):
     sdk = client(stack)
     raw = sdk.responses.with_raw_response.create(
         model=f"agent:{planner['name']}", input="Weather?", reasoning={"effort": "low"},
@@ -320,6 +320,23 @@ def test_responses_text_format_and_refused_streaming(stack, planner):
     request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
     assert request["response_format"]["type"] == "json_schema" and request["response_format"]["json_schema"]["name"] == "weather"
     assert request["reasoning"] == {"effort": "low"}
-    with pytest.raises(openai.BadRequestError) as raised:
-        sdk.responses.create(model=f"agent:{planner['name']}", input="x", stream=True)
-    assert raised.value.body["param"] == "stream"
+
+
+def test_responses_streaming(stack, planner):
+    sdk = client(stack)
+    deltas = []
+    with sdk.responses.stream(model=f"agent:{planner['name']}", input="Say hello") as stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        final = stream.get_final_response()
+    assert "".join(deltas) == final.output_text == "Stub reply to: Say hello"
+    assert final.status == "completed" and final.usage.output_tokens > 0
+    # Tool calls stream as function_call items whose arguments arrive in pieces.
+    events = list(sdk.responses.create(model=f"agent:{planner['name']}", input="Weather in Paris?", stream=True,
+                                       tools=[RESPONSES_WEATHER], tool_choice="required"))
+    done = next(event for event in events if event.type == "response.function_call_arguments.done")
+    json.loads(done.arguments)
+    completed = events[-1]
+    assert completed.type == "response.completed"
+    assert completed.response.output[0].type == "function_call" and completed.response.output[0].arguments == done.arguments

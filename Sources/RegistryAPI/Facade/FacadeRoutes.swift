@@ -41,10 +41,10 @@ struct FacadeRoutes: Sendable {
                 handler: chatCompletions),
             APIRoute(
                 method: .post, path: "/v1/responses", operationID: "v1Responses", tag: "v1",
-                summary: "OpenAI Responses over the queue (same rules as /v1/chat/completions; not streamed yet): input text or items (messages, function_call, function_call_output), instructions, function tools, text.format, reasoning.effort, previous_response_id (resp_sb<job id>: that job's conversation is continued).",
+                summary: "OpenAI Responses over the queue (same rules as /v1/chat/completions; stream: true streams the Responses event sequence live): input text or items (messages, function_call, function_call_output), instructions, function tools, text.format, reasoning.effort, previous_response_id (resp_sb<job id>: that job's conversation is continued).",
                 access: .role(.inference),
                 requestBody: .ref("V1ResponsesRequest"),
-                responses: FacadeSchemas.responses(success: "V1Response", stream: false, description: "The response."),
+                responses: FacadeSchemas.responses(success: "V1Response", stream: true),
                 handler: responses),
             APIRoute(
                 method: .post, path: "/v1/messages", operationID: "v1Messages", tag: "v1",
@@ -307,6 +307,10 @@ struct FacadeRoutes: Sendable {
             if call.stream {
                 headers[.contentType] = "text/event-stream"
                 switch format {
+                case .openAI where call.openAIObject == .response:
+                    // The whole answer as one burst of the live sequence.
+                    var encoder = LiveStreamEncoder(format: format, jobID: job.id, created: created, includeUsage: false, call: call)
+                    bytes = encoder.encode(.finished(job))
                 case .openAI: bytes = OpenAIChatFacade.stream(result, jobID: job.id, created: created, includeUsage: call.includeUsage)
                 case .anthropic: bytes = AnthropicMessagesFacade.stream(result, jobID: job.id)
                 }

@@ -337,7 +337,7 @@ extension FacadeRoutes {
         }
         let pollInterval = streaming.rescuePollInterval
         let body = ResponseBody { writer in
-            var encoder = LiveStreamEncoder(format: format, jobID: job.id, created: created, includeUsage: call.includeUsage)
+            var encoder = LiveStreamEncoder(format: format, jobID: job.id, created: created, includeUsage: call.includeUsage, call: call)
             var rescueWatch: Task<Void, Never>?
             defer {
                 rescueWatch?.cancel()
@@ -415,12 +415,15 @@ struct LiveStreamEncoder {
     private var openBlock: (index: Int, tool: Int?)?
     private var nextBlock = 0
     private var sentRole = false
+    /// `/v1/responses`: the Responses event sequence instead of chat completion chunks.
+    private var responses: OpenAIResponsesStream?
 
-    init(format: FacadeFormat, jobID: Int64, created: Int, includeUsage: Bool) {
+    init(format: FacadeFormat, jobID: Int64, created: Int, includeUsage: Bool, call: FacadeCall? = nil) {
         self.format = format
         self.jobID = jobID
         self.created = created
         self.includeUsage = includeUsage
+        if let call, call.openAIObject == .response { responses = OpenAIResponsesStream(jobID: jobID, created: created, call: call) }
     }
 
     mutating func encode(_ event: RelayEvent) -> [UInt8] {
@@ -429,6 +432,7 @@ struct LiveStreamEncoder {
         switch event {
         case .start(let model, _, _):
             self.model = model
+            responses?.start(model: model, to: &bytes)
             if format == .anthropic { startMessage(&bytes) }
         case .text(let text):
             appendText(text, to: &bytes)
@@ -506,6 +510,10 @@ struct LiveStreamEncoder {
     private mutating func appendText(_ text: String, to bytes: inout [UInt8]) {
         guard !text.isEmpty else { return }
         sentText += text
+        if responses != nil {
+            responses?.text(text, model: model, to: &bytes)
+            return
+        }
         switch format {
         case .openAI:
             FacadeSSE.append(data: openAIChunk(.object(roleMember() + [("content", .string(text))])), to: &bytes)
@@ -528,6 +536,10 @@ struct LiveStreamEncoder {
         if let name { sent.name = (sent.name ?? "") + name }
         sent.arguments += arguments
         sentTools[index] = sent
+        if responses != nil {
+            responses?.toolCall(index: index, id: id, name: name, arguments: arguments, model: model, to: &bytes)
+            return
+        }
         switch format {
         case .openAI:
             var function: [(key: String, value: JSONValue)] = []
@@ -557,6 +569,10 @@ struct LiveStreamEncoder {
 
     private mutating func finish(_ result: FacadeResult, to bytes: inout [UInt8]) {
         ended = true
+        if responses != nil {
+            responses?.finish(result, to: &bytes)
+            return
+        }
         switch format {
         case .openAI:
             if !sentRole { FacadeSSE.append(data: openAIChunk(.object(roleMember() + [("content", "")])), to: &bytes) }
@@ -589,6 +605,10 @@ struct LiveStreamEncoder {
     private mutating func fail(code: String, message: String, to bytes: inout [UInt8]) {
         ended = true
         let text = "job \(jobID) failed (\(code)): \(message)"
+        if responses != nil {
+            responses?.fail(code: code, message: text, to: &bytes)
+            return
+        }
         switch format {
         case .openAI:
             FacadeSSE.append(data: .object([("error", .object([

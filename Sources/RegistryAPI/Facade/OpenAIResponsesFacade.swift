@@ -22,11 +22,7 @@ enum OpenAIResponsesFacade {
             throw .invalidRequest("unsupported parameter '\(member.key)'", param: member.key, code: "unsupported_parameter")
         }
         let model = try FacadeParsing.model(document["model"])
-        if try FacadeParsing.optionalBool(document["stream"], "stream") == true {
-            throw .invalidRequest(
-                "stream is not supported on /v1/responses yet: call without stream, or use /v1/chat/completions for streaming",
-                param: "stream", code: "unsupported_value")
-        }
+        let stream = try FacadeParsing.optionalBool(document["stream"], "stream") ?? false
         if let truncation = document["truncation"]?.stringValue, truncation != "disabled" {
             throw .invalidRequest("only truncation 'disabled' is supported", param: "truncation", code: "unsupported_value")
         }
@@ -84,7 +80,7 @@ enum OpenAIResponsesFacade {
             previous = jobID
         }
         if previous == nil { try FacadeParsing.check(request) }
-        var call = FacadeCall(model: model, request: request, stream: false)
+        var call = FacadeCall(model: model, request: request, stream: stream)
         call.openAIObject = .response
         call.previousResponseJobID = previous
         call.instructions = document["instructions"]?.stringValue
