@@ -274,4 +274,35 @@ import Testing
             #expect(try unknown.json()["type"]?.string == "error")
         }
     }
+
+    @Test func corsIsOffByDefaultAndAllowListedWhenConfigured() async throws {
+        let preflight = Self.headers([
+            ("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "authorization, content-type, x-stainless-os"),
+        ])
+        try await Registry.run(token: Self.token) { api in
+            let reply = try await api.send(.options, "/v1/chat/completions", headers: preflight, authorization: .some(nil))
+            #expect(reply.headers[FacadeCORS.allowOrigin] == nil)
+        }
+        try await Registry.run(token: Self.token, corsOrigins: ["https://app.example.com"]) { api in
+            let allowed = try await api.send(.options, "/v1/chat/completions", headers: preflight, authorization: .some(nil))
+            #expect(allowed.status == .noContent)
+            #expect(allowed.headers[FacadeCORS.allowOrigin] == "https://app.example.com")
+            #expect(allowed.headers[FacadeCORS.allowHeaders] == "authorization, content-type, x-stainless-os")
+            var other = preflight
+            other[FacadeCORS.origin] = "https://evil.example.com"
+            let refused = try await api.send(.options, "/v1/chat/completions", headers: other, authorization: .some(nil))
+            #expect(refused.headers[FacadeCORS.allowOrigin] == nil)
+            // The answers themselves, errors included, are readable by the allowed page.
+            let models = try await api.send(.get, "/v1/models", headers: Self.headers([("Origin", "https://app.example.com")]))
+            #expect(models.status == .ok && models.headers[FacadeCORS.allowOrigin] == "https://app.example.com")
+            #expect(models.headers[FacadeCORS.exposeHeaders]?.contains("x-switchboard-job-id") == true)
+            let unauthorized = try await api.send(
+                .get, "/v1/models", headers: Self.headers([("Origin", "https://app.example.com")]), authorization: .some("Bearer wrong"))
+            #expect(unauthorized.status == .unauthorized && unauthorized.headers[FacadeCORS.allowOrigin] == "https://app.example.com")
+            // Never the /api routes.
+            let api_ = try await api.send(.get, "/api/agents", headers: Self.headers([("Origin", "https://app.example.com")]))
+            #expect(api_.headers[FacadeCORS.allowOrigin] == nil)
+        }
+    }
 }
