@@ -57,6 +57,24 @@ extension ChatRequest {
         }
         var maxTokens = try reader.optionalInt("max_tokens")
         if maxTokens == nil { maxTokens = try reader.optionalInt("max_completion_tokens") }
+        var reasoning: ReasoningControl?
+        if let value = json["reasoning"], !value.isNull {
+            reasoning = try ReasoningControl(json: value, path: "reasoning")
+        }
+        // OpenAI Chat Completions' flat name for the effort.
+        if let effort = try reader.optionalString("reasoning_effort") {
+            guard let level = ReasoningEffort(rawValue: effort) else {
+                throw reader.error("reasoning_effort", "must be one of \(ReasoningEffort.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            reasoning = ReasoningControl(effort: level, budgetTokens: reasoning?.budgetTokens)
+        }
+        // OpenAI's newer name for the end-user id is `safety_identifier`; both mean the same.
+        var user = try reader.optionalString("user")
+        if user == nil { user = try reader.optionalString("safety_identifier") }
+        let verbosity = try reader.optionalString("verbosity")
+        if let verbosity, !["low", "medium", "high"].contains(verbosity) {
+            throw reader.error("verbosity", "must be low, medium or high")
+        }
         self.init(
             messages: parsedMessages,
             tools: tools,
@@ -73,8 +91,12 @@ extension ChatRequest {
             responseFormat: try json["response_format"].flatMap { $0.isNull ? nil : $0 }.map { value throws(ChatRequestJSONError) in
                 try ResponseFormat(json: value, path: "response_format")
             },
-            user: try reader.optionalString("user"),
-            seed: try reader.optionalInt("seed"))
+            user: user,
+            seed: try reader.optionalInt("seed"),
+            reasoning: reasoning,
+            verbosity: verbosity,
+            promptCacheKey: try reader.optionalString("prompt_cache_key"),
+            topK: try reader.optionalInt("top_k"))
     }
 
     /// The request as a document, in the documented key order.
@@ -92,6 +114,10 @@ extension ChatRequest {
         if let responseFormat { members.append(("response_format", responseFormat.jsonValue)) }
         if let user { members.append(("user", .string(user))) }
         if let seed { members.append(("seed", .int(seed))) }
+        if let reasoning { members.append(("reasoning", reasoning.jsonValue)) }
+        if let verbosity { members.append(("verbosity", .string(verbosity))) }
+        if let promptCacheKey { members.append(("prompt_cache_key", .string(promptCacheKey))) }
+        if let topK { members.append(("top_k", .int(topK))) }
         return .object(members)
     }
 
@@ -109,12 +135,22 @@ extension ChatMessage {
             throw reader.error("role", "must be one of system, user, assistant, tool")
         }
         var content: [ContentPart] = []
+        var cacheControl: CacheControl?
+        if let marker = json["cache_control"], !marker.isNull {
+            cacheControl = try CacheControl(json: marker, path: "\(path).cache_control")
+        }
         switch json["content"] {
         case nil, .null?: break
         case .string(let text)?: content = [.text(text)]
         case .array(let parts)?:
             for (index, part) in parts.enumerated() {
-                content.append(try ContentPart(json: part, path: "\(path).content[\(index)]"))
+                let partPath = "\(path).content[\(index)]"
+                content.append(try ContentPart(json: part, path: partPath))
+                // A marker on a part (the convention of OpenRouter and LiteLLM) marks the message:
+                // the neutral breakpoint sits after a message's content.
+                if let marker = part["cache_control"], !marker.isNull {
+                    cacheControl = try CacheControl(json: marker, path: "\(partPath).cache_control")
+                }
             }
         default: throw reader.error("content", "must be a string, an array of parts or null")
         }
@@ -126,7 +162,7 @@ extension ChatMessage {
         }
         self.init(
             role: role, content: content, toolCalls: toolCalls,
-            toolCallID: try reader.optionalString("tool_call_id"), name: try reader.optionalString("name"))
+            toolCallID: try reader.optionalString("tool_call_id"), name: try reader.optionalString("name"), cacheControl: cacheControl)
     }
 
     var jsonValue: JSONValue {
@@ -141,6 +177,47 @@ extension ChatMessage {
         if !toolCalls.isEmpty { members.append(("tool_calls", .array(toolCalls.map(\.jsonValue)))) }
         if let toolCallID { members.append(("tool_call_id", .string(toolCallID))) }
         if let name { members.append(("name", .string(name))) }
+        if let cacheControl { members.append(("cache_control", cacheControl.jsonValue)) }
+        return .object(members)
+    }
+}
+
+extension ReasoningControl {
+    init(json: JSONValue, path: String) throws(ChatRequestJSONError) {
+        let reader = Reader(json, path: path)
+        guard json.isObject else { throw reader.error("", "must be an object {effort, budget_tokens}") }
+        var effort: ReasoningEffort?
+        if let text = try reader.optionalString("effort") {
+            guard let level = ReasoningEffort(rawValue: text) else {
+                throw reader.error("effort", "must be one of \(ReasoningEffort.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            effort = level
+        }
+        let budget = try reader.optionalInt("budget_tokens")
+        if let budget, budget < 0 { throw reader.error("budget_tokens", "must not be negative") }
+        self.init(effort: effort, budgetTokens: budget)
+    }
+
+    var jsonValue: JSONValue {
+        var members: [(key: String, value: JSONValue)] = []
+        if let effort { members.append(("effort", .string(effort.rawValue))) }
+        if let budgetTokens { members.append(("budget_tokens", .int(budgetTokens))) }
+        return .object(members)
+    }
+}
+
+extension CacheControl {
+    init(json: JSONValue, path: String) throws(ChatRequestJSONError) {
+        let reader = Reader(json, path: path)
+        guard json["type"]?.stringValue == "ephemeral" else { throw reader.error("type", "must be ephemeral") }
+        let ttl = try reader.optionalString("ttl")
+        if let ttl, ttl != "5m", ttl != "1h" { throw reader.error("ttl", "must be 5m or 1h") }
+        self.init(ttl: ttl)
+    }
+
+    var jsonValue: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("type", "ephemeral")]
+        if let ttl { members.append(("ttl", .string(ttl))) }
         return .object(members)
     }
 }
@@ -160,8 +237,18 @@ extension ContentPart {
                 detail = value
             }
             self = .image(url: url, detail: detail)
+        case "file":
+            // OpenAI's `file_data` (a data: URL), or `file_url` for a document on the web.
+            let file = json["file"] ?? .null
+            if file["file_id"] != nil, file["file_data"] == nil {
+                throw reader.error("file.file_id", "uploaded file ids are not supported: send the file as file_data (a data: URL)")
+            }
+            guard let url = file["file_data"]?.stringValue ?? file["file_url"]?.stringValue else {
+                throw reader.error("file.file_data", "is required")
+            }
+            self = .file(url: url, filename: try reader.member("file", file).optionalString("filename"))
         case let other:
-            throw reader.error("type", "unsupported content part type '\(other ?? "")': expected text or image_url")
+            throw reader.error("type", "unsupported content part type '\(other ?? "")': expected text, image_url or file")
         }
     }
 
@@ -173,6 +260,10 @@ extension ContentPart {
             var image: JSONValue = ["url": .string(url)]
             if let detail { image["detail"] = .string(detail.rawValue) }
             return ["type": "image_url", "image_url": image]
+        case .file(let url, let filename):
+            var file: JSONValue = url.hasPrefix("data:") ? ["file_data": .string(url)] : ["file_url": .string(url)]
+            if let filename { file["filename"] = .string(filename) }
+            return ["type": "file", "file": file]
         }
     }
 }
@@ -183,16 +274,25 @@ extension ToolDefinition {
         guard let function = json["function"], function.isObject else { throw reader.error("function", "is required") }
         guard let name = function["name"]?.stringValue else { throw reader.error("function.name", "is required") }
         let parameters = function["parameters"].flatMap { $0.isNull ? nil : $0 }
+        let functionReader = reader.member("function", function)
+        var cacheControl: CacheControl?
+        if let marker = json["cache_control"], !marker.isNull {
+            cacheControl = try CacheControl(json: marker, path: "\(path).cache_control")
+        }
         self.init(
-            name: name, description: try reader.member("function", function).optionalString("description"),
-            parameters: parameters ?? ["type": "object", "properties": [:]])
+            name: name, description: try functionReader.optionalString("description"),
+            parameters: parameters ?? ["type": "object", "properties": [:]], strict: try functionReader.optionalBool("strict"),
+            cacheControl: cacheControl)
     }
 
     var jsonValue: JSONValue {
         var function: JSONValue = ["name": .string(name)]
         if let description { function["description"] = .string(description) }
         function["parameters"] = parameters
-        return ["type": "function", "function": function]
+        if let strict { function["strict"] = .bool(strict) }
+        var tool: JSONValue = ["type": "function", "function": function]
+        if let cacheControl { tool["cache_control"] = cacheControl.jsonValue }
+        return tool
     }
 }
 

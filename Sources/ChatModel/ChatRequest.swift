@@ -21,6 +21,15 @@ public struct ChatRequest: Sendable, Equatable {
     /// An end-user identifier passed on for the provider's abuse monitoring.
     public var user: String?
     public var seed: Int?
+    /// How hard a reasoning model thinks: OpenAI `reasoning_effort`, Anthropic `thinking`.
+    public var reasoning: ReasoningControl?
+    /// How long the answer should be (OpenAI gpt-5 `verbosity`: low, medium, high).
+    public var verbosity: String?
+    /// Groups requests that share a long prefix so the provider routes them to the same prompt
+    /// cache (OpenAI `prompt_cache_key`).
+    public var promptCacheKey: String?
+    /// Sample from the k most likely tokens only (Anthropic and most open-model servers).
+    public var topK: Int?
 
     public init(
         messages: [ChatMessage],
@@ -35,7 +44,11 @@ public struct ChatRequest: Sendable, Equatable {
         presencePenalty: Double? = nil,
         responseFormat: ResponseFormat? = nil,
         user: String? = nil,
-        seed: Int? = nil
+        seed: Int? = nil,
+        reasoning: ReasoningControl? = nil,
+        verbosity: String? = nil,
+        promptCacheKey: String? = nil,
+        topK: Int? = nil
     ) {
         self.messages = messages
         self.tools = tools
@@ -50,6 +63,59 @@ public struct ChatRequest: Sendable, Equatable {
         self.responseFormat = responseFormat
         self.user = user
         self.seed = seed
+        self.reasoning = reasoning
+        self.verbosity = verbosity
+        self.promptCacheKey = promptCacheKey
+        self.topK = topK
+    }
+}
+
+/// The neutral reasoning control: an effort, a token budget, or both. Each adapter maps it to
+/// its provider's control (OpenAI `reasoning_effort`, Anthropic `thinking.budget_tokens`) and
+/// derives the one it needs from the other when only one is given.
+public struct ReasoningControl: Sendable, Equatable {
+    public var effort: ReasoningEffort?
+    /// Tokens the model may spend thinking (Anthropic: at least 1,024 and below `max_tokens`).
+    public var budgetTokens: Int?
+
+    public init(effort: ReasoningEffort? = nil, budgetTokens: Int? = nil) {
+        self.effort = effort
+        self.budgetTokens = budgetTokens
+    }
+}
+
+/// OpenAI's effort levels (`none` turns reasoning off where the model allows it).
+public enum ReasoningEffort: String, Sendable, Equatable, CaseIterable {
+    case none, minimal, low, medium, high
+
+    /// The thinking budget an effort stands for, for providers that take a budget (Anthropic).
+    public var budgetTokens: Int? {
+        switch self {
+        case .none: return nil
+        case .minimal, .low: return 1024
+        case .medium: return 4096
+        case .high: return 16384
+        }
+    }
+
+    /// The effort closest to a token budget, for providers that take an effort (OpenAI).
+    public init(budgetTokens: Int) {
+        switch budgetTokens {
+        case ..<2048: self = .low
+        case ..<8192: self = .medium
+        default: self = .high
+        }
+    }
+}
+
+/// A prompt-cache breakpoint (Anthropic `cache_control`): the prompt up to and including the
+/// marked part is cached.
+public struct CacheControl: Sendable, Equatable {
+    /// `5m` (the default) or `1h`.
+    public var ttl: String?
+
+    public init(ttl: String? = nil) {
+        self.ttl = ttl
     }
 }
 
@@ -67,19 +133,23 @@ public struct ChatMessage: Sendable, Equatable {
     public var toolCallID: String?
     /// Optional participant name (OpenAI's `name`).
     public var name: String?
+    /// A prompt-cache breakpoint after this message (its last content block, for Anthropic).
+    public var cacheControl: CacheControl?
 
     public init(
         role: ChatRole,
         content: [ContentPart],
         toolCalls: [ToolCall] = [],
         toolCallID: String? = nil,
-        name: String? = nil
+        name: String? = nil,
+        cacheControl: CacheControl? = nil
     ) {
         self.role = role
         self.content = content
         self.toolCalls = toolCalls
         self.toolCallID = toolCallID
         self.name = name
+        self.cacheControl = cacheControl
     }
 
     public static func system(_ text: String) -> ChatMessage {
@@ -116,6 +186,8 @@ public enum ContentPart: Sendable, Equatable {
     case text(String)
     /// An image by `https:` URL or `data:` URL (`data:image/png;base64,…`).
     case image(url: String, detail: ImageDetail? = nil)
+    /// A document (a PDF) by `data:` URL (`data:application/pdf;base64,…`) or `https:` URL.
+    case file(url: String, filename: String? = nil)
 }
 
 /// OpenAI's image fidelity hint; other providers ignore it.
@@ -129,11 +201,20 @@ public struct ToolDefinition: Sendable, Equatable {
     public var description: String?
     /// JSON Schema of the arguments object.
     public var parameters: JSONValue
+    /// The arguments must match `parameters` exactly (OpenAI structured outputs for tools).
+    public var strict: Bool?
+    /// A prompt-cache breakpoint after this tool's definition (Anthropic).
+    public var cacheControl: CacheControl?
 
-    public init(name: String, description: String? = nil, parameters: JSONValue = ["type": "object", "properties": [:]]) {
+    public init(
+        name: String, description: String? = nil, parameters: JSONValue = ["type": "object", "properties": [:]], strict: Bool? = nil,
+        cacheControl: CacheControl? = nil
+    ) {
         self.name = name
         self.description = description
         self.parameters = parameters
+        self.strict = strict
+        self.cacheControl = cacheControl
     }
 }
 

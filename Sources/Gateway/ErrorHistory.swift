@@ -80,6 +80,7 @@ enum ResultDocument {
         writer.beginObject()
         writer.answerMembers(response)
         writer.member("finish_reason", response.finishReason?.rawValue ?? response.providerFinishReason)
+        writer.member("stop_sequence", response.stopSequence)
         writer.member("refusal", response.refusal)
         writer.member("model", candidate.model.modelID)
         writer.member("provider", candidate.provider.name)

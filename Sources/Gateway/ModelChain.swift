@@ -51,29 +51,8 @@ enum ModelChain {
         return (candidates, skipped)
     }
 
-    /// A deliberately generous prompt-size estimate, made before any call: 1 token per 4 UTF-8
-    /// bytes of text (English averages ~4.2 characters per token for GPT/Claude tokenizers;
-    /// bytes over-count non-ASCII text, which errs towards a larger model), plus 4 tokens per
-    /// message for role and framing, 85 per image (a low-detail image tile), the tool
-    /// definitions' JSON at the same rate, and 16 for the reply priming.
-    static func estimatePromptTokens(_ request: ChatRequest) -> Int {
-        var bytes = 0
-        var tokens = 16
-        for message in request.messages {
-            tokens += 4
-            for part in message.content {
-                switch part {
-                case .text(let text): bytes += text.utf8.count
-                case .image: tokens += 85
-                }
-            }
-            for call in message.toolCalls { bytes += call.name.utf8.count + call.arguments.utf8.count }
-        }
-        for tool in request.tools {
-            bytes += tool.name.utf8.count + (tool.description?.utf8.count ?? 0) + tool.parameters.encoded().count
-        }
-        return tokens + (bytes + 3) / 4
-    }
+    /// The prompt-size estimate (`ChatRequest.estimatedPromptTokens`, shared with /v1's count_tokens).
+    static func estimatePromptTokens(_ request: ChatRequest) -> Int { request.estimatedPromptTokens }
 
     /// The agent's sampling parameters under the job's own, clamped to what the catalog says
     /// the model accepts. The agent's `max_tokens`, when set, is a ceiling, not only a default: a

@@ -121,6 +121,7 @@ final class StreamPush: Sendable {
         }
         if let cost { event.append(("cost", .number("\(cost)"))) }
         if let refusal = response.refusal { event.append(("refusal", .string(refusal))) }
+        if let stopSequence = response.stopSequence { event.append(("stop_sequence", .string(stopSequence))) }
         event.append(("tool_calls", .array(response.toolCalls.enumerated().map { index, call in
             .object([("index", .int(index)), ("id", .string(call.id)), ("name", .string(call.name))])
         })))

@@ -234,7 +234,9 @@ public final class ProviderStub: Sendable {
         case .openAI:
             return .whole(StubOpenAIEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix))
         case .anthropic:
-            return .whole(StubAnthropicEndpoint.success(model: model, conversation: conversation, reply: reply, behavior: behavior, requestID: requestID, idSuffix: idSuffix))
+            let cache = state.promptCache(model: model, conversation: conversation, behavior: behavior)
+            return .whole(StubAnthropicEndpoint.success(
+                model: model, conversation: conversation, reply: reply, behavior: behavior, cache: cache, requestID: requestID, idSuffix: idSuffix))
         }
     }
 
@@ -259,10 +261,11 @@ public final class ProviderStub: Sendable {
                 includeUsage: admitted.includeUsage, idSuffix: idSuffix,
                 finishReason: StubOpenAIEndpoint.finishReason(reply, toolChoice: conversation.toolChoice), usage: usage)
         case .anthropic:
-            let cacheRead = behavior.reportCache ? input / 2 : 0
+            let cache = state.promptCache(model: admitted.model, conversation: conversation, behavior: behavior)
             let (stopReason, stopSequence) = StubAnthropicEndpoint.stop(reply.finish)
             let startUsage: StubJSON? = behavior.omitUsage ? nil : [
-                "input_tokens": .int(input - cacheRead), "cache_creation_input_tokens": 0, "cache_read_input_tokens": .int(cacheRead),
+                "input_tokens": .int(input - cache.read - cache.written), "cache_creation_input_tokens": .int(cache.written),
+                "cache_read_input_tokens": .int(cache.read),
                 "output_tokens": 1,
             ]
             frames = StubStream.anthropic(

@@ -32,6 +32,7 @@ enum StubAnthropicEndpoint {
         } catch {
             return .failure(error)
         }
+        conversation.cachePrefix = cachePrefix(body)
         conversation.stopSequences = body["stop_sequences"]?.array?.compactMap(\.string) ?? []
         conversation.maxTokens = body["max_tokens"]?.int
         conversation.promptText = promptParts.joined(separator: "\n")
@@ -39,6 +40,35 @@ enum StubAnthropicEndpoint {
             return .failure(violation)
         }
         return .success(conversation)
+    }
+
+    /// The text of the prompt up to its last `cache_control` marker, in Messages' cache order:
+    /// tools, then system, then messages (text the token estimate counts, so a prefix's tokens
+    /// never exceed the prompt's).
+    static func cachePrefix(_ body: StubJSON) -> String? {
+        var parts: [String] = []
+        var prefixLength: Int?
+        func add(_ text: String, marked: Bool) {
+            parts.append(text)
+            if marked { prefixLength = parts.count }
+        }
+        for tool in body["tools"]?.array ?? [] {
+            add((tool["name"]?.string ?? "") + (tool["description"]?.string ?? "") + (tool["input_schema"]?.encodedString() ?? ""),
+                marked: tool["cache_control"] != nil)
+        }
+        switch body["system"] {
+        case .string(let system)?: add(system, marked: false)
+        case .array(let blocks)?: for block in blocks { add(block["text"]?.string ?? "", marked: block["cache_control"] != nil) }
+        default: break
+        }
+        for message in body["messages"]?.array ?? [] {
+            guard case .array(let blocks)? = message["content"] else {
+                add(message["content"]?.string ?? "", marked: false)
+                continue
+            }
+            for block in blocks { add(block["text"]?.string ?? "", marked: block["cache_control"] != nil) }
+        }
+        return prefixLength.map { parts.prefix($0).joined(separator: "\n") }
     }
 
     private static func readMessages(
@@ -94,6 +124,16 @@ enum StubAnthropicEndpoint {
                 content.texts.append(block["text"]?.string ?? "")
             case "image":
                 conversation.imageCount += 1
+            case "document":
+                // PDFs as base64 or by URL, or plain text, as Messages takes them.
+                let source = block["source"]
+                switch source?["type"]?.string {
+                case "base64" where source?["media_type"]?.string == "application/pdf" && source?["data"]?.string != nil,
+                    "url" where source?["url"]?.string != nil, "text" where source?["data"]?.string != nil:
+                    conversation.imageCount += 1
+                default:
+                    throw .init("messages.\(index).content.\(blockIndex).document.source: Input should be a PDF (base64 or url) or text source")
+                }
             case "tool_use":
                 guard role == "assistant", let id = block["id"]?.string, block["input"]?.object != nil else {
                     throw .init("messages.\(index).content.\(blockIndex).tool_use.input: Input should be a valid dictionary")
@@ -157,7 +197,7 @@ enum StubAnthropicEndpoint {
     /// The reply body, written straight to bytes (no value tree, no Codable).
     static func success(
         model: String, conversation: StubConversation, reply: StubReply, behavior: StubBehavior,
-        requestID: String, idSuffix: String
+        cache: StubPromptCacheUse, requestID: String, idSuffix: String
     ) -> StubHTTPReply {
         let (stopReason, stopSequence) = stop(reply.finish)
         var writer = JSONWriter(capacity: 512 + (reply.text?.utf8.count ?? 0))
@@ -175,7 +215,7 @@ enum StubAnthropicEndpoint {
         writer.key("stop_sequence")
         if let stopSequence { writer.string(stopSequence) } else { writer.null() }
         if !behavior.omitUsage {
-            writeUsage(inputTokens: conversation.inputTokens, reply: reply, behavior: behavior, to: &writer)
+            writeUsage(inputTokens: conversation.inputTokens, reply: reply, behavior: behavior, cache: cache, to: &writer)
         }
         writer.endObject()
         return StubHTTPReply(
@@ -219,9 +259,11 @@ enum StubAnthropicEndpoint {
         writer.endArray()
     }
 
-    private static func writeUsage(inputTokens input: Int, reply: StubReply, behavior: StubBehavior, to writer: inout JSONWriter) {
-        // Anthropic's input_tokens excludes what was read from the cache.
-        let cacheRead = behavior.reportCache ? input / 2 : 0
+    private static func writeUsage(
+        inputTokens input: Int, reply: StubReply, behavior: StubBehavior, cache: StubPromptCacheUse, to writer: inout JSONWriter
+    ) {
+        // Anthropic's input_tokens excludes what was read from the cache and written to it.
+        let cacheRead = cache.read
         if let hostile = behavior.hostileTokenCount {
             writer.key("usage")
             writer.beginObject()
@@ -235,9 +277,9 @@ enum StubAnthropicEndpoint {
         writer.key("usage")
         writer.beginObject()
         writer.key("input_tokens")
-        writer.int(input - cacheRead)
+        writer.int(input - cacheRead - cache.written)
         writer.key("cache_creation_input_tokens")
-        writer.int(0)
+        writer.int(cache.written)
         writer.key("cache_read_input_tokens")
         writer.int(cacheRead)
         writer.key("output_tokens")

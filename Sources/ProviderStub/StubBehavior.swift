@@ -20,7 +20,7 @@
 /// | `no-usage` | omit usage from the reply |
 /// | `plain` | the injected error's body is plain text, no error object (vLLM/TGI style) |
 /// | `usage-max`, `usage-negative`, `usage-int4` | every token count is `Int.max`, −1 or 2³¹ (a hostile provider) |
-/// | `cache` | report half of the prompt as served from the prompt cache |
+/// | `cache` | report half of the prompt as served from the prompt cache (Anthropic requests with `cache_control` markers instead get real cache semantics: the prefix up to the last marker is written by the first request and read by later ones) |
 /// | `reasoning` | report reasoning tokens (OpenAI format) |
 /// | `refusal` | the model refuses (OpenAI `message.refusal` with finish_reason `stop`, Anthropic `refusal`) |
 /// | `tool` | call a tool whenever tools are offered and tool_choice allows |

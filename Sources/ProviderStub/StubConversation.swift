@@ -24,6 +24,9 @@ struct StubConversation {
     var parallelToolCalls = true
     var stopSequences: [String] = []
     var maxTokens: Int?
+    /// Anthropic: the prompt up to its last `cache_control` marker (tools, system, messages, in
+    /// the order Messages caches them); nil without markers.
+    var cachePrefix: String?
 
     var inputTokens: Int {
         // A few tokens of framing per message, as real chat templates add.

@@ -9,6 +9,8 @@ final class StubState: @unchecked Sendable {
     private var stats = ProviderStubStats()
     private var gatherings: [String: Gathering] = [:]
     private var nextWaiterID = 0
+    /// Anthropic prompt-cache entries (model and prefix) written so far.
+    private var promptCacheEntries: Set<String> = []
 
     /// Requests of one `stub-gather-N` model waiting for each other.
     private struct Gathering {
@@ -20,6 +22,18 @@ final class StubState: @unchecked Sendable {
 
     init(seed: UInt64) {
         generator = SplitMix64(seed: seed)
+    }
+
+    /// What an Anthropic request reads from and writes to the prompt cache: with `cache_control`
+    /// markers, the prefix up to the last one is written by the first request that sends it and
+    /// read by every later one (per model; entries never expire in the stub); without markers,
+    /// the `cache` directive's half of the prompt read.
+    func promptCache(model: String, conversation: StubConversation, behavior: StubBehavior) -> StubPromptCacheUse {
+        let input = conversation.inputTokens
+        guard let prefix = conversation.cachePrefix else { return StubPromptCacheUse(read: behavior.reportCache ? input / 2 : 0, written: 0) }
+        let tokens = min(estimatedTokens(prefix), input)
+        let seen = locked { !promptCacheEntries.insert(model + "\u{0}" + prefix).inserted }
+        return seen ? StubPromptCacheUse(read: tokens, written: 0) : StubPromptCacheUse(read: 0, written: tokens)
     }
 
     private func locked<T>(_ body: () -> T) -> T {
@@ -192,4 +206,10 @@ struct SplitMix64 {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// Prompt-cache tokens of one Anthropic reply.
+struct StubPromptCacheUse: Equatable {
+    var read: Int
+    var written: Int
 }

@@ -27,6 +27,13 @@ extension AnthropicMessagesAdapter {
         }
         let turns = try Self.conversation(request.messages, warnings: &warnings)
         let jsonSchema = Self.emulatedJSONSchema(request.responseFormat)
+        // The output cap decides the thinking budget, so it is worked out first; its warnings
+        // still come last, where max_tokens is written.
+        var maxTokensWarnings: [String] = []
+        let maxTokens = Self.maxTokens(request: request, options: options, warnings: &maxTokensWarnings)
+        let thinkingBudget = Self.thinkingBudget(
+            request, model: model, options: options, maxTokens: maxTokens, forcedTool: jsonSchema != nil && request.tools.isEmpty,
+            warnings: &warnings)
 
         var writer = JSONWriter(capacity: 256 + request.messages.count * 128)
         writer.beginObject()
@@ -34,20 +41,29 @@ extension AnthropicMessagesAdapter {
         writer.string(model)
         if let system {
             writer.key("system")
-            writer.string(system)
+            Self.writeSystem(system, to: &writer)
         }
         writer.key("messages")
         writer.beginArray()
         for turn in turns { Self.write(turn, to: &writer) }
         writer.endArray()
-        Self.writeSampling(request, to: &writer, warnings: &warnings)
+        Self.writeSampling(request, thinking: thinkingBudget != nil, to: &writer, warnings: &warnings)
+        if let thinkingBudget {
+            writer.key("thinking")
+            writer.beginObject()
+            writer.key("type")
+            writer.string("enabled")
+            writer.key("budget_tokens")
+            writer.int(thinkingBudget)
+            writer.endObject()
+        }
         if !request.tools.isEmpty {
             Self.writeTools(request.tools, choice: request.toolChoice, parallel: request.parallelToolCalls, to: &writer)
         } else if let jsonSchema {
             Self.writeJSONResponseTool(schema: jsonSchema, to: &writer)
         }
         Self.writeMetadata(user: request.user, to: &writer, warnings: &warnings)
-        let maxTokens = Self.maxTokens(request: request, options: options, warnings: &warnings)
+        warnings += maxTokensWarnings
         writer.key("max_tokens")
         writer.int(maxTokens)
         writer.endObject()
@@ -61,16 +77,101 @@ extension AnthropicMessagesAdapter {
 
     /// System turns become the top-level `system` text (Messages has no system role); nil when
     /// there is no system text.
-    static func systemPrompt(_ messages: [ChatMessage], warnings: inout [String]) -> String? {
-        let systemText = messages.lazy.filter { $0.role == .system }.map(\.text).filter { !$0.isEmpty }
-        if messages.contains(where: { $0.role == .system && $0.content.contains(where: \.isImage) }) {
-            warnings.append("images in system messages are not supported by Anthropic; dropped")
+    static func systemPrompt(_ messages: [ChatMessage], warnings: inout [String]) -> SystemPrompt? {
+        let system = messages.filter { $0.role == .system && !$0.text.isEmpty }
+        if messages.contains(where: { $0.role == .system && $0.content.contains(where: \.isAttachment) }) {
+            warnings.append("images and files in system messages are not supported by Anthropic; dropped")
         }
-        return systemText.isEmpty ? nil : systemText.joined(separator: "\n\n")
+        guard !system.isEmpty else { return nil }
+        // Without cache breakpoints one string; with them, one text block per system message, so
+        // each marker sits after its own message's text.
+        guard system.contains(where: { $0.cacheControl != nil }) else {
+            return .text(system.map(\.text).joined(separator: "\n\n"))
+        }
+        return .blocks(system.map { ($0.text, $0.cacheControl) })
     }
 
-    /// `stop_sequences` and temperature or top_p.
-    static func writeSampling(_ request: ChatRequest, to writer: inout JSONWriter, warnings: inout [String]) {
+    enum SystemPrompt {
+        case text(String)
+        case blocks([(text: String, cacheControl: CacheControl?)])
+    }
+
+    static func writeSystem(_ system: SystemPrompt, to writer: inout JSONWriter) {
+        switch system {
+        case .text(let text):
+            writer.string(text)
+        case .blocks(let blocks):
+            writer.beginArray()
+            for block in blocks {
+                writer.beginObject()
+                writer.key("type")
+                writer.string("text")
+                writer.key("text")
+                writer.string(block.text)
+                if let marker = block.cacheControl { writeCacheControl(marker, to: &writer) }
+                writer.endObject()
+            }
+            writer.endArray()
+        }
+    }
+
+    static func writeCacheControl(_ marker: CacheControl, to writer: inout JSONWriter) {
+        writer.key("cache_control")
+        writer.beginObject()
+        writer.key("type")
+        writer.string("ephemeral")
+        if let ttl = marker.ttl {
+            writer.key("ttl")
+            writer.string(ttl)
+        }
+        writer.endObject()
+    }
+
+    /// Models with extended thinking: Claude 3.7 Sonnet and the Claude 4 generations.
+    static func thinks(_ model: String) -> Bool {
+        let name = model.lowercased()
+        if name.contains("claude-3-7") { return true }
+        for family in ["opus", "sonnet", "haiku"] {
+            guard let range = name.firstRange(of: "claude-\(family)-"), let next = name[range.upperBound...].first else { continue }
+            if let generation = next.wholeNumberValue, generation >= 4 { return true }
+        }
+        return false
+    }
+
+    /// The neutral reasoning control as `thinking.budget_tokens`: the budget asked for, or the
+    /// effort's; at least 1,024 and below `max_tokens`, as Messages requires. nil (and a warning)
+    /// where it cannot be sent.
+    static func thinkingBudget(
+        _ request: ChatRequest, model: String, options: ChatCallOptions, maxTokens: Int, forcedTool: Bool, warnings: inout [String]
+    ) -> Int? {
+        guard let reasoning = request.reasoning, let asked = reasoning.budgetTokens ?? reasoning.effort?.budgetTokens else { return nil }
+        guard options.supportsReasoning ?? thinks(model) else {
+            warnings.append("reasoning is not supported by \(model) (no extended thinking in the catalog); dropped")
+            return nil
+        }
+        let forcesTool: Bool
+        switch request.toolChoice {
+        case .required?, .tool?: forcesTool = !request.tools.isEmpty
+        default: forcesTool = forcedTool
+        }
+        if forcesTool {
+            warnings.append("thinking cannot be combined with a forced tool choice (or emulated JSON output) for Anthropic; reasoning dropped")
+            return nil
+        }
+        guard maxTokens > minimumThinkingBudget else {
+            warnings.append("thinking needs max_tokens above \(minimumThinkingBudget) for Anthropic; reasoning dropped")
+            return nil
+        }
+        let budget = min(max(asked, minimumThinkingBudget), maxTokens - 1)
+        if budget != asked { warnings.append("thinking budget_tokens \(asked) sent as \(budget) (Anthropic: at least \(minimumThinkingBudget), below max_tokens)") }
+        return budget
+    }
+
+    static let minimumThinkingBudget = 1024
+
+    /// `stop_sequences` and temperature or top_p, and top_k; with thinking on, Messages takes no
+    /// temperature, top_p below 0.95 or top_k.
+    static func writeSampling(_ request: ChatRequest, thinking: Bool, to writer: inout JSONWriter, warnings: inout [String]) {
         let stops = request.stop.filter { $0.contains { !$0.isWhitespace } }
         if stops.count < request.stop.count {
             warnings.append("stop sequences that are empty or only whitespace are not accepted by Anthropic; dropped")
@@ -80,6 +181,16 @@ extension AnthropicMessagesAdapter {
             writer.beginArray()
             for stop in stops { writer.string(stop) }
             writer.endArray()
+        }
+        if thinking {
+            if request.temperature != nil || request.topP != nil || request.topK != nil {
+                warnings.append("temperature, top_p and top_k cannot be sent with thinking to Anthropic; dropped")
+            }
+            return
+        }
+        if let topK = request.topK {
+            writer.key("top_k")
+            writer.int(topK)
         }
         if let temperature = request.temperature {
             writer.key("temperature")
@@ -108,6 +219,7 @@ extension AnthropicMessagesAdapter {
             }
             writer.key("input_schema")
             writer.value(tool.parameters)
+            if let marker = tool.cacheControl { writeCacheControl(marker, to: &writer) }
             writer.endObject()
         }
         writer.endArray()
@@ -139,6 +251,15 @@ extension AnthropicMessagesAdapter {
         }
         if request.seed != nil {
             warnings.append("seed is not supported by Anthropic; dropped")
+        }
+        if request.tools.contains(where: { $0.strict != nil }) {
+            warnings.append("strict tool schemas are not enforced by Anthropic Messages; strict dropped")
+        }
+        if request.verbosity != nil {
+            warnings.append("verbosity is not supported by Anthropic; dropped")
+        }
+        if request.promptCacheKey != nil {
+            warnings.append("prompt_cache_key is not supported by Anthropic (it caches by cache_control markers); dropped")
         }
         return warnings
     }
@@ -226,6 +347,8 @@ extension AnthropicMessagesAdapter {
                 switch part {
                 case .text(let text): bytes += text.utf8.count
                 case .image: images += 1
+                // A PDF counts its text and an image per page: its base64 size bounds both well.
+                case .file(let url, _): bytes += url.utf8.count
                 }
             }
             for call in message.toolCalls { bytes += call.name.utf8.count + call.arguments.utf8.count + 24 }
@@ -253,12 +376,18 @@ extension AnthropicMessagesAdapter {
     enum Block {
         case text(String)
         case image(ImageSource)
+        case document(ImageSource, title: String?)
         case toolUse(id: String, name: String, input: JSONValue)
         case toolResult(id: String, text: String, blocks: [Block]?)
+        /// A block with a prompt-cache breakpoint after it.
+        indirect case cached(Block, CacheControl)
 
         var isToolResult: Bool {
-            if case .toolResult = self { return true }
-            return false
+            switch self {
+            case .toolResult: return true
+            case .cached(let block, _): return block.isToolResult
+            default: return false
+            }
         }
     }
 
@@ -278,7 +407,7 @@ extension AnthropicMessagesAdapter {
         var turns: [Turn] = []
         var droppedEmpty = false
         for message in messages where message.role != .system {
-            let turn: Turn
+            var turn: Turn
             switch message.role {
             case .system:
                 continue
@@ -292,6 +421,9 @@ extension AnthropicMessagesAdapter {
                 turn = Turn(role: "assistant", blocks: blocks)
             case .tool:
                 turn = Turn(role: "user", blocks: [try toolResultBlock(message, ids: ids)])
+            }
+            if let marker = message.cacheControl, let last = turn.blocks.indices.last {
+                turn.blocks[last] = .cached(turn.blocks[last], marker)
             }
             guard !turn.blocks.isEmpty else {
                 // Messages refuses empty turns ("all messages must have non-empty content").
@@ -338,9 +470,26 @@ extension AnthropicMessagesAdapter {
                 if text.contains(where: { !$0.isWhitespace }) { blocks.append(.text(text)) }
             case .image(let url, _):
                 blocks.append(.image(try imageSource(url)))
+            case .file(let url, let filename):
+                blocks.append(.document(try documentSource(url), title: filename))
             }
         }
         return blocks
+    }
+
+    /// A PDF `data:` URL becomes a base64 document source (the one type Messages takes as
+    /// data), a web URL a url source.
+    static func documentSource(_ url: String) throws(ProviderError) -> ImageSource {
+        guard url.hasPrefix("data:") else { return .url(url) }
+        let rest = url.dropFirst("data:".count)
+        guard let comma = rest.firstIndex(of: ","), rest[..<comma].hasSuffix(";base64"),
+            rest[..<comma].split(separator: ";").first?.lowercased() == "application/pdf"
+        else {
+            throw ProviderError(
+                .unsupportedParameter, message: "documents must be PDFs as base64 data URLs (data:application/pdf;base64,…) for Anthropic",
+                detectedLocally: true)
+        }
+        return .base64(mediaType: "application/pdf", data: String(rest[rest.index(after: comma)...]))
     }
 
     /// `data:` URLs become base64 sources (jpeg, png, gif or webp, the types Messages takes), web
@@ -388,7 +537,7 @@ extension AnthropicMessagesAdapter {
             throw ProviderError(.invalidRequest, message: "a tool message has no tool_call_id", detectedLocally: true)
         }
         let id = ids.resultID(for: callID)
-        if message.content.contains(where: \.isImage) {
+        if message.content.contains(where: \.isAttachment) {
             return .toolResult(id: id, text: "", blocks: try contentBlocks(message.content))
         }
         return .toolResult(id: id, text: message.text, blocks: nil)
@@ -413,6 +562,33 @@ extension AnthropicMessagesAdapter {
         writer.beginArray()
         for block in blocks {
             writer.beginObject()
+            writeMembers(of: block, to: &writer)
+            writer.endObject()
+        }
+        writer.endArray()
+    }
+
+    static func writeSource(_ source: ImageSource, to writer: inout JSONWriter) {
+        writer.key("source")
+        writer.beginObject()
+        switch source {
+        case .base64(let mediaType, let data):
+            writer.key("type")
+            writer.string("base64")
+            writer.key("media_type")
+            writer.string(mediaType)
+            writer.key("data")
+            writer.string(data)
+        case .url(let url):
+            writer.key("type")
+            writer.string("url")
+            writer.key("url")
+            writer.string(url)
+        }
+        writer.endObject()
+    }
+
+    static func writeMembers(of block: Block, to writer: inout JSONWriter) {
             switch block {
             case .text(let text):
                 writer.key("type")
@@ -422,23 +598,18 @@ extension AnthropicMessagesAdapter {
             case .image(let source):
                 writer.key("type")
                 writer.string("image")
-                writer.key("source")
-                writer.beginObject()
-                switch source {
-                case .base64(let mediaType, let data):
-                    writer.key("type")
-                    writer.string("base64")
-                    writer.key("media_type")
-                    writer.string(mediaType)
-                    writer.key("data")
-                    writer.string(data)
-                case .url(let url):
-                    writer.key("type")
-                    writer.string("url")
-                    writer.key("url")
-                    writer.string(url)
+                writeSource(source, to: &writer)
+            case .document(let source, let title):
+                writer.key("type")
+                writer.string("document")
+                writeSource(source, to: &writer)
+                if let title {
+                    writer.key("title")
+                    writer.string(title)
                 }
-                writer.endObject()
+            case .cached(let inner, let marker):
+                writeMembers(of: inner, to: &writer)
+                writeCacheControl(marker, to: &writer)
             case .toolUse(let id, let name, let input):
                 writer.key("type")
                 writer.string("tool_use")
@@ -456,9 +627,6 @@ extension AnthropicMessagesAdapter {
                 writer.key("content")
                 if let blocks { write(blocks, to: &writer) } else { writer.string(text) }
             }
-            writer.endObject()
-        }
-        writer.endArray()
     }
 
     /// `required` is Anthropic's `any`; `parallel: false` is its `disable_parallel_tool_use`.
@@ -503,5 +671,13 @@ extension ContentPart {
     var isImage: Bool {
         if case .image = self { return true }
         return false
+    }
+
+    /// An image or a file: what text-only places (system and tool messages) cannot hold.
+    var isAttachment: Bool {
+        switch self {
+        case .text: return false
+        case .image, .file: return true
+        }
     }
 }

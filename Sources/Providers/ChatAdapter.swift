@@ -44,6 +44,9 @@ public struct ChatCallOptions: Sendable, Equatable {
     /// Whether the model is a reasoning model (OpenAI o-series, gpt-5): `nil` derives it from the
     /// model name. Reasoning models get `max_completion_tokens` and no sampling parameters.
     public var isReasoningModel: Bool?
+    /// Whether the model takes a reasoning control (the catalog's `reasoning` capability, any
+    /// provider): `nil` leaves it to the adapter's knowledge of model names.
+    public var supportsReasoning: Bool?
     /// Request parameters (wire names: `top_p`, `stop`, `parallel_tool_calls`…) this model refuses;
     /// they are dropped with a warning. Added to what the adapter knows from the model name.
     public var unsupportedParameters: Set<String>
@@ -60,6 +63,7 @@ public struct ChatCallOptions: Sendable, Equatable {
         maxOutputTokens: Int? = nil,
         temperatureRange: ClosedRange<Double>? = nil,
         isReasoningModel: Bool? = nil,
+        supportsReasoning: Bool? = nil,
         unsupportedParameters: Set<String> = []
     ) {
         self.defaultMaxTokens = defaultMaxTokens
@@ -68,6 +72,7 @@ public struct ChatCallOptions: Sendable, Equatable {
         self.maxOutputTokens = maxOutputTokens
         self.temperatureRange = temperatureRange
         self.isReasoningModel = isReasoningModel
+        self.supportsReasoning = supportsReasoning
         self.unsupportedParameters = unsupportedParameters
     }
 
@@ -80,7 +85,8 @@ public struct ChatCallOptions: Sendable, Equatable {
             contextWindow: model.contextWindow,
             maxOutputTokens: model.maxOutputTokens,
             temperatureRange: range,
-            isReasoningModel: model.provider == "openai" && model.capabilities.contains("reasoning") ? true : nil)
+            isReasoningModel: model.provider == "openai" && model.capabilities.contains("reasoning") ? true : nil,
+            supportsReasoning: model.capabilities.contains("reasoning") ? true : nil)
     }
 
     /// The output budget when the request sets none: min(catalog limit, `defaultOutputTokens`,

@@ -20,6 +20,7 @@ extension OpenAIChatAdapter {
         Self.writeTools(request, parameters: parameters, to: &writer, warnings: &warnings)
         writeSampling(request, parameters: parameters, options: options, to: &writer, warnings: &warnings)
         Self.writeOutputOptions(request, parameters: parameters, to: &writer, warnings: &warnings)
+        writeReasoningAndCaching(request, parameters: parameters, options: options, to: &writer, warnings: &warnings)
         writer.endObject()
         // The request's own max_tokens sets how long its answer may take; without one the output
         // is unbounded and the usual timeout applies (a hung provider is found as fast as before).
@@ -137,6 +138,55 @@ extension OpenAIChatAdapter {
         }
     }
 
+    /// `reasoning_effort`, `verbosity`, `prompt_cache_key` and `top_k`, each where the model or
+    /// server takes it; elsewhere dropped with a warning.
+    func writeReasoningAndCaching(
+        _ request: ChatRequest, parameters: ModelParameters, options: ChatCallOptions, to writer: inout JSONWriter,
+        warnings: inout [String]
+    ) {
+        let model = parameters.model
+        if let reasoning = request.reasoning, reasoning.effort != nil || reasoning.budgetTokens != nil {
+            if parameters.isReasoningModel || options.supportsReasoning == true {
+                let effort = reasoning.effort ?? ReasoningEffort(budgetTokens: reasoning.budgetTokens ?? 0)
+                if reasoning.effort == nil {
+                    warnings.append("reasoning budget_tokens \(reasoning.budgetTokens ?? 0) sent as reasoning_effort \(effort.rawValue) (\(model) takes an effort, not a budget)")
+                }
+                if parameters.accepts("reasoning_effort", warnings: &warnings) {
+                    writer.key("reasoning_effort")
+                    writer.string(effort.rawValue)
+                }
+            } else {
+                warnings.append("reasoning is not supported by \(model) (not a reasoning model in the catalog); dropped")
+            }
+        }
+        if let verbosity = request.verbosity {
+            // gpt-5 and its successors; the o-series and chat models refuse it.
+            if parameters.isReasoningModel, !Self.isOSeries(model), parameters.accepts("verbosity", warnings: &warnings) {
+                writer.key("verbosity")
+                writer.string(verbosity)
+            } else if !parameters.refused.contains("verbosity") {
+                warnings.append("verbosity is not supported by \(model); dropped")
+            }
+        }
+        if let key = request.promptCacheKey {
+            if dialect == .openAI, parameters.accepts("prompt_cache_key", warnings: &warnings) {
+                writer.key("prompt_cache_key")
+                writer.string(key)
+            } else if dialect != .openAI {
+                warnings.append("prompt_cache_key is only understood by OpenAI itself; dropped for \(model)")
+            }
+        }
+        if let topK = request.topK {
+            // OpenAI has no top_k; vLLM, TGI, Ollama and most compatible servers take it.
+            if dialect == .compatible, parameters.accepts("top_k", warnings: &warnings) {
+                writer.key("top_k")
+                writer.int(topK)
+            } else if dialect == .openAI {
+                warnings.append("top_k is not supported by OpenAI; dropped")
+            }
+        }
+    }
+
     /// o1, o3, o4-mini… and gpt-5 (not gpt-5-chat, which is a plain chat model).
     static func isReasoningModel(_ model: String) -> Bool {
         let name = Substring(model.split(separator: "/").last ?? Substring(model)).lowercased()
@@ -160,12 +210,12 @@ extension OpenAIChatAdapter {
         case .system, .tool:
             // Both take text only here (OpenAI accepts text parts, but a string is what every
             // compatible server understands).
-            if message.content.contains(where: \.isImage) {
-                warnings.append("images in \(message.role.rawValue) messages are not supported by the Chat Completions format; dropped")
+            if message.content.contains(where: \.isAttachment) {
+                warnings.append("images and files in \(message.role.rawValue) messages are not supported by the Chat Completions format; dropped")
             }
             writer.string(message.text)
         case .user:
-            writeContent(message.content, to: &writer)
+            writeContent(userContent(message.content, warnings: &warnings), to: &writer)
         case .assistant:
             // `null` content is how OpenAI writes an assistant turn that only called tools.
             if message.content.isEmpty { writer.null() } else { writeContent(message.content, to: &writer) }
@@ -201,6 +251,18 @@ extension OpenAIChatAdapter {
         writer.endObject()
     }
 
+    /// A user turn's parts as Chat Completions takes them: files only as data (it has no file URLs).
+    static func userContent(_ parts: [ContentPart], warnings: inout [String]) -> [ContentPart] {
+        let kept = parts.filter { part in
+            if case .file(let url, _) = part { return url.hasPrefix("data:") }
+            return true
+        }
+        if kept.count < parts.count {
+            warnings.append("files by URL are not supported by the Chat Completions format (only file_data); dropped")
+        }
+        return kept
+    }
+
     /// A lone text part as a plain string; anything else as an array of parts.
     static func writeContent(_ parts: [ContentPart], to writer: inout JSONWriter) {
         if parts.count == 1, case .text(let text) = parts[0] {
@@ -228,6 +290,18 @@ extension OpenAIChatAdapter {
                     writer.string(detail.rawValue)
                 }
                 writer.endObject()
+            case .file(let url, let filename):
+                writer.key("type")
+                writer.string("file")
+                writer.key("file")
+                writer.beginObject()
+                if let filename {
+                    writer.key("filename")
+                    writer.string(filename)
+                }
+                writer.key("file_data")
+                writer.string(url)
+                writer.endObject()
             }
             writer.endObject()
         }
@@ -248,6 +322,10 @@ extension OpenAIChatAdapter {
         }
         writer.key("parameters")
         writer.value(tool.parameters)
+        if let strict = tool.strict {
+            writer.key("strict")
+            writer.bool(strict)
+        }
         writer.endObject()
         writer.endObject()
     }

@@ -1,3 +1,4 @@
+import ChatModel
 import Storage
 
 /// Schemas of `/api/jobs` and `/api/executions` (request bodies are checked against them: a
@@ -12,7 +13,7 @@ extension APISchemas {
         ("parallel_tool_calls", JSONSchema.boolean().orNull),
         ("stop", JSONSchema(kind: .any, description: "A stop sequence or an array of them.")),
         ("temperature", JSONSchema.number("0–2; overrides the agent's model_config, clamped per model by the worker.").orNull),
-        ("top_p", JSONSchema.number("(0, 1]").orNull),
+        ("top_p", JSONSchema.number("[0, 1]").orNull),
         ("max_tokens", JSONSchema.integer("At least 1; overrides the agent's model_config.").orNull),
         ("max_completion_tokens", JSONSchema.integer("OpenAI's newer name for max_tokens.").orNull),
         ("frequency_penalty", JSONSchema.number("[-2, 2]").orNull),
@@ -20,6 +21,15 @@ extension APISchemas {
         ("response_format", JSONSchema(kind: .any, description: "{\"type\": \"text\" | \"json_object\" | \"json_schema\", \"json_schema\": {…}}.")),
         ("user", JSONSchema.string().orNull),
         ("seed", JSONSchema.integer().orNull),
+        ("safety_identifier", JSONSchema.string("OpenAI's newer name for user; sent as the end-user id.").orNull),
+        ("reasoning", JSONSchema.object([
+            "effort": .enumeration(ReasoningEffort.allCases.map(\.rawValue)),
+            "budget_tokens": .integer("Thinking tokens (Anthropic thinking.budget_tokens; mapped to an effort for OpenAI)."),
+        ], "The neutral reasoning control, for models the catalog marks as reasoning models.").orNull),
+        ("reasoning_effort", JSONSchema.enumeration(ReasoningEffort.allCases.map(\.rawValue), "OpenAI's flat name for reasoning.effort.").orNull),
+        ("verbosity", JSONSchema.enumeration(["low", "medium", "high"], "OpenAI gpt-5 verbosity; dropped elsewhere with a warning.").orNull),
+        ("prompt_cache_key", JSONSchema.string("OpenAI prompt-cache routing key; dropped elsewhere with a warning.").orNull),
+        ("top_k", JSONSchema.integer("Anthropic and compatible servers; dropped for OpenAI with a warning.").orNull),
     ]
 
     static let jobScheduleFields: [(name: String, schema: JSONSchema)] = [

@@ -88,7 +88,11 @@ struct JobInput: Sendable {
     static func checkSampling(_ request: ChatRequest) -> [FieldIssue] {
         var issues: [FieldIssue] = []
         if let value = request.temperature, !(0...2).contains(value) { issues.append(.init(field: "temperature", message: "must be between 0 and 2")) }
-        if let value = request.topP, !(value > 0 && value <= 1) { issues.append(.init(field: "top_p", message: "must be in (0, 1]")) }
+        if let value = request.topP, !(0...1).contains(value) { issues.append(.init(field: "top_p", message: "must be between 0 and 1")) }
+        if let value = request.topK, value < 1 { issues.append(.init(field: "top_k", message: "must be at least 1")) }
+        if let value = request.reasoning?.budgetTokens, value < 1 {
+            issues.append(.init(field: "reasoning.budget_tokens", message: "must be at least 1"))
+        }
         if let value = request.maxTokens, value < 1 { issues.append(.init(field: "max_tokens", message: "must be at least 1")) }
         if let value = request.frequencyPenalty, !(-2...2).contains(value) {
             issues.append(.init(field: "frequency_penalty", message: "must be between -2 and 2"))

@@ -33,6 +33,9 @@ public struct RegistryConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Live streaming of `/v1` calls; its callback URL defaults to `http://127.0.0.1:<port>`.
     public var streaming = StreamingConfiguration()
+    /// Browser origins (`https://app.example.com`) allowed to call `/v1` cross-origin
+    /// (`SWITCHBOARD_CORS_ORIGINS`); empty: no CORS.
+    public var corsOrigins: Set<String> = []
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiToken: String? = nil, readToken: String? = nil,
@@ -132,6 +135,9 @@ func buildRouter(
     let router = Router(context: RegistryContext.self)
     router.add(middleware: RequestMetricsMiddleware(registry: configuration.metrics, templates: templates))
     router.add(middleware: RequestIDMiddleware())
+    // Outside the error middleware, so a browser may read error answers too; before routing, so
+    // preflights (OPTIONS) are answered.
+    if !configuration.corsOrigins.isEmpty { router.add(middleware: FacadeCORSMiddleware(allowedOrigins: configuration.corsOrigins)) }
     router.add(middleware: NoStoreMiddleware())
     router.add(middleware: ErrorMiddleware())
     // Open mode (no credential configured): loopback Host names only (DNS rebinding).

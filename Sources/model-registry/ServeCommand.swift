@@ -19,7 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
             SWITCHBOARD_AUTH_FAILURES_PER_MINUTE, SWITCHBOARD_MAX_WAITS_PER_KEY, \
             SWITCHBOARD_ALLOWED_HTTP_HOSTS, SWITCHBOARD_ALLOWED_KEY_VARS, SWITCHBOARD_KEY_HOSTS, \
             SWITCHBOARD_STREAM_CALLBACK_URL (where workers push live /v1 streams; default http://127.0.0.1:<port>), \
-            SWITCHBOARD_STREAM_KEEPALIVE_SECONDS (default 15), LOG_LEVEL, LOG_FORMAT=json. \
+            SWITCHBOARD_STREAM_KEEPALIVE_SECONDS (default 15), SWITCHBOARD_CORS_ORIGINS (browser origins allowed \
+            to call /v1, comma-separated; default none), LOG_LEVEL, LOG_FORMAT=json. \
             Without a token the server listens on 127.0.0.1 only unless --allow-unauthenticated is given, \
             and answers only loopback Host names; tokens shorter than 32 characters are refused on a \
             non-loopback address. Keys: `model-registry keys create`. \
@@ -106,6 +107,13 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("SWITCHBOARD_STREAM_CALLBACK_URL must be an http(s) URL, not '\(url)'")
             }
             configuration.streaming.callbackURL = url
+        }
+        if let text = environment["SWITCHBOARD_CORS_ORIGINS"] {
+            let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for origin in origins where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.hasSuffix("/") || origin == "*" {
+                throw ValidationError("SWITCHBOARD_CORS_ORIGINS lists origins (scheme://host[:port], no path, no *), not '\(origin)'")
+            }
+            configuration.corsOrigins = Set(origins)
         }
         if let text = environment["SWITCHBOARD_STREAM_KEEPALIVE_SECONDS"] {
             guard let seconds = Double(text), seconds > 0 else {

@@ -60,12 +60,17 @@ import Testing
                 {"model": "agent:planner", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4000, "temperature": 0.3}
                 """, complete: { pool, id in
                     try await Worker.claim(pool, id)
-                    try await Worker.succeed(pool, [id], result: Worker.result(model: "claude-haiku-4-5", provider: "anthropic", cost: "0.0042"))
+                    try await Worker.succeed(pool, [id], result: Worker.result(
+                        model: "claude-haiku-4-5", provider: "anthropic", cost: "0.0042",
+                        warnings: #"["seed is not supported by Anthropic; dropped", "temperature 3 is outside 0–1, \"clamped\""]"#, attempts: 2))
                 })
             #expect(reply.status == .ok, "\(reply)")
             #expect(reply.headers[FacadeHeaders.jobID] == String(jobID))
             #expect(reply.headers[FacadeHeaders.cost] == "0.0042")
             #expect(reply.headers[FacadeHeaders.fallbackDepth] == "0")
+            #expect(reply.headers[FacadeHeaders.attempts] == "2")
+            // Each warning a JSON string, ASCII only, so commas and quotes inside one do not split it.
+            #expect(reply.headers[FacadeHeaders.warnings] == #""seed is not supported by Anthropic; dropped", "temperature 3 is outside 0\u20131, \"clamped\"""#)
             let body = try reply.json()
             #expect(body["model"]?.string == "claude-haiku-4-5")
             #expect(body["choices"]?[0]?["message"]?["content"]?.string == "hello")
@@ -127,6 +132,8 @@ import Testing
                 headers: Self.headers([("Idempotency-Key", "v1-key-1")]))
             #expect(different.status == .conflict)
             #expect(try different.json()["error"]?["code"]?.string == "idempotency_conflict")
+            // The SDKs would otherwise retry a 409 into the same conflict.
+            #expect(different.headers[FacadeHeaders.shouldRetry] == "false")
         }
     }
 
@@ -226,6 +233,76 @@ import Testing
             let ambiguous = try await api.send(.post, "/v1/chat/completions", json: #"{"model": "agent:twin", "messages": [{"role": "user", "content": "x"}]}"#)
             #expect(ambiguous.status == .badRequest)
             #expect(try ambiguous.json()["error"]?["code"]?.string == "model_ambiguous")
+        }
+    }
+
+    @Test func oneModelIsRetrievedByItsListedID() async throws {
+        try await Registry.run(token: Self.token) { api in
+            _ = try await Self.createPlanner(api)
+            for id in ["agent:planner", "gpt-4o"] {
+                let reply = try await api.send(.get, "/v1/models/\(id)")
+                #expect(reply.status == .ok, "\(id): \(reply)")
+                let body = try reply.json()
+                #expect(body["id"]?.string == id && body["object"]?.string == "model")
+                let violations = JSONSchema.ref("V1Model").violations(of: try JSONParser.parse(Array(reply.text.utf8)), components: APISchemas.components)
+                #expect(violations.isEmpty, "\(violations)")
+            }
+            let missing = try await api.send(.get, "/v1/models/agent:nobody")
+            #expect(missing.status == .notFound)
+            #expect(try missing.json()["error"]?["code"]?.string == "model_not_found")
+            let anthropic = try await api.send(.get, "/v1/models/no-such-model", headers: Self.headers([("anthropic-version", "2023-06-01")]))
+            #expect(try anthropic.json()["type"]?.string == "error")
+        }
+    }
+
+    @Test func countTokensEstimatesWithoutAJob() async throws {
+        try await Registry.run(token: Self.token) { api in
+            _ = try await Self.createPlanner(api)
+            let before = try await Self.maxJobID(api.pool)
+            let short = try await api.send(.post, "/v1/messages/count_tokens", json: #"{"model": "agent:planner", "messages": [{"role": "user", "content": "hi"}]}"#)
+            #expect(short.status == .ok, "\(short)")
+            let long = try await api.send(
+                .post, "/v1/messages/count_tokens",
+                json: #"{"model": "agent:planner", "system": "\#(String(repeating: "word ", count: 400))", "messages": [{"role": "user", "content": "hi"}]}"#)
+            let shortCount = try #require(try short.json()["input_tokens"]?.int)
+            let longCount = try #require(try long.json()["input_tokens"]?.int)
+            // 2,000 bytes of system text at 4 bytes a token, plus its message's framing.
+            #expect(longCount - shortCount == 504)
+            #expect(try await Self.maxJobID(api.pool) == before)
+            let unknown = try await api.send(.post, "/v1/messages/count_tokens", json: #"{"model": "agent:nobody", "messages": [{"role": "user", "content": "hi"}]}"#)
+            #expect(unknown.status == .notFound)
+            #expect(try unknown.json()["type"]?.string == "error")
+        }
+    }
+
+    @Test func corsIsOffByDefaultAndAllowListedWhenConfigured() async throws {
+        let preflight = Self.headers([
+            ("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "authorization, content-type, x-stainless-os"),
+        ])
+        try await Registry.run(token: Self.token) { api in
+            let reply = try await api.send(.options, "/v1/chat/completions", headers: preflight, authorization: .some(nil))
+            #expect(reply.headers[FacadeCORS.allowOrigin] == nil)
+        }
+        try await Registry.run(token: Self.token, corsOrigins: ["https://app.example.com"]) { api in
+            let allowed = try await api.send(.options, "/v1/chat/completions", headers: preflight, authorization: .some(nil))
+            #expect(allowed.status == .noContent)
+            #expect(allowed.headers[FacadeCORS.allowOrigin] == "https://app.example.com")
+            #expect(allowed.headers[FacadeCORS.allowHeaders] == "authorization, content-type, x-stainless-os")
+            var other = preflight
+            other[FacadeCORS.origin] = "https://evil.example.com"
+            let refused = try await api.send(.options, "/v1/chat/completions", headers: other, authorization: .some(nil))
+            #expect(refused.headers[FacadeCORS.allowOrigin] == nil)
+            // The answers themselves, errors included, are readable by the allowed page.
+            let models = try await api.send(.get, "/v1/models", headers: Self.headers([("Origin", "https://app.example.com")]))
+            #expect(models.status == .ok && models.headers[FacadeCORS.allowOrigin] == "https://app.example.com")
+            #expect(models.headers[FacadeCORS.exposeHeaders]?.contains("x-switchboard-job-id") == true)
+            let unauthorized = try await api.send(
+                .get, "/v1/models", headers: Self.headers([("Origin", "https://app.example.com")]), authorization: .some("Bearer wrong"))
+            #expect(unauthorized.status == .unauthorized && unauthorized.headers[FacadeCORS.allowOrigin] == "https://app.example.com")
+            // Never the /api routes.
+            let api_ = try await api.send(.get, "/api/agents", headers: Self.headers([("Origin", "https://app.example.com")]))
+            #expect(api_.headers[FacadeCORS.allowOrigin] == nil)
         }
     }
 }

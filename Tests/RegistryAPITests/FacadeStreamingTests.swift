@@ -55,6 +55,51 @@ import Testing
         #expect(encoder.encode(.text("late")).isEmpty)
     }
 
+    @Test func liveStreamsLeaveOutNullFingerprintsAndNameTheStopSequence() {
+        var openAI = LiveStreamEncoder(format: .openAI, jobID: 42, created: 1, includeUsage: true)
+        var bytes = openAI.encode(.start(model: "gpt-4o-mini", provider: "openai", fallbackDepth: 0))
+        bytes += openAI.encode(.text("Hi"))
+        bytes += openAI.encode(.done(Self.done))
+        #expect(Self.events(bytes).dropLast().allSatisfy { Self.json($0.data)["system_fingerprint"] == nil })
+
+        var anthropic = LiveStreamEncoder(format: .anthropic, jobID: 42, created: 1, includeUsage: false)
+        bytes = anthropic.encode(.start(model: "claude-haiku-4-5", provider: "anthropic", fallbackDepth: 0))
+        bytes += anthropic.encode(.text("one two"))
+        var done = Self.done
+        done["stop_sequence"] = "THREE"
+        bytes += anthropic.encode(.done(done))
+        let delta = Self.events(bytes).map { Self.json($0.data) }.first { $0["type"] == "message_delta" }
+        #expect(delta?["delta"] == ["stop_reason": "stop_sequence", "stop_sequence": "THREE"])
+    }
+
+    @Test func responsesEventSequence() {
+        var call = FacadeCall(model: "agent:planner", request: .init(messages: [.user("hi")]), stream: true)
+        call.openAIObject = .response
+        var encoder = LiveStreamEncoder(format: .openAI, jobID: 42, created: 1, includeUsage: false, call: call)
+        var bytes = encoder.encode(.start(model: "gpt-4o-mini", provider: "openai", fallbackDepth: 0))
+        bytes += encoder.encode(.text("Hel"))
+        bytes += encoder.encode(.text("lo"))
+        bytes += encoder.encode(.toolCall(index: 0, id: "call_1", name: "f", arguments: #"{"a":"#))
+        bytes += encoder.encode(.toolCall(index: 0, id: nil, name: nil, arguments: "1}"))
+        var done = Self.done
+        done["finish_reason"] = "tool_calls"
+        bytes += encoder.encode(.done(done))
+        let events = Self.events(bytes)
+        #expect(events.map(\.event) == [
+            "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+            "response.output_text.delta", "response.output_text.delta", "response.output_text.done", "response.content_part.done",
+            "response.output_item.done", "response.output_item.added", "response.function_call_arguments.delta",
+            "response.function_call_arguments.delta", "response.function_call_arguments.done", "response.output_item.done",
+            "response.completed",
+        ])
+        let data = events.map { Self.json($0.data) }
+        #expect(data.enumerated().allSatisfy { $0.element["sequence_number"] == .int($0.offset) })
+        #expect(data[12]["arguments"] == #"{"a":1}"#)
+        let completed = data[14]["response"]
+        #expect(completed?["output"]?[0]?["content"]?[0]?["text"] == "Hello")
+        #expect(completed?["output"]?[1]?["call_id"] == "call_1" && completed?["output"]?[1]?["id"] == data[9]["item"]?["id"])
+    }
+
     @Test func openAIToolCallPiecesKeepTheirIndexAndIdOnce() {
         var encoder = LiveStreamEncoder(format: .openAI, jobID: 42, created: 1, includeUsage: false)
         var bytes = encoder.encode(.toolCall(index: 0, id: "call_1", name: "get_weather", arguments: ""))

@@ -102,7 +102,9 @@ import Testing
             #"{"model": "m", "messages": [{"role": "user", "content": "x"}]}"#,  // no max_tokens
             #"{"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}"#,
             #"{"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]}"#,
-            #"{"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "top_k": 5}"#,
+            #"{"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "top_k": 0}"#,
+            #"{"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "thinking": {"type": "enabled"}}"#,
+            #"{"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {"type": "forever"}}]}]}"#,
             #"{"model": "m", "max_tokens": 0, "messages": [{"role": "user", "content": "x"}]}"#,
             #"{"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "web_search_20250305", "name": "web_search"}]}"#,
         ]
@@ -126,6 +128,101 @@ import Testing
         let model = LLMModel(provider: "openai", modelID: "gpt-4o", displayName: "GPT-4o", defaultTemperature: 0.3)
         #expect(FacadeOverrides.apply(ChatRequest(messages: [.user("x")]), model: model).temperature == 0.3)
         #expect(FacadeOverrides.apply(request, model: model).temperature == 0.9)
+    }
+
+    @Test func openAITakesReasoningCachingStrictToolsAndFiles() throws {
+        let call = try Self.openAI("""
+            {"model": "gpt-5", "messages": [{"role": "user", "content": [
+               {"type": "text", "text": "Summarise"},
+               {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}}]}],
+             "reasoning_effort": "low", "verbosity": "high", "safety_identifier": "user-42", "prompt_cache_key": "tenant-1", "top_p": 0,
+             "tools": [{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object", "properties": {}}}}]}
+            """).get()
+        #expect(call.request.reasoning == ReasoningControl(effort: .low))
+        #expect(call.request.verbosity == "high" && call.request.promptCacheKey == "tenant-1")
+        #expect(call.request.user == "user-42" && call.request.topP == 0)
+        #expect(call.request.tools.first?.strict == true)
+        #expect(call.request.messages[0].content.last == .file(url: "data:application/pdf;base64,JVBERi0=", filename: "a.pdf"))
+        // The job's stored request reads back the same.
+        #expect(try ChatRequest(json: call.request.jsonValue) == call.request)
+        guard case .failure(let error) = try Self.openAI(#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "max"}"#) else {
+            Issue.record("an unknown effort was accepted")
+            return
+        }
+        #expect(error.param == "reasoning_effort")
+    }
+
+    @Test func anthropicTakesThinkingTopKDocumentsAndCacheControl() throws {
+        let call = try Self.anthropic("""
+            {"model": "claude-sonnet-4-5", "max_tokens": 4000, "thinking": {"type": "enabled", "budget_tokens": 2048}, "top_k": 40,
+             "system": [{"type": "text", "text": "Stable prefix", "cache_control": {"type": "ephemeral", "ttl": "1h"}}, {"type": "text", "text": "Today"}],
+             "tools": [{"name": "get_weather", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}}],
+             "messages": [
+               {"role": "user", "content": [
+                 {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}, "title": "r.pdf"},
+                 {"type": "text", "text": "Summarise", "cache_control": {"type": "ephemeral"}}]},
+               {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "sig"}, {"type": "text", "text": "Sure"}]},
+               {"role": "user", "content": "Go on"}]}
+            """).get()
+        let request = call.request
+        #expect(request.reasoning == ReasoningControl(budgetTokens: 2048) && request.topK == 40)
+        #expect(request.messages.map(\.role) == [.system, .system, .user, .assistant, .user])
+        #expect(request.messages[0].text == "Stable prefix" && request.messages[0].cacheControl == CacheControl(ttl: "1h"))
+        #expect(request.messages[1].text == "Today" && request.messages[1].cacheControl == nil)
+        #expect(request.messages[2].content.first == .file(url: "data:application/pdf;base64,JVBERi0=", filename: "r.pdf"))
+        #expect(request.messages[2].cacheControl == CacheControl())
+        #expect(request.messages[3].content == [.text("Sure")])
+        #expect(request.tools.first?.cacheControl == CacheControl())
+        #expect(try ChatRequest(json: request.jsonValue) == request)
+    }
+
+    @Test func responsesInputBecomesTheNeutralRequest() throws {
+        let document = try Self.parse("""
+            {"model": "agent:planner", "instructions": "Be brief.", "max_output_tokens": 40, "tool_choice": {"type": "function", "name": "f"},
+             "tools": [{"type": "function", "name": "f", "strict": true, "parameters": {"type": "object", "properties": {}}}],
+             "text": {"format": {"type": "json_schema", "name": "w", "schema": {"type": "object"}, "strict": true}, "verbosity": "low"},
+             "reasoning": {"effort": "high", "summary": "auto"}, "previous_response_id": "resp_sb17",
+             "input": [{"role": "user", "content": [{"type": "input_text", "text": "Hi"}, {"type": "input_file", "file_data": "data:application/pdf;base64,JVBE", "filename": "a.pdf"}]},
+                       {"type": "reasoning", "id": "rs_1", "summary": []},
+                       {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+                       {"type": "function_call_output", "call_id": "c1", "output": "done"}]}
+            """)
+        let call: FacadeCall
+        do throws(FacadeError) { call = try OpenAIResponsesFacade.parse(document) } catch { Issue.record("\(error)"); return }
+        let request = call.request
+        #expect(call.openAIObject == .response && call.previousResponseJobID == 17)
+        #expect(request.messages.map(\.role) == [.system, .user, .assistant, .tool])
+        #expect(request.messages[1].content.last == .file(url: "data:application/pdf;base64,JVBE", filename: "a.pdf"))
+        #expect(request.messages[2].toolCalls == [ToolCall(id: "c1", name: "f", arguments: "{}")])
+        #expect(request.maxTokens == 40 && request.toolChoice == .tool(name: "f") && request.tools.first?.strict == true)
+        #expect(request.responseFormat == .jsonSchema(name: "w", schema: ["type": "object"], strict: true))
+        #expect(request.reasoning == ReasoningControl(effort: .high) && request.verbosity == "low")
+        for body in [#"{"model": "m", "input": "x", "tools": [{"type": "web_search"}]}"#, #"{"model": "m", "input": "x", "background": true}"#,
+                     #"{"model": "m", "input": "x", "previous_response_id": "resp_other"}"#] {
+            let parsed = try Self.parse(body)
+            do throws(FacadeError) {
+                _ = try OpenAIResponsesFacade.parse(parsed)
+                Issue.record("accepted: \(body)")
+            } catch {
+                #expect(error.status == .badRequest, "\(body)")
+            }
+        }
+    }
+
+    @Test func responseObjectShape() throws {
+        let body = OpenAIResponsesFacade.response(Self.result, jobID: 8, created: 100)
+        #expect(body["id"]?.stringValue == "resp_sb8" && body["object"]?.stringValue == "response" && body["status"]?.stringValue == "completed")
+        let output = try #require(body["output"]?.arrayValue)
+        #expect(output.map { $0["type"]?.stringValue } == ["message", "function_call"])
+        #expect(output[0]["content"]?.arrayValue?.first?["text"]?.stringValue == "Hello there")
+        #expect(output[1]["call_id"]?.stringValue == "call_1" && output[1]["arguments"]?.stringValue == #"{"city":"Paris"}"#)
+        #expect(body["usage"]?["input_tokens_details"]?["cached_tokens"]?.intValue == 30)
+        var truncated = Self.result
+        truncated.finishReason = "length"
+        let incomplete = OpenAIResponsesFacade.response(truncated, jobID: 8, created: 100)
+        #expect(incomplete["status"]?.stringValue == "incomplete" && incomplete["incomplete_details"]?["reason"]?.stringValue == "max_output_tokens")
+        let violations = JSONSchema.ref("V1Response").violations(of: body, components: APISchemas.components)
+        #expect(violations.isEmpty, "\(violations)")
     }
 
     // MARK: - Results
@@ -179,6 +276,53 @@ import Testing
         #expect(AnthropicMessagesFacade.message(plain, jobID: 1)["stop_reason"]?.stringValue == "end_turn")
         let violations = JSONSchema.ref("V1Message").violations(of: body, components: APISchemas.components)
         #expect(violations.isEmpty, "\(violations)")
+    }
+
+    @Test func completionLeavesOutMembersItHasNoValueFor() throws {
+        // The official schema allows neither `usage: null` nor `system_fingerprint: null`.
+        var unknownUsage = Self.result
+        unknownUsage.usage = nil
+        let body = OpenAIChatFacade.completion(unknownUsage, jobID: 1, created: 1)
+        #expect(body["usage"] == nil && body["system_fingerprint"] == nil)
+        #expect(OpenAIChatFacade.completion(Self.result, jobID: 1, created: 1)["system_fingerprint"] == nil)
+        let chunks = try Self.events(OpenAIChatFacade.stream(unknownUsage, jobID: 1, created: 1, includeUsage: true)).dropLast().map { try Self.parse($0.data) }
+        #expect(chunks.allSatisfy { $0["system_fingerprint"] == nil })
+        // The include_usage chunk still has its usage, as the SDKs expect.
+        #expect(chunks.last?["usage"]?["total_tokens"]?.intValue == 0)
+    }
+
+    @Test func refusalIsAnsweredAsOpenAIDoes() throws {
+        // The neutral result says content_filter; OpenAI answers a refusal with finish_reason
+        // "stop" and message.refusal, which `.parse()` returns instead of raising.
+        let refused = FacadeResult(
+            content: nil, finishReason: "content_filter", refusal: "I can't help with that.", model: "gpt-4o", provider: "openai",
+            usage: Self.result.usage, costText: nil)
+        let choice = try #require(OpenAIChatFacade.completion(refused, jobID: 3, created: 1)["choices"]?.arrayValue?.first)
+        #expect(choice["finish_reason"]?.stringValue == "stop")
+        #expect(choice["message"]?["refusal"]?.stringValue == "I can't help with that.")
+        #expect(choice["message"]?["content"] == .null)
+        let finishes = try Self.events(OpenAIChatFacade.stream(refused, jobID: 3, created: 1, includeUsage: false)).dropLast()
+            .compactMap { try Self.parse($0.data)["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue }
+        #expect(finishes == ["stop"])
+        // A filter without a refusal text stays a content filter.
+        var filtered = refused
+        filtered.refusal = nil
+        #expect(OpenAIChatFacade.finishReason(filtered) == "content_filter")
+    }
+
+    @Test func anthropicAnswersNameTheStopSequence() throws {
+        let text = """
+            {"content": "one two", "tool_calls": [], "finish_reason": "stop", "stop_sequence": "THREE", "refusal": null,
+             "model": "claude-haiku-4-5", "provider": "anthropic", "fallback_depth": 0, "usage": null, "cost": null, "warnings": [], "attempts": 1}
+            """
+        let result = try #require(FacadeResult(json: text))
+        let body = AnthropicMessagesFacade.message(result, jobID: 5)
+        #expect(body["stop_reason"]?.stringValue == "stop_sequence" && body["stop_sequence"]?.stringValue == "THREE")
+        let violations = JSONSchema.ref("V1Message").violations(of: body, components: APISchemas.components)
+        #expect(violations.isEmpty, "\(violations)")
+        let events = try Self.events(AnthropicMessagesFacade.stream(result, jobID: 5)).map { try Self.parse($0.data) }
+        let delta = try #require(events.first { $0["type"]?.stringValue == "message_delta" })
+        #expect(delta["delta"]?["stop_reason"]?.stringValue == "stop_sequence" && delta["delta"]?["stop_sequence"]?.stringValue == "THREE")
     }
 
     // MARK: - Streams

@@ -7,12 +7,14 @@ import Synchronization
 /// (/work/notes/gateway-contract.md) specifies, so the API's side can be tested without it.
 enum Worker {
     /// A result document in the contract's shape.
-    static func result(model: String = "gpt-4o", provider: String = "openai", cost: String = "0.00125") -> String {
+    static func result(
+        model: String = "gpt-4o", provider: String = "openai", cost: String = "0.00125", warnings: String = "[]", attempts: Int = 1
+    ) -> String {
         """
-        {"content": "hello", "tool_calls": [], "finish_reason": "stop", "refusal": null, "model": "\(model)",
+        {"content": "hello", "tool_calls": [], "finish_reason": "stop", "stop_sequence": null, "refusal": null, "model": "\(model)",
          "provider": "\(provider)", "fallback_depth": 0,
          "usage": {"input_tokens": 10, "output_tokens": 5, "cached_input_tokens": 0, "cache_creation_input_tokens": 0, "reasoning_tokens": 0},
-         "cost": \(cost), "provider_request_id": "req_1", "response_id": "chatcmpl-1", "warnings": [], "attempts": 1}
+         "cost": \(cost), "provider_request_id": "req_1", "response_id": "chatcmpl-1", "warnings": \(warnings), "attempts": \(attempts)}
         """
     }
 

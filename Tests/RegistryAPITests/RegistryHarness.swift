@@ -30,7 +30,7 @@ struct Registry: Sendable {
     static func run(
         token: String? = nil, readToken: String? = nil, adminToken: String? = nil, migrateUpTo version: String? = nil,
         now: Date = fixedNow, providerPolicy: ProviderPolicy = ProviderPolicy(), catalogCache: CatalogCache? = nil,
-        access: AccessConfiguration = AccessConfiguration(),
+        access: AccessConfiguration = AccessConfiguration(), corsOrigins: Set<String> = [],
         _ body: @escaping @Sendable (Registry) async throws -> Void
     ) async throws {
         try await TestDatabase.withFreshDatabase { configuration in
@@ -39,10 +39,12 @@ struct Registry: Sendable {
             try await Migrator(pool: pool, migrations: migrations).migrate(upTo: version)
             let completions = JobCompletionHub(pool: pool, logger: Logger(label: "registry-tests"))
             defer { completions.shutdown() }
+            var registryConfiguration = RegistryConfiguration(
+                apiToken: token, readToken: readToken, providerPolicy: providerPolicy, migrations: migrations, clock: { now },
+                adminToken: adminToken, access: access)
+            registryConfiguration.corsOrigins = corsOrigins
             let router = buildRouter(
-                configuration: RegistryConfiguration(
-                    apiToken: token, readToken: readToken, providerPolicy: providerPolicy, migrations: migrations, clock: { now },
-                    adminToken: adminToken, access: access),
+                configuration: registryConfiguration,
                 pool: pool, logger: Logger(label: "registry-tests"), completions: completions,
                 catalogCache: catalogCache ?? CatalogCache())
             // With a cache: its LISTEN connection runs beside the test, as under `serve`.

@@ -110,6 +110,7 @@ struct TwoTenants: Sendable {
         "listBudgets": (.viewer, nil), "createBudget": (.operator, nil), "getBudget": (.viewer, .budget),
         "updateBudget": (.operator, .budget), "deleteBudget": (.operator, .budget),
         "getUsageOverview": (.viewer, nil), "v1ChatCompletions": (.inference, nil), "v1Messages": (.inference, nil), "v1Models": (.viewer, nil),
+        "v1RetrieveModel": (.viewer, nil), "v1CountTokens": (.inference, nil), "v1Responses": (.inference, nil),
         "health": (nil, nil), "readiness": (nil, nil), "metrics": (nil, nil), "openAPI": (nil, nil), "webUI": (nil, nil),
         "webUIAsset": (nil, nil),
         // Authenticated by the job's own stream secret (workers hold no key), not by a role.

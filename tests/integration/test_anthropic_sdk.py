@@ -119,3 +119,72 @@ def test_idempotency_key_reuse_returns_the_same_job(stack, writer):
 def test_models_list(stack, writer):
     ids = [model.id for model in client(stack).models.list()]
     assert f"agent:{writer['name']}" in ids
+
+
+def test_stop_sequence_is_named(stack, writer):
+    sdk = client(stack)
+    request = dict(model=f"agent:{writer['name']}", max_tokens=100, stop_sequences=["to:"],
+                   messages=[{"role": "user", "content": "Say hello"}])
+    message = sdk.messages.create(**request)
+    assert message.stop_reason == "stop_sequence" and message.stop_sequence == "to:"
+    assert message.content[0].text == "Stub reply "
+    with sdk.messages.stream(**request) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "stop_sequence" and final.stop_sequence == "to:"
+
+
+def test_count_tokens(stack, writer):
+    sdk = client(stack)
+    short = sdk.messages.count_tokens(model=f"agent:{writer['name']}", messages=[{"role": "user", "content": "hi"}])
+    long = sdk.messages.count_tokens(model=f"agent:{writer['name']}", system="word " * 400,
+                                     messages=[{"role": "user", "content": "hi"}])
+    assert short.input_tokens > 0 and long.input_tokens - short.input_tokens == 504
+    with pytest.raises(anthropic.NotFoundError):
+        sdk.messages.count_tokens(model="agent:nobody-here", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_thinking_top_k_documents_and_cache_control_are_accepted(stack):
+    model = unique("stub-ant-ok")
+    stack.add_model(model, provider="anthropic", max_temperature=1)
+    raw = client(stack).messages.with_raw_response.create(
+        model=model, max_tokens=3000, extra_body={"top_k": 20}, thinking={"type": "enabled", "budget_tokens": 1500},
+        system=[{"type": "text", "text": "A long stable prefix.", "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": [
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}},
+            {"type": "text", "text": "Summarise"}]}])
+    message = raw.parse()
+    assert message.content[0].type == "text"
+    request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
+    assert request["reasoning"] == {"budget_tokens": 1500} and request["top_k"] == 20
+    assert request["messages"][0]["cache_control"] == {"type": "ephemeral"}
+    assert request["messages"][1]["content"][0]["type"] == "file"
+
+
+def test_cache_control_writes_then_reads_the_cache_priced_exactly(stack):
+    from decimal import Decimal
+
+    model = unique("stub-ant-ok")
+    stack.add_model(model, provider="anthropic", max_temperature=1, input_per_1k="0.003", output_per_1k="0.015")
+    stack.sql("UPDATE llm_models SET cached_input_cost_per_1k = 0.0003, cache_creation_input_cost_per_1k = 0.00375 WHERE model_id = %s",
+              (model,))
+    stable = "You are the release-notes writer. " * 60
+    prefix_tokens = (len(stable.encode()) + 3) // 4  # the stub's estimate of the marked prefix
+    request = dict(model=model, max_tokens=100, messages=[{"role": "user", "content": "Notes for 2.0"}],
+                   system=[{"type": "text", "text": stable, "cache_control": {"type": "ephemeral"}}])
+    sdk = client(stack)
+    first = sdk.messages.with_raw_response.create(**request)
+    second = sdk.messages.with_raw_response.create(**request)
+    written, read = first.parse().usage, second.parse().usage
+    assert written.cache_creation_input_tokens == prefix_tokens and written.cache_read_input_tokens == 0
+    assert read.cache_read_input_tokens == prefix_tokens and read.cache_creation_input_tokens == 0
+    assert read.input_tokens == written.input_tokens  # the uncached rest
+
+    def expected_cost(usage) -> Decimal:
+        return (usage.input_tokens * Decimal("0.003") + usage.cache_read_input_tokens * Decimal("0.0003")
+                + usage.cache_creation_input_tokens * Decimal("0.00375") + usage.output_tokens * Decimal("0.015")) / 1000
+
+    for raw, usage in ((first, written), (second, read)):
+        assert Decimal(raw.headers["x-switchboard-cost"]) == expected_cost(usage)
+        job_id = int(raw.headers["x-switchboard-job-id"])
+        rows = stack.sql("SELECT cached_input_tokens, cache_creation_input_tokens, cost FROM model_usage WHERE job_id = %s", (job_id,))
+        assert rows == [(usage.cache_read_input_tokens, usage.cache_creation_input_tokens, expected_cost(usage))]

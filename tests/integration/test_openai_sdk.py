@@ -197,3 +197,146 @@ def test_disconnect_with_an_idempotency_key_keeps_the_job(stack):
     assert retry.status_code == 200, retry.text
     assert retry.headers["x-switchboard-job-id"] == str(job_id)
     assert retry.json()["choices"][0]["message"]["content"] == "Stub reply to: come back"
+
+
+def test_answers_leave_out_null_fingerprint_and_usage(stack, planner):
+    # The official schema allows neither `system_fingerprint: null` nor `usage: null`.
+    silent = unique("stub-oai-no-usage")
+    stack.add_model(silent, provider="openai")
+    raw = requests.post(stack.registry_url + "/v1/chat/completions", headers={"Authorization": f"Bearer {stack.token}"},
+                        json={"model": silent, "messages": [{"role": "user", "content": "hi"}]}, timeout=60)
+    assert raw.status_code == 200, raw.text
+    body = raw.json()
+    assert "system_fingerprint" not in body and "usage" not in body
+    assert raw.headers["x-switchboard-attempts"] == "1"
+
+
+def test_parse_returns_a_refusal(stack):
+    from pydantic import BaseModel
+
+    class Weather(BaseModel):
+        city: str
+
+    refusing = unique("stub-oai-refusal")
+    stack.add_model(refusing, provider="openai")
+    # `.parse()` raises on finish_reason content_filter; a refusal must come back as OpenAI sends it.
+    completion = client(stack).chat.completions.parse(
+        model=refusing, messages=[{"role": "user", "content": "Weather in Paris?"}], response_format=Weather)
+    message = completion.choices[0].message
+    assert completion.choices[0].finish_reason == "stop"
+    assert message.refusal and message.parsed is None and message.content is None
+
+
+def test_idempotency_conflict_is_not_retried(stack, planner):
+    key = unique("conflict")
+    sdk = OpenAI(base_url=stack.registry_url + "/v1", api_key=stack.token, max_retries=2, timeout=60)
+    sdk.chat.completions.create(model=f"agent:{planner['name']}", messages=[{"role": "user", "content": "one"}],
+                                extra_headers={"Idempotency-Key": key})
+    before = stack.sql("SELECT count(*) FROM llm_jobs WHERE idempotency_key = %s", (key,))[0][0]
+    with pytest.raises(openai.ConflictError) as raised:
+        sdk.chat.completions.create(model=f"agent:{planner['name']}", messages=[{"role": "user", "content": "two"}],
+                                    extra_headers={"Idempotency-Key": key})
+    assert raised.value.response.headers["x-should-retry"] == "false"
+    assert stack.sql("SELECT count(*) FROM llm_jobs WHERE idempotency_key = %s", (key,))[0][0] == before == 1
+
+
+def test_models_retrieve(stack, planner):
+    sdk = client(stack)
+    for model_id in (f"agent:{planner['name']}", planner["model"]):
+        model = sdk.models.retrieve(model_id)
+        assert model.id == model_id and model.object == "model"
+    with pytest.raises(openai.NotFoundError) as raised:
+        sdk.models.retrieve("agent:nobody-here")
+    assert raised.value.body["code"] == "model_not_found"
+
+
+def test_reasoning_effort_and_new_parameters_reach_the_job(stack, planner):
+    raw = client(stack).chat.completions.with_raw_response.create(
+        model=f"agent:{planner['name']}", messages=[{"role": "user", "content": "hi"}], top_p=0,
+        reasoning_effort="low", verbosity="low", safety_identifier="user-7", prompt_cache_key="tenant-a")
+    assert raw.parse().choices[0].message.content == "Stub reply to: hi"
+    request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
+    assert request["reasoning"] == {"effort": "low"} and request["user"] == "user-7" and request["top_p"] == 0
+    # The stub model is no reasoning model: what could not be sent is said, not silently lost.
+    warnings = raw.headers["x-switchboard-warnings"]
+    assert "reasoning is not supported" in warnings and "verbosity is not supported" in warnings
+
+
+RESPONSES_WEATHER = {
+    "type": "function", "name": "get_weather", "description": "Weather for a city", "strict": True,
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+}
+
+
+def test_responses_plain_and_instructions(stack, planner):
+    raw = client(stack).responses.with_raw_response.create(
+        model=f"agent:{planner['name']}", instructions="Be brief.", input="Say hello", max_output_tokens=50)
+    response = raw.parse()
+    assert response.object == "response" and response.status == "completed"
+    assert response.output_text == "Stub reply to: Say hello"
+    assert response.id == f"resp_sb{raw.headers['x-switchboard-job-id']}"
+    assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
+    request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
+    assert request["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert request["max_tokens"] == 50
+
+
+def test_responses_tools_and_function_call_output(stack, planner):
+    sdk = client(stack)
+    first = sdk.responses.create(model=f"agent:{planner['name']}", input="What is the weather in Paris?",
+                                 tools=[RESPONSES_WEATHER], tool_choice="required")
+    call = next(item for item in first.output if item.type == "function_call")
+    assert call.name == "get_weather"
+    json.loads(call.arguments)
+    # The items returned, then the function's output, as the Agents SDK sends them.
+    second = sdk.responses.create(
+        model=f"agent:{planner['name']}", tools=[RESPONSES_WEATHER],
+        input=[{"role": "user", "content": "What is the weather in Paris?"},
+               {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+               {"type": "function_call_output", "call_id": call.call_id, "output": "18 C and sunny"}])
+    assert second.output_text
+
+
+def test_responses_previous_response_id_continues_the_conversation(stack, planner):
+    sdk = client(stack)
+    first = sdk.responses.create(model=f"agent:{planner['name']}", input="first question")
+    second = sdk.responses.with_raw_response.create(
+        model=f"agent:{planner['name']}", input="second question", previous_response_id=first.id)
+    assert second.parse().output_text == "Stub reply to: second question"
+    request = stack.api("GET", f"/api/jobs/{second.headers['x-switchboard-job-id']}").json()["request"]
+    assert [m["role"] for m in request["messages"]] == ["user", "assistant", "user"]
+    assert request["messages"][1]["content"] == first.output_text
+    with pytest.raises(openai.NotFoundError):
+        sdk.responses.create(model=f"agent:{planner['name']}", input="x", previous_response_id="resp_sb999999999")
+
+
+def test_responses_text_format(stack, planner):
+    sdk = client(stack)
+    raw = sdk.responses.with_raw_response.create(
+        model=f"agent:{planner['name']}", input="Weather?", reasoning={"effort": "low"},
+        text={"format": {"type": "json_schema", "name": "weather", "strict": True, "schema": {
+            "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}}})
+    assert raw.parse().status == "completed"
+    request = stack.api("GET", f"/api/jobs/{raw.headers['x-switchboard-job-id']}").json()["request"]
+    assert request["response_format"]["type"] == "json_schema" and request["response_format"]["json_schema"]["name"] == "weather"
+    assert request["reasoning"] == {"effort": "low"}
+
+
+def test_responses_streaming(stack, planner):
+    sdk = client(stack)
+    deltas = []
+    with sdk.responses.stream(model=f"agent:{planner['name']}", input="Say hello") as stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        final = stream.get_final_response()
+    assert "".join(deltas) == final.output_text == "Stub reply to: Say hello"
+    assert final.status == "completed" and final.usage.output_tokens > 0
+    # Tool calls stream as function_call items whose arguments arrive in pieces.
+    events = list(sdk.responses.create(model=f"agent:{planner['name']}", input="Weather in Paris?", stream=True,
+                                       tools=[RESPONSES_WEATHER], tool_choice="required"))
+    done = next(event for event in events if event.type == "response.function_call_arguments.done")
+    json.loads(done.arguments)
+    completed = events[-1]
+    assert completed.type == "response.completed"
+    assert completed.response.output[0].type == "function_call" and completed.response.output[0].arguments == done.arguments

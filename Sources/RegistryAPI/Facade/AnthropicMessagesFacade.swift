@@ -7,7 +7,7 @@ import JSON
 enum AnthropicMessagesFacade {
     static let fields: Set<String> = [
         "model", "messages", "max_tokens", "system", "temperature", "top_p", "stop_sequences", "tools", "tool_choice",
-        "metadata", "stream", "service_tier",
+        "metadata", "stream", "service_tier", "thinking", "top_k",
     ]
 
     static func parse(_ document: JSONValue) throws(FacadeError) -> FacadeCall {
@@ -24,12 +24,19 @@ enum AnthropicMessagesFacade {
         case nil, .null?: break
         case .string(let text)?: if !text.isEmpty { messages.append(.system(text)) }
         case .array(let blocks)?:
+            // One system message per cache breakpoint, so each marker keeps its place.
             var texts: [String] = []
             for (index, block) in blocks.enumerated() {
                 guard block["type"]?.stringValue == "text", let text = block["text"]?.stringValue else {
                     throw .invalidRequest("system.\(index): only text blocks are supported", param: "system")
                 }
                 texts.append(text)
+                if let marker = try cacheControl(block, path: "system.\(index)") {
+                    var message = ChatMessage.system(texts.joined(separator: "\n\n"))
+                    message.cacheControl = marker
+                    messages.append(message)
+                    texts = []
+                }
             }
             if !texts.isEmpty { messages.append(.system(texts.joined(separator: "\n\n"))) }
         default:
@@ -49,7 +56,9 @@ enum AnthropicMessagesFacade {
                     throw .invalidRequest(
                         "tools.\(index): only custom tools with name and input_schema are supported", param: "tools")
                 }
-                tools.append(ToolDefinition(name: name, description: tool["description"]?.stringValue, parameters: schema))
+                tools.append(ToolDefinition(
+                    name: name, description: tool["description"]?.stringValue, parameters: schema,
+                    cacheControl: try cacheControl(tool, path: "tools.\(index)")))
             }
         }
         var toolChoice: ToolChoice?
@@ -87,11 +96,42 @@ enum AnthropicMessagesFacade {
             guard metadata.isObject else { throw .invalidRequest("metadata: must be an object", param: "metadata") }
             user = metadata["user_id"]?.stringValue
         }
+        var reasoning: ReasoningControl?
+        if let thinking = document["thinking"], !thinking.isNull {
+            switch thinking["type"]?.stringValue {
+            case "enabled"?:
+                guard let budget = thinking["budget_tokens"]?.intValue, budget >= 1 else {
+                    throw .invalidRequest("thinking.budget_tokens: field required (an integer)", param: "thinking")
+                }
+                reasoning = ReasoningControl(budgetTokens: budget)
+            case "disabled"?:
+                break
+            default:
+                throw .invalidRequest("thinking.type: must be enabled or disabled", param: "thinking")
+            }
+        }
+        var topK: Int?
+        if let value = document["top_k"], !value.isNull {
+            guard let k = value.intValue, k >= 1 else { throw .invalidRequest("top_k: must be a positive integer", param: "top_k") }
+            topK = k
+        }
         let request = ChatRequest(
             messages: messages, tools: tools, toolChoice: toolChoice, parallelToolCalls: parallelToolCalls, stop: stop,
-            temperature: try number("temperature"), topP: try number("top_p"), maxTokens: maxTokens, user: user)
+            temperature: try number("temperature"), topP: try number("top_p"), maxTokens: maxTokens, user: user,
+            reasoning: reasoning, topK: topK)
         try FacadeParsing.check(request)
         return FacadeCall(model: model, request: request, stream: stream)
+    }
+
+    /// A block's `cache_control` as a neutral cache breakpoint.
+    static func cacheControl(_ block: JSONValue, path: String) throws(FacadeError) -> CacheControl? {
+        guard let marker = block["cache_control"], !marker.isNull else { return nil }
+        guard marker["type"]?.stringValue == "ephemeral" else {
+            throw .invalidRequest("\(path).cache_control.type: must be ephemeral", param: "cache_control")
+        }
+        let ttl = marker["ttl"]?.stringValue
+        if let ttl, ttl != "5m", ttl != "1h" { throw .invalidRequest("\(path).cache_control.ttl: must be 5m or 1h", param: "cache_control") }
+        return CacheControl(ttl: ttl)
     }
 
     /// One Anthropic turn as neutral messages: a user turn's `tool_result` blocks become tool
@@ -114,8 +154,12 @@ enum AnthropicMessagesFacade {
         var parts: [ContentPart] = []
         var calls: [ToolCall] = []
         var results: [ChatMessage] = []
+        // A breakpoint on any block marks its message (the neutral breakpoint follows a message).
+        var marker: CacheControl?
         for (index, block) in blocks.enumerated() {
             let where_ = "\(path).content.\(index)"
+            let blockMarker = try cacheControl(block, path: where_)
+            if block["type"]?.stringValue != "tool_result", let blockMarker { marker = blockMarker }
             switch block["type"]?.stringValue {
             case "text"?:
                 guard let text = block["text"]?.stringValue else { throw .invalidRequest("\(where_).text: field required", param: "messages") }
@@ -134,6 +178,28 @@ enum AnthropicMessagesFacade {
                 default:
                     throw .invalidRequest("\(where_).source.type: must be base64 or url", param: "messages")
                 }
+            case "document"?:
+                let source = block["source"]
+                let title = block["title"]?.stringValue
+                switch source?["type"]?.stringValue {
+                case "base64"?:
+                    guard let media = source?["media_type"]?.stringValue, let data = source?["data"]?.stringValue else {
+                        throw .invalidRequest("\(where_).source: media_type and data are required", param: "messages")
+                    }
+                    parts.append(.file(url: "data:\(media);base64,\(data)", filename: title))
+                case "url"?:
+                    guard let url = source?["url"]?.stringValue else { throw .invalidRequest("\(where_).source.url: field required", param: "messages") }
+                    parts.append(.file(url: url, filename: title))
+                case "text"?:
+                    guard let data = source?["data"]?.stringValue else { throw .invalidRequest("\(where_).source.data: field required", param: "messages") }
+                    parts.append(.text(title.map { "\($0)\n\n\(data)" } ?? data))
+                default:
+                    throw .invalidRequest("\(where_).source.type: must be base64, url or text", param: "messages")
+                }
+            case "thinking"? where role == .assistant, "redacted_thinking"? where role == .assistant:
+                // Earlier turns' thinking: Anthropic ignores it there, and the neutral request has
+                // no place for it (see docs/v1-compatibility.md on thinking with tool use).
+                continue
             case "tool_use"? where role == .assistant:
                 guard let id = block["id"]?.stringValue, let name = block["name"]?.stringValue else {
                     throw .invalidRequest("\(where_): tool_use needs id and name", param: "messages")
@@ -153,21 +219,24 @@ enum AnthropicMessagesFacade {
                 default: throw .invalidRequest("\(where_).content: must be a string or text blocks", param: "messages")
                 }
                 if block["is_error"]?.boolValue == true { text = "Error: " + text }
-                results.append(.tool(callID: id, content: text))
+                var result = ChatMessage.tool(callID: id, content: text)
+                result.cacheControl = blockMarker
+                results.append(result)
             case let other:
                 throw .invalidRequest(
                     "\(where_).type: '\(other ?? "")' is not supported in a \(role.rawValue) turn", param: "messages")
             }
         }
         if role == .assistant {
-            return parts.isEmpty && calls.isEmpty ? [] : [ChatMessage(role: .assistant, content: parts, toolCalls: calls)]
+            return parts.isEmpty && calls.isEmpty ? [] : [ChatMessage(role: .assistant, content: parts, toolCalls: calls, cacheControl: marker)]
         }
-        return results + (parts.isEmpty ? [] : [ChatMessage(role: .user, content: parts)])
+        return results + (parts.isEmpty ? [] : [ChatMessage(role: .user, content: parts, cacheControl: marker)])
     }
 
     // MARK: - Answers
 
     static func stopReason(_ result: FacadeResult) -> String {
+        if result.stopSequence != nil { return "stop_sequence" }
         switch result.finishReason {
         case "length"?: return "max_tokens"
         case "tool_calls"?: return "tool_use"
@@ -209,7 +278,7 @@ enum AnthropicMessagesFacade {
         .object([
             ("id", .string(responseID(jobID))), ("type", "message"), ("role", "assistant"), ("model", .string(result.model)),
             ("content", .array(contentBlocks(result))),
-            ("stop_reason", .string(stopReason(result))), ("stop_sequence", .null),
+            ("stop_reason", .string(stopReason(result))), ("stop_sequence", result.stopSequence.map(JSONValue.string) ?? .null),
             ("usage", usage(result)),
         ])
     }
@@ -244,7 +313,7 @@ enum AnthropicMessagesFacade {
             send("content_block_stop", [("index", .int(index))])
         }
         send("message_delta", [
-            ("delta", .object([("stop_reason", .string(stopReason(result))), ("stop_sequence", .null)])),
+            ("delta", .object([("stop_reason", .string(stopReason(result))), ("stop_sequence", result.stopSequence.map(JSONValue.string) ?? .null)])),
             ("usage", .object([("output_tokens", .int(result.usage?.outputTokens ?? 0))])),
         ])
         send("message_stop", [])

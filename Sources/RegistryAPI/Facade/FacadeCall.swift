@@ -31,6 +31,19 @@ struct FacadeCall: Sendable, Equatable {
     var stream: Bool
     /// OpenAI `stream_options.include_usage`: a last chunk with the usage.
     var includeUsage: Bool = false
+    /// Which OpenAI object answers an OpenAI-format call.
+    var openAIObject: OpenAIObject = .chatCompletion
+    /// Responses `previous_response_id`: the job whose conversation this call continues.
+    var previousResponseJobID: Int64?
+    /// Responses `instructions`, echoed in the answer.
+    var instructions: String?
+
+    enum OpenAIObject: Sendable, Equatable {
+        /// `chat.completion` (`/v1/chat/completions`).
+        case chatCompletion
+        /// `response` (`/v1/responses`).
+        case response
+    }
 
     var target: FacadeTarget { FacadeTarget(model) }
 }
@@ -56,7 +69,13 @@ struct FacadeResult: Sendable, Equatable {
     var toolCalls: [ToolCall]
     /// The neutral finish reason: stop, length, tool_calls, content_filter (or a provider's own).
     var finishReason: String?
+    /// The stop sequence that ended the answer, when the provider says which (Anthropic does).
+    var stopSequence: String?
     var refusal: String?
+    /// What the adapters dropped or adapted (`x-switchboard-warnings`).
+    var warnings: [String] = []
+    /// Provider calls the job made (`x-switchboard-attempts`); nil when the result does not say.
+    var attempts: Int?
     var model: String
     var provider: String
     var fallbackDepth: Int
@@ -65,12 +84,13 @@ struct FacadeResult: Sendable, Equatable {
     var costText: String?
 
     init(
-        content: String?, toolCalls: [ToolCall] = [], finishReason: String?, refusal: String? = nil, model: String,
-        provider: String, fallbackDepth: Int = 0, usage: Usage?, costText: String?
+        content: String?, toolCalls: [ToolCall] = [], finishReason: String?, stopSequence: String? = nil, refusal: String? = nil,
+        model: String, provider: String, fallbackDepth: Int = 0, usage: Usage?, costText: String?
     ) {
         self.content = content
         self.toolCalls = toolCalls
         self.finishReason = finishReason
+        self.stopSequence = stopSequence
         self.refusal = refusal
         self.model = model
         self.provider = provider
@@ -89,7 +109,10 @@ struct FacadeResult: Sendable, Equatable {
             return ToolCall(id: id, name: name, arguments: call["arguments"]?.stringValue ?? "{}")
         }
         self.finishReason = document["finish_reason"]?.stringValue
+        self.stopSequence = document["stop_sequence"]?.stringValue
         self.refusal = document["refusal"]?.stringValue
+        self.warnings = (document["warnings"]?.arrayValue ?? []).compactMap(\.stringValue)
+        self.attempts = document["attempts"]?.intValue
         self.model = model
         self.provider = document["provider"]?.stringValue ?? ""
         self.fallbackDepth = int(document["fallback_depth"])

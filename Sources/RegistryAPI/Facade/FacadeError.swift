@@ -27,6 +27,31 @@ enum FacadeHeaders {
     static let anthropicVersion = HTTPField.Name("anthropic-version")!
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let shouldRetry = HTTPField.Name("x-should-retry")!
+    static let attempts = HTTPField.Name("x-switchboard-attempts")!
+    static let warnings = HTTPField.Name("x-switchboard-warnings")!
+
+    /// The adapters' warnings (parameters dropped or adapted for the model that answered) as one
+    /// header value: each warning JSON-encoded as a string, joined by ", " so a client can split
+    /// it unambiguously (a warning may itself contain commas); non-ASCII escaped, since a header
+    /// carries bytes a client may read as Latin-1. nil when there are none.
+    static func warnings(_ warnings: [String]) -> String? {
+        guard !warnings.isEmpty else { return nil }
+        return warnings.map(asciiJSONString).joined(separator: ", ")
+    }
+
+    /// A JSON string literal of `text` with every non-ASCII character as `\uXXXX` (UTF-16).
+    static func asciiJSONString(_ text: String) -> String {
+        var literal = ""
+        for unit in JSONValue.string(text).encodedString().utf16 {
+            if unit < 0x80 {
+                literal.unicodeScalars.append(Unicode.Scalar(UInt8(unit)))
+            } else {
+                let hex = String(unit, radix: 16)
+                literal += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+        }
+        return literal
+    }
 }
 
 /// An error of a `/v1` call, rendered in the caller's format:
@@ -63,6 +88,13 @@ struct FacadeError: Error, Sendable, Equatable {
 
     static func modelNotFound(_ model: String, _ reason: String) -> FacadeError {
         FacadeError(.notFound, "The model '\(model)' does not exist or cannot be used: \(reason)", code: "model_not_found", param: "model")
+    }
+
+    /// The Idempotency-Key names a job with another body: a retry would only conflict again.
+    static func idempotencyConflict(_ message: String) -> FacadeError {
+        var error = FacadeError(.conflict, message, code: "idempotency_conflict")
+        error.shouldRetry = false
+        return error
     }
 
     static let unauthorized = FacadeError(

@@ -40,12 +40,33 @@ struct FacadeRoutes: Sendable {
                 responses: FacadeSchemas.responses(success: "V1ChatCompletion", stream: true),
                 handler: chatCompletions),
             APIRoute(
+                method: .post, path: "/v1/responses", operationID: "v1Responses", tag: "v1",
+                summary: "OpenAI Responses over the queue (same rules as /v1/chat/completions; stream: true streams the Responses event sequence live): input text or items (messages, function_call, function_call_output), instructions, function tools, text.format, reasoning.effort, previous_response_id (resp_sb<job id>: that job's conversation is continued).",
+                access: .role(.inference),
+                requestBody: .ref("V1ResponsesRequest"),
+                responses: FacadeSchemas.responses(success: "V1Response", stream: true),
+                handler: responses),
+            APIRoute(
                 method: .post, path: "/v1/messages", operationID: "v1Messages", tag: "v1",
                 summary: "Anthropic Messages over the queue (same rules as /v1/chat/completions); stream: true answers Anthropic's event sequence once the job is done.",
                 access: .role(.inference),
                 requestBody: .ref("V1MessagesRequest"),
                 responses: FacadeSchemas.responses(success: "V1Message", stream: true),
                 handler: messages),
+            APIRoute(
+                method: .post, path: "/v1/messages/count_tokens", operationID: "v1CountTokens", tag: "v1",
+                summary: "Anthropic's token count for a Messages body (max_tokens optional): {input_tokens}, the gateway's documented pre-call estimate (about 4 bytes of text per token plus fixed costs per message, image and tool; on the high side). No job, no provider call.",
+                access: .role(.inference),
+                requestBody: .ref("V1CountTokensRequest"),
+                responses: FacadeSchemas.responses(success: "V1TokenCount", stream: false, description: "The count."),
+                handler: countTokens),
+            APIRoute(
+                method: .get, path: "/v1/models/{model_id}", operationID: "v1RetrieveModel", tag: "v1",
+                summary: "One entry of /v1/models (client.models.retrieve): agent:<name>, agent:<uuid> or a catalog model id, which may contain /.",
+                access: .role(.viewer),
+                parameters: [APIParameter.path("model_id", "agent:<name>, agent:<uuid> or a catalog model id (may contain /).", catchAll: true)],
+                responses: FacadeSchemas.responses(success: "V1Model", stream: false, description: "The model."),
+                handler: model),
             APIRoute(
                 method: .get, path: "/v1/models", operationID: "v1Models", tag: "v1",
                 summary: "Active agents (as agent:<name>, or agent:<uuid> when several share a name) and catalog models that are not retired, in a list both the OpenAI and the Anthropic SDK read.",
@@ -58,6 +79,10 @@ struct FacadeRoutes: Sendable {
 
     func chatCompletions(_ request: Request, _ context: RegistryContext) async throws -> Response {
         await serve(request, context, format: .openAI) { document throws(FacadeError) in try OpenAIChatFacade.parse(document) }
+    }
+
+    func responses(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        await serve(request, context, format: .openAI) { document throws(FacadeError) in try OpenAIResponsesFacade.parse(document) }
     }
 
     func messages(_ request: Request, _ context: RegistryContext) async throws -> Response {
@@ -131,7 +156,7 @@ struct FacadeRoutes: Sendable {
         } catch {
             throw FacadeError.invalidRequest("the request body is not valid JSON: \(error.description)")
         }
-        let call = try parse(document)
+        var call = try parse(document)
         var key: String?
         if let header = request.headers[FacadeHeaders.idempotencyKey] {
             guard (1...Self.maximumIdempotencyKeyLength).contains(header.count) else {
@@ -140,6 +165,10 @@ struct FacadeRoutes: Sendable {
             key = header
         }
         let principal = try context.requirePrincipal()
+        if let previous = call.previousResponseJobID {
+            call.request.messages = try await conversation(endedBy: previous, for: principal) + call.request.messages
+            try FacadeParsing.check(call.request)
+        }
         // Counted against the caller's waits before a job exists, so a refused call costs nothing.
         return try await services.waits.withWait(for: principal) {
             let job = try await newJob(call, idempotencyKey: key, for: principal)
@@ -149,7 +178,7 @@ struct FacadeRoutes: Sendable {
             } catch let error as APIError where error.code == "not_accepting_jobs" {
                 throw FacadeError.modelNotFound(call.model, error.message)
             } catch let error as APIError where error.code == "idempotency_conflict" {
-                throw FacadeError(.conflict, error.message, code: "idempotency_conflict")
+                throw FacadeError.idempotencyConflict(error.message)
             }
             var current = outcome.job
             // A caller that sent an Idempotency-Key can come back for the answer (a retry after a
@@ -172,6 +201,23 @@ struct FacadeRoutes: Sendable {
         }
     }
 
+    /// Responses `previous_response_id`: the conversation the caller's earlier, succeeded job
+    /// ended (its request's turns and its answer). Another tenant's job is one that does not exist.
+    func conversation(endedBy jobID: Int64, for principal: Principal) async throws -> [ChatMessage] {
+        let notFound = FacadeError(
+            .notFound, "Previous response with id '\(OpenAIResponsesFacade.responseID(jobID))' not found.",
+            code: "previous_response_not_found", param: "previous_response_id")
+        guard let job = try await services.jobs.find(jobID), principal.scope.contains(job.tenantID) else { throw notFound }
+        guard job.status == "succeeded", let resultText = job.resultJSON, let result = FacadeResult(json: resultText),
+            let requestText = job.requestJSON, let request = try? ChatRequest(jsonBytes: Array(requestText.utf8))
+        else {
+            throw FacadeError.invalidRequest(
+                "previous response \(OpenAIResponsesFacade.responseID(jobID)) has no answer to continue (job \(job.status))",
+                param: "previous_response_id")
+        }
+        return OpenAIResponsesFacade.history(request: request, result: result)
+    }
+
     /// The job for a call: the agent's (its chain decides the model), or the caller's tenant's
     /// direct-calls agent's with `request.model` set (that model alone). Agents of another tenant
     /// are answered as agents that do not exist.
@@ -179,42 +225,58 @@ struct FacadeRoutes: Sendable {
         var request = call.request
         var model: String?
         let agentID: UUID
-        switch call.target {
-        case .agentID(let id):
-            let agent = try await services.agents.find(id)
-            guard let agent, agent.agentType != AgentRepository.directAgentType, principal.scope.contains(agent.tenantID) else {
-                throw FacadeError.modelNotFound(call.model, "no agent with id \(id.jsonString)")
-            }
-            guard agent.status == "active" else { throw FacadeError.modelNotFound(call.model, "agent '\(agent.name)' is \(agent.status)") }
+        switch try await resolve(call.model, for: principal) {
+        case .agent(let agent):
             request = FacadeOverrides.apply(request, agent: agent.effectiveModelConfig)
             agentID = agent.id
-        case .agentName(let name):
-            let agents = try await services.agents.find(named: name, scope: principal.scope)
-            let active = agents.filter { $0.status == "active" }
-            guard let agent = active.first else {
-                throw FacadeError.modelNotFound(call.model, agents.first.map { "agent '\(name)' is \($0.status)" } ?? "no agent named '\(name)'")
-            }
-            guard active.count == 1 else {
-                throw FacadeError.invalidRequest(
-                    "several active agents are named '\(name)'; name one as agent:<uuid>", param: "model", code: "model_ambiguous")
-            }
-            request = FacadeOverrides.apply(request, agent: agent.effectiveModelConfig)
-            agentID = agent.id
-        case .model(let id):
-            guard let stored = try await services.models.find(id) else { throw FacadeError.modelNotFound(id, "not in the catalog") }
-            guard stored.model.status != .retired else { throw FacadeError.modelNotFound(id, "the model is retired") }
-            guard principal.mayUse(model: id) else {
-                throw FacadeError(.forbidden, "this key may not call model '\(id)' directly", code: "model_not_allowed")
-            }
-            request = FacadeOverrides.apply(request, model: stored.model)
+        case .model(let stored):
+            request = FacadeOverrides.apply(request, model: stored)
             agentID = try await directAgent(of: principal.tenantID)
-            model = id
+            model = stored.modelID
         }
         var document = request.jsonValue
         if let model { document["model"] = .string(model) }
         // Tells the worker to stream the call and push its deltas (llm_job_streams says where).
         if call.stream { document["stream"] = true }
         return JobRepository.NewJob(agentID: agentID, requestJSON: document.encodedString(), idempotencyKey: idempotencyKey)
+    }
+
+    /// What a call's `model` names, as the caller may use it.
+    enum ResolvedTarget {
+        case agent(AgentRecord)
+        case model(LLMModel)
+    }
+
+    /// The active agent or usable catalog model `model` names for this caller; agents of another
+    /// tenant are answered as agents that do not exist.
+    func resolve(_ model: String, for principal: Principal) async throws -> ResolvedTarget {
+        switch FacadeTarget(model) {
+        case .agentID(let id):
+            let agent = try await services.agents.find(id)
+            guard let agent, agent.agentType != AgentRepository.directAgentType, principal.scope.contains(agent.tenantID) else {
+                throw FacadeError.modelNotFound(model, "no agent with id \(id.jsonString)")
+            }
+            guard agent.status == "active" else { throw FacadeError.modelNotFound(model, "agent '\(agent.name)' is \(agent.status)") }
+            return .agent(agent)
+        case .agentName(let name):
+            let agents = try await services.agents.find(named: name, scope: principal.scope)
+            let active = agents.filter { $0.status == "active" }
+            guard let agent = active.first else {
+                throw FacadeError.modelNotFound(model, agents.first.map { "agent '\(name)' is \($0.status)" } ?? "no agent named '\(name)'")
+            }
+            guard active.count == 1 else {
+                throw FacadeError.invalidRequest(
+                    "several active agents are named '\(name)'; name one as agent:<uuid>", param: "model", code: "model_ambiguous")
+            }
+            return .agent(agent)
+        case .model(let id):
+            guard let stored = try await services.models.find(id) else { throw FacadeError.modelNotFound(id, "not in the catalog") }
+            guard stored.model.status != .retired else { throw FacadeError.modelNotFound(id, "the model is retired") }
+            guard principal.mayUse(model: id) else {
+                throw FacadeError(.forbidden, "this key may not call model '\(id)' directly", code: "model_not_allowed")
+            }
+            return .model(stored.model)
+        }
     }
 
     /// The tenant's direct-calls agent, created on its first direct call and then remembered.
@@ -238,17 +300,25 @@ struct FacadeRoutes: Sendable {
             headers[FacadeHeaders.fallbackDepth] = String(result.fallbackDepth)
             headers[FacadeHeaders.cost] = result.costText ?? "unknown"
             headers[FacadeHeaders.provider] = result.provider
+            if let attempts = result.attempts { headers[FacadeHeaders.attempts] = String(attempts) }
+            if let warnings = FacadeHeaders.warnings(result.warnings) { headers[FacadeHeaders.warnings] = warnings }
             headers[.cacheControl] = "no-store"
             let bytes: [UInt8]
             if call.stream {
                 headers[.contentType] = "text/event-stream"
                 switch format {
+                case .openAI where call.openAIObject == .response:
+                    // The whole answer as one burst of the live sequence.
+                    var encoder = LiveStreamEncoder(format: format, jobID: job.id, created: created, includeUsage: false, call: call)
+                    bytes = encoder.encode(.finished(job))
                 case .openAI: bytes = OpenAIChatFacade.stream(result, jobID: job.id, created: created, includeUsage: call.includeUsage)
                 case .anthropic: bytes = AnthropicMessagesFacade.stream(result, jobID: job.id)
                 }
             } else {
                 headers[.contentType] = "application/json"
                 switch format {
+                case .openAI where call.openAIObject == .response:
+                    bytes = OpenAIResponsesFacade.response(result, jobID: job.id, created: created, call: call).encodedBytes()
                 case .openAI: bytes = OpenAIChatFacade.completion(result, jobID: job.id, created: created).encodedBytes()
                 case .anthropic: bytes = AnthropicMessagesFacade.message(result, jobID: job.id).encodedBytes()
                 }
@@ -276,7 +346,33 @@ struct FacadeRoutes: Sendable {
     // MARK: - Models
 
     func models(_ request: Request, _ context: RegistryContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
+        let data = try await listedModels(for: try context.requirePrincipal())
+        let list = JSONValue.object([
+            ("object", "list"), ("data", .array(data)), ("has_more", false),
+            ("first_id", data.first?["id"] ?? .null), ("last_id", data.last?["id"] ?? .null),
+        ])
+        return Self.json(list)
+    }
+
+    /// `GET /v1/models/{model_id}` (`client.models.retrieve`): the entry the list has for it.
+    func model(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        let id = context.catchAllParameter()
+        let listed = try await listedModels(for: try context.requirePrincipal())
+        guard let entry = listed.first(where: { $0["id"]?.stringValue == id }) else {
+            throw FacadeError.modelNotFound(id, "no active agent or usable catalog model has this id")
+        }
+        return Self.json(entry)
+    }
+
+    static func json(_ document: JSONValue) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: document.encodedBytes())))
+    }
+
+    /// Active agents as `agent:<name>` (`agent:<uuid>` when several share the name) and catalog
+    /// models that are not retired, as far as the caller's key may use them.
+    func listedModels(for principal: Principal) async throws -> [JSONValue] {
         let agents = try await services.agents.activeForListing(scope: principal.scope).filter { principal.mayUse(agent: $0.id) }
         let models = try await services.models.all().map(\.model).filter { $0.status != .retired && principal.mayUse(model: $0.modelID) }
         var data: [JSONValue] = []
@@ -289,13 +385,33 @@ struct FacadeRoutes: Sendable {
             data.append(FacadeSchemas.listedModel(
                 id: model.modelID, displayName: model.displayName, ownedBy: model.provider, created: model.createdAt ?? Date(timeIntervalSince1970: 0)))
         }
-        let list = JSONValue.object([
-            ("object", "list"), ("data", .array(data)), ("has_more", false),
-            ("first_id", data.first?["id"] ?? .null), ("last_id", data.last?["id"] ?? .null),
-        ])
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: list.encodedBytes())))
+        return data
+    }
+
+    // MARK: - Token counting
+
+    /// `POST /v1/messages/count_tokens`: a Messages body (max_tokens optional) answered with
+    /// `{"input_tokens"}`, the gateway's own pre-call estimate of the prompt (no provider call,
+    /// no job): about 4 bytes of text per token plus fixed costs, deliberately on the high side.
+    func countTokens(_ request: Request, _ context: RegistryContext) async throws -> Response {
+        do {
+            let buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
+            var document: JSONValue
+            do {
+                document = try JSONParser.parse(Array(buffer.readableBytesView))
+            } catch {
+                throw FacadeError.invalidRequest("the request body is not valid JSON: \(error.description)")
+            }
+            // The same parser as /v1/messages; count_tokens takes no max_tokens.
+            if document.isObject, document["max_tokens"] == nil { document["max_tokens"] = 1 }
+            let call = try AnthropicMessagesFacade.parse(document)
+            _ = try await resolve(call.model, for: try context.requirePrincipal())
+            return Self.json(.object([("input_tokens", .int(call.request.estimatedPromptTokens))]))
+        } catch let error as FacadeError {
+            return error.response(.anthropic)
+        } catch is NIOTooManyBytesError {
+            return FacadeError(.contentTooLarge, "request body is larger than \(Self.maximumBodyBytes) bytes").response(.anthropic)
+        }
     }
 }
 

@@ -337,7 +337,7 @@ extension FacadeRoutes {
         }
         let pollInterval = streaming.rescuePollInterval
         let body = ResponseBody { writer in
-            var encoder = LiveStreamEncoder(format: format, jobID: job.id, created: created, includeUsage: call.includeUsage)
+            var encoder = LiveStreamEncoder(format: format, jobID: job.id, created: created, includeUsage: call.includeUsage, call: call)
             var rescueWatch: Task<Void, Never>?
             defer {
                 rescueWatch?.cancel()
@@ -415,12 +415,15 @@ struct LiveStreamEncoder {
     private var openBlock: (index: Int, tool: Int?)?
     private var nextBlock = 0
     private var sentRole = false
+    /// `/v1/responses`: the Responses event sequence instead of chat completion chunks.
+    private var responses: OpenAIResponsesStream?
 
-    init(format: FacadeFormat, jobID: Int64, created: Int, includeUsage: Bool) {
+    init(format: FacadeFormat, jobID: Int64, created: Int, includeUsage: Bool, call: FacadeCall? = nil) {
         self.format = format
         self.jobID = jobID
         self.created = created
         self.includeUsage = includeUsage
+        if let call, call.openAIObject == .response { responses = OpenAIResponsesStream(jobID: jobID, created: created, call: call) }
     }
 
     mutating func encode(_ event: RelayEvent) -> [UInt8] {
@@ -429,6 +432,7 @@ struct LiveStreamEncoder {
         switch event {
         case .start(let model, _, _):
             self.model = model
+            responses?.start(model: model, to: &bytes)
             if format == .anthropic { startMessage(&bytes) }
         case .text(let text):
             appendText(text, to: &bytes)
@@ -441,7 +445,8 @@ struct LiveStreamEncoder {
                     let id = document["tool_calls"]?.arrayValue?.first { $0["index"]?.intValue == index }?["id"]?.stringValue
                     return FacadeResult.ToolCall(id: id ?? sentTools[index]?.id ?? "", name: sentTools[index]?.name ?? "", arguments: sentTools[index]?.arguments ?? "")
                 },
-                finishReason: document["finish_reason"]?.stringValue, refusal: document["refusal"]?.stringValue, model: model, provider: "",
+                finishReason: document["finish_reason"]?.stringValue, stopSequence: document["stop_sequence"]?.stringValue,
+                refusal: document["refusal"]?.stringValue, model: model, provider: "",
                 usage: Self.usage(document["usage"]), costText: nil)
             finish(result, to: &bytes)
         case .error(let code, let message):
@@ -469,7 +474,7 @@ struct LiveStreamEncoder {
     private func openAIChunk(_ delta: JSONValue, finish: String? = nil) -> JSONValue {
         .object([
             ("id", .string(OpenAIChatFacade.responseID(jobID))), ("object", "chat.completion.chunk"), ("created", .int(created)),
-            ("model", .string(model)), ("system_fingerprint", .null),
+            ("model", .string(model)),
             ("choices", .array([.object([
                 ("index", 0), ("delta", delta), ("logprobs", .null), ("finish_reason", finish.map(JSONValue.string) ?? .null),
             ])])),
@@ -505,6 +510,10 @@ struct LiveStreamEncoder {
     private mutating func appendText(_ text: String, to bytes: inout [UInt8]) {
         guard !text.isEmpty else { return }
         sentText += text
+        if responses != nil {
+            responses?.text(text, model: model, to: &bytes)
+            return
+        }
         switch format {
         case .openAI:
             FacadeSSE.append(data: openAIChunk(.object(roleMember() + [("content", .string(text))])), to: &bytes)
@@ -527,6 +536,10 @@ struct LiveStreamEncoder {
         if let name { sent.name = (sent.name ?? "") + name }
         sent.arguments += arguments
         sentTools[index] = sent
+        if responses != nil {
+            responses?.toolCall(index: index, id: id, name: name, arguments: arguments, model: model, to: &bytes)
+            return
+        }
         switch format {
         case .openAI:
             var function: [(key: String, value: JSONValue)] = []
@@ -556,16 +569,19 @@ struct LiveStreamEncoder {
 
     private mutating func finish(_ result: FacadeResult, to bytes: inout [UInt8]) {
         ended = true
+        if responses != nil {
+            responses?.finish(result, to: &bytes)
+            return
+        }
         switch format {
         case .openAI:
             if !sentRole { FacadeSSE.append(data: openAIChunk(.object(roleMember() + [("content", "")])), to: &bytes) }
             if let refusal = result.refusal, !refusal.isEmpty { FacadeSSE.append(data: openAIChunk(.object([("refusal", .string(refusal))])), to: &bytes) }
             FacadeSSE.append(data: openAIChunk(.object([]), finish: OpenAIChatFacade.finishReason(result)), to: &bytes)
             if includeUsage {
-                FacadeSSE.append(data: .object([
-                    ("id", .string(OpenAIChatFacade.responseID(jobID))), ("object", "chat.completion.chunk"), ("created", .int(created)),
-                    ("model", .string(model)), ("system_fingerprint", .null), ("choices", .array([])), ("usage", OpenAIChatFacade.usage(result)),
-                ]), to: &bytes)
+                var last = result
+                last.model = model
+                FacadeSSE.append(data: OpenAIChatFacade.usageChunk(last, jobID: jobID, created: created), to: &bytes)
             }
             bytes += Array("data: [DONE]\n\n".utf8)
         case .anthropic:
@@ -574,7 +590,10 @@ struct LiveStreamEncoder {
             var usage = AnthropicMessagesFacade.usage(result)
             if result.usage == nil { usage = .object([("output_tokens", 0)]) }
             anthropic("message_delta", [
-                ("delta", .object([("stop_reason", .string(AnthropicMessagesFacade.stopReason(result))), ("stop_sequence", .null)])),
+                ("delta", .object([
+                    ("stop_reason", .string(AnthropicMessagesFacade.stopReason(result))),
+                    ("stop_sequence", result.stopSequence.map(JSONValue.string) ?? .null),
+                ])),
                 ("usage", usage),
             ], to: &bytes)
             anthropic("message_stop", [], to: &bytes)
@@ -586,6 +605,10 @@ struct LiveStreamEncoder {
     private mutating func fail(code: String, message: String, to bytes: inout [UInt8]) {
         ended = true
         let text = "job \(jobID) failed (\(code)): \(message)"
+        if responses != nil {
+            responses?.fail(code: code, message: text, to: &bytes)
+            return
+        }
         switch format {
         case .openAI:
             FacadeSSE.append(data: .object([("error", .object([

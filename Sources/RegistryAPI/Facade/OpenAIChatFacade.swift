@@ -9,6 +9,7 @@ enum OpenAIChatFacade {
     static let chatFields: Set<String> = [
         "messages", "tools", "tool_choice", "parallel_tool_calls", "stop", "temperature", "top_p", "max_tokens",
         "max_completion_tokens", "frequency_penalty", "presence_penalty", "response_format", "user", "seed",
+        "reasoning_effort", "verbosity", "safety_identifier", "prompt_cache_key", "reasoning", "top_k",
     ]
     /// Members about the call itself. `n` must be 1 and `logprobs` false; `store`, `metadata` and
     /// `service_tier` are accepted and ignored (they concern OpenAI's own storage and billing).
@@ -45,15 +46,21 @@ enum OpenAIChatFacade {
 
     // MARK: - Answers
 
+    /// A refusal is answered as OpenAI answers one: `message.refusal` with finish reason `stop`
+    /// (the neutral result says `content_filter`, which the SDKs' `.parse()` raises on instead of
+    /// returning the refusal).
     static func finishReason(_ result: FacadeResult) -> String {
+        if let refusal = result.refusal, !refusal.isEmpty, result.finishReason == "content_filter" { return "stop" }
         switch result.finishReason {
         case "stop"?, "length"?, "tool_calls"?, "content_filter"?: return result.finishReason ?? "stop"
         default: return result.toolCalls.isEmpty ? "stop" : "tool_calls"
         }
     }
 
-    static func usage(_ result: FacadeResult) -> JSONValue {
-        guard let usage = result.usage else { return .null }
+    /// nil when the provider reported none: the member is then left out (the official schemas
+    /// do not allow `usage: null`).
+    static func usage(_ result: FacadeResult) -> JSONValue? {
+        guard let usage = result.usage else { return nil }
         return .object([
             ("prompt_tokens", .int(usage.inputTokens)),
             ("completion_tokens", .int(usage.outputTokens)),
@@ -77,13 +84,15 @@ enum OpenAIChatFacade {
 
     /// The `chat.completion` object. `created` is the job's finish time (Unix seconds).
     static func completion(_ result: FacadeResult, jobID: Int64, created: Int) -> JSONValue {
+        let refused = result.refusal.map { !$0.isEmpty } ?? false
         var message: [(key: String, value: JSONValue)] = [
             ("role", "assistant"),
-            ("content", result.content.map(JSONValue.string) ?? .null),
+            ("content", refused ? .null : result.content.map(JSONValue.string) ?? .null),
             ("refusal", result.refusal.map(JSONValue.string) ?? .null),
         ]
         if !result.toolCalls.isEmpty { message.append(("tool_calls", toolCalls(result, indexed: false))) }
-        return .object([
+        // No `system_fingerprint`: Switchboard has none, and the schemas do not allow null.
+        var completion: [(key: String, value: JSONValue)] = [
             ("id", .string(responseID(jobID))),
             ("object", "chat.completion"),
             ("created", .int(created)),
@@ -91,8 +100,18 @@ enum OpenAIChatFacade {
             ("choices", .array([.object([
                 ("index", 0), ("message", .object(message)), ("logprobs", .null), ("finish_reason", .string(finishReason(result))),
             ])])),
-            ("usage", usage(result)),
-            ("system_fingerprint", .null),
+        ]
+        if let usage = usage(result) { completion.append(("usage", usage)) }
+        return .object(completion)
+    }
+
+    /// The last chunk of a stream with `stream_options.include_usage`: no choices, the usage
+    /// (zeros when the provider reported none: the SDKs expect the member on this chunk).
+    static func usageChunk(_ result: FacadeResult, jobID: Int64, created: Int) -> JSONValue {
+        .object([
+            ("id", .string(responseID(jobID))), ("object", "chat.completion.chunk"), ("created", .int(created)),
+            ("model", .string(result.model)), ("choices", .array([])),
+            ("usage", usage(result) ?? .object([("prompt_tokens", 0), ("completion_tokens", 0), ("total_tokens", 0)])),
         ])
     }
 
@@ -104,7 +123,7 @@ enum OpenAIChatFacade {
         func chunk(_ delta: JSONValue, finish: String? = nil) -> JSONValue {
             .object([
                 ("id", .string(responseID(jobID))), ("object", "chat.completion.chunk"), ("created", .int(created)),
-                ("model", .string(result.model)), ("system_fingerprint", .null),
+                ("model", .string(result.model)),
                 ("choices", .array([.object([
                     ("index", 0), ("delta", delta), ("logprobs", .null), ("finish_reason", finish.map(JSONValue.string) ?? .null),
                 ])])),
@@ -117,12 +136,7 @@ enum OpenAIChatFacade {
         }
         if let refusal = result.refusal, !refusal.isEmpty { events.append(chunk(.object([("refusal", .string(refusal))]))) }
         events.append(chunk(.object([]), finish: finishReason(result)))
-        if includeUsage {
-            events.append(.object([
-                ("id", .string(responseID(jobID))), ("object", "chat.completion.chunk"), ("created", .int(created)),
-                ("model", .string(result.model)), ("system_fingerprint", .null), ("choices", .array([])), ("usage", usage(result)),
-            ]))
-        }
+        if includeUsage { events.append(usageChunk(result, jobID: jobID, created: created)) }
         var bytes: [UInt8] = []
         for event in events { FacadeSSE.append(data: event, to: &bytes) }
         bytes += Array("data: [DONE]\n\n".utf8)
