@@ -1,5 +1,6 @@
-/// JSON form (snake_case, as in migrations/0002). Encoding writes every key, with explicit nulls, because
-/// 0002 promises readers that every key is present in configs written by the API. Decoding also accepts
+/// JSON form (snake_case, as in migrations/0002). Encoding writes every key of 0002, with explicit nulls,
+/// because 0002 promises readers that every key is present in configs written by the API; keys added
+/// later (the stream deadlines) are written only when set, so existing configs keep 0002's shape. Decoding also accepts
 /// the PRD's single `fallback_model_id` (a string or null) as a one-element chain.
 extension ModelConfiguration: Codable {
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -11,6 +12,8 @@ extension ModelConfiguration: Codable {
         case frequencyPenalty = "frequency_penalty"
         case presencePenalty = "presence_penalty"
         case fallbackModelIDs = "fallback_model_ids"
+        case streamFirstTokenSeconds = "stream_first_token_seconds"
+        case streamStallSeconds = "stream_stall_seconds"
         /// The PRD's single fallback; read only, never written.
         case fallbackModelID = "fallback_model_id"
     }
@@ -45,7 +48,9 @@ extension ModelConfiguration: Codable {
             topP: try c.decodeIfPresent(Double.self, forKey: .topP),
             frequencyPenalty: try c.decodeIfPresent(Double.self, forKey: .frequencyPenalty),
             presencePenalty: try c.decodeIfPresent(Double.self, forKey: .presencePenalty),
-            fallbackModelIDs: fallbacks
+            fallbackModelIDs: fallbacks,
+            streamFirstTokenSeconds: try c.decodeIfPresent(Double.self, forKey: .streamFirstTokenSeconds),
+            streamStallSeconds: try c.decodeIfPresent(Double.self, forKey: .streamStallSeconds)
         )
     }
 
@@ -59,5 +64,7 @@ extension ModelConfiguration: Codable {
         try c.encode(frequencyPenalty, forKey: .frequencyPenalty)
         try c.encode(presencePenalty, forKey: .presencePenalty)
         try c.encode(fallbackModelIDs, forKey: .fallbackModelIDs)
+        try c.encodeIfPresent(streamFirstTokenSeconds, forKey: .streamFirstTokenSeconds)
+        try c.encodeIfPresent(streamStallSeconds, forKey: .streamStallSeconds)
     }
 }

@@ -15,6 +15,13 @@ public struct ModelConfiguration: Sendable, Equatable, Hashable {
     public var presencePenalty: Double?
     /// Models tried in order when the primary fails (cross-provider allowed).
     public var fallbackModelIDs: [String]
+    /// A streamed call's deadline for its first token, in seconds (nil: the gateway's
+    /// `GATEWAY_STREAM_FIRST_TOKEN_SECONDS`). Before the first token a missed deadline fails over
+    /// down the chain; a reasoning model that thinks for a minute needs a longer one.
+    public var streamFirstTokenSeconds: Double?
+    /// A streamed call's longest gap between tokens after the first, in seconds (nil: the
+    /// gateway's `GATEWAY_STREAM_STALL_SECONDS`); a missed one ends the stream with an error event.
+    public var streamStallSeconds: Double?
 
     /// Longest fallback chain a configuration may have.
     public static let maxFallbackCount = 5
@@ -27,7 +34,9 @@ public struct ModelConfiguration: Sendable, Equatable, Hashable {
         topP: Double? = nil,
         frequencyPenalty: Double? = nil,
         presencePenalty: Double? = nil,
-        fallbackModelIDs: [String] = []
+        fallbackModelIDs: [String] = [],
+        streamFirstTokenSeconds: Double? = nil,
+        streamStallSeconds: Double? = nil
     ) {
         self.modelID = modelID
         self.provider = provider
@@ -37,6 +46,8 @@ public struct ModelConfiguration: Sendable, Equatable, Hashable {
         self.frequencyPenalty = frequencyPenalty
         self.presencePenalty = presencePenalty
         self.fallbackModelIDs = fallbackModelIDs
+        self.streamFirstTokenSeconds = streamFirstTokenSeconds
+        self.streamStallSeconds = streamStallSeconds
     }
 
     /// The models to try, in order: the primary then the fallbacks (duplicates removed, first kept),

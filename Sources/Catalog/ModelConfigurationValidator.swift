@@ -38,9 +38,24 @@ public enum ModelConfigurationValidator {
         let style = primary.map { apiStyle(of: $0, providers: providers) }
         checkPenalty(config.frequencyPenalty, field: "frequency_penalty", primary: primary, style: style, into: &outcome)
         checkPenalty(config.presencePenalty, field: "presence_penalty", primary: primary, style: style, into: &outcome)
+        checkStreamDeadline(config.streamFirstTokenSeconds, field: "stream_first_token_seconds", into: &outcome)
+        checkStreamDeadline(config.streamStallSeconds, field: "stream_stall_seconds", into: &outcome)
         checkFallbacks(config, models: models, day: day, into: &outcome)
         checkFallbackLimits(config, models: models, providers: providers, into: &outcome)
         return outcome
+    }
+
+    /// Longest stream deadline an agent may set: past five minutes a proxy or an SDK has given up
+    /// on the silent connection anyway (Node's fetch at 300 s).
+    public static let streamDeadlineRange: ClosedRange<Double> = 0...300
+
+    private static func checkStreamDeadline(_ seconds: Double?, field: String, into outcome: inout ValidationOutcome) {
+        guard let seconds else { return }
+        if !(seconds > streamDeadlineRange.lowerBound && seconds <= streamDeadlineRange.upperBound) {
+            outcome.errors.append(FieldIssue(
+                field: field,
+                message: "\(field) must be more than 0 and at most \(Int(streamDeadlineRange.upperBound)) seconds (or null for the gateway's default); got \(seconds)"))
+        }
     }
 
     /// Every fallback against its own limits. The primary's limits are errors (the call as

@@ -239,7 +239,8 @@ struct JobRunner: Sendable {
             }
             let callStarted = ContinuousClock.now
             switch await attempt(
-                callRequest, candidate: candidate, options: options, budget: budget, job: plan.job, handle: handle, push: push) {
+                callRequest, candidate: candidate, options: options, budget: budget, job: plan.job, handle: handle,
+                stream: push.map { LiveStream(push: $0, deadlines: streamDeadlines(plan.agent.configuration)) }) {
             case .notSent:
                 return .stopped
             case .refused(let refusal) where refusal.reason == .busy:
@@ -352,7 +353,7 @@ struct JobRunner: Sendable {
     /// One provider call and the usage record it leaves: recorded in the ledger first.
     private func attempt(
         _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, budget: CallBudget, job: ClaimedJob,
-        handle: JobHandle, push: StreamPush? = nil
+        handle: JobHandle, stream: LiveStream? = nil
     ) async -> Attempt {
         let opened = await openLedgerRow(candidate, budget: budget, job: job, handle: handle)
         let callSeq: Int
@@ -370,9 +371,9 @@ struct JobRunner: Sendable {
         if reserved, let estimate = budget.estimate { request.maxTokens = estimate.maxOutputTokens }
         let started = Date()
         let clock = ContinuousClock.now
-        if let push {
+        if let stream {
             return await streamedAttempt(
-                request, candidate: candidate, options: options, push: push, callSeq: callSeq, started: started, clock: clock)
+                request, candidate: candidate, options: options, stream: stream, callSeq: callSeq, started: started, clock: clock)
         }
         do {
             let response = try await client.complete(
@@ -400,14 +401,30 @@ struct JobRunner: Sendable {
         }
     }
 
+    /// A streamed call's push to the client and its deadlines.
+    struct LiveStream {
+        var push: StreamPush
+        var deadlines: StreamDeadlines
+    }
+
+    /// The agent's own stream deadlines where it sets them, the gateway's otherwise.
+    private func streamDeadlines(_ agent: ModelConfiguration) -> StreamDeadlines {
+        StreamDeadlines(
+            firstToken: agent.streamFirstTokenSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) }
+                ?? configuration.streamFirstTokenTimeout,
+            stall: agent.streamStallSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) }
+                ?? configuration.streamStallTimeout)
+    }
+
     /// One streamed call: its deltas go to the push as they arrive; the record is as for a plain
     /// call, with the partial usage of a stream that broke after its first token.
     private func streamedAttempt(
-        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, push: StreamPush, callSeq: Int,
+        _ request: ChatRequest, candidate: ChainCandidate, options: ChatCallOptions, stream: LiveStream, callSeq: Int,
         started: Date, clock: ContinuousClock.Instant
     ) async -> Attempt {
+        let push = stream.push
+        let deadlines = stream.deadlines
         push.begin(StreamPush.Origin(model: candidate.model.modelID, provider: candidate.provider.name, fallbackDepth: candidate.depth))
-        let deadlines = StreamDeadlines(firstToken: configuration.streamFirstTokenTimeout, stall: configuration.streamStallTimeout)
         do {
             let response = try await client.stream(
                 request, model: candidate.model.modelID, provider: candidate.provider, options: options, deadlines: deadlines

@@ -213,6 +213,14 @@ enum APISchemas {
             maxItems: 5)),
     ]
 
+    /// Configuration keys added after 0002: present in an agent's configuration only when set.
+    static let optionalConfigurationFields: [(name: String, schema: JSONSchema)] = [
+        ("stream_first_token_seconds", JSONSchema.number(
+            "(0, 300]: a streamed call's deadline for its first token (before it, a missed deadline fails over down the chain); absent or null = the gateway's GATEWAY_STREAM_FIRST_TOKEN_SECONDS (30).").orNull),
+        ("stream_stall_seconds", JSONSchema.number(
+            "(0, 300]: a streamed call's longest gap between tokens after the first (a missed one ends the stream with an error event); absent or null = the gateway's GATEWAY_STREAM_STALL_SECONDS (20).").orNull),
+    ]
+
     static let agentStatus = JSONSchema.enumeration(["active", "inactive", "archived"])
 
     static let agentWritableFields: [(name: String, schema: JSONSchema)] = [
@@ -230,10 +238,10 @@ enum APISchemas {
     ]
 
     static let agents: [String: JSONSchema] = [
-        "ModelConfiguration": closedObject(configurationFields, required: configurationFields.map(\.name),
-                                           "An agent's model configuration, every key present (migrations/0002)."),
+        "ModelConfiguration": closedObject(configurationFields + optionalConfigurationFields, required: configurationFields.map(\.name),
+                                           "An agent's model configuration, every key of migrations/0002 present; later keys only when set."),
         "ModelConfigurationInput": closedObject(
-            configurationFields + [("fallback_model_id", JSONSchema.string("PRD form of a one-model chain; same as fallback_model_ids: [id].", maxLength: 256).orNull)],
+            configurationFields + optionalConfigurationFields + [("fallback_model_id", JSONSchema.string("PRD form of a one-model chain; same as fallback_model_ids: [id].", maxLength: 256).orNull)],
             required: ["model_id"]),
         "Agent": closedObject([
             ("id", .string(format: "uuid")),

@@ -40,7 +40,21 @@ import Testing
         #expect(ModelConfiguration.acceptedJSONKeys == [
             "model_id", "provider", "temperature", "max_tokens", "top_p", "frequency_penalty",
             "presence_penalty", "fallback_model_ids", "fallback_model_id",
+            "stream_first_token_seconds", "stream_stall_seconds",
         ])
+    }
+
+    /// Keys added after 0002 are written only when set, so configurations without them keep
+    /// 0002's shape (the test above) and a set one round-trips.
+    @Test func writesStreamDeadlinesOnlyWhenSet() throws {
+        let config = ModelConfiguration(modelID: "gpt-4o", streamFirstTokenSeconds: 90, streamStallSeconds: 2.5)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(config), as: UTF8.self)
+        #expect(json.contains(#""stream_first_token_seconds":90"#) && json.contains(#""stream_stall_seconds":2.5"#))
+        #expect(try JSONDecoder().decode(ModelConfiguration.self, from: Data(json.utf8)) == config)
+        let unset = String(decoding: try encoder.encode(ModelConfiguration(modelID: "gpt-4o")), as: UTF8.self)
+        #expect(!unset.contains("stream_"))
     }
 
     @Test func modelChainIsPrimaryThenFallbacksWithoutRepeats() {

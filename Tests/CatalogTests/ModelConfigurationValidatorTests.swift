@@ -120,6 +120,14 @@ struct ValidationCase: Sendable, CustomTestStringConvertible {
                           "fallback_model_ids[0]"]),
         ValidationCase(name: "retired primary still reports other fields", config: config("gpt-4-turbo-preview", maxTokens: 5000),
                        errorFields: ["model_id", "max_tokens"]),
+        // Stream deadlines: (0, 300] seconds.
+        ValidationCase(name: "stream deadlines inside their range", config: ModelConfiguration(
+            modelID: "gpt-4o", streamFirstTokenSeconds: 300, streamStallSeconds: 0.5)),
+        ValidationCase(name: "a zero first-token deadline", config: ModelConfiguration(modelID: "gpt-4o", streamFirstTokenSeconds: 0),
+                       errorFields: ["stream_first_token_seconds"], messageContains: "more than 0 and at most 300 seconds"),
+        ValidationCase(name: "stream deadlines past five minutes or negative", config: ModelConfiguration(
+            modelID: "gpt-4o", streamFirstTokenSeconds: 300.5, streamStallSeconds: -1),
+            errorFields: ["stream_first_token_seconds", "stream_stall_seconds"]),
     ]
 
     @Test(arguments: cases)

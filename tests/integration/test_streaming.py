@@ -58,7 +58,7 @@ def streams():
         yield running
 
 
-def agent(stack, provider: str, directives: str, fallbacks: list[tuple[str, str]] | None = None) -> str:
+def agent(stack, provider: str, directives: str, fallbacks: list[tuple[str, str]] | None = None, **config) -> str:
     model = unique(f"stub-{directives}")
     stack.add_model(model, provider=provider)
     fallback_ids = []
@@ -67,7 +67,7 @@ def agent(stack, provider: str, directives: str, fallbacks: list[tuple[str, str]
         stack.add_model(fallback, provider=fallback_provider)
         fallback_ids.append(fallback)
     name = unique("streamer")
-    stack.create_agent(name, model, fallbacks=fallback_ids or None, max_tokens=400)
+    stack.create_agent(name, model, fallbacks=fallback_ids or None, max_tokens=400, **config)
     return name
 
 
@@ -126,7 +126,9 @@ WEATHER = [{"type": "function", "function": {
 
 
 def test_openai_tool_call_deltas_reassemble(streams):
-    name = agent(streams, "openai", "pace-5ms")
+    # 50 ms a piece: the stream outlasts the worker's push connecting, also on a loaded machine;
+    # at 5 ms a slow connect let the registry answer from the committed result in one delta.
+    name = agent(streams, "openai", "pace-50ms")
     with openai_client(streams).chat.completions.stream(
             model=f"agent:{name}", messages=[{"role": "user", "content": "Weather in Paris? Use get_weather."}],
             tools=WEATHER) as stream:
@@ -140,7 +142,9 @@ def test_openai_tool_call_deltas_reassemble(streams):
 
 
 def test_anthropic_tool_call_deltas_reassemble(streams):
-    name = agent(streams, "anthropic", "pace-5ms")
+    # 50 ms a piece: the stream outlasts the worker's push connecting, also on a loaded machine;
+    # at 5 ms a slow connect let the registry answer from the committed result in one delta.
+    name = agent(streams, "anthropic", "pace-50ms")
     tools = [{"name": "get_weather", "input_schema": WEATHER[0]["function"]["parameters"]}]
     with anthropic_client(streams).messages.stream(
             model=f"agent:{name}", max_tokens=400, tools=tools,
@@ -170,6 +174,53 @@ def test_failover_before_the_first_token_is_invisible(streams, primary):
     outcomes = [row[0] for row in streams.sql(
         "SELECT outcome FROM model_usage WHERE job_id = %s ORDER BY started_at", (job_id,))]
     assert outcomes[-1] == "success" and "error" in outcomes[:-1]
+
+
+def test_an_agents_first_token_deadline_replaces_the_gateways(streams):
+    """The gateway's first-token deadline is 1 s here; an agent that allows 5 s keeps its primary,
+    whose first token comes after 2 s, where the gateway's default fails over (the test above)."""
+    name = agent(streams, "openai", "firsttoken-2s", fallbacks=[("anthropic", "pace-5ms")],
+                 stream_first_token_seconds=5)
+    with openai_client(streams).chat.completions.stream(
+            model=f"agent:{name}", messages=[{"role": "user", "content": "take your time"}]) as stream:
+        text = "".join(event.delta for event in stream if event.type == "content.delta")
+        final = stream.get_final_completion()
+    assert text == "Stub reply to: take your time"
+    assert final.model.startswith("stub-firsttoken-2s")
+    job_id = wait_for_job_of(streams, agent_id_of(streams, name))
+    assert wait_for_status(streams, job_id, {"succeeded", "failed"}) == "succeeded"
+    assert [row[0] for row in streams.sql("SELECT outcome FROM model_usage WHERE job_id = %s", (job_id,))] == ["success"]
+
+
+def test_an_agents_stall_deadline_replaces_the_gateways(streams):
+    """1.5 s between tokens: past the gateway's 1 s stall deadline, inside the agent's 4 s."""
+    patient = agent(streams, "openai", "pace-1500ms", stream_stall_seconds=4)
+    hasty = agent(streams, "openai", "pace-1500ms")
+    with openai_client(streams).chat.completions.stream(
+            model=f"agent:{patient}", messages=[{"role": "user", "content": "slowly"}]) as stream:
+        text = "".join(event.delta for event in stream if event.type == "content.delta")
+    assert text == "Stub reply to: slowly"
+    response = requests.post(
+        streams.registry_url + "/v1/chat/completions", stream=True, timeout=60,
+        headers={"Authorization": f"Bearer {streams.token}"},
+        json={"model": f"agent:{hasty}", "stream": True, "messages": [{"role": "user", "content": "slowly"}]})
+    chunks = [json.loads(line[6:]) for line in response.iter_lines(decode_unicode=True)
+              if line.startswith("data: ") and line != "data: [DONE]"]
+    assert chunks[-1]["error"]["code"] == "stream_interrupted"
+
+
+@pytest.mark.parametrize("field", ["stream_first_token_seconds", "stream_stall_seconds"])
+@pytest.mark.parametrize("value", [0, -1, 301, "20"])
+def test_stream_deadlines_out_of_range_are_refused(streams, field, value):
+    model = unique("stub-pace-5ms")
+    streams.add_model(model, provider="openai")
+    agent_id = streams.create_agent(unique("deadline"), model)
+    reply = streams.api("PUT", f"/api/agents/{agent_id}/model-config", {"model_id": model, field: value})
+    assert reply.status_code == 400, reply.text
+    assert field in reply.text
+    # Nothing was stored: the agent keeps its configuration without the key.
+    stored = streams.api("GET", f"/api/agents/{agent_id}/model-config").json()["model_config"]
+    assert field not in stored
 
 
 FAULTS = ["cut-3", "stall-3", "errorevent-3", "garble-3"]

@@ -310,6 +310,10 @@ def test_agents_list_shows_model_provider_requests_and_cost(page, seeded):
 
 def test_configure_an_agent_and_save_with_another_providers_model(page, seeded):
     agent = seeded["configurable"]
+    # A setting the form does not show (set through the API) must survive a save in the form.
+    before = page.stack.api("GET", f"/api/agents/{agent}/model-config").json()["model_config"]
+    assert page.stack.api("PUT", f"/api/agents/{agent}/model-config",
+                          {**before, "stream_stall_seconds": 45}).status_code == 200
     page.open("/agents")
     page.click_and_wait(page.wait(f"tr[data-agent-id='{agent}'] a.button"))
     model_select = Select(page.wait("#model-select"))
@@ -391,6 +395,7 @@ def test_configure_an_agent_and_save_with_another_providers_model(page, seeded):
     assert stored["max_tokens"] == 8192
     assert stored["fallback_model_ids"] == [EXTRA_B]
     assert stored["frequency_penalty"] is None and stored["presence_penalty"] is None
+    assert stored["stream_stall_seconds"] == 45
     page.driver.refresh()
     page.wait_loaded(None)
     assert Select(page.wait("#model-select")).first_selected_option.get_attribute("value") == CONFIG_ANTHROPIC

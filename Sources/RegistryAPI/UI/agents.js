@@ -137,6 +137,8 @@ class ModelEditor {
     this.providers = new Map(providerList.map((provider) => [provider.name, provider]));
     this.recommended = recommended;
     const config = stored.model_config;
+    // Keys this form does not edit (stream deadlines, and any added later) go back unchanged.
+    this.storedConfig = config;
     this.fallbacks = [...config.fallback_model_ids];
     this.estimateToken = 0;
 
@@ -442,6 +444,8 @@ class ModelEditor {
   body() {
     const number = (input) => (input.value === "" || input.disabled ? null : Number(input.value));
     return {
+      ...this.storedConfig,
+      provider: null,  // the model's own; a stored one may name the previous model's provider
       model_id: this.modelSelect.value,
       temperature: Number(this.temperatureNumber.value),
       max_tokens: this.maxTokens.value === "" ? null : Math.round(Number(this.maxTokens.value)),
@@ -463,6 +467,7 @@ class ModelEditor {
         ? `Saved, with ${saved.warnings.length} warning(s) shown next to their fields.`
         : "Saved.";
       this.formStatus.className = "form-status saved";
+      this.storedConfig = saved.model_config;
       this.fallbacks = [...saved.model_config.fallback_model_ids];
       this.renderFallbacks();
       this.showMessages(saved.warnings, "warning");
