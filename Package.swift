@@ -141,6 +141,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "ChatModel", "CurlHTTP", "Catalog", "ProviderStub", "JSON", "Support",

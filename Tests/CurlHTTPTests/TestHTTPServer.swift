@@ -1,7 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// A request context that remembers the client's port, so tests can see connection reuse.
@@ -19,6 +21,10 @@ struct PeerContext: RequestContext {
 final class TestHTTPServer: Sendable {
     let port: Int
     private let task: Task<Void, any Error>
+    /// Stopped by a graceful shutdown, never by cancelling `task`: cancelling a serving task while
+    /// an accepted connection is still buffered traps in NIO ("Deinited NIOAsyncWriter without
+    /// calling finish()", apple/swift-nio#3481), which crashed the whole test binary once.
+    private let group: ServiceGroup
     /// Requests to `/sleep/…` being served at once, as the server saw them.
     let sleepers: InFlightCounter
     /// What `/pieces` uploads delivered so far, as the server read it.
@@ -26,8 +32,9 @@ final class TestHTTPServer: Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, task: Task<Void, any Error>, sleepers: InFlightCounter, received: ReceivedBytes) {
+    private init(port: Int, task: Task<Void, any Error>, group: ServiceGroup, sleepers: InFlightCounter, received: ReceivedBytes) {
         self.port = port
+        self.group = group
         self.task = task
         self.sleepers = sleepers
         self.received = received
@@ -103,16 +110,21 @@ final class TestHTTPServer: Sendable {
                 portContinuation.finish()
             }
         )
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "curl-test")))
+        let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
-            task.cancel()
+            await group.triggerGracefulShutdown()
             throw CancellationError()
         }
-        return TestHTTPServer(port: port, task: task, sleepers: inFlight, received: received)
+        return TestHTTPServer(port: port, task: task, group: group, sleepers: inFlight, received: received)
     }
 
-    func stop() { task.cancel() }
+    func stop() {
+        let group = group
+        Task { await group.triggerGracefulShutdown() }
+    }
 
     @Sendable private static func echo(_ request: Request, _ context: PeerContext) async throws -> Response {
         let body = try await request.body.collect(upTo: 16 << 20)
