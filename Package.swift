@@ -147,6 +147,8 @@ let package = Package(
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "ChatModel", "CurlHTTP", "Catalog", "ProviderStub", "JSON", "Support",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Postgres", "Catalog", "TestSupport"]),
         .testTarget(name: "RegistryAPITests", dependencies: [

@@ -47,15 +47,18 @@ public enum ModelConfigurationValidator {
 
     /// Longest stream deadline an agent may set: past five minutes a proxy or an SDK has given up
     /// on the silent connection anyway (Node's fetch at 300 s).
-    public static let streamDeadlineRange: ClosedRange<Double> = 0...300
+    public static let streamDeadlineMaximumSeconds: Double = 300
+
+    /// More than 0 and at most the maximum (NaN is neither).
+    public static func acceptsStreamDeadline(_ seconds: Double) -> Bool {
+        seconds > 0 && seconds <= streamDeadlineMaximumSeconds
+    }
 
     private static func checkStreamDeadline(_ seconds: Double?, field: String, into outcome: inout ValidationOutcome) {
-        guard let seconds else { return }
-        if !(seconds > streamDeadlineRange.lowerBound && seconds <= streamDeadlineRange.upperBound) {
-            outcome.errors.append(FieldIssue(
-                field: field,
-                message: "\(field) must be more than 0 and at most \(Int(streamDeadlineRange.upperBound)) seconds (or null for the gateway's default); got \(seconds)"))
-        }
+        guard let seconds, !acceptsStreamDeadline(seconds) else { return }
+        outcome.errors.append(FieldIssue(
+            field: field,
+            message: "\(field) must be more than 0 and at most \(Int(streamDeadlineMaximumSeconds)) seconds (or null for the gateway's default); got \(seconds)"))
     }
 
     /// Every fallback against its own limits. The primary's limits are errors (the call as

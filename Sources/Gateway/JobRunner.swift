@@ -410,10 +410,8 @@ struct JobRunner: Sendable {
     /// The agent's own stream deadlines where it sets them, the gateway's otherwise.
     private func streamDeadlines(_ agent: ModelConfiguration) -> StreamDeadlines {
         StreamDeadlines(
-            firstToken: agent.streamFirstTokenSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) }
-                ?? configuration.streamFirstTokenTimeout,
-            stall: agent.streamStallSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) }
-                ?? configuration.streamStallTimeout)
+            firstToken: agent.streamFirstTokenDeadline ?? configuration.streamFirstTokenTimeout,
+            stall: agent.streamStallDeadline ?? configuration.streamStallTimeout)
     }
 
     /// One streamed call: its deltas go to the push as they arrive; the record is as for a plain

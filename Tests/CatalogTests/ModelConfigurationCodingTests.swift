@@ -57,6 +57,22 @@ import Testing
         #expect(!unset.contains("stream_"))
     }
 
+    /// What the gateway uses: a deadline the API would accept, else none (the gateway's own), also
+    /// for values written by SQL that the API refuses: before, 1e300 trapped the worker.
+    @Test func streamDeadlinesOutsideTheirRangeAreIgnored() throws {
+        func decoded(_ body: String) throws -> ModelConfiguration {
+            try JSONDecoder().decode(ModelConfiguration.self, from: Data(body.utf8))
+        }
+        let set = try decoded(#"{"model_id":"m","stream_first_token_seconds":2.5,"stream_stall_seconds":300}"#)
+        #expect(set.streamFirstTokenDeadline == .milliseconds(2500))
+        #expect(set.streamStallDeadline == .seconds(300))
+        let hostile = try decoded(#"{"model_id":"m","stream_first_token_seconds":1e300,"stream_stall_seconds":-4}"#)
+        #expect(hostile.streamFirstTokenDeadline == nil && hostile.streamStallDeadline == nil)
+        #expect(ModelConfiguration(modelID: "m", streamFirstTokenSeconds: .nan).streamFirstTokenDeadline == nil)
+        #expect(ModelConfiguration(modelID: "m", streamStallSeconds: 0).streamStallDeadline == nil)
+        #expect(ModelConfiguration(modelID: "m").streamFirstTokenDeadline == nil)
+    }
+
     @Test func modelChainIsPrimaryThenFallbacksWithoutRepeats() {
         let config = ModelConfiguration(modelID: "a", fallbackModelIDs: ["b", "a", "c", "b"])
         #expect(config.modelChain == ["a", "b", "c"])

@@ -20,10 +20,10 @@ struct PeerContext: RequestContext {
 /// A real HTTP server on 127.0.0.1 and a free port, for the client to talk to.
 final class TestHTTPServer: Sendable {
     let port: Int
-    private let task: Task<Void, any Error>
-    /// Stopped by a graceful shutdown, never by cancelling `task`: cancelling a serving task while
-    /// an accepted connection is still buffered traps in NIO ("Deinited NIOAsyncWriter without
-    /// calling finish()", apple/swift-nio#3481), which crashed the whole test binary once.
+    /// Stopped by a graceful shutdown (as ProviderStubServer is), never by cancelling its task:
+    /// cancelling a serving task while an accepted connection is still buffered traps in NIO
+    /// ("Deinited NIOAsyncWriter without calling finish()", apple/swift-nio#3481), which crashed
+    /// the whole test binary once.
     private let group: ServiceGroup
     /// Requests to `/sleep/…` being served at once, as the server saw them.
     let sleepers: InFlightCounter
@@ -32,10 +32,9 @@ final class TestHTTPServer: Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, task: Task<Void, any Error>, group: ServiceGroup, sleepers: InFlightCounter, received: ReceivedBytes) {
+    private init(port: Int, group: ServiceGroup, sleepers: InFlightCounter, received: ReceivedBytes) {
         self.port = port
         self.group = group
-        self.task = task
         self.sleepers = sleepers
         self.received = received
     }
@@ -110,15 +109,17 @@ final class TestHTTPServer: Sendable {
                 portContinuation.finish()
             }
         )
-        let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "curl-test")))
-        let task = Task { try await group.run() }
+        var groupConfiguration = ServiceGroupConfiguration(services: [app], logger: Logger(label: "curl-test"))
+        // Requests held open by `/sleep` do not keep a stopped server for the rest of the run.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(2)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             await group.triggerGracefulShutdown()
             throw CancellationError()
         }
-        return TestHTTPServer(port: port, task: task, group: group, sleepers: inFlight, received: received)
+        return TestHTTPServer(port: port, group: group, sleepers: inFlight, received: received)
     }
 
     func stop() {

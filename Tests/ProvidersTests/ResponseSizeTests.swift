@@ -2,8 +2,10 @@ import Catalog
 import CurlHTTP
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import Providers
+import ServiceLifecycle
 import Testing
 
 /// Review finding P2-8: a provider answer above 8 MiB fails the call (malformed_response) instead
@@ -27,11 +29,17 @@ import Testing
                 portSink.yield(channel.localAddress?.port ?? 0)
                 portSink.finish()
             })
-        let server = Task { try await app.runService() }
-        defer { server.cancel() }
+        // Stopped by a graceful shutdown, not by cancelling the serving task (see TestHTTPServer:
+        // cancelling while an accepted connection is buffered traps in NIO).
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "response-size-test")))
+        let server = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
-        return try await body(port)
+        let result: Result<T, any Error>
+        do { result = .success(try await body(port)) } catch { result = .failure(error) }
+        await group.triggerGracefulShutdown()
+        _ = await server.result
+        return try result.get()
     }
 
     static let hello = ChatRequest(messages: [.user("Hello")])
